@@ -1,0 +1,77 @@
+using Conversations.Api.Endpoints;
+using Conversations.Api.Errors;
+using Conversations.Api.Hosting;
+using Conversations.Api.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Scalar.AspNetCore;
+
+namespace Conversations.Api;
+
+/// <summary>Adds and maps the OpenAI-compatible HTTP API, in a silo (embedded) or in a client process.</summary>
+public static class ConversationsApi
+{
+    /// <summary>Largest accepted request body; OpenAI's own limit is larger, but a chat turn never needs more.</summary>
+    public const long MaxRequestBodyBytes = 8 * 1024 * 1024;
+
+    public static IHostApplicationBuilder AddConversationsApi(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.Configure<Security.ApiKeyOptions>(builder.Configuration.GetSection(Security.ApiKeyOptions.Section));
+        services.AddSingleton<ApiKeyStore>();
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorization();
+        services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
+        services.Configure<KestrelServerOptions>(options => options.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        services.AddExceptionHandler<OpenAIExceptionHandler>();
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.TryAddTimeProvider();
+        services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
+        return builder;
+    }
+
+    public static WebApplication MapConversationsApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(context => context.HttpContext.Response.ContentLength is null && !context.HttpContext.Response.HasStarted
+            ? ApiErrors.WriteAsync(context.HttpContext, StatusError(context.HttpContext))
+            : Task.CompletedTask);
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        var v1 = app.MapGroup("/v1").RequireAuthorization();
+        v1.MapChatCompletions()
+            .MapResponses()
+            .MapConversations()
+            .MapModels();
+        v1.MapFallback(context => ApiErrors.WriteAsync(context, InvalidUrl(context.Request)));
+
+        app.MapOpenApi();
+        app.MapScalarApiReference(options => options.WithTitle("Conversations API"));
+        return app;
+    }
+
+    private static GatewayError StatusError(HttpContext context) => context.Response.StatusCode switch
+    {
+        404 => InvalidUrl(context.Request),
+        405 => new GatewayError(405, "invalid_request_error", "method_not_allowed", $"Method {context.Request.Method} is not allowed on {context.Request.Path}."),
+        415 => GatewayError.Invalid("Send the request body as application/json.") with { Status = 415 },
+        var status => new GatewayError(status, status >= 500 ? "server_error" : "invalid_request_error", null, $"The request failed with status {status}."),
+    };
+
+    private static GatewayError InvalidUrl(HttpRequest request) =>
+        new(404, "invalid_request_error", "unknown_url", $"Invalid URL ({request.Method} {request.Path}).");
+
+    private static void TryAddTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+}

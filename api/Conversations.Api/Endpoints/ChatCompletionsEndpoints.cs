@@ -1,0 +1,153 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Conversations.Api.Errors;
+using Conversations.Api.Streaming;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Conversations.Api.Endpoints;
+
+/// <summary><c>POST /v1/chat/completions</c>: stateless chat, plain or streamed as <c>chat.completion.chunk</c> events.</summary>
+public static class ChatCompletionsEndpoints
+{
+    public static RouteGroupBuilder MapChatCompletions(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/chat/completions", Create)
+            .WithTags("Chat")
+            .WithSummary("Create a chat completion (stateless).")
+            .Accepts<ChatCompletionCreateJson>("application/json")
+            .Produces<ChatCompletionJson>()
+            .Produces<Errors.OpenAIErrorBody>(400);
+        return v1;
+    }
+
+    private static async Task<IResult> Create([AsParameters] ApiServices api)
+    {
+        var body = await RequestBody.ReadAsync<ChatCompletionCreateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        var request = Validate(body.Value);
+        if (!request.IsSuccess)
+        {
+            return request.Error.ToResult();
+        }
+
+        var id = Ids.New(Ids.ChatCompletion);
+        var created = api.Clock.GetUtcNow().ToUnixTimeSeconds();
+        var reader = new ChunkReader(api.Inference.Complete(request.Value, api.Aborted), api.Logger, api.Aborted);
+        var first = await reader.NextAsync();
+        if (first.Error is { } error)
+        {
+            await reader.DisposeAsync();
+            return error.ToResult();
+        }
+
+        if (body.Value.Stream == true)
+        {
+            var includeUsage = body.Value.StreamOptions?.IncludeUsage == true;
+            return TypedResults.ServerSentEvents(Events(reader, first, id, created, request.Value.Model, includeUsage));
+        }
+
+        await using (reader)
+        {
+            var result = await reader.ReadToEndAsync(first);
+            return result.IsSuccess
+                ? TypedResults.Json(
+                    new ChatCompletionJson(id, created, result.Value.Model,
+                        [new ChatChoiceJson(0, new AssistantMessageJson(Roles.Assistant, result.Value.Text), result.Value.FinishReason)],
+                        ChatUsageJson.From(result.Value.Usage)),
+                    ApiJson.Options)
+                : result.Error.ToResult();
+        }
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> Events(
+        ChunkReader reader, CompletionChunk first, string id, long created, string model, bool includeUsage)
+    {
+        await using (reader)
+        {
+            yield return Data(new ChatCompletionChunkJson(id, created, model, [new ChatChunkChoiceJson(0, new ChatDeltaJson(Roles.Assistant, string.Empty), null)]));
+            for (var chunk = first; ; chunk = await reader.NextAsync())
+            {
+                if (chunk.Delta is { } delta)
+                {
+                    yield return Data(new ChatCompletionChunkJson(id, created, model, [new ChatChunkChoiceJson(0, new ChatDeltaJson(Content: delta), null)]));
+                    continue;
+                }
+
+                if (chunk.Final is { } final)
+                {
+                    yield return Data(new ChatCompletionChunkJson(id, created, final.Model, [new ChatChunkChoiceJson(0, new ChatDeltaJson(), final.FinishReason)]));
+                    if (includeUsage)
+                    {
+                        yield return Data(new ChatCompletionChunkJson(id, created, final.Model, [], ChatUsageJson.From(final.Usage)));
+                    }
+
+                    yield return new SseItem<string>("[DONE]");
+                    yield break;
+                }
+
+                // A failure after the stream started: an error event and no [DONE], so no client mistakes it for a finish.
+                yield return Data(chunk.Error!.ToBody());
+                yield break;
+            }
+        }
+    }
+
+    private static SseItem<string> Data<T>(T payload) => new(JsonSerializer.Serialize(payload, ApiJson.Options));
+
+    private static Result<CompletionRequest> Validate(ChatCompletionCreateJson body)
+    {
+        if (string.IsNullOrWhiteSpace(body.Model))
+        {
+            return GatewayError.Invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
+        }
+
+        if (body.Messages is not { Count: > 0 } messages)
+        {
+            return GatewayError.Invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
+        }
+
+        if (body.N is { } n && n != 1)
+        {
+            return GatewayError.Invalid("Only n=1 is supported.", "n", "unsupported_value");
+        }
+
+        if (body.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+        {
+            return GatewayError.Invalid("Tools are not supported yet.", "tools", "unsupported_parameter");
+        }
+
+        if (Sampling.Validate(body.Temperature, body.TopP, body.MaxCompletionTokens ?? body.MaxTokens,
+                body.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens") is { } invalid)
+        {
+            return invalid;
+        }
+
+        var items = new List<NewItem>(messages.Count);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            if (message?.Role is not { } role || !Roles.IsKnown(role))
+            {
+                return GatewayError.Invalid(
+                    $"Invalid value for 'messages[{i}].role': expected one of 'system', 'developer', 'user', 'assistant'.", $"messages[{i}].role", "invalid_value");
+            }
+
+            var text = ContentParts.ReadText(message.Content, $"messages[{i}].content");
+            if (!text.IsSuccess)
+            {
+                return text.Error;
+            }
+
+            items.Add(new NewItem(role, text.Value));
+        }
+
+        return new CompletionRequest(body.Model, items, body.Temperature, body.MaxCompletionTokens ?? body.MaxTokens, body.TopP, body.User);
+    }
+}

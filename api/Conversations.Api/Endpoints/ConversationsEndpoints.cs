@@ -1,0 +1,169 @@
+using Conversations.Api.Errors;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Conversations.Api.Endpoints;
+
+/// <summary>The Conversations API: a conversation and its items, kept by the conversation grain.</summary>
+public static class ConversationsEndpoints
+{
+    private const int MaxItemsPerRequest = 20;
+
+    public static RouteGroupBuilder MapConversations(this RouteGroupBuilder v1)
+    {
+        var conversations = v1.MapGroup("/conversations").WithTags("Conversations");
+        conversations.MapPost("/", Create).WithSummary("Create a conversation, optionally with initial items.")
+            .Accepts<ConversationCreateJson>("application/json").Produces<ConversationJson>().Produces<OpenAIErrorBody>(400);
+        conversations.MapGet("/{conversationId}", Get).WithSummary("Retrieve a conversation.")
+            .Produces<ConversationJson>().Produces<OpenAIErrorBody>(404);
+        conversations.MapPost("/{conversationId}", Update).WithSummary("Update a conversation's metadata.")
+            .Accepts<ConversationUpdateJson>("application/json").Produces<ConversationJson>().Produces<OpenAIErrorBody>(404);
+        conversations.MapDelete("/{conversationId}", Delete).WithSummary("Delete a conversation and its items.")
+            .Produces<DeletedJson>().Produces<OpenAIErrorBody>(404);
+        conversations.MapGet("/{conversationId}/items", ListItems).WithSummary("List a conversation's items.")
+            .Produces<ListJson<MessageItemJson>>().Produces<OpenAIErrorBody>(404);
+        conversations.MapPost("/{conversationId}/items", AddItems).WithSummary("Append items to a conversation.")
+            .Accepts<ItemsCreateJson>("application/json").Produces<ListJson<MessageItemJson>>().Produces<OpenAIErrorBody>(404);
+        conversations.MapGet("/{conversationId}/items/{itemId}", GetItem).WithSummary("Retrieve one item.")
+            .Produces<MessageItemJson>().Produces<OpenAIErrorBody>(404);
+        conversations.MapDelete("/{conversationId}/items/{itemId}", DeleteItem).WithSummary("Delete one item; returns the conversation.")
+            .Produces<ConversationJson>().Produces<OpenAIErrorBody>(404);
+        return v1;
+    }
+
+    private static async Task<IResult> Create([AsParameters] ApiServices api)
+    {
+        // Every field is optional, and so is the body itself.
+        var body = api.Http.Request.ContentLength == 0
+            ? new ConversationCreateJson(null, null)
+            : await RequestBody.ReadAsync<ConversationCreateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        if (Metadata.Validate(body.Value.Metadata) is { } invalid)
+        {
+            return invalid.ToResult();
+        }
+
+        var items = InputItems.Read(body.Value.Items, "items", MaxItemsPerRequest);
+        if (!items.IsSuccess)
+        {
+            return items.Error.ToResult();
+        }
+
+        var created = await api.Conversation(Ids.New(Ids.Conversation)).Create(body.Value.Metadata ?? Metadata.Empty, items.Value);
+        return ToResult(created);
+    }
+
+    private static async Task<IResult> Get(string conversationId, [AsParameters] ApiServices api) =>
+        Ids.IsValid(conversationId, Ids.Conversation)
+            ? ToResult(await api.Conversation(conversationId).Get())
+            : NotFound(conversationId);
+
+    private static async Task<IResult> Update(string conversationId, [AsParameters] ApiServices api)
+    {
+        var body = await RequestBody.ReadAsync<ConversationUpdateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        if (body.Value.Metadata is not { } metadata)
+        {
+            return GatewayError.Invalid("Missing required parameter: 'metadata'.", "metadata", "missing_required_parameter").ToResult();
+        }
+
+        if (Metadata.Validate(metadata) is { } invalid)
+        {
+            return invalid.ToResult();
+        }
+
+        return Ids.IsValid(conversationId, Ids.Conversation)
+            ? ToResult(await api.Conversation(conversationId).UpdateMetadata(metadata))
+            : NotFound(conversationId);
+    }
+
+    private static async Task<IResult> Delete(string conversationId, [AsParameters] ApiServices api)
+    {
+        if (!Ids.IsValid(conversationId, Ids.Conversation))
+        {
+            return NotFound(conversationId);
+        }
+
+        var deleted = await api.Conversation(conversationId).Delete();
+        return deleted.IsSuccess
+            ? TypedResults.Json(new DeletedJson(conversationId, "conversation.deleted", true), ApiJson.Options)
+            : deleted.Error.ToResult();
+    }
+
+    private static async Task<IResult> ListItems(string conversationId, [AsParameters] ApiServices api, string? after, int? limit, string? order)
+    {
+        var query = ItemPaging.Parse(after, limit, order);
+        if (!query.IsSuccess)
+        {
+            return query.Error.ToResult();
+        }
+
+        if (!Ids.IsValid(conversationId, Ids.Conversation))
+        {
+            return NotFound(conversationId);
+        }
+
+        var page = await api.Conversation(conversationId).ListItems(query.Value);
+        return page.IsSuccess ? TypedResults.Json(ItemPaging.ToJson(page.Value), ApiJson.Options) : page.Error.ToResult();
+    }
+
+    private static async Task<IResult> AddItems(string conversationId, [AsParameters] ApiServices api)
+    {
+        var body = await RequestBody.ReadAsync<ItemsCreateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        if (body.Value.Items is not { Count: > 0 })
+        {
+            return GatewayError.Invalid("Missing required parameter: 'items'.", "items", "missing_required_parameter").ToResult();
+        }
+
+        var items = InputItems.Read(body.Value.Items, "items", MaxItemsPerRequest);
+        if (!items.IsSuccess)
+        {
+            return items.Error.ToResult();
+        }
+
+        if (!Ids.IsValid(conversationId, Ids.Conversation))
+        {
+            return NotFound(conversationId);
+        }
+
+        var added = await api.Conversation(conversationId).AddItems(items.Value);
+        return added.IsSuccess
+            ? TypedResults.Json(ItemPaging.ToJson(new ItemPage(added.Value, HasMore: false)), ApiJson.Options)
+            : added.Error.ToResult();
+    }
+
+    private static async Task<IResult> GetItem(string conversationId, string itemId, [AsParameters] ApiServices api)
+    {
+        if (!Ids.IsValid(conversationId, Ids.Conversation))
+        {
+            return NotFound(conversationId);
+        }
+
+        var item = await api.Conversation(conversationId).GetItem(itemId);
+        return item.IsSuccess ? TypedResults.Json(MessageItemJson.From(item.Value), ApiJson.Options) : item.Error.ToResult();
+    }
+
+    private static async Task<IResult> DeleteItem(string conversationId, string itemId, [AsParameters] ApiServices api) =>
+        Ids.IsValid(conversationId, Ids.Conversation)
+            ? ToResult(await api.Conversation(conversationId).DeleteItem(itemId))
+            : NotFound(conversationId);
+
+    private static IResult ToResult(Result<ConversationInfo> result) =>
+        result.IsSuccess ? TypedResults.Json(ConversationJson.From(result.Value), ApiJson.Options) : result.Error.ToResult();
+
+    private static IResult NotFound(string conversationId) => GatewayError.NotFound("conversation", conversationId).ToResult();
+}

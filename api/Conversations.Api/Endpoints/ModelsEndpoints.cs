@@ -1,0 +1,32 @@
+using Conversations.Api.Errors;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Conversations.Api.Endpoints;
+
+/// <summary><c>GET /v1/models</c>: the models this cluster serves.</summary>
+public static class ModelsEndpoints
+{
+    public static RouteGroupBuilder MapModels(this RouteGroupBuilder v1)
+    {
+        var models = v1.MapGroup("/models").WithTags("Models");
+        models.MapGet("/", List).WithSummary("List the models this gateway serves.").Produces<ListJson<ModelJson>>();
+        models.MapGet("/{model}", Get).WithSummary("Retrieve one model.").Produces<ModelJson>().Produces<OpenAIErrorBody>(404);
+        return v1;
+    }
+
+    private static async Task<IResult> List([AsParameters] ApiServices api)
+    {
+        var models = await api.Inference.ListModels();
+        return TypedResults.Json(new { @object = "list", data = models.Select(ModelJson.From) }, ApiJson.Options);
+    }
+
+    private static async Task<IResult> Get(string model, [AsParameters] ApiServices api)
+    {
+        var models = await api.Inference.ListModels();
+        return models.FirstOrDefault(m => m.Id == model) is { } found
+            ? TypedResults.Json(ModelJson.From(found), ApiJson.Options)
+            : new GatewayError(404, "invalid_request_error", "model_not_found", $"The model '{model}' does not exist.", "model").ToResult();
+    }
+}

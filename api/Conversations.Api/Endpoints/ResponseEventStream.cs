@@ -1,0 +1,95 @@
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using Conversations.Api.Errors;
+using Conversations.Api.Streaming;
+
+namespace Conversations.Api.Endpoints;
+
+/// <summary>
+/// Writes a response as the Responses API's event sequence: <c>response.created</c>, output item and
+/// content part events, <c>response.output_text.delta</c>…, the <c>.done</c> events and
+/// <c>response.completed</c>, or <c>response.failed</c> when the call fails after it started.
+/// </summary>
+internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
+{
+    private const int OutputIndex = 0;
+    private const int ContentIndex = 0;
+    private int _sequence;
+
+    public async IAsyncEnumerable<SseItem<string>> Events(ChunkReader reader, CompletionChunk first)
+    {
+        await using (reader)
+        {
+            yield return Event("response.created", new { response = plan.InProgress() });
+            yield return Event("response.in_progress", new { response = plan.InProgress() });
+            var itemId = plan.OutputItemId;
+            yield return Event("response.output_item.added", new
+            {
+                output_index = OutputIndex,
+                item = new { id = itemId, type = "message", status = "in_progress", role = Roles.Assistant, content = Array.Empty<object>() },
+            });
+            yield return Event("response.content_part.added", new
+            {
+                item_id = itemId, output_index = OutputIndex, content_index = ContentIndex, part = TextPartJson.Output(string.Empty),
+            });
+
+            for (var chunk = first; ; chunk = await reader.NextAsync())
+            {
+                if (chunk.Delta is { } delta)
+                {
+                    yield return Event("response.output_text.delta", new
+                    {
+                        item_id = itemId, output_index = OutputIndex, content_index = ContentIndex, delta, logprobs = Array.Empty<object>(),
+                    });
+                    continue;
+                }
+
+                if (chunk.Final is not { } final)
+                {
+                    yield return Failed(chunk.Error!);
+                    yield break;
+                }
+
+                var stored = await plan.Complete(final, api);
+                if (!stored.IsSuccess)
+                {
+                    yield return Failed(stored.Error);
+                    yield break;
+                }
+
+                var output = stored.Value.Output[0];
+                yield return Event("response.output_text.done", new
+                {
+                    item_id = itemId, output_index = OutputIndex, content_index = ContentIndex, text = output.Text, logprobs = Array.Empty<object>(),
+                });
+                yield return Event("response.content_part.done", new
+                {
+                    item_id = itemId, output_index = OutputIndex, content_index = ContentIndex, part = TextPartJson.Output(output.Text),
+                });
+                yield return Event("response.output_item.done", new { output_index = OutputIndex, item = MessageItemJson.From(output) });
+                yield return Event("response.completed", new { response = plan.ToJson(stored.Value) });
+                yield break;
+            }
+        }
+    }
+
+    private SseItem<string> Failed(GatewayError error) => Event("response.failed", new { response = plan.Failed(error) });
+
+    private SseItem<string> Event<T>(string type, T payload)
+    {
+        // type and sequence_number lead every event, as OpenAI writes them.
+        var json = JsonSerializer.SerializeToNode(payload, ApiJson.Options)!.AsObject();
+        var ordered = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = type,
+            ["sequence_number"] = _sequence++,
+        };
+        foreach (var (name, value) in json.ToList())
+        {
+            json.Remove(name);
+            ordered[name] = value;
+        }
+
+        return new SseItem<string>(ordered.ToJsonString(ApiJson.Options), type);
+    }
+}

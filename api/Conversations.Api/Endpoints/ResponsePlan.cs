@@ -1,0 +1,160 @@
+using System.Text.Json;
+
+namespace Conversations.Api.Endpoints;
+
+/// <summary>
+/// A validated <c>POST /v1/responses</c>: where its context comes from, the ids chosen for it, and
+/// how to store it once the model has answered.
+/// </summary>
+internal sealed class ResponsePlan
+{
+    private ResponsePlan(ResponseCreateJson body, string model, string? conversationId, List<ConversationItem> input, List<NewItem> history, DateTimeOffset createdAt)
+    {
+        Body = body;
+        Model = model;
+        ConversationId = conversationId;
+        Input = input;
+        History = history;
+        CreatedAt = createdAt;
+    }
+
+    public string ResponseId { get; } = Ids.New(Ids.Response);
+
+    public string OutputItemId { get; } = Ids.New(Ids.Message);
+
+    public ResponseCreateJson Body { get; }
+
+    public string Model { get; }
+
+    public string? ConversationId { get; }
+
+    public List<ConversationItem> Input { get; }
+
+    /// <summary>Items of the <c>previous_response_id</c> chain, oldest first (empty otherwise).</summary>
+    public List<NewItem> History { get; }
+
+    public DateTimeOffset CreatedAt { get; }
+
+    public bool Store => Body.Store ?? true;
+
+    public static async Task<Result<ResponsePlan>> Prepare(ResponseCreateJson body, ApiServices api)
+    {
+        if (string.IsNullOrWhiteSpace(body.Model))
+        {
+            return GatewayError.Invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");
+        }
+
+        var conversationId = ReadConversationId(body.Conversation);
+        if (!conversationId.IsSuccess)
+        {
+            return conversationId.Error;
+        }
+
+        if (conversationId.Value is not null && body.PreviousResponseId is not null)
+        {
+            return GatewayError.Invalid(
+                "'previous_response_id' cannot be used together with 'conversation'.", "previous_response_id", "mutually_exclusive_parameters");
+        }
+
+        if ((Metadata.Validate(body.Metadata) ?? Sampling.Validate(body.Temperature, body.TopP, body.MaxOutputTokens, "max_output_tokens")) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (body.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+        {
+            return GatewayError.Invalid("Tools are not supported yet.", "tools", "unsupported_parameter");
+        }
+
+        var input = ResponsesEndpoints.ReadInput(body.Input);
+        if (!input.IsSuccess)
+        {
+            return input.Error;
+        }
+
+        if (conversationId.Value is { } conversation && !Ids.IsValid(conversation, Ids.Conversation))
+        {
+            return GatewayError.NotFound("conversation", conversation, "conversation");
+        }
+
+        var history = new List<NewItem>();
+        if (body.PreviousResponseId is { } previous)
+        {
+            var chain = await ResponsesEndpoints.LoadChain(previous, api);
+            if (!chain.IsSuccess)
+            {
+                return chain.Error;
+            }
+
+            history.AddRange(chain.Value.SelectMany(r => r.Input.Concat(r.Output)).Select(item => new NewItem(item.Role, item.Text)));
+        }
+
+        var now = api.Clock.GetUtcNow();
+        var items = input.Value.Select(item => new ConversationItem(Ids.New(Ids.Message), item.Role, item.Text, 0, now)).ToList();
+        return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now);
+    }
+
+    /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
+    public IAsyncEnumerable<CompletionChunk> Start(ApiServices api)
+    {
+        var options = new CompletionRequest(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, Body.User);
+        if (ConversationId is { } conversation)
+        {
+            return api.Conversation(conversation).RunTurn(
+                new TurnRequest(ResponseId, OutputItemId, Input, Body.Instructions, options), api.Aborted);
+        }
+
+        var context = new List<NewItem>(History.Count + Input.Count + 1);
+        if (Body.Instructions is { Length: > 0 } instructions)
+        {
+            context.Add(new NewItem(Roles.System, instructions));
+        }
+
+        context.AddRange(History);
+        context.AddRange(Input.Select(item => new NewItem(item.Role, item.Text)));
+        return api.Inference.Complete(options with { Messages = context }, api.Aborted);
+    }
+
+    /// <summary>Builds the stored response from the model's result and stores it when <c>store</c> is on.</summary>
+    public async Task<Result<StoredResponse>> Complete(CompletionResult result, ApiServices api)
+    {
+        var output = result.OutputItem
+            ?? new ConversationItem(OutputItemId, Roles.Assistant, result.Text, result.Usage.OutputTokens, api.Clock.GetUtcNow(), ResponseId);
+        var response = ToStored([output], result.Usage, "completed");
+        return Store ? await api.Response(ResponseId).Save(response) : response;
+    }
+
+    public ResponseJson ToJson(StoredResponse response, string status = "completed", ResponseErrorJson? error = null) =>
+        ResponseJson.From(response, Store, status, error);
+
+    public ResponseJson InProgress() => ToJson(ToStored([], new TokenUsage(0, 0), "in_progress"), "in_progress");
+
+    public ResponseJson Failed(GatewayError error) =>
+        ToJson(ToStored([], new TokenUsage(0, 0), "failed"), "failed", new ResponseErrorJson(error.Code ?? error.Type, error.Message));
+
+    private StoredResponse ToStored(List<ConversationItem> output, TokenUsage usage, string status) => new(
+        ResponseId,
+        CreatedAt,
+        Model,
+        Body.Instructions,
+        Input,
+        output,
+        usage,
+        Body.PreviousResponseId,
+        ConversationId,
+        Body.Metadata ?? new Dictionary<string, string>(StringComparer.Ordinal),
+        Body.Temperature,
+        Body.MaxOutputTokens,
+        Body.TopP,
+        status,
+        Body.User);
+
+    /// <summary><c>conversation</c> may be an id or <c>{"id": …}</c>.</summary>
+    private static Result<string?> ReadConversationId(JsonElement? conversation) => conversation switch
+    {
+        null or { ValueKind: JsonValueKind.Null } => (string?)null,
+        { ValueKind: JsonValueKind.String } id => id.GetString(),
+        { ValueKind: JsonValueKind.Object } reference when reference.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String => id.GetString(),
+        _ => GatewayError.Invalid("Invalid 'conversation': expected a conversation id or an object with an 'id'.", "conversation", "invalid_type"),
+    };
+}

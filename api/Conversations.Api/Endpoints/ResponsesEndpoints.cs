@@ -1,0 +1,148 @@
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using Conversations.Api.Errors;
+using Conversations.Api.Streaming;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Conversations.Api.Endpoints;
+
+/// <summary>
+/// The Responses API. With <c>conversation</c>, the conversation grain supplies the context and
+/// appends the turn; with <c>previous_response_id</c>, the chain of stored responses does; otherwise
+/// the call is stateless.
+/// </summary>
+public static class ResponsesEndpoints
+{
+    private const int MaxInputItems = 1000;
+    private const int MaxChainLength = 1000;
+
+    public static RouteGroupBuilder MapResponses(this RouteGroupBuilder v1)
+    {
+        var responses = v1.MapGroup("/responses").WithTags("Responses");
+        responses.MapPost("/", Create)
+            .WithSummary("Create a model response, optionally within a conversation.")
+            .Accepts<ResponseCreateJson>("application/json")
+            .Produces<ResponseJson>()
+            .Produces<OpenAIErrorBody>(400)
+            .Produces<OpenAIErrorBody>(404);
+        responses.MapGet("/{responseId}", Get).WithSummary("Retrieve a stored response.")
+            .Produces<ResponseJson>().Produces<OpenAIErrorBody>(404);
+        responses.MapDelete("/{responseId}", Delete).WithSummary("Delete a stored response.")
+            .Produces<DeletedJson>().Produces<OpenAIErrorBody>(404);
+        responses.MapGet("/{responseId}/input_items", ListInputItems).WithSummary("List a stored response's input items.")
+            .Produces<ListJson<MessageItemJson>>().Produces<OpenAIErrorBody>(404);
+        return v1;
+    }
+
+    private static async Task<IResult> Create([AsParameters] ApiServices api)
+    {
+        var body = await RequestBody.ReadAsync<ResponseCreateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        var plan = await ResponsePlan.Prepare(body.Value, api);
+        if (!plan.IsSuccess)
+        {
+            return plan.Error.ToResult();
+        }
+
+        var turn = plan.Value;
+        var reader = new ChunkReader(turn.Start(api), api.Logger, api.Aborted);
+        var first = await reader.NextAsync();
+        if (first.Error is { } error)
+        {
+            await reader.DisposeAsync();
+            return error.ToResult();
+        }
+
+        if (body.Value.Stream == true)
+        {
+            return TypedResults.ServerSentEvents(new ResponseEventStream(turn, api).Events(reader, first));
+        }
+
+        await using (reader)
+        {
+            var result = await reader.ReadToEndAsync(first);
+            if (!result.IsSuccess)
+            {
+                return result.Error.ToResult();
+            }
+
+            var stored = await turn.Complete(result.Value, api);
+            return stored.IsSuccess ? TypedResults.Json(turn.ToJson(stored.Value), ApiJson.Options) : stored.Error.ToResult();
+        }
+    }
+
+    private static async Task<IResult> Get(string responseId, [AsParameters] ApiServices api)
+    {
+        var response = await Find(responseId, api);
+        return response.IsSuccess ? TypedResults.Json(ResponseJson.From(response.Value, store: true), ApiJson.Options) : response.Error.ToResult();
+    }
+
+    private static async Task<IResult> Delete(string responseId, [AsParameters] ApiServices api)
+    {
+        if (!Ids.IsValid(responseId, Ids.Response))
+        {
+            return GatewayError.NotFound("response", responseId).ToResult();
+        }
+
+        var deleted = await api.Response(responseId).Delete();
+        return deleted.IsSuccess
+            ? TypedResults.Json(new DeletedJson(responseId, "response.deleted", true), ApiJson.Options)
+            : deleted.Error.ToResult();
+    }
+
+    private static async Task<IResult> ListInputItems(string responseId, [AsParameters] ApiServices api, string? after, int? limit, string? order)
+    {
+        var query = ItemPaging.Parse(after, limit, order);
+        if (!query.IsSuccess)
+        {
+            return query.Error.ToResult();
+        }
+
+        var response = await Find(responseId, api);
+        if (!response.IsSuccess)
+        {
+            return response.Error.ToResult();
+        }
+
+        var page = query.Value.Apply(response.Value.Input);
+        return page.IsSuccess ? TypedResults.Json(ItemPaging.ToJson(page.Value), ApiJson.Options) : page.Error.ToResult();
+    }
+
+    internal static async Task<Result<StoredResponse>> Find(string responseId, ApiServices api) =>
+        Ids.IsValid(responseId, Ids.Response)
+            ? await api.Response(responseId).Get()
+            : GatewayError.NotFound("response", responseId);
+
+    /// <summary>Loads the chain ending at <paramref name="responseId"/>, oldest first.</summary>
+    internal static async Task<Result<List<StoredResponse>>> LoadChain(string responseId, ApiServices api)
+    {
+        var chain = new List<StoredResponse>();
+        for (var id = responseId; id is not null && chain.Count < MaxChainLength;)
+        {
+            var response = await Find(id, api);
+            if (!response.IsSuccess)
+            {
+                if (chain.Count == 0)
+                {
+                    return response.Error with { Param = "previous_response_id" };
+                }
+
+                break; // An ancestor was deleted: the chain starts after it.
+            }
+
+            chain.Add(response.Value);
+            id = response.Value.PreviousResponseId;
+        }
+
+        chain.Reverse();
+        return chain;
+    }
+
+    internal static Result<List<NewItem>> ReadInput(JsonElement? input) => InputItems.ReadInput(input, MaxInputItems);
+}

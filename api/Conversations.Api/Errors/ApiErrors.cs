@@ -1,0 +1,42 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+
+namespace Conversations.Api.Errors;
+
+/// <summary>Maps <see cref="GatewayError"/> values to HTTP results in OpenAI's error shape, in one place.</summary>
+public static class ApiErrors
+{
+    /// <summary>How long clients should wait before retrying a 503 (cluster failover, storage outage).</summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(2);
+
+    public static IResult ToResult(this GatewayError error) => new ErrorResult(error);
+
+    public static OpenAIErrorBody ToBody(this GatewayError error) =>
+        new(new OpenAIError(error.Message, error.Type, error.Param, error.Code));
+
+    public static GatewayError Unavailable(string message) =>
+        new(503, "server_error", "service_unavailable", message);
+
+    public static GatewayError Internal() =>
+        new(500, "server_error", "internal_error", "The server had an error while processing your request.");
+
+    /// <summary>Writes the error; statuses that invite a retry carry <c>retry-after</c>.</summary>
+    public static Task WriteAsync(HttpContext context, GatewayError error)
+    {
+        context.Response.StatusCode = error.Status;
+        if (error.Status is 429 or 503)
+        {
+            context.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers["retry-after-ms"] = ((int)RetryAfter.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return context.Response.WriteAsJsonAsync(error.ToBody(), ApiJson.Options, context.RequestAborted);
+    }
+
+    private sealed class ErrorResult(GatewayError error) : IResult, IStatusCodeHttpResult
+    {
+        public int? StatusCode => error.Status;
+
+        public Task ExecuteAsync(HttpContext httpContext) => WriteAsync(httpContext, error);
+    }
+}

@@ -1,0 +1,25 @@
+namespace Conversations.Api;
+
+/// <summary>Ranges OpenAI enforces on sampling parameters.</summary>
+public static class Sampling
+{
+    public static GatewayError? Validate(float? temperature, float? topP, int? maxOutputTokens, string maxParam)
+    {
+        if (temperature is < 0 or > 2 || (temperature is { } t && float.IsNaN(t)))
+        {
+            return GatewayError.Invalid("Invalid 'temperature': expected a number between 0 and 2.", "temperature", "invalid_value");
+        }
+
+        if (topP is < 0 or > 1 || (topP is { } p && float.IsNaN(p)))
+        {
+            return GatewayError.Invalid("Invalid 'top_p': expected a number between 0 and 1.", "top_p", "invalid_value");
+        }
+
+        if (maxOutputTokens is < 1)
+        {
+            return GatewayError.Invalid($"Invalid '{maxParam}': expected an integer of at least 1.", maxParam, "invalid_value");
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,47 @@
+using Conversations.Api.Errors;
+using Microsoft.Extensions.Logging;
+
+namespace Conversations.Api.Streaming;
+
+/// <summary>
+/// Reads a model call's chunks from a grain. Never throws for failures of the call: a cluster
+/// failure or a stream that ends without an outcome becomes an error chunk, so every consumer ends
+/// the client's response with an explicit error rather than a silent or clean-looking finish.
+/// </summary>
+public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks, ILogger logger, CancellationToken cancellationToken)
+    : IAsyncDisposable
+{
+    private readonly IAsyncEnumerator<CompletionChunk> _chunks = chunks.GetAsyncEnumerator(cancellationToken);
+
+    public async ValueTask<CompletionChunk> NextAsync()
+    {
+        try
+        {
+            return await _chunks.MoveNextAsync()
+                ? _chunks.Current
+                : CompletionChunk.Failed(ApiErrors.Unavailable("The model call ended without a result; retry the request."));
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogCallFailed(logger, exception);
+            return CompletionChunk.Failed(ClusterFailures.ToGatewayError(exception));
+        }
+    }
+
+    /// <summary>Reads to the end: the final result, or the error that ended the call.</summary>
+    public async ValueTask<Result<CompletionResult>> ReadToEndAsync(CompletionChunk? current = null)
+    {
+        var chunk = current ?? await NextAsync();
+        while (chunk.Delta is not null)
+        {
+            chunk = await NextAsync();
+        }
+
+        return chunk.Final is { } final ? final : (Result<CompletionResult>)chunk.Error!;
+    }
+
+    public ValueTask DisposeAsync() => _chunks.DisposeAsync();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A model call failed inside the cluster")]
+    private static partial void LogCallFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,53 @@
+using Orleans.Concurrency;
+
+namespace Conversations;
+
+/// <summary>
+/// One conversation, keyed <c>{tenant}/{conversationId}</c>. Holds the items and metadata and runs
+/// turns one at a time. Reads interleave with a running turn, so they never wait behind a model call.
+/// </summary>
+public interface IConversationGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the conversation; 409 if it already exists (or existed and was deleted).</summary>
+    Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items);
+
+    [AlwaysInterleave]
+    Task<Result<ConversationInfo>> Get();
+
+    Task<Result<ConversationInfo>> UpdateMetadata(IReadOnlyDictionary<string, string> metadata);
+
+    Task<Result<ConversationInfo>> Delete();
+
+    Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items);
+
+    [AlwaysInterleave]
+    Task<Result<ItemPage>> ListItems(ItemQuery query);
+
+    [AlwaysInterleave]
+    Task<Result<ConversationItem>> GetItem(string itemId);
+
+    Task<Result<ConversationInfo>> DeleteItem(string itemId);
+
+    /// <summary>
+    /// Runs one turn: the stored items plus <see cref="TurnRequest.Input"/> form the context; on success
+    /// the input and the model's output are appended and persisted before the final chunk is yielded.
+    /// On failure or cancellation nothing is appended.
+    /// </summary>
+    IAsyncEnumerable<CompletionChunk> RunTurn(TurnRequest request, CancellationToken cancellationToken = default);
+}
+
+[GenerateSerializer, Immutable, Alias("conv.ConversationInfo")]
+public sealed record ConversationInfo(
+    [property: Id(0)] string Id,
+    [property: Id(1)] DateTimeOffset CreatedAt,
+    [property: Id(2)] IReadOnlyDictionary<string, string> Metadata,
+    [property: Id(3)] int ItemCount);
+
+/// <summary>A turn as the API hands it to a conversation; ids are chosen by the caller.</summary>
+[GenerateSerializer, Immutable, Alias("conv.TurnRequest")]
+public sealed record TurnRequest(
+    [property: Id(0)] string ResponseId,
+    [property: Id(1)] string OutputItemId,
+    [property: Id(2)] IReadOnlyList<ConversationItem> Input,
+    [property: Id(3)] string? Instructions,
+    [property: Id(4)] CompletionRequest Options);

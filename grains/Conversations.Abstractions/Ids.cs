@@ -1,0 +1,26 @@
+using System.Buffers;
+using System.Security.Cryptography;
+
+namespace Conversations;
+
+/// <summary>OpenAI-style identifiers: a type prefix and 48 random hex digits (<c>conv_…</c>, <c>msg_…</c>).</summary>
+public static class Ids
+{
+    private static readonly SearchValues<char> IdChars =
+        SearchValues.Create("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-");
+
+    public const string Conversation = "conv";
+    public const string Message = "msg";
+    public const string Response = "resp";
+    public const string ChatCompletion = "chatcmpl";
+
+    public static string New(string prefix) =>
+        string.Concat(prefix, prefix == ChatCompletion ? "-" : "_", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)));
+
+    /// <summary>True when <paramref name="id"/> is a well-formed id of the given kind.</summary>
+    public static bool IsValid(string? id, string prefix) =>
+        id is not null
+        && id.Length is > 5 and <= 128
+        && id.StartsWith(prefix + "_", StringComparison.Ordinal)
+        && id.AsSpan(prefix.Length + 1).IndexOfAnyExcept(IdChars) < 0;
+}

@@ -1,0 +1,121 @@
+using System.ClientModel;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Conversations.Providers;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+
+namespace Conversations.Grains;
+
+/// <summary>
+/// The path every model call takes inside a silo, stateless or stateful: resolve the model, call
+/// its provider, stream the deltas, and end with the result or an error the API can map. Provider
+/// failures become <see cref="GatewayError"/> values, never exceptions that cross a grain boundary.
+/// </summary>
+public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter tokens, ILogger<ChatPipeline> logger)
+{
+    public async IAsyncEnumerable<CompletionChunk> Run(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (catalog.Find(request.Model) is not { } model)
+        {
+            yield return CompletionChunk.Failed(new GatewayError(
+                404, "invalid_request_error", "model_not_found", $"The model '{request.Model}' does not exist or you do not have access to it.", "model"));
+            yield break;
+        }
+
+        var options = new ChatOptions
+        {
+            Temperature = request.Temperature,
+            TopP = request.TopP,
+            MaxOutputTokens = request.MaxOutputTokens,
+        };
+        var text = new StringBuilder();
+        UsageDetails? usage = null;
+        ChatFinishReason? finishReason = null;
+
+        await using var updates = model.Client
+            .GetStreamingResponseAsync(request.Messages.Select(ToChatMessage), options, cancellationToken)
+            .GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            GatewayError? failure = null;
+            var hasNext = false;
+            try
+            {
+                hasNext = await updates.MoveNextAsync();
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                failure = ToGatewayError(exception);
+                LogProviderFailure(model.Name, failure.Status, exception.GetType().Name);
+            }
+
+            if (failure is not null)
+            {
+                yield return CompletionChunk.Failed(failure);
+                yield break;
+            }
+
+            if (!hasNext)
+            {
+                break;
+            }
+
+            var update = updates.Current;
+            finishReason = update.FinishReason ?? finishReason;
+            foreach (var content in update.Contents)
+            {
+                if (content is UsageContent usageContent)
+                {
+                    usage = usageContent.Details;
+                }
+            }
+
+            var delta = update.Text;
+            if (delta.Length > 0)
+            {
+                text.Append(delta);
+                yield return CompletionChunk.Text(delta);
+            }
+        }
+
+        var output = text.ToString();
+        yield return CompletionChunk.Done(new CompletionResult(
+            output,
+            FinishReasonName(finishReason),
+            ToUsage(usage, request, output),
+            model.Name));
+    }
+
+    /// <summary>Provider-reported usage wins; a provider that reports none is counted with the tokenizer.</summary>
+    private TokenUsage ToUsage(UsageDetails? usage, CompletionRequest request, string output) => new(
+        (int?)usage?.InputTokenCount ?? tokens.CountPrompt(request.Messages.Select(m => m.Text)),
+        (int?)usage?.OutputTokenCount ?? tokens.Count(output));
+
+    private static ChatMessage ToChatMessage(NewItem item) => new(
+        item.Role switch
+        {
+            Roles.Assistant => ChatRole.Assistant,
+            Roles.System or Roles.Developer => ChatRole.System,
+            _ => ChatRole.User,
+        },
+        item.Text);
+
+    private static string FinishReasonName(ChatFinishReason? reason) =>
+        reason == ChatFinishReason.Length ? "length"
+        : reason == ChatFinishReason.ContentFilter ? "content_filter"
+        : reason == ChatFinishReason.ToolCalls ? "tool_calls"
+        : "stop";
+
+    private static GatewayError ToGatewayError(Exception exception) => exception switch
+    {
+        ProviderException provider => GatewayError.Upstream(provider.Status, provider.Message),
+        ClientResultException client => GatewayError.Upstream(client.Status, "The model provider returned an error."),
+        HttpRequestException => GatewayError.Upstream(502, "The model provider could not be reached."),
+        TimeoutException or OperationCanceledException => new GatewayError(504, "upstream_error", "upstream_timeout", "The model provider did not answer in time."),
+        _ => GatewayError.Upstream(502, "The model provider failed."),
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} failed with status {Status} ({ExceptionType})")]
+    private partial void LogProviderFailure(string model, int status, string exceptionType);
+}

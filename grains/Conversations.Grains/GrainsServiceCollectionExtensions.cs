@@ -1,0 +1,17 @@
+using Conversations.Providers;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Conversations.Grains;
+
+public static class GrainsServiceCollectionExtensions
+{
+    /// <summary>The services grains need on a silo: the model catalog and the chat pipeline.</summary>
+    public static IServiceCollection AddConversationGrainServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddModelProviders(configuration);
+        services.AddSingleton<ChatPipeline>();
+        services.AddSingleton(TimeProvider.System);
+        return services;
+    }
+}

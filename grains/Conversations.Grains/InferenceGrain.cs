@@ -1,0 +1,21 @@
+using System.Runtime.CompilerServices;
+using Conversations.Providers;
+using Orleans.Concurrency;
+
+namespace Conversations.Grains;
+
+/// <summary>Stateless model calls, run on the silo that receives them.</summary>
+[StatelessWorker]
+public sealed class InferenceGrain(ChatPipeline pipeline, ModelCatalog catalog) : Grain, IInferenceGrain
+{
+    public async IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var chunk in pipeline.Run(request, cancellationToken))
+        {
+            yield return chunk;
+        }
+    }
+
+    public Task<IReadOnlyList<ModelDescription>> ListModels() => Task.FromResult<IReadOnlyList<ModelDescription>>(
+        catalog.Models.Select(m => new ModelDescription(m.Name, m.OwnedBy, m.Deployment.ContextWindow)).ToList());
+}

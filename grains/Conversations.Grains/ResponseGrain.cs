@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Logging;
+
+namespace Conversations.Grains;
+
+/// <summary>A stored response: written once, read for retrieval and for <c>previous_response_id</c> chains.</summary>
+public sealed partial class ResponseGrain(
+    [PersistentState("response", StorageNames.Conversations)] IPersistentState<ResponseState> state,
+    ILogger<ResponseGrain> logger) : Grain, IResponseGrain
+{
+    private GatewayError NotFound => GatewayError.NotFound("response", GrainKeys.Parse(this.GetPrimaryKeyString()).Id);
+
+    public async Task<Result<StoredResponse>> Save(StoredResponse response)
+    {
+        if (state.State.Response is not null)
+        {
+            return GatewayError.Conflict($"Response '{response.Id}' already exists.", "response_exists");
+        }
+
+        state.State = new ResponseState { Response = response };
+        try
+        {
+            await state.WriteStateAsync();
+            return response;
+        }
+        catch (Exception exception)
+        {
+            state.State = new ResponseState();
+            LogStorageFailure(exception, this.GetPrimaryKeyString());
+            DeactivateOnIdle();
+            return new GatewayError(503, "server_error", "storage_unavailable", "Response storage is unavailable; retry the request.");
+        }
+    }
+
+    public Task<Result<StoredResponse>> Get() =>
+        Task.FromResult(state.State.Response is { } response ? response : (Result<StoredResponse>)NotFound);
+
+    public async Task<Result<StoredResponse>> Delete()
+    {
+        if (state.State.Response is not { } response)
+        {
+            return NotFound;
+        }
+
+        try
+        {
+            await state.ClearStateAsync();
+        }
+        catch (Exception exception)
+        {
+            LogStorageFailure(exception, this.GetPrimaryKeyString());
+            DeactivateOnIdle();
+            return new GatewayError(503, "server_error", "storage_unavailable", "Response storage is unavailable; retry the request.");
+        }
+
+        DeactivateOnIdle();
+        return response;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing response {Key} failed")]
+    private partial void LogStorageFailure(Exception exception, string key);
+}
+
+[GenerateSerializer, Alias("conv.ResponseState")]
+public sealed record ResponseState
+{
+    [Id(0)] public StoredResponse? Response { get; init; }
+}

@@ -1,0 +1,61 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace Conversations.Providers;
+
+/// <summary>The simulated model as an in-process <see cref="IChatClient"/>.</summary>
+public sealed class SimulatedChatClient(string model, SimulatedModel simulation) : IChatClient
+{
+    public async Task<ChatResponse> GetResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken))
+        {
+            updates.Add(update);
+        }
+
+        return updates.ToChatResponse();
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var reply = simulation.Reply(model, [.. messages.Select(m => (m.Role.Value, m.Text))]);
+        var responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        var sent = 0;
+        await foreach (var piece in simulation.Stream(reply, cancellationToken))
+        {
+            if (options?.MaxOutputTokens is { } max && sent >= max)
+            {
+                yield return Final(responseId, ChatFinishReason.Length, reply.PromptTokens, sent);
+                yield break;
+            }
+
+            sent++;
+            yield return new ChatResponseUpdate(ChatRole.Assistant, piece) { ResponseId = responseId, ModelId = model };
+        }
+
+        yield return Final(responseId, ChatFinishReason.Stop, reply.PromptTokens, sent);
+    }
+
+    private ChatResponseUpdate Final(string responseId, ChatFinishReason reason, int promptTokens, int completionTokens) =>
+        new(ChatRole.Assistant, [new UsageContent(new UsageDetails
+        {
+            InputTokenCount = promptTokens,
+            OutputTokenCount = completionTokens,
+            TotalTokenCount = promptTokens + completionTokens,
+        })])
+        {
+            ResponseId = responseId,
+            ModelId = model,
+            FinishReason = reason,
+        };
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+
+namespace Conversations.Providers;
+
+/// <summary>
+/// The simulated model: a deterministic reply derived from the input, usage counted with the real
+/// tokenizer, configurable latency and token rate, and faults injected by directives in the last
+/// user message:
+/// <list type="bullet">
+/// <item><c>[sim:status=503]</c> fails before the first token with that HTTP status;</item>
+/// <item><c>[sim:cut=5]</c> streams five tokens, then fails (a stream cut mid-way);</item>
+/// <item><c>[sim:hang]</c> never answers until cancelled (an upstream timeout);</item>
+/// <item><c>[sim:delay=250]</c> waits 250 ms before the first token;</item>
+/// <item><c>[sim:tokens=200]</c> replies with about 200 tokens.</item>
+/// </list>
+/// The same model backs the in-process provider and the standalone simulated upstream server.
+/// </summary>
+public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOptions options)
+{
+    public SimulatedReply Reply(string model, IReadOnlyList<(string Role, string Text)> messages)
+    {
+        var lastUser = messages.LastOrDefault(m => m.Role == "user").Text ?? string.Empty;
+        var directives = Directives.Parse(lastUser);
+        var turn = messages.Count(m => m.Role == "user");
+        var said = DirectivePattern().Replace(lastUser, string.Empty).Trim();
+        var text = directives.ReplyTokens is { } length
+            ? Filler(length)
+            : $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). You said: {said}";
+        var promptTokens = tokens.CountPrompt(messages.Select(m => m.Text));
+        return new SimulatedReply(text, promptTokens, tokens.Count(text), directives);
+    }
+
+    /// <summary>Streams the reply's tokens with the configured timing, failing where the directives say.</summary>
+    public async IAsyncEnumerable<string> Stream(SimulatedReply reply, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var directives = reply.Directives;
+        if (directives.Hang)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        var delay = directives.Delay ?? options.FirstTokenLatency;
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+
+        if (directives.Status is { } status)
+        {
+            throw new ProviderException(status, $"Simulated upstream failure with status {status}.");
+        }
+
+        var interval = options.TokensPerSecond > 0 ? TimeSpan.FromSeconds(1 / options.TokensPerSecond) : TimeSpan.Zero;
+        var sent = 0;
+        foreach (var piece in tokens.Split(reply.Text))
+        {
+            if (directives.CutAfter is { } cut && sent == cut)
+            {
+                throw new ProviderException(502, $"Simulated stream cut after {cut} tokens.");
+            }
+
+            if (interval > TimeSpan.Zero && sent > 0)
+            {
+                await Task.Delay(interval, cancellationToken);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            sent++;
+            yield return piece;
+        }
+    }
+
+    private static string Filler(int tokenCount) =>
+        string.Join(' ', Enumerable.Range(0, Math.Max(1, tokenCount)).Select(i => Words[i % Words.Length]));
+
+    private static readonly string[] Words =
+        ["the", "gateway", "keeps", "each", "conversation", "on", "the", "server", "so", "clients", "send", "only", "new", "messages"];
+
+    [GeneratedRegex(@"\[sim:(?<name>[a-z]+)(=(?<value>[0-9]+))?\]", RegexOptions.CultureInvariant)]
+    private static partial Regex DirectivePattern();
+
+    public sealed record Directives(int? Status, int? CutAfter, bool Hang, TimeSpan? Delay, int? ReplyTokens)
+    {
+        public static Directives Parse(string text)
+        {
+            int? status = null, cut = null, replyTokens = null;
+            TimeSpan? delay = null;
+            var hang = false;
+            foreach (Match match in DirectivePattern().Matches(text))
+            {
+                var value = match.Groups["value"].Success ? int.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture) : 0;
+                switch (match.Groups["name"].Value)
+                {
+                    case "status": status = value; break;
+                    case "cut": cut = value; break;
+                    case "hang": hang = true; break;
+                    case "delay": delay = TimeSpan.FromMilliseconds(value); break;
+                    case "tokens": replyTokens = value; break;
+                }
+            }
+
+            return new Directives(status, cut, hang, delay, replyTokens);
+        }
+    }
+}
+
+public sealed record SimulatedReply(string Text, int PromptTokens, int CompletionTokens, SimulatedModel.Directives Directives);
+
+/// <summary>A provider answered with an error status (or, for the simulated model, was told to).</summary>
+public sealed class ProviderException(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}
