@@ -31,7 +31,6 @@ public static class ConversationsApi
         services.AddProblemDetails();
         services.AddOpenApi();
         services.TryAddTimeProvider();
-        services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -15,6 +16,7 @@ public static class ApiJson
         options.NumberHandling = JsonNumberHandling.Strict;
         options.AllowTrailingCommas = false;
         options.MaxDepth = 32;
+        options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         return options;
     }
 }

@@ -1,0 +1,79 @@
+using Azure.Data.Tables;
+using Orleans.Configuration;
+using Orleans.Hosting;
+
+namespace Conversations.Api.Hosting;
+
+/// <summary>
+/// How processes find the cluster and where grain state lives, bound from <c>Conversations:Cluster</c>.
+/// The defaults are the embedded mode: one process, localhost clustering, durable local storage.
+/// </summary>
+public sealed class ClusterSettings
+{
+    public const string Section = "Conversations:Cluster";
+
+    public ClusteringMode Clustering { get; init; } = ClusteringMode.Localhost;
+
+    public GrainStorageMode Storage { get; init; } = GrainStorageMode.Local;
+
+    /// <summary>Azure Storage connection string, for Azure Table clustering and Azure Blob grain state.</summary>
+    public string? AzureStorageConnectionString { get; init; }
+
+    /// <summary>The SQLite file of the embedded default's grain state.</summary>
+    public string LocalStoragePath { get; init; } = ".data/conversations.db";
+
+    public string ServiceId { get; init; } = "conversations";
+
+    public string ClusterId { get; init; } = "local";
+
+    public int SiloPort { get; init; } = EndpointOptions.DEFAULT_SILO_PORT;
+
+    public int GatewayPort { get; init; } = EndpointOptions.DEFAULT_GATEWAY_PORT;
+
+    /// <summary>The address a silo advertises to others; loopback unless set (multi-host clusters set it).</summary>
+    public string? AdvertisedAddress { get; init; }
+
+    public string RequireAzureConnectionString() =>
+        AzureStorageConnectionString is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{Section}:AzureStorageConnectionString is required for Azure clustering or storage.");
+
+    /// <summary>Connects an Orleans client (the API in its own process) to the cluster.</summary>
+    public void ConfigureClient(IClientBuilder client)
+    {
+        client.Configure<ClusterOptions>(options =>
+        {
+            options.ServiceId = ServiceId;
+            options.ClusterId = ClusterId;
+        });
+        if (Clustering == ClusteringMode.AzureTable)
+        {
+            client.UseAzureStorageClustering(options => options.TableServiceClient = new TableServiceClient(RequireAzureConnectionString()));
+        }
+        else
+        {
+            client.UseLocalhostClustering(GatewayPort, ServiceId, ClusterId);
+        }
+    }
+}
+
+public enum ClusteringMode
+{
+    /// <summary>A single silo on this machine (the embedded default).</summary>
+    Localhost,
+
+    /// <summary>Membership in an Azure Storage table: many silos, many machines.</summary>
+    AzureTable,
+}
+
+public enum GrainStorageMode
+{
+    /// <summary>A SQLite file beside the process: durable, no setup.</summary>
+    Local,
+
+    /// <summary>Azure Blob Storage, one blob per grain.</summary>
+    AzureBlob,
+
+    /// <summary>In memory only: lost on restart. For tests and throwaway demos.</summary>
+    Memory,
+}

@@ -1,0 +1,19 @@
+using Conversations.Api;
+using Conversations.Api.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.UseDefaultListenAddress("http://127.0.0.1:8080");
+builder.AddServiceDefaults();
+var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+builder.UseOrleansClient(client =>
+{
+    cluster.ConfigureClient(client);
+    client.AddActivityPropagation();
+});
+builder.Services.AddClusterHealthCheck();
+builder.AddConversationsApi();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapConversationsApi();
+app.Run();

@@ -1,0 +1,79 @@
+using System.Net;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Conversations.Api.Hosting;
+using Conversations.Grains;
+using Conversations.Silo.Storage;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Conversations.Silo.Hosting;
+
+/// <summary>Makes this process an Orleans silo: clustering, grain storage and the grains' services, from configuration.</summary>
+public static class SiloConfiguration
+{
+    public const string MembershipSection = "Conversations:Cluster:Membership";
+
+    public static WebApplicationBuilder AddConversationsSilo(this WebApplicationBuilder builder)
+    {
+        var settings = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        builder.Services.AddConversationGrainServices(builder.Configuration);
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(options =>
+            {
+                options.ServiceId = settings.ServiceId;
+                options.ClusterId = settings.ClusterId;
+            });
+            silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(MembershipSection));
+            silo.AddActivityPropagation();
+            UseClustering(silo, settings);
+            AddGrainStorage(silo, settings, builder.Environment.ContentRootPath);
+        });
+        return builder;
+    }
+
+    private static void UseClustering(ISiloBuilder silo, ClusterSettings settings)
+    {
+        if (settings.Clustering == ClusteringMode.Localhost)
+        {
+            silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
+            return;
+        }
+
+        var advertised = settings.AdvertisedAddress is { } address ? IPAddress.Parse(address) : IPAddress.Loopback;
+        silo.ConfigureEndpoints(advertised, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
+        silo.UseAzureStorageClustering(options => options.TableServiceClient = new TableServiceClient(settings.RequireAzureConnectionString()));
+    }
+
+    private static void AddGrainStorage(ISiloBuilder silo, ClusterSettings settings, string contentRoot)
+    {
+        switch (settings.Storage)
+        {
+            case GrainStorageMode.Local:
+                var path = Path.Combine(contentRoot, settings.LocalStoragePath);
+                silo.Services.AddGrainStorage(StorageNames.Conversations, (services, _) =>
+                    new SqliteGrainStorage(path, BinarySerializer(services)));
+                break;
+            case GrainStorageMode.AzureBlob:
+                silo.AddAzureBlobGrainStorage(StorageNames.Conversations, (OptionsBuilder<AzureBlobStorageOptions> options) =>
+                    options.Configure<IServiceProvider>((blob, services) =>
+                    {
+                        blob.BlobServiceClient = new BlobServiceClient(settings.RequireAzureConnectionString());
+                        blob.ContainerName = "conversations";
+                        blob.GrainStorageSerializer = BinarySerializer(services);
+                    }));
+                break;
+            case GrainStorageMode.Memory:
+                silo.AddMemoryGrainStorage(StorageNames.Conversations);
+                break;
+        }
+    }
+
+    /// <summary>Orleans' own version-tolerant binary format: stored state follows the records' serializer ids.</summary>
+    private static OrleansGrainStorageSerializer BinarySerializer(IServiceProvider services) =>
+        new(services.GetRequiredService<Serializer>());
+}

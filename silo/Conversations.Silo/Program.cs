@@ -1,0 +1,26 @@
+using Conversations.Api;
+using Conversations.Api.Hosting;
+using Conversations.Silo.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.UseDefaultListenAddress("http://127.0.0.1:8080");
+builder.AddServiceDefaults();
+builder.AddConversationsSilo();
+builder.Services.AddClusterHealthCheck();
+
+var hostsApi = builder.Configuration.GetValue("Conversations:Api:Enabled", defaultValue: true);
+if (hostsApi)
+{
+    builder.AddConversationsApi();
+}
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+if (hostsApi)
+{
+    app.MapConversationsApi();
+}
+
+app.Run();
+
+public partial class Program;

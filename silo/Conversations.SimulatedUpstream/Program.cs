@@ -1,0 +1,3 @@
+using Conversations.SimulatedUpstream;
+
+await SimulatedUpstreamApp.Build(args).RunAsync();

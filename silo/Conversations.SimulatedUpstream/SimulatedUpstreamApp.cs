@@ -1,0 +1,248 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Conversations.Providers;
+
+namespace Conversations.SimulatedUpstream;
+
+/// <summary>
+/// An OpenAI-compatible server backed by <see cref="SimulatedModel"/>: chat completions (plain and
+/// streamed, with usage), embeddings and models. Faults come from the same <c>[sim:…]</c> directives;
+/// a stream cut mid-way aborts the connection, as a failing upstream would. The last requests it
+/// received are listed at <c>GET /sim/requests</c>, so tests can see exactly what context was sent.
+/// </summary>
+public static class SimulatedUpstreamApp
+{
+    private const int RecordedRequests = 256;
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:8090");
+        }
+
+        var simulation = builder.Configuration.GetSection("Simulation").Get<SimulationOptions>() ?? new SimulationOptions();
+        var requiredKey = builder.Configuration["Simulation:ApiKey"];
+        var model = new SimulatedModel(TokenCounter.Shared, simulation);
+        var recorded = new ConcurrentQueue<JsonNode>();
+
+        var app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            if (requiredKey is { Length: > 0 } && context.Request.Headers.Authorization != $"Bearer {requiredKey}")
+            {
+                await Error(context, 401, "Incorrect API key provided.", "invalid_api_key");
+                return;
+            }
+
+            await next(context);
+        });
+
+        app.MapGet("/v1/models", () => Results.Json(new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = new JsonArray(new JsonObject { ["id"] = "sim-upstream", ["object"] = "model", ["created"] = 0, ["owned_by"] = "simulated" }),
+        }));
+        app.MapGet("/sim/requests", () => Results.Json(new JsonArray([.. recorded.Select(r => r.DeepClone())])));
+        app.MapPost("/v1/chat/completions", async context =>
+        {
+            var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            if (body is not JsonObject request || request["messages"] is not JsonArray messages)
+            {
+                await Error(context, 400, "Missing required parameter: 'messages'.", "missing_required_parameter");
+                return;
+            }
+
+            recorded.Enqueue(request.DeepClone());
+            while (recorded.Count > RecordedRequests && recorded.TryDequeue(out _))
+            {
+            }
+
+            var modelName = request["model"]?.GetValue<string>() ?? "sim-upstream";
+            var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", Text(m?["content"])))]);
+            var maxTokens = request["max_completion_tokens"]?.GetValue<int>() ?? request["max_tokens"]?.GetValue<int>();
+            if (request["stream"]?.GetValue<bool>() == true)
+            {
+                await Stream(context, model, reply, modelName, maxTokens, request["stream_options"]?["include_usage"]?.GetValue<bool>() == true);
+            }
+            else
+            {
+                await Complete(context, model, reply, modelName, maxTokens);
+            }
+        });
+        app.MapPost("/v1/embeddings", async context =>
+        {
+            var request = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            var inputs = request?["input"] switch
+            {
+                JsonArray array => array.Select(i => i?.GetValue<string>() ?? string.Empty).ToList(),
+                JsonValue value => [value.GetValue<string>()],
+                _ => [],
+            };
+            var dimensions = request?["dimensions"]?.GetValue<int>() ?? 384;
+            await context.Response.WriteAsJsonAsync(new JsonObject
+            {
+                ["object"] = "list",
+                ["model"] = request?["model"]?.GetValue<string>(),
+                ["data"] = new JsonArray([.. inputs.Select((text, index) => (JsonNode)new JsonObject
+                {
+                    ["object"] = "embedding",
+                    ["index"] = index,
+                    ["embedding"] = new JsonArray([.. Embed(text, dimensions).Select(v => (JsonNode)JsonValue.Create(v))]),
+                })]),
+                ["usage"] = new JsonObject
+                {
+                    ["prompt_tokens"] = inputs.Sum(TokenCounter.Shared.Count),
+                    ["total_tokens"] = inputs.Sum(TokenCounter.Shared.Count),
+                },
+            });
+        });
+        return app;
+    }
+
+    private static async Task Complete(HttpContext context, SimulatedModel model, SimulatedReply reply, string modelName, int? maxTokens)
+    {
+        var text = new StringBuilder();
+        var sent = 0;
+        try
+        {
+            await foreach (var piece in model.Stream(reply, context.RequestAborted))
+            {
+                if (sent == maxTokens)
+                {
+                    break;
+                }
+
+                text.Append(piece);
+                sent++;
+            }
+        }
+        catch (ProviderException exception)
+        {
+            await Error(context, exception.Status, exception.Message, "simulated_failure");
+            return;
+        }
+
+        await context.Response.WriteAsJsonAsync(new JsonObject
+        {
+            ["id"] = "chatcmpl-" + Guid.NewGuid().ToString("N"),
+            ["object"] = "chat.completion",
+            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["model"] = modelName,
+            ["choices"] = new JsonArray(new JsonObject
+            {
+                ["index"] = 0,
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text.ToString() },
+                ["finish_reason"] = sent == maxTokens ? "length" : "stop",
+            }),
+            ["usage"] = Usage(reply.PromptTokens, sent),
+        });
+    }
+
+    private static async Task Stream(HttpContext context, SimulatedModel model, SimulatedReply reply, string modelName, int? maxTokens, bool includeUsage)
+    {
+        var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var sent = 0;
+        var finish = "stop";
+        await using var pieces = model.Stream(reply, context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
+        try
+        {
+            while (await pieces.MoveNextAsync())
+            {
+                if (sent == maxTokens)
+                {
+                    finish = "length";
+                    break;
+                }
+
+                if (sent == 0)
+                {
+                    context.Response.ContentType = "text/event-stream";
+                    await Event(context, Chunk(id, created, modelName, new JsonObject { ["role"] = "assistant", ["content"] = string.Empty }, null));
+                }
+
+                sent++;
+                await Event(context, Chunk(id, created, modelName, new JsonObject { ["content"] = pieces.Current }, null));
+            }
+        }
+        catch (ProviderException exception)
+        {
+            if (!context.Response.HasStarted)
+            {
+                await Error(context, exception.Status, exception.Message, "simulated_failure");
+            }
+            else
+            {
+                context.Abort(); // A cut stream: the connection drops with no [DONE].
+            }
+
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        await Event(context, Chunk(id, created, modelName, new JsonObject(), finish));
+        if (includeUsage)
+        {
+            var usage = Chunk(id, created, modelName, null, null);
+            usage["usage"] = Usage(reply.PromptTokens, sent);
+            await Event(context, usage);
+        }
+
+        await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    private static JsonObject Chunk(string id, long created, string model, JsonObject? delta, string? finishReason) => new()
+    {
+        ["id"] = id,
+        ["object"] = "chat.completion.chunk",
+        ["created"] = created,
+        ["model"] = model,
+        ["choices"] = delta is null
+            ? new JsonArray()
+            : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finishReason }),
+    };
+
+    private static JsonObject Usage(int prompt, int completion) => new()
+    {
+        ["prompt_tokens"] = prompt,
+        ["completion_tokens"] = completion,
+        ["total_tokens"] = prompt + completion,
+    };
+
+    private static async Task Event(HttpContext context, JsonObject payload)
+    {
+        await context.Response.WriteAsync($"data: {payload.ToJsonString()}\n\n");
+        await context.Response.Body.FlushAsync();
+    }
+
+    private static Task Error(HttpContext context, int status, string message, string code)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(new JsonObject
+        {
+            ["error"] = new JsonObject { ["message"] = message, ["type"] = status >= 500 ? "server_error" : "invalid_request_error", ["param"] = null, ["code"] = code },
+        });
+    }
+
+    private static string Text(JsonNode? content) => content switch
+    {
+        JsonValue value => value.GetValue<string>(),
+        JsonArray parts => string.Concat(parts.Select(p => p?["text"]?.GetValue<string>())),
+        _ => string.Empty,
+    };
+
+    /// <summary>A deterministic unit vector per text (not semantic): enough to exercise the embeddings path.</summary>
+    private static float[] Embed(string text, int dimensions)
+    {
+        var seed = BitConverter.ToInt32(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+        var random = new Random(seed);
+        var vector = Enumerable.Range(0, dimensions).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var norm = MathF.Sqrt(vector.Sum(v => v * v));
+        return [.. vector.Select(v => v / norm)];
+    }
+}
