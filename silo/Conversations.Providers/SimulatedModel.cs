@@ -12,6 +12,7 @@ namespace Conversations.Providers;
 /// <item><c>[sim:status=503]</c> fails before the first token with that HTTP status;</item>
 /// <item><c>[sim:cut=5]</c> streams five tokens, then fails (a stream cut mid-way);</item>
 /// <item><c>[sim:hang]</c> never answers until cancelled (an upstream timeout);</item>
+/// <item><c>[sim:stall=2]</c> streams two tokens, then waits until cancelled;</item>
 /// <item><c>[sim:delay=250]</c> waits 250 ms before the first token;</item>
 /// <item><c>[sim:tokens=200]</c> replies with about 200 tokens.</item>
 /// </list>
@@ -56,6 +57,11 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
         var sent = 0;
         foreach (var piece in tokens.Split(reply.Text))
         {
+            if (directives.StallAfter is { } stall && sent == stall)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
             if (directives.CutAfter is { } cut && sent == cut)
             {
                 throw new ProviderException(502, $"Simulated stream cut after {cut} tokens.");
@@ -81,11 +87,11 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
     [GeneratedRegex(@"\[sim:(?<name>[a-z]+)(=(?<value>[0-9]+))?\]", RegexOptions.CultureInvariant)]
     private static partial Regex DirectivePattern();
 
-    public sealed record Directives(int? Status, int? CutAfter, bool Hang, TimeSpan? Delay, int? ReplyTokens)
+    public sealed record Directives(int? Status, int? CutAfter, bool Hang, TimeSpan? Delay, int? ReplyTokens, int? StallAfter)
     {
         public static Directives Parse(string text)
         {
-            int? status = null, cut = null, replyTokens = null;
+            int? status = null, cut = null, replyTokens = null, stall = null;
             TimeSpan? delay = null;
             var hang = false;
             foreach (Match match in DirectivePattern().Matches(text))
@@ -98,10 +104,11 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
                     case "hang": hang = true; break;
                     case "delay": delay = TimeSpan.FromMilliseconds(value); break;
                     case "tokens": replyTokens = value; break;
+                    case "stall": stall = value; break;
                 }
             }
 
-            return new Directives(status, cut, hang, delay, replyTokens);
+            return new Directives(status, cut, hang, delay, replyTokens, stall);
         }
     }
 }

@@ -1,3 +1,6 @@
-using Conversations.SimulatedUpstream;
+namespace Conversations.SimulatedUpstream;
 
-await SimulatedUpstreamApp.Build(args).RunAsync();
+public static class UpstreamProgram
+{
+    public static Task Main(string[] args) => SimulatedUpstreamApp.Build(args).RunAsync();
+}

@@ -1,0 +1,32 @@
+// The local system: Azurite (the Azure Storage emulator, run with node from the repository's node_modules), two silos
+// clustered over Azure Table storage with grain state in Azure Blob storage, and the API host as an Orleans client.
+var builder = DistributedApplication.CreateBuilder(args);
+var repo = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
+const string Storage = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;";
+
+var azurite = builder.AddExecutable("azurite", "node", repo, "node_modules/azurite/dist/src/azurite.js", "--disableTelemetry", "--silent", "--skipApiVersionCheck",
+        "--location", Path.Combine(repo, ".data", "azurite"), "--blobHost", "127.0.0.1", "--blobPort", "10000", "--queueHost", "127.0.0.1", "--queuePort", "10001", "--tableHost", "127.0.0.1", "--tablePort", "10002")
+    .WithHttpEndpoint(port: 10002, targetPort: 10002, name: "table", isProxied: false)
+    .WithHttpHealthCheck("/", statusCode: 400, endpointName: "table"); // Azurite answers an unauthenticated GET with 400: it is listening.
+
+IResourceBuilder<ProjectResource> Clustered(IResourceBuilder<ProjectResource> resource) => resource
+    .WithEnvironment("Conversations__Cluster__Clustering", "AzureTable")
+    .WithEnvironment("Conversations__Cluster__AzureStorageConnectionString", Storage)
+    .WithHttpHealthCheck("/health")
+    .WaitFor(azurite);
+
+IResourceBuilder<ProjectResource> Silo(string name, int siloPort, int gatewayPort) => Clustered(builder.AddProject<Projects.Conversations_Silo>(name, launchProfileName: null).WithHttpEndpoint())
+    .WithEnvironment("Conversations__Cluster__Storage", "AzureBlob")
+    .WithEnvironment("Conversations__Cluster__SiloPort", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    .WithEnvironment("Conversations__Cluster__GatewayPort", gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    .WithEnvironment("Conversations__Api__Enabled", "false");
+
+var silos = new[] { Silo("silo-1", 11111, 30000), Silo("silo-2", 11112, 30001) };
+var api = Clustered(builder.AddProject<Projects.Conversations_ApiHost>("api", launchProfileName: null).WithHttpEndpoint(port: 8080).WithExternalHttpEndpoints())
+    .WithEnvironment("CONVERSATIONS_API_KEY", builder.AddParameter("api-key", secret: true));
+foreach (var silo in silos)
+{
+    api.WaitFor(silo);
+}
+
+builder.Build().Run();
