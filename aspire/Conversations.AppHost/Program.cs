@@ -7,26 +7,28 @@ const string Storage = "DefaultEndpointsProtocol=http;AccountName=devstoreaccoun
 var azurite = builder.AddExecutable("azurite", "node", repo, "node_modules/azurite/dist/src/azurite.js", "--disableTelemetry", "--silent", "--skipApiVersionCheck",
         "--location", Path.Combine(repo, ".data", "azurite"), "--blobHost", "127.0.0.1", "--blobPort", "10000", "--queueHost", "127.0.0.1", "--queuePort", "10001", "--tableHost", "127.0.0.1", "--tablePort", "10002")
     .WithHttpEndpoint(port: 10002, targetPort: 10002, name: "table", isProxied: false)
-    .WithHttpHealthCheck("/", statusCode: 400, endpointName: "table"); // Azurite answers an unauthenticated GET with 400: it is listening.
+    .WithHttpHealthCheck("/", statusCode: 400, endpointName: "table"); // an unauthenticated GET answers 400: Azurite is listening
 
-IResourceBuilder<ProjectResource> Clustered(IResourceBuilder<ProjectResource> resource) => resource
+// Every process joins the cluster through the Azure Table membership in Azurite; silos advertise loopback (ClusterSettings' default).
+IResourceBuilder<ProjectResource> Clustered(IResourceBuilder<ProjectResource> project) => project
     .WithEnvironment("Conversations__Cluster__Clustering", "AzureTable")
     .WithEnvironment("Conversations__Cluster__AzureStorageConnectionString", Storage)
     .WithHttpHealthCheck("/health")
     .WaitFor(azurite);
 
-IResourceBuilder<ProjectResource> Silo(string name, int siloPort, int gatewayPort) => Clustered(builder.AddProject<Projects.Conversations_Silo>(name, launchProfileName: null).WithHttpEndpoint())
-    .WithEnvironment("Conversations__Cluster__Storage", "AzureBlob")
-    .WithEnvironment("Conversations__Cluster__SiloPort", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
-    .WithEnvironment("Conversations__Cluster__GatewayPort", gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
-    .WithEnvironment("Conversations__Api__Enabled", "false");
+// Two named silos rather than WithReplicas: both run on this machine, so each needs its own Orleans ports.
+IResourceBuilder<ProjectResource> Silo(string name, string siloPort, string gatewayPort) =>
+    Clustered(builder.AddProject<Projects.Conversations_Silo>(name, launchProfileName: null).WithHttpEndpoint())
+        .WithEnvironment("Conversations__Cluster__Storage", "AzureBlob")
+        .WithEnvironment("Conversations__Cluster__SiloPort", siloPort)
+        .WithEnvironment("Conversations__Cluster__GatewayPort", gatewayPort)
+        .WithEnvironment("Conversations__Api__Enabled", "false");
 
-var silos = new[] { Silo("silo-1", 11111, 30000), Silo("silo-2", 11112, 30001) };
-var api = Clustered(builder.AddProject<Projects.Conversations_ApiHost>("api", launchProfileName: null).WithHttpEndpoint(port: 8080).WithExternalHttpEndpoints())
-    .WithEnvironment("CONVERSATIONS_API_KEY", builder.AddParameter("api-key", secret: true));
-foreach (var silo in silos)
-{
-    api.WaitFor(silo);
-}
+var silo1 = Silo("silo-1", "11111", "30000");
+var silo2 = Silo("silo-2", "11112", "30001");
+Clustered(builder.AddProject<Projects.Conversations_ApiHost>("api", launchProfileName: null).WithHttpEndpoint(port: 8080).WithExternalHttpEndpoints())
+    .WithEnvironment("CONVERSATIONS_API_KEY", builder.AddParameter("api-key", secret: true)) // default in appsettings.json
+    .WaitFor(silo1)
+    .WaitFor(silo2);
 
 builder.Build().Run();
