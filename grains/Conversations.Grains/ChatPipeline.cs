@@ -47,7 +47,7 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {
                 failure = ToGatewayError(exception);
-                LogProviderFailure(model.Name, failure.Status, exception.GetType().Name);
+                LogProviderFailure(exception, model.Name, failure.Status);
             }
 
             if (failure is not null)
@@ -77,6 +77,14 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
                 text.Append(delta);
                 yield return CompletionChunk.Text(delta);
             }
+        }
+
+        if (finishReason is null)
+        {
+            // Every provider ends a complete answer with a finish reason; a stream without one was cut.
+            LogTruncatedStream(model.Name);
+            yield return CompletionChunk.Failed(GatewayError.Upstream(502, "The model provider ended the stream before the answer was complete."));
+            yield break;
         }
 
         var output = text.ToString();
@@ -116,6 +124,9 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
         _ => GatewayError.Upstream(502, "The model provider failed."),
     };
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} failed with status {Status} ({ExceptionType})")]
-    private partial void LogProviderFailure(string model, int status, string exceptionType);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} ended its stream without a finish reason")]
+    private partial void LogTruncatedStream(string model);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} failed; answering {Status}")]
+    private partial void LogProviderFailure(Exception exception, string model, int status);
 }

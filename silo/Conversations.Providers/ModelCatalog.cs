@@ -1,4 +1,5 @@
 using System.ClientModel;
+using System.ClientModel.Primitives;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -36,7 +37,12 @@ public sealed class ModelCatalog
             ProviderKind.Simulated => new SimulatedChatClient(name, new SimulatedModel(tokens, deployment.Simulation)),
             ProviderKind.OpenAICompatible => new OpenAIClient(
                     new ApiKeyCredential(deployment.ApiKey ?? "unused"),
-                    new OpenAIClientOptions { Endpoint = deployment.BaseUrl })
+                    new OpenAIClientOptions
+                    {
+                        Endpoint = deployment.BaseUrl,
+                        // Retries and fallback belong to the gateway's routing, which sees every deployment; not to one SDK client.
+                        RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+                    })
                 .GetChatClient(deployment.UpstreamModel ?? name)
                 .AsIChatClient(),
             _ => throw new InvalidOperationException($"Model '{name}' has an unknown provider kind."),

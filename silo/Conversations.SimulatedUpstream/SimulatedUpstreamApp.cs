@@ -162,7 +162,7 @@ public static class SimulatedUpstreamApp
 
                 if (sent == 0)
                 {
-                    context.Response.ContentType = "text/event-stream";
+                    StartEventStream(context);
                     await Event(context, Chunk(id, created, modelName, new JsonObject { ["role"] = "assistant", ["content"] = string.Empty }, null));
                 }
 
@@ -184,7 +184,7 @@ public static class SimulatedUpstreamApp
             return;
         }
 
-        context.Response.ContentType = "text/event-stream";
+        StartEventStream(context);
         await Event(context, Chunk(id, created, modelName, new JsonObject(), finish));
         if (includeUsage)
         {
@@ -194,6 +194,14 @@ public static class SimulatedUpstreamApp
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    private static void StartEventStream(HttpContext context)
+    {
+        if (!context.Response.HasStarted)
+        {
+            context.Response.ContentType = "text/event-stream";
+        }
     }
 
     private static JsonObject Chunk(string id, long created, string model, JsonObject? delta, string? finishReason) => new()
