@@ -30,6 +30,12 @@ public sealed class ClusterSettings
 
     public int GatewayPort { get; init; } = EndpointOptions.DEFAULT_GATEWAY_PORT;
 
+    /// <summary>
+    /// How long a grain call may wait for its answer. Streamed model calls send heartbeats at half this
+    /// interval, so it bounds waits on a lost silo, not the length of a model call.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The address a silo advertises to others; loopback unless set (multi-host clusters set it).</summary>
     public string? AdvertisedAddress { get; init; }
 
@@ -46,6 +52,7 @@ public sealed class ClusterSettings
             options.ServiceId = ServiceId;
             options.ClusterId = ClusterId;
         });
+        client.Configure<ClientMessagingOptions>(options => options.ResponseTimeout = ResponseTimeout);
         if (Clustering == ClusteringMode.AzureTable)
         {
             client.UseAzureStorageClustering(options => options.TableServiceClient = new TableServiceClient(RequireAzureConnectionString()));

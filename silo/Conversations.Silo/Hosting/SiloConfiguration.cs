@@ -28,6 +28,7 @@ public static class SiloConfiguration
                 options.ServiceId = settings.ServiceId;
                 options.ClusterId = settings.ClusterId;
             });
+            silo.Configure<SiloMessagingOptions>(options => options.ResponseTimeout = settings.ResponseTimeout);
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(MembershipSection));
             silo.AddActivityPropagation();
             UseClustering(silo, settings);
