@@ -190,7 +190,7 @@ public sealed partial class ConversationGrain(
 
         // The write may have landed despite the error; a fresh activation re-reads the truth and its ETag.
         DeactivateOnIdle();
-        return new GatewayError(503, "server_error", "storage_unavailable", "Conversation storage is unavailable; retry the request.");
+        return GatewayError.StorageUnavailable;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Writing conversation {Key} failed")]

@@ -25,9 +25,7 @@ public sealed partial class ResponseGrain(
         catch (Exception exception)
         {
             state.State = new ResponseState();
-            LogStorageFailure(exception, this.GetPrimaryKeyString());
-            DeactivateOnIdle();
-            return new GatewayError(503, "server_error", "storage_unavailable", "Response storage is unavailable; retry the request.");
+            return StorageFailed(exception);
         }
     }
 
@@ -47,13 +45,20 @@ public sealed partial class ResponseGrain(
         }
         catch (Exception exception)
         {
-            LogStorageFailure(exception, this.GetPrimaryKeyString());
-            DeactivateOnIdle();
-            return new GatewayError(503, "server_error", "storage_unavailable", "Response storage is unavailable; retry the request.");
+            return StorageFailed(exception);
         }
 
         DeactivateOnIdle();
         return response;
+    }
+
+    private GatewayError StorageFailed(Exception exception)
+    {
+        LogStorageFailure(exception, this.GetPrimaryKeyString());
+
+        // The write may have landed despite the error; a fresh activation re-reads the truth and its ETag.
+        DeactivateOnIdle();
+        return GatewayError.StorageUnavailable;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Writing response {Key} failed")]
