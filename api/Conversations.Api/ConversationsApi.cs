@@ -21,7 +21,8 @@ public static class ConversationsApi
     {
         var services = builder.Services;
         services.Configure<Security.ApiKeyOptions>(builder.Configuration.GetSection(Security.ApiKeyOptions.Section));
-        services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddHostedService<KeyRevocationSubscription>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();
@@ -47,7 +48,9 @@ public static class ConversationsApi
         v1.MapChatCompletions()
             .MapResponses()
             .MapConversations()
-            .MapModels();
+            .MapModels()
+            .MapAdmin()
+            .MapUsage();
         v1.MapFallback(context => ApiErrors.WriteAsync(context, InvalidUrl(context.Request)));
 
         app.MapOpenApi();

@@ -1,3 +1,5 @@
+using Conversations.Tenancy;
+
 namespace Conversations;
 
 /// <summary>A model call as the gateway pipeline sees it: the full context plus sampling options.</summary>
@@ -8,21 +10,26 @@ public sealed record CompletionRequest(
     [property: Id(2)] float? Temperature = null,
     [property: Id(3)] int? MaxOutputTokens = null,
     [property: Id(4)] float? TopP = null,
-    [property: Id(5)] string? EndUser = null);
+    [property: Id(5)] string? EndUser = null,
+    [property: Id(6)] Caller? Caller = null);
 
 /// <summary>
 /// One element of a streamed model call: a text delta, or the final outcome (success or failure).
-/// Exactly one of the three is set. The stream always ends with <see cref="Final"/> or <see cref="Error"/>.
+/// Exactly one is set. A call that passed admission control starts with <see cref="Admission"/>; the
+/// stream always ends with <see cref="Final"/> or <see cref="Error"/>.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionChunk")]
 public sealed record CompletionChunk(
     [property: Id(0)] string? Delta = null,
     [property: Id(1)] CompletionResult? Final = null,
-    [property: Id(2)] GatewayError? Error = null)
+    [property: Id(2)] GatewayError? Error = null,
+    [property: Id(3)] Admission? Admission = null)
 {
     public static CompletionChunk Text(string delta) => new(Delta: delta);
     public static CompletionChunk Done(CompletionResult result) => new(Final: result);
     public static CompletionChunk Failed(GatewayError error) => new(Error: error);
+
+    public static CompletionChunk Admitted(Admission admission) => new(Admission: admission);
 }
 
 /// <summary>The outcome of a successful model call.</summary>
@@ -32,4 +39,5 @@ public sealed record CompletionResult(
     [property: Id(1)] string FinishReason,
     [property: Id(2)] TokenUsage Usage,
     [property: Id(3)] string Model,
-    [property: Id(4)] ConversationItem? OutputItem = null);
+    [property: Id(4)] ConversationItem? OutputItem = null,
+    [property: Id(5)] decimal CostUsd = 0);

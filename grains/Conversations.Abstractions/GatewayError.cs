@@ -10,7 +10,8 @@ public sealed record GatewayError(
     [property: Id(1)] string Type,
     [property: Id(2)] string? Code,
     [property: Id(3)] string Message,
-    [property: Id(4)] string? Param = null)
+    [property: Id(4)] string? Param = null,
+    [property: Id(5)] TimeSpan? RetryAfter = null)
 {
     public static GatewayError StorageUnavailable { get; } =
         new(503, "server_error", "storage_unavailable", "Storage is briefly unavailable; retry the request.");

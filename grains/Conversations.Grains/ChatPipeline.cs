@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Conversations.Providers;
+using Conversations.Tenancy;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -12,17 +13,74 @@ namespace Conversations.Grains;
 /// its provider, stream the deltas, and end with the result or an error the API can map. Provider
 /// failures become <see cref="GatewayError"/> values, never exceptions that cross a grain boundary.
 /// </summary>
-public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter tokens, ILogger<ChatPipeline> logger)
+public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter tokens, IGrainFactory grains, ILogger<ChatPipeline> logger)
 {
     public async IAsyncEnumerable<CompletionChunk> Run(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (catalog.Find(request.Model) is not { } model)
+        if (catalog.Find(request.Model) is not { } model || request.Caller?.MayUseModel(request.Model) == false)
         {
             yield return CompletionChunk.Failed(new GatewayError(
                 404, "invalid_request_error", "model_not_found", $"The model '{request.Model}' does not exist or you do not have access to it.", "model"));
             yield break;
         }
 
+        if (request.Caller is not { } caller)
+        {
+            await foreach (var chunk in Call(model, request, cancellationToken))
+            {
+                yield return chunk;
+            }
+
+            yield break;
+        }
+
+        // Admission: reserve the prompt (counted with the tokenizer) plus the requested maximum output.
+        var quota = grains.GetGrain<ITenantQuotaGrain>(caller.Tenant);
+        var prompt = tokens.CountPrompt(request.Messages.Select(m => m.Text));
+        var maxOutput = request.MaxOutputTokens ?? model.Deployment.MaxOutputTokens;
+        var leaseId = Guid.NewGuid().ToString("N");
+        var admitted = await quota.Admit(new AdmissionRequest(
+            leaseId, caller, request.EndUser, prompt + maxOutput, model.Deployment.Prices.Cost(prompt, maxOutput)));
+        if (!admitted.IsSuccess)
+        {
+            yield return CompletionChunk.Failed(admitted.Error);
+            yield break;
+        }
+
+        yield return CompletionChunk.Admitted(admitted.Value);
+        var settled = false;
+        var streamed = 0;
+        try
+        {
+            await foreach (var chunk in Call(model, request, cancellationToken))
+            {
+                if (chunk.Final is { } final)
+                {
+                    // Settle before the caller sees the result, so usage is recorded once the client has it.
+                    var cost = model.Deployment.Prices.Cost(final.Usage.InputTokens, final.Usage.OutputTokens);
+                    await quota.Settle(leaseId, caller, request.EndUser, model.Name, final.Usage, cost);
+                    settled = true;
+                    yield return chunk with { Final = final with { CostUsd = cost } };
+                    continue;
+                }
+
+                streamed += chunk.Delta is null ? 0 : 1;
+                yield return chunk;
+            }
+        }
+        finally
+        {
+            if (!settled)
+            {
+                // Failed, cut or abandoned: free the slot on every path, charging what the provider evidently processed.
+                var used = streamed == 0 ? new TokenUsage(0, 0) : new TokenUsage(prompt, streamed);
+                await quota.Settle(leaseId, caller, request.EndUser, model.Name, used, model.Deployment.Prices.Cost(used.InputTokens, used.OutputTokens));
+            }
+        }
+    }
+
+    private async IAsyncEnumerable<CompletionChunk> Call(ServedModel model, CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var options = new ChatOptions
         {
             Temperature = request.Temperature,

@@ -13,8 +13,8 @@ public sealed class ModelOptions
     {
         Deployments =
         {
-            ["sim-small"] = new() { Provider = ProviderKind.Simulated, ContextWindow = 16_384 },
-            ["sim-large"] = new() { Provider = ProviderKind.Simulated, ContextWindow = 128_000 },
+            ["sim-small"] = new() { Provider = ProviderKind.Simulated, ContextWindow = 16_384, Prices = new() { InputPerMillion = 0.15m, OutputPerMillion = 0.60m } },
+            ["sim-large"] = new() { Provider = ProviderKind.Simulated, ContextWindow = 128_000, Prices = new() { InputPerMillion = 2.50m, OutputPerMillion = 10m } },
         },
     };
 }
@@ -43,7 +43,25 @@ public sealed class ModelDeployment
 
     public int ContextWindow { get; init; } = 128_000;
 
+    /// <summary>The output reserved against quotas when a request names no maximum.</summary>
+    public int MaxOutputTokens { get; init; } = 4_096;
+
+    public ModelPrices Prices { get; init; } = new();
+
     public SimulationOptions Simulation { get; init; } = new();
+}
+
+/// <summary>USD per million tokens.</summary>
+public sealed class ModelPrices
+{
+    public decimal InputPerMillion { get; init; }
+
+    public decimal OutputPerMillion { get; init; }
+
+    public decimal CachedInputPerMillion { get; init; }
+
+    public decimal Cost(long inputTokens, long outputTokens, long cachedInputTokens = 0) =>
+        ((inputTokens - cachedInputTokens) * InputPerMillion + cachedInputTokens * CachedInputPerMillion + outputTokens * OutputPerMillion) / 1_000_000m;
 }
 
 /// <summary>How the simulated model behaves when no directive in the input says otherwise.</summary>

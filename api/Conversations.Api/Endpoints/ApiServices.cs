@@ -1,4 +1,5 @@
 using Conversations.Api.Security;
+using Conversations.Tenancy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
@@ -12,8 +13,17 @@ public sealed record ApiServices(
     [property: FromServices] ILoggerFactory LoggerFactory,
     [property: FromServices] TimeProvider Clock)
 {
+    /// <summary>The header that names the end user when a request body has no <c>user</c> field.</summary>
+    public const string EndUserHeader = "x-conversations-user";
+
+    public Caller Caller => Http.User.Caller();
+
     /// <summary>The caller's tenant; every grain key the API builds starts with it.</summary>
-    public string Tenant => Http.User.Tenant();
+    public string Tenant => Caller.Tenant;
+
+    /// <summary>The end user a call is made for: the body's <c>user</c>, else the <see cref="EndUserHeader"/> header.</summary>
+    public string? EndUser(string? bodyUser) =>
+        bodyUser is { Length: > 0 } ? bodyUser : Http.Request.Headers[EndUserHeader].FirstOrDefault() is { Length: > 0 } header ? header : null;
 
     public CancellationToken Aborted => Http.RequestAborted;
 

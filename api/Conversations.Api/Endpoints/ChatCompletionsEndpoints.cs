@@ -1,8 +1,10 @@
+using Conversations.Api.Security;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Conversations.Api.Errors;
 using Conversations.Api.Streaming;
+using Conversations.Tenancy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -15,6 +17,7 @@ public static class ChatCompletionsEndpoints
     public static RouteGroupBuilder MapChatCompletions(this RouteGroupBuilder v1)
     {
         v1.MapPost("/chat/completions", Create)
+            .RequireScope(EndpointGroups.Chat)
             .WithTags("Chat")
             .WithSummary("Create a chat completion (stateless).")
             .Accepts<ChatCompletionCreateJson>("application/json")
@@ -37,9 +40,10 @@ public static class ChatCompletionsEndpoints
             return request.Error.ToResult();
         }
 
+        var call = request.Value with { Caller = api.Caller, EndUser = api.EndUser(body.Value.User) };
         var id = Ids.New(Ids.ChatCompletion);
         var created = api.Clock.GetUtcNow().ToUnixTimeSeconds();
-        var reader = new ChunkReader(api.Inference.Complete(request.Value, api.Aborted), api.Logger, api.Aborted);
+        var reader = new ChunkReader(api.Inference.Complete(call, api.Aborted), api.Logger, api.Aborted);
         var first = await reader.NextAsync();
         if (first.Error is { } error)
         {
@@ -47,6 +51,7 @@ public static class ChatCompletionsEndpoints
             return error.ToResult();
         }
 
+        RateLimitHeaders.Write(api.Http.Response, reader.Admission);
         if (body.Value.Stream == true)
         {
             var includeUsage = body.Value.StreamOptions?.IncludeUsage == true;

@@ -1,4 +1,6 @@
+using Conversations.Api.Security;
 using Conversations.Api.Errors;
+using Conversations.Tenancy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -12,7 +14,7 @@ public static class ConversationsEndpoints
 
     public static RouteGroupBuilder MapConversations(this RouteGroupBuilder v1)
     {
-        var conversations = v1.MapGroup("/conversations").WithTags("Conversations");
+        var conversations = v1.MapGroup("/conversations").WithTags("Conversations").RequireScope(EndpointGroups.Conversations);
         conversations.MapPost("/", Create).WithSummary("Create a conversation, optionally with initial items.")
             .Accepts<ConversationCreateJson>("application/json").Produces<ConversationJson>().Produces<OpenAIErrorBody>(400);
         conversations.MapGet("/{conversationId}", Get).WithSummary("Retrieve a conversation.")

@@ -1,4 +1,6 @@
+using Conversations.Api.Security;
 using Conversations.Api.Errors;
+using Conversations.Tenancy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -10,7 +12,7 @@ public static class ModelsEndpoints
 {
     public static RouteGroupBuilder MapModels(this RouteGroupBuilder v1)
     {
-        var models = v1.MapGroup("/models").WithTags("Models");
+        var models = v1.MapGroup("/models").WithTags("Models").RequireScope(EndpointGroups.Models);
         models.MapGet("/", List).WithSummary("List the models this gateway serves.").Produces<ListJson<ModelJson>>();
         models.MapGet("/{model}", Get).WithSummary("Retrieve one model.").Produces<ModelJson>().Produces<OpenAIErrorBody>(404);
         return v1;
@@ -19,13 +21,13 @@ public static class ModelsEndpoints
     private static async Task<IResult> List([AsParameters] ApiServices api)
     {
         var models = await api.Inference.ListModels();
-        return TypedResults.Json(new { @object = "list", data = models.Select(ModelJson.From) }, ApiJson.Options);
+        return TypedResults.Json(new { @object = "list", data = models.Where(m => api.Caller.MayUseModel(m.Id)).Select(ModelJson.From) }, ApiJson.Options);
     }
 
     private static async Task<IResult> Get(string model, [AsParameters] ApiServices api)
     {
         var models = await api.Inference.ListModels();
-        return models.FirstOrDefault(m => m.Id == model) is { } found
+        return models.FirstOrDefault(m => m.Id == model && api.Caller.MayUseModel(m.Id)) is { } found
             ? TypedResults.Json(ModelJson.From(found), ApiJson.Options)
             : new GatewayError(404, "invalid_request_error", "model_not_found", $"The model '{model}' does not exist.", "model").ToResult();
     }

@@ -1,7 +1,9 @@
+using Conversations.Api.Security;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Conversations.Api.Errors;
 using Conversations.Api.Streaming;
+using Conversations.Tenancy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -20,7 +22,7 @@ public static class ResponsesEndpoints
 
     public static RouteGroupBuilder MapResponses(this RouteGroupBuilder v1)
     {
-        var responses = v1.MapGroup("/responses").WithTags("Responses");
+        var responses = v1.MapGroup("/responses").WithTags("Responses").RequireScope(EndpointGroups.Responses);
         responses.MapPost("/", Create)
             .WithSummary("Create a model response, optionally within a conversation.")
             .Accepts<ResponseCreateJson>("application/json")
@@ -59,6 +61,7 @@ public static class ResponsesEndpoints
             return error.ToResult();
         }
 
+        RateLimitHeaders.Write(api.Http.Response, reader.Admission);
         if (body.Value.Stream == true)
         {
             return TypedResults.ServerSentEvents(new ResponseEventStream(turn, api).Events(reader, first));

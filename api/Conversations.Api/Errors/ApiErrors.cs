@@ -17,6 +17,9 @@ public static class ApiErrors
     public static GatewayError Unavailable(string message) =>
         new(503, "server_error", "service_unavailable", message);
 
+    public static GatewayError Forbidden(string message) =>
+        new(403, "invalid_request_error", "insufficient_permissions", message);
+
     public static GatewayError Internal() =>
         new(500, "server_error", "internal_error", "The server had an error while processing your request.");
 
@@ -26,8 +29,9 @@ public static class ApiErrors
         context.Response.StatusCode = error.Status;
         if (error.Status is 429 or 503)
         {
-            context.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            context.Response.Headers["retry-after-ms"] = ((int)RetryAfter.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            var wait = error.RetryAfter ?? RetryAfter;
+            context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers["retry-after-ms"] = Math.Max(1, (long)Math.Ceiling(wait.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
         }
 
         return context.Response.WriteAsJsonAsync(error.ToBody(), ApiJson.Options, context.RequestAborted);

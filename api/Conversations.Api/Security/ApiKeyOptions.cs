@@ -1,9 +1,12 @@
+using Conversations.Tenancy;
+
 namespace Conversations.Api.Security;
 
 /// <summary>
-/// API keys accepted at start-up, bound from <c>Conversations:Auth</c>. The environment variable
-/// <c>CONVERSATIONS_API_KEY</c> adds one for the default tenant; with none at all, one is generated
-/// and printed once. (Managed keys with roles and rotation come from key grains later.)
+/// Keys from configuration, bound from <c>Conversations:Auth</c>: bootstrap keys for operators. The
+/// environment variable <c>CONVERSATIONS_API_KEY</c> adds a platform-admin key of the default tenant;
+/// with no key configured at all, one is generated and printed once. Tenants' own keys are managed
+/// through the admin API and live in tenant grains.
 /// </summary>
 public sealed class ApiKeyOptions
 {
@@ -12,6 +15,9 @@ public sealed class ApiKeyOptions
     public const string DefaultTenant = "default";
 
     public List<ApiKeyEntry> Keys { get; init; } = [];
+
+    /// <summary>How long an API process trusts a cached key lookup; revocations are also pushed at once.</summary>
+    public TimeSpan CacheDuration { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class ApiKeyEntry
@@ -19,4 +25,6 @@ public sealed class ApiKeyEntry
     public string Key { get; init; } = string.Empty;
 
     public string Tenant { get; init; } = ApiKeyOptions.DefaultTenant;
+
+    public Role Role { get; init; } = Role.PlatformAdmin;
 }

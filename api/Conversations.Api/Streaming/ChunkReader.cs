@@ -13,13 +13,25 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
 {
     private readonly IAsyncEnumerator<CompletionChunk> _chunks = chunks.GetAsyncEnumerator(cancellationToken);
 
+    /// <summary>The rate-limit status the call was admitted with, once its admission chunk has been read.</summary>
+    public Conversations.Tenancy.Admission? Admission { get; private set; }
+
     public async ValueTask<CompletionChunk> NextAsync()
     {
         try
         {
-            return await _chunks.MoveNextAsync()
-                ? _chunks.Current
-                : CompletionChunk.Failed(ApiErrors.Unavailable("The model call ended without a result; retry the request."));
+            while (await _chunks.MoveNextAsync())
+            {
+                if (_chunks.Current.Admission is { } admission)
+                {
+                    Admission = admission;
+                    continue;
+                }
+
+                return _chunks.Current;
+            }
+
+            return CompletionChunk.Failed(ApiErrors.Unavailable("The model call ended without a result; retry the request."));
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {

@@ -28,6 +28,7 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
             ["Conversations:Auth:Keys:0:Tenant"] = "default",
             ["Conversations:Auth:Keys:1:Key"] = OtherTenantKey,
             ["Conversations:Auth:Keys:1:Tenant"] = "other",
+            ["Conversations:Auth:Keys:1:Role"] = "TenantAdmin",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -1,0 +1,205 @@
+using System.Text.RegularExpressions;
+using Conversations.Api.Errors;
+using Conversations.Tenancy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Conversations.Api.Endpoints;
+
+/// <summary>The admin API: tenants (platform admins) and their API keys (tenant admins and platform admins).</summary>
+public static partial class AdminEndpoints
+{
+    private static readonly TimeSpan DefaultGracePeriod = TimeSpan.FromHours(24);
+    private static readonly TimeSpan MaxGracePeriod = TimeSpan.FromDays(30);
+
+    public static RouteGroupBuilder MapAdmin(this RouteGroupBuilder v1)
+    {
+        var tenants = v1.MapGroup("/admin/tenants").WithTags("Admin");
+        tenants.MapPost("/", CreateTenant).WithSummary("Create a tenant (platform admin).")
+            .Accepts<TenantCreateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(409);
+        tenants.MapGet("/{tenantId}", GetTenant).WithSummary("Read a tenant.").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
+        tenants.MapPost("/{tenantId}", UpdateTenant).WithSummary("Update a tenant's name, limits, models or status (platform admin).")
+            .Accepts<TenantUpdateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
+        tenants.MapPost("/{tenantId}/keys", CreateKey).WithSummary("Create an API key; the secret is returned only here.")
+            .Accepts<KeyCreateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(404);
+        tenants.MapGet("/{tenantId}/keys", ListKeys).WithSummary("List a tenant's keys (prefix and metadata only).")
+            .Produces<ListJson<KeyJson>>().Produces<OpenAIErrorBody>(404);
+        tenants.MapPost("/{tenantId}/keys/{keyId}/revoke", RevokeKey).WithSummary("Revoke a key, cluster-wide, at once.")
+            .Produces<KeyJson>().Produces<OpenAIErrorBody>(404);
+        tenants.MapPost("/{tenantId}/keys/{keyId}/rotate", RotateKey).WithSummary("Issue a new secret; the old one works for the grace period.")
+            .Accepts<KeyRotateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(404);
+        return v1;
+    }
+
+    private static async Task<IResult> CreateTenant([AsParameters] ApiServices api)
+    {
+        if (api.Caller.Role != Role.PlatformAdmin)
+        {
+            return ApiErrors.Forbidden("Only platform admins create tenants.").ToResult();
+        }
+
+        var body = await RequestBody.ReadAsync<TenantCreateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        var (id, json) = (body.Value.Id, body.Value);
+        if (id is null || !TenantIdPattern().IsMatch(id))
+        {
+            return GatewayError.Invalid("Invalid 'id': use 2 to 63 lowercase letters, digits and dashes, starting with a letter or digit.", "id", "invalid_value").ToResult();
+        }
+
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits")) is { } invalid)
+        {
+            return invalid.ToResult();
+        }
+
+        var created = await api.Grains.GetGrain<ITenantGrain>(id).Create(
+            json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels));
+        return created.IsSuccess ? TypedResults.Json(TenantJson.From(created.Value), ApiJson.Options) : created.Error.ToResult();
+    }
+
+    private static async Task<IResult> GetTenant(string tenantId, [AsParameters] ApiServices api)
+    {
+        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
+        {
+            return denied.ToResult();
+        }
+
+        var tenant = await api.Grains.GetGrain<ITenantGrain>(tenantId).Get();
+        return tenant.IsSuccess ? TypedResults.Json(TenantJson.From(tenant.Value), ApiJson.Options) : tenant.Error.ToResult();
+    }
+
+    private static async Task<IResult> UpdateTenant(string tenantId, [AsParameters] ApiServices api)
+    {
+        if (AdminAccess.Check(api.Caller, tenantId, Role.PlatformAdmin) is { } denied)
+        {
+            return denied.ToResult();
+        }
+
+        var body = await RequestBody.ReadAsync<TenantUpdateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        var json = body.Value;
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits")) is { } invalid)
+        {
+            return invalid.ToResult();
+        }
+
+        var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).Update(
+            new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels));
+        return updated.IsSuccess ? TypedResults.Json(TenantJson.From(updated.Value), ApiJson.Options) : updated.Error.ToResult();
+    }
+
+    private static async Task<IResult> CreateKey(string tenantId, [AsParameters] ApiServices api)
+    {
+        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
+        {
+            return denied.ToResult();
+        }
+
+        var body = await RequestBody.ReadAsync<KeyCreateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        var json = body.Value;
+        if (RoleNames.Parse(json.Role) is not { } role)
+        {
+            return GatewayError.Invalid("Invalid 'role': expected 'member', 'tenant_admin' or 'platform_admin'.", "role", "invalid_value").ToResult();
+        }
+
+        if (role > api.Caller.Role)
+        {
+            return ApiErrors.Forbidden("A key cannot create a key with a higher role than its own.").ToResult();
+        }
+
+        if (json.AllowedEndpoints?.FirstOrDefault(group => !EndpointGroups.All.Contains(group)) is { } unknown)
+        {
+            return GatewayError.Invalid($"Invalid 'allowed_endpoints': unknown group '{unknown}'; expected any of {string.Join(", ", EndpointGroups.All)}.", "allowed_endpoints", "invalid_value").ToResult();
+        }
+
+        var now = api.Clock.GetUtcNow();
+        DateTimeOffset? expiresAt = json.ExpiresAt is { } unix ? DateTimeOffset.FromUnixTimeSeconds(unix) : null;
+        if (expiresAt <= now)
+        {
+            return GatewayError.Invalid("Invalid 'expires_at': it must be in the future.", "expires_at", "invalid_value").ToResult();
+        }
+
+        if (json.Limits?.Validate("limits") is { } invalid)
+        {
+            return invalid.ToResult();
+        }
+
+        var issued = await api.Grains.GetGrain<ITenantGrain>(tenantId).CreateKey(new NewApiKey(
+            json.Name ?? "unnamed", role, json.AllowedModels ?? [], json.AllowedEndpoints ?? [], json.Limits?.ToLimits() ?? Limits.None, expiresAt));
+        return issued.IsSuccess
+            ? TypedResults.Json(KeyJson.From(issued.Value.Key, now, issued.Value.Secret), ApiJson.Options)
+            : issued.Error.ToResult();
+    }
+
+    private static async Task<IResult> ListKeys(string tenantId, [AsParameters] ApiServices api)
+    {
+        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
+        {
+            return denied.ToResult();
+        }
+
+        var keys = await api.Grains.GetGrain<ITenantGrain>(tenantId).ListKeys();
+        if (!keys.IsSuccess)
+        {
+            return keys.Error.ToResult();
+        }
+
+        var now = api.Clock.GetUtcNow();
+        var data = keys.Value.Select(k => KeyJson.From(k, now)).ToList();
+        return TypedResults.Json(new ListJson<KeyJson>(data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, false), ApiJson.Options);
+    }
+
+    private static async Task<IResult> RevokeKey(string tenantId, string keyId, [AsParameters] ApiServices api)
+    {
+        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
+        {
+            return denied.ToResult();
+        }
+
+        var revoked = await api.Grains.GetGrain<ITenantGrain>(tenantId).RevokeKey(keyId);
+        return revoked.IsSuccess ? TypedResults.Json(KeyJson.From(revoked.Value, api.Clock.GetUtcNow()), ApiJson.Options) : revoked.Error.ToResult();
+    }
+
+    private static async Task<IResult> RotateKey(string tenantId, string keyId, [AsParameters] ApiServices api)
+    {
+        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
+        {
+            return denied.ToResult();
+        }
+
+        var body = api.Http.Request.ContentLength is null or 0
+            ? new KeyRotateJson(null)
+            : await RequestBody.ReadAsync<KeyRotateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        var grace = body.Value.GracePeriodSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : DefaultGracePeriod;
+        if (grace < TimeSpan.Zero || grace > MaxGracePeriod)
+        {
+            return GatewayError.Invalid($"Invalid 'grace_period_seconds': expected 0 to {MaxGracePeriod.TotalSeconds}.", "grace_period_seconds", "invalid_value").ToResult();
+        }
+
+        var rotated = await api.Grains.GetGrain<ITenantGrain>(tenantId).RotateKey(keyId, grace);
+        return rotated.IsSuccess
+            ? TypedResults.Json(KeyJson.From(rotated.Value.Key, api.Clock.GetUtcNow(), rotated.Value.Secret), ApiJson.Options)
+            : rotated.Error.ToResult();
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex TenantIdPattern();
+}

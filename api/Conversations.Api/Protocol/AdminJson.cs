@@ -1,0 +1,89 @@
+using Conversations.Tenancy;
+
+namespace Conversations.Api;
+
+public sealed record LimitsJson(
+    int? RequestsPerMinute = null,
+    int? TokensPerMinute = null,
+    int? MaxConcurrentRequests = null,
+    long? DailyTokens = null,
+    long? MonthlyTokens = null,
+    decimal? DailyCostUsd = null,
+    decimal? MonthlyCostUsd = null)
+{
+    public Limits ToLimits() => new(RequestsPerMinute, TokensPerMinute, MaxConcurrentRequests, DailyTokens, MonthlyTokens, DailyCostUsd, MonthlyCostUsd);
+
+    public static LimitsJson From(Limits limits) => new(
+        limits.RequestsPerMinute, limits.TokensPerMinute, limits.MaxConcurrentRequests,
+        limits.DailyTokens, limits.MonthlyTokens, limits.DailyCostUsd, limits.MonthlyCostUsd);
+
+    public GatewayError? Validate(string param)
+    {
+        var negative = (RequestsPerMinute < 0, TokensPerMinute < 0, MaxConcurrentRequests < 0, DailyTokens < 0, MonthlyTokens < 0, DailyCostUsd < 0, MonthlyCostUsd < 0);
+        return negative == default ? null : GatewayError.Invalid($"Invalid '{param}': limits must not be negative.", param, "invalid_value");
+    }
+}
+
+public sealed record TenantCreateJson(string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels);
+
+public sealed record TenantUpdateJson(string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels);
+
+public sealed record TenantJson(string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt)
+{
+    public string Object => "tenant";
+
+    public static TenantJson From(TenantSettings tenant) => new(
+        tenant.Id, tenant.Name, tenant.Disabled ? "disabled" : "active",
+        LimitsJson.From(tenant.Limits), LimitsJson.From(tenant.UserLimits), tenant.AllowedModels, tenant.CreatedAt.ToUnixTimeSeconds());
+}
+
+public sealed record KeyCreateJson(string? Name, string? Role, List<string>? AllowedModels, List<string>? AllowedEndpoints, LimitsJson? Limits, long? ExpiresAt);
+
+public sealed record KeyRotateJson(long? GracePeriodSeconds);
+
+/// <summary>An API key; <see cref="Secret"/> is present only in the answer that creates or rotates it.</summary>
+public sealed record KeyJson(
+    string Id,
+    string Tenant,
+    string Name,
+    string Prefix,
+    string Role,
+    string Status,
+    IReadOnlyList<string> AllowedModels,
+    IReadOnlyList<string> AllowedEndpoints,
+    LimitsJson Limits,
+    long CreatedAt,
+    long? ExpiresAt,
+    long? RevokedAt,
+    long? PreviousSecretValidUntil,
+    string? Secret = null)
+{
+    public string Object => "api_key";
+
+    public static KeyJson From(ApiKeyInfo key, DateTimeOffset now, string? secret = null) => new(
+        key.Id, key.Tenant, key.Name, key.Prefix, RoleNames.Name(key.Role), key.Status(now), key.AllowedModels, key.AllowedEndpoints,
+        LimitsJson.From(key.Limits), key.CreatedAt.ToUnixTimeSeconds(), key.ExpiresAt?.ToUnixTimeSeconds(), key.RevokedAt?.ToUnixTimeSeconds(),
+        key.PreviousSecretValidUntil?.ToUnixTimeSeconds(), secret);
+}
+
+public sealed record UsageRowJson(
+    string? Day, string? KeyId, string? User, string? Model, long Requests, long InputTokens, long OutputTokens, long TotalTokens, decimal CostUsd);
+
+/// <summary>Role names on the wire.</summary>
+public static class RoleNames
+{
+    public static string Name(Role role) => role switch
+    {
+        Role.PlatformAdmin => "platform_admin",
+        Role.TenantAdmin => "tenant_admin",
+        _ => "member",
+    };
+
+    public static Role? Parse(string? name) => name switch
+    {
+        null or "member" => Role.Member,
+        "tenant_admin" => Role.TenantAdmin,
+        "platform_admin" => Role.PlatformAdmin,
+        _ => null,
+    };
+}

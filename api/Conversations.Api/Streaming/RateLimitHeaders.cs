@@ -1,0 +1,35 @@
+using System.Globalization;
+using Conversations.Tenancy;
+using Microsoft.AspNetCore.Http;
+
+namespace Conversations.Api.Streaming;
+
+/// <summary>OpenAI's <c>x-ratelimit-*</c> headers, from the window that constrains the caller most.</summary>
+public static class RateLimitHeaders
+{
+    public static void Write(HttpResponse response, Admission? admission)
+    {
+        Write(response, "requests", admission?.Requests);
+        Write(response, "tokens", admission?.Tokens);
+    }
+
+    private static void Write(HttpResponse response, string kind, RateLimitStatus? status)
+    {
+        if (status is null)
+        {
+            return;
+        }
+
+        response.Headers[$"x-ratelimit-limit-{kind}"] = status.Limit.ToString(CultureInfo.InvariantCulture);
+        response.Headers[$"x-ratelimit-remaining-{kind}"] = status.Remaining.ToString(CultureInfo.InvariantCulture);
+        response.Headers[$"x-ratelimit-reset-{kind}"] = Duration(status.ResetAfter);
+    }
+
+    /// <summary>OpenAI's duration format: <c>20ms</c>, <c>1.5s</c>, <c>6m0s</c>.</summary>
+    public static string Duration(TimeSpan span) => span switch
+    {
+        { TotalSeconds: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, (int)span.TotalMilliseconds)}ms"),
+        { TotalMinutes: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{span.TotalSeconds:0.###}s"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m{span.Seconds}s"),
+    };
+}

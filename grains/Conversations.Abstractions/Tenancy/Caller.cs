@@ -1,0 +1,35 @@
+namespace Conversations.Tenancy;
+
+/// <summary>
+/// Who is calling, as established from an API key: tenant, key, role, scopes, and the limits that
+/// apply to its calls. Carried with every model call so quotas are enforced where the call runs.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tenancy.Caller")]
+public sealed record Caller(
+    [property: Id(0)] string Tenant,
+    [property: Id(1)] string KeyId,
+    [property: Id(2)] Role Role,
+    [property: Id(3)] IReadOnlyList<string> AllowedModels,
+    [property: Id(4)] IReadOnlyList<string> AllowedEndpoints,
+    [property: Id(5)] Limits KeyLimits,
+    [property: Id(6)] Limits TenantLimits,
+    [property: Id(7)] Limits UserLimits)
+{
+    public bool MayUseModel(string model) => AllowedModels.Count == 0 || AllowedModels.Contains(model, StringComparer.Ordinal);
+
+    public bool MayUseEndpoints(string group) => AllowedEndpoints.Count == 0 || AllowedEndpoints.Contains(group, StringComparer.Ordinal);
+
+    public bool HasNoLimits => KeyLimits.IsUnlimited && TenantLimits.IsUnlimited && UserLimits.IsUnlimited;
+}
+
+/// <summary>The endpoint groups a key's scopes can name.</summary>
+public static class EndpointGroups
+{
+    public const string Chat = "chat";
+    public const string Responses = "responses";
+    public const string Conversations = "conversations";
+    public const string Models = "models";
+    public const string Usage = "usage";
+
+    public static readonly IReadOnlyList<string> All = [Chat, Responses, Conversations, Models, Usage];
+}

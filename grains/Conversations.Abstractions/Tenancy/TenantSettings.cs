@@ -1,0 +1,21 @@
+namespace Conversations.Tenancy;
+
+/// <summary>A tenant: its limits for the whole tenant and for each of its end users, and its status.</summary>
+[GenerateSerializer, Immutable, Alias("tenancy.TenantSettings")]
+public sealed record TenantSettings(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] bool Disabled,
+    [property: Id(3)] Limits Limits,
+    [property: Id(4)] Limits UserLimits,
+    [property: Id(5)] IReadOnlyList<string> AllowedModels,
+    [property: Id(6)] DateTimeOffset CreatedAt);
+
+/// <summary>What a client may set on a tenant (all optional on update).</summary>
+[GenerateSerializer, Immutable, Alias("tenancy.TenantChange")]
+public sealed record TenantChange(
+    [property: Id(0)] string? Name = null,
+    [property: Id(1)] bool? Disabled = null,
+    [property: Id(2)] Limits? Limits = null,
+    [property: Id(3)] Limits? UserLimits = null,
+    [property: Id(4)] IReadOnlyList<string>? AllowedModels = null);

@@ -1,0 +1,203 @@
+using System.Globalization;
+using Conversations.Tenancy;
+
+namespace Conversations.Grains.Quotas;
+
+/// <summary>
+/// Admission control for one tenant. A call is checked against every scope it belongs to (tenant,
+/// key, end user) and admitted only if all allow it; admission reserves its estimated tokens and cost
+/// in every scope at once, and settlement replaces the reservation with the actual usage. Owned by
+/// one grain activation, so it needs no locks and is exact.
+/// </summary>
+public sealed class QuotaLedger(TimeProvider clock)
+{
+    /// <summary>A lease not settled in this time (the caller died) is settled with its reservation.</summary>
+    public static readonly TimeSpan LeaseTimeout = TimeSpan.FromMinutes(15);
+
+    private static readonly TimeSpan ConcurrencyRetry = TimeSpan.FromSeconds(1);
+
+    private readonly Dictionary<string, QuotaScope> _scopes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
+
+    /// <summary>Budget use per scope, for persistence.</summary>
+    public Dictionary<string, BudgetUse> Budgets
+    {
+        get => _scopes.ToDictionary(pair => pair.Key, pair => pair.Value.Budget, StringComparer.Ordinal);
+        set
+        {
+            foreach (var (name, budget) in value)
+            {
+                Scope(name).Budget = budget;
+            }
+        }
+    }
+
+    public int InFlight(string scope) => _scopes.TryGetValue(scope, out var counters) ? counters.InFlight : 0;
+
+    public Result<Admission> Admit(AdmissionRequest request)
+    {
+        if (_leases.ContainsKey(request.LeaseId))
+        {
+            return GatewayError.Conflict($"Lease '{request.LeaseId}' was already admitted.");
+        }
+
+        var now = clock.GetUtcNow();
+        var scopes = ScopesOf(request);
+        foreach (var (scope, _) in scopes)
+        {
+            scope.Expire(now);
+        }
+
+        foreach (var (scope, limits) in scopes)
+        {
+            if (Refusal(scope, limits, request, now) is { } refusal)
+            {
+                return refusal;
+            }
+        }
+
+        var lease = new Lease(request.LeaseId, now + LeaseTimeout, request.EstimatedTokens, request.EstimatedCostUsd);
+        foreach (var (scope, _) in scopes)
+        {
+            scope.InFlight++;
+            scope.AddRequest(now);
+            scope.ReservedTokens += request.EstimatedTokens;
+            scope.ReservedCostUsd += request.EstimatedCostUsd;
+            lease.Entries.Add((scope, scope.AddTokens(now, request.EstimatedTokens)));
+        }
+
+        _leases[request.LeaseId] = lease;
+        return new Admission(
+            Tightest(scopes, l => l.RequestsPerMinute, s => s.RequestsInWindow, s => s.UntilRequestsReset(now)),
+            Tightest(scopes, l => l.TokensPerMinute, s => s.TokensInWindow, s => s.UntilTokensReset(now)));
+    }
+
+    /// <summary>Replaces the lease's reservation with actual usage and frees its slot; false if there was no such lease.</summary>
+    public bool Settle(string leaseId, long actualTokens, decimal actualCostUsd)
+    {
+        if (!_leases.Remove(leaseId, out var lease))
+        {
+            return false;
+        }
+
+        var now = clock.GetUtcNow();
+        foreach (var (scope, entry) in lease.Entries)
+        {
+            scope.Expire(now);
+            scope.InFlight--;
+            scope.ReservedTokens -= lease.Tokens;
+            scope.ReservedCostUsd -= lease.CostUsd;
+            scope.Correct(entry, actualTokens);
+            scope.Budget = scope.Budget.Add(actualTokens, actualCostUsd);
+        }
+
+        return true;
+    }
+
+    /// <summary>Settles leases whose callers never came back, charging what they reserved.</summary>
+    public int ExpireLeases()
+    {
+        var now = clock.GetUtcNow();
+        var expired = _leases.Values.Where(lease => lease.ExpiresAt <= now).ToList();
+        foreach (var lease in expired)
+        {
+            Settle(lease.Id, lease.Tokens, lease.CostUsd);
+        }
+
+        return expired.Count;
+    }
+
+    private List<(QuotaScope Scope, Limits Limits)> ScopesOf(AdmissionRequest request)
+    {
+        var caller = request.Caller;
+        var scopes = new List<(QuotaScope, Limits)>(3)
+        {
+            (Scope("tenant"), caller.TenantLimits),
+            (Scope("key:" + caller.KeyId), caller.KeyLimits),
+        };
+        if (request.EndUser is { Length: > 0 } user && !caller.UserLimits.IsUnlimited)
+        {
+            scopes.Add((Scope("user:" + user), caller.UserLimits));
+        }
+
+        return scopes;
+    }
+
+    private QuotaScope Scope(string name)
+    {
+        if (!_scopes.TryGetValue(name, out var scope))
+        {
+            _scopes[name] = scope = new QuotaScope(name);
+        }
+
+        return scope;
+    }
+
+    private static GatewayError? Refusal(QuotaScope scope, Limits limits, AdmissionRequest request, DateTimeOffset now)
+    {
+        var tokens = request.EstimatedTokens;
+        var cost = request.EstimatedCostUsd;
+        if (limits.MaxConcurrentRequests is { } concurrent && scope.InFlight + 1 > concurrent)
+        {
+            return RateLimited(scope, "concurrent requests", concurrent, scope.InFlight, 1, ConcurrencyRetry);
+        }
+
+        if (limits.RequestsPerMinute is { } rpm && scope.RequestsInWindow + 1 > rpm)
+        {
+            return RateLimited(scope, "requests per minute", rpm, scope.RequestsInWindow, 1, scope.UntilRequestFrees(now));
+        }
+
+        if (limits.TokensPerMinute is { } tpm && scope.TokensInWindow + tokens > tpm)
+        {
+            return tokens > tpm
+                ? new GatewayError(429, "tokens", "rate_limit_exceeded",
+                    $"Request too large for {scope.Name}: it needs {tokens} tokens and the limit is {tpm} tokens per minute. Send a shorter input or a smaller max_output_tokens.")
+                : RateLimited(scope, "tokens per minute", tpm, scope.TokensInWindow, tokens, scope.UntilTokensFree(tokens, tpm, now));
+        }
+
+        var budget = scope.Budget;
+        return OverBudget(scope, "daily token budget", limits.DailyTokens, budget.DayTokens + scope.ReservedTokens + tokens, BudgetUse.UntilNextDay(now))
+            ?? OverBudget(scope, "monthly token budget", limits.MonthlyTokens, budget.MonthTokens + scope.ReservedTokens + tokens, BudgetUse.UntilNextMonth(now))
+            ?? OverBudget(scope, "daily cost budget (USD)", limits.DailyCostUsd, budget.DayCostUsd + scope.ReservedCostUsd + cost, BudgetUse.UntilNextDay(now))
+            ?? OverBudget(scope, "monthly cost budget (USD)", limits.MonthlyCostUsd, budget.MonthCostUsd + scope.ReservedCostUsd + cost, BudgetUse.UntilNextMonth(now));
+    }
+
+    private static GatewayError RateLimited(QuotaScope scope, string what, long limit, long used, long requested, TimeSpan retryAfter)
+    {
+        var wait = retryAfter < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : retryAfter;
+        return new GatewayError(429, what.StartsWith("tokens", StringComparison.Ordinal) ? "tokens" : "requests", "rate_limit_exceeded",
+            string.Create(CultureInfo.InvariantCulture,
+                $"Rate limit reached for {what} on {scope.Name}: limit {limit}, used {used}, requested {requested}. Please try again in {wait.TotalSeconds:0.###}s."),
+            RetryAfter: wait);
+    }
+
+    private static GatewayError? OverBudget<T>(QuotaScope scope, string what, T? limit, T wouldUse, TimeSpan untilReset) where T : struct, IComparable<T> =>
+        limit is { } max && wouldUse.CompareTo(max) > 0
+            ? new GatewayError(429, "insufficient_quota", "insufficient_quota",
+                $"You exceeded the {what} of {scope.Name}: limit {max}. It resets in {untilReset.TotalHours:0.#} hours.", RetryAfter: untilReset)
+            : null;
+
+    private static RateLimitStatus? Tightest(
+        List<(QuotaScope Scope, Limits Limits)> scopes, Func<Limits, long?> limitOf, Func<QuotaScope, long> used, Func<QuotaScope, TimeSpan> resetAfter)
+    {
+        RateLimitStatus? tightest = null;
+        foreach (var (scope, limits) in scopes)
+        {
+            if (limitOf(limits) is { } limit)
+            {
+                var status = new RateLimitStatus(limit, Math.Max(0, limit - used(scope)), resetAfter(scope));
+                if (tightest is null || status.Remaining < tightest.Remaining)
+                {
+                    tightest = status;
+                }
+            }
+        }
+
+        return tightest;
+    }
+
+    private sealed record Lease(string Id, DateTimeOffset ExpiresAt, long Tokens, decimal CostUsd)
+    {
+        public List<(QuotaScope Scope, QuotaScope.TokenEntry Entry)> Entries { get; } = new(3);
+    }
+}

@@ -1,0 +1,209 @@
+using Conversations.Tenancy;
+
+namespace Conversations.Grains.Tenancy;
+
+/// <summary>
+/// A tenant's settings and keys. Keys are stored as hashes only; the secret is returned once. The
+/// hash index (<see cref="IApiKeyIndexGrain"/>) is written before the key, so a failure in between
+/// leaves at most an index entry that points at nothing.
+/// </summary>
+public sealed class TenantGrain(
+    [PersistentState("tenant", StorageNames.Conversations)] IPersistentState<TenantState> state,
+    TimeProvider clock) : Grain, ITenantGrain
+{
+    private string TenantId => this.GetPrimaryKeyString();
+
+    private GatewayError NotFound => GatewayError.NotFound("tenant", TenantId);
+
+    public async Task<Result<TenantSettings>> Create(string name, TenantChange settings)
+    {
+        if (state.State.Settings is not null)
+        {
+            return GatewayError.Conflict($"Tenant '{TenantId}' already exists.", "tenant_exists");
+        }
+
+        var created = Apply(new TenantSettings(TenantId, name, false, Limits.None, Limits.None, [], clock.GetUtcNow()), settings);
+        return await Persist(state.State with { Settings = created }) ?? (Result<TenantSettings>)created;
+    }
+
+    public Task<Result<TenantSettings>> Get() =>
+        Task.FromResult(state.State.Settings is { } settings ? settings : (Result<TenantSettings>)NotFound);
+
+    public async Task<Result<TenantSettings>> Update(TenantChange change)
+    {
+        if (state.State.Settings is not { } settings)
+        {
+            return NotFound;
+        }
+
+        var updated = Apply(settings, change);
+        if (await Persist(state.State with { Settings = updated }) is { } failed)
+        {
+            return failed;
+        }
+
+        // Limits, models or status changed: every API process re-reads this tenant's keys.
+        await Revocations.Publish([KeyCacheTokens.Tenant(TenantId)]);
+        return updated;
+    }
+
+    public async Task<Result<IssuedApiKey>> CreateKey(NewApiKey key)
+    {
+        if (state.State.Settings is null)
+        {
+            return NotFound;
+        }
+
+        var secret = KeySecrets.New();
+        var info = new ApiKeyInfo(Ids.New("key"), TenantId, key.Name, KeySecrets.Visible(secret), key.Role,
+            key.AllowedModels, key.AllowedEndpoints, key.Limits, clock.GetUtcNow(), key.ExpiresAt, null, null);
+        var hash = KeySecrets.Hash(secret);
+        await GrainFactory.GetGrain<IApiKeyIndexGrain>(hash).Register(new KeyLocation(TenantId, info.Id));
+        var keys = new Dictionary<string, StoredKey>(state.State.Keys) { [info.Id] = new StoredKey(info, hash, null) };
+        return await Persist(state.State with { Keys = keys }) ?? (Result<IssuedApiKey>)new IssuedApiKey(info, secret);
+    }
+
+    public Task<Result<IReadOnlyList<ApiKeyInfo>>> ListKeys() => Task.FromResult(state.State.Settings is null
+        ? NotFound
+        : (Result<IReadOnlyList<ApiKeyInfo>>)state.State.Keys.Values.Select(k => k.Info).OrderBy(k => k.CreatedAt).ToList());
+
+    public async Task<Result<ApiKeyInfo>> RevokeKey(string keyId)
+    {
+        if (!state.State.Keys.TryGetValue(keyId, out var key))
+        {
+            return GatewayError.NotFound("key", keyId);
+        }
+
+        var revoked = key with { Info = key.Info with { RevokedAt = key.Info.RevokedAt ?? clock.GetUtcNow() } };
+        if (await Persist(state.State with { Keys = new(state.State.Keys) { [keyId] = revoked } }) is { } failed)
+        {
+            return failed;
+        }
+
+        await Revocations.Publish([.. new[] { key.SecretHash, key.PreviousSecretHash }.OfType<string>()]);
+        return revoked.Info;
+    }
+
+    public async Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod)
+    {
+        if (!state.State.Keys.TryGetValue(keyId, out var key))
+        {
+            return GatewayError.NotFound("key", keyId);
+        }
+
+        var now = clock.GetUtcNow();
+        if (key.Info.Status(now) != "active")
+        {
+            return GatewayError.Conflict($"Key '{keyId}' is {key.Info.Status(now)} and cannot be rotated.", "key_inactive");
+        }
+
+        var secret = KeySecrets.New();
+        var hash = KeySecrets.Hash(secret);
+        await GrainFactory.GetGrain<IApiKeyIndexGrain>(hash).Register(new KeyLocation(TenantId, keyId));
+        var keepOld = gracePeriod > TimeSpan.Zero;
+        var rotated = new StoredKey(
+            key.Info with { Prefix = KeySecrets.Visible(secret), PreviousSecretValidUntil = keepOld ? now + gracePeriod : null },
+            hash,
+            keepOld ? key.SecretHash : null);
+        if (await Persist(state.State with { Keys = new(state.State.Keys) { [keyId] = rotated } }) is { } failed)
+        {
+            return failed;
+        }
+
+        // Secrets older than the one just replaced stop working now; the replaced one at the end of the grace period.
+        await Revocations.Publish([.. new[] { keepOld ? key.PreviousSecretHash : key.SecretHash, key.PreviousSecretHash }.OfType<string>().Distinct()]);
+        return new IssuedApiKey(rotated.Info, secret);
+    }
+
+    public Task<Result<Authentication>> Authenticate(string keyId, string secretHash)
+    {
+        var now = clock.GetUtcNow();
+        if (state.State.Settings is not { } tenant || !state.State.Keys.TryGetValue(keyId, out var key))
+        {
+            return Refuse("invalid_api_key", "Incorrect API key provided.");
+        }
+
+        if (tenant.Disabled)
+        {
+            return Refuse("tenant_disabled", "This API key's tenant is disabled.");
+        }
+
+        var status = key.Info.Status(now);
+        if (status != "active")
+        {
+            return Refuse($"key_{status}", $"This API key is {status}.");
+        }
+
+        DateTimeOffset? validUntil = key.Info.ExpiresAt;
+        if (secretHash != key.SecretHash)
+        {
+            if (secretHash != key.PreviousSecretHash || key.Info.PreviousSecretValidUntil is not { } graceEnd || graceEnd <= now)
+            {
+                return Refuse("invalid_api_key", "Incorrect API key provided.");
+            }
+
+            validUntil = validUntil is { } expiry && expiry < graceEnd ? expiry : graceEnd;
+        }
+
+        var caller = new Caller(tenant.Id, keyId, key.Info.Role, AllowedModels(tenant, key.Info), key.Info.AllowedEndpoints,
+            key.Info.Limits, tenant.Limits, tenant.UserLimits);
+        return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil));
+    }
+
+    private IKeyRevocationHubGrain Revocations => GrainFactory.GetGrain<IKeyRevocationHubGrain>(0);
+
+    /// <summary>A key may narrow its tenant's models, never widen them.</summary>
+    private static IReadOnlyList<string> AllowedModels(TenantSettings tenant, ApiKeyInfo key)
+    {
+        if (tenant.AllowedModels.Count == 0 || key.AllowedModels.Count == 0)
+        {
+            return tenant.AllowedModels.Count == 0 ? key.AllowedModels : tenant.AllowedModels;
+        }
+
+        var both = key.AllowedModels.Intersect(tenant.AllowedModels, StringComparer.Ordinal).ToList();
+        return both.Count > 0 ? both : [KeyCacheTokens.NoModel];
+    }
+
+    private static TenantSettings Apply(TenantSettings settings, TenantChange change) => settings with
+    {
+        Name = change.Name ?? settings.Name,
+        Disabled = change.Disabled ?? settings.Disabled,
+        Limits = change.Limits ?? settings.Limits,
+        UserLimits = change.UserLimits ?? settings.UserLimits,
+        AllowedModels = change.AllowedModels ?? settings.AllowedModels,
+    };
+
+    private static Task<Result<Authentication>> Refuse(string code, string message) =>
+        Task.FromResult<Result<Authentication>>(new GatewayError(401, "invalid_request_error", code, message));
+
+    private async Task<GatewayError?> Persist(TenantState next)
+    {
+        var previous = state.State;
+        state.State = next;
+        try
+        {
+            await state.WriteStateAsync();
+            return null;
+        }
+        catch (Exception)
+        {
+            state.State = previous;
+            DeactivateOnIdle();
+            return GatewayError.StorageUnavailable;
+        }
+    }
+}
+
+[GenerateSerializer, Alias("tenancy.TenantState")]
+public sealed record TenantState
+{
+    [Id(0)] public TenantSettings? Settings { get; init; }
+
+    [Id(1)] public Dictionary<string, StoredKey> Keys { get; init; } = new(StringComparer.Ordinal);
+}
+
+[GenerateSerializer, Immutable, Alias("tenancy.StoredKey")]
+public sealed record StoredKey(
+    [property: Id(0)] ApiKeyInfo Info,
+    [property: Id(1)] string SecretHash,
+    [property: Id(2)] string? PreviousSecretHash);
