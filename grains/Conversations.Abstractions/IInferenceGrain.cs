@@ -3,10 +3,12 @@ using Orleans.Concurrency;
 namespace Conversations;
 
 /// <summary>
-/// Stateless model calls (chat completions, responses without a conversation). A stateless worker,
-/// so calls run on the silo that receives them, beside the providers and their keys.
+/// Stateless model calls (chat completions, responses without a conversation). Keyed by a lane number
+/// (<see cref="InferenceLanes"/>) rather than a stateless worker: a streamed call's follow-up requests
+/// must reach the activation that holds its enumerator, which a stateless worker does not guarantee.
+/// Reentrant, so one lane streams many calls at once.
 /// </summary>
-public interface IInferenceGrain : IGrainWithIntegerKey
+public interface IInferenceGrain : IGrainWithStringKey
 {
     IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default);
 
@@ -20,3 +22,11 @@ public sealed record ModelDescription(
     [property: Id(0)] string Id,
     [property: Id(1)] string OwnedBy,
     [property: Id(2)] int ContextWindow);
+
+/// <summary>Spreads stateless calls over a fixed set of inference grains, which the cluster places across silos.</summary>
+public static class InferenceLanes
+{
+    public const int Count = 32;
+
+    public static string Pick() => Random.Shared.Next(Count).ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -4,8 +4,8 @@ using Orleans.Concurrency;
 
 namespace Conversations.Grains;
 
-/// <summary>Stateless model calls, run on the silo that receives them.</summary>
-[StatelessWorker]
+/// <summary>Stateless model calls on one inference lane; see <see cref="IInferenceGrain"/>.</summary>
+[Reentrant]
 public sealed class InferenceGrain(ChatPipeline pipeline, ModelCatalog catalog) : Grain, IInferenceGrain
 {
     public async IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)

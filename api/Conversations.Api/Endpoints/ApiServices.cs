@@ -33,5 +33,5 @@ public sealed record ApiServices(
 
     public IResponseGrain Response(string id) => Grains.GetGrain<IResponseGrain>(GrainKeys.For(Tenant, id));
 
-    public IInferenceGrain Inference => Grains.GetGrain<IInferenceGrain>(0);
+    public IInferenceGrain Inference => Grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick());
 }

@@ -9,7 +9,7 @@ public sealed class ClusterHealthCheck(IGrainFactory grains) : IHealthCheck
     {
         try
         {
-            var models = await grains.GetGrain<IInferenceGrain>(0).ListModels().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            var models = await grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick()).ListModels().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
             return HealthCheckResult.Healthy($"{models.Count} models served.");
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -117,37 +117,20 @@ public sealed class TenantGrain(
 
     public Task<Result<Authentication>> Authenticate(string keyId, string secretHash)
     {
-        var now = clock.GetUtcNow();
         if (state.State.Settings is not { } tenant || !state.State.Keys.TryGetValue(keyId, out var key))
         {
-            return Refuse("invalid_api_key", "Incorrect API key provided.");
+            return Task.FromResult<Result<Authentication>>(KeyValidity.Invalid);
         }
 
-        if (tenant.Disabled)
+        var validUntil = KeyValidity.Check(tenant, key, secretHash, clock.GetUtcNow());
+        if (!validUntil.IsSuccess)
         {
-            return Refuse("tenant_disabled", "This API key's tenant is disabled.");
-        }
-
-        var status = key.Info.Status(now);
-        if (status != "active")
-        {
-            return Refuse($"key_{status}", $"This API key is {status}.");
-        }
-
-        DateTimeOffset? validUntil = key.Info.ExpiresAt;
-        if (secretHash != key.SecretHash)
-        {
-            if (secretHash != key.PreviousSecretHash || key.Info.PreviousSecretValidUntil is not { } graceEnd || graceEnd <= now)
-            {
-                return Refuse("invalid_api_key", "Incorrect API key provided.");
-            }
-
-            validUntil = validUntil is { } expiry && expiry < graceEnd ? expiry : graceEnd;
+            return Task.FromResult<Result<Authentication>>(validUntil.Error);
         }
 
         var caller = new Caller(tenant.Id, keyId, key.Info.Role, AllowedModels(tenant, key.Info), key.Info.AllowedEndpoints,
             key.Info.Limits, tenant.Limits, tenant.UserLimits);
-        return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil));
+        return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil.Value));
     }
 
     private IKeyRevocationHubGrain Revocations => GrainFactory.GetGrain<IKeyRevocationHubGrain>(0);
@@ -172,9 +155,6 @@ public sealed class TenantGrain(
         UserLimits = change.UserLimits ?? settings.UserLimits,
         AllowedModels = change.AllowedModels ?? settings.AllowedModels,
     };
-
-    private static Task<Result<Authentication>> Refuse(string code, string message) =>
-        Task.FromResult<Result<Authentication>>(new GatewayError(401, "invalid_request_error", code, message));
 
     private async Task<GatewayError?> Persist(TenantState next)
     {

@@ -8,9 +8,9 @@ public sealed class ConversationGrainTests(ClusterFixture fixture)
     private static readonly Dictionary<string, string> NoMetadata = [];
 
     [Fact]
-    public async Task Cluster_has_two_silos()
+    public async Task Cluster_has_three_silos()
     {
-        Assert.Equal(2, fixture.Cluster.Silos.Count);
+        Assert.Equal(3, fixture.Cluster.Silos.Count);
         await Task.CompletedTask;
     }
 

@@ -4,7 +4,7 @@ using Orleans.TestingHost;
 
 namespace Conversations.Tests.Infrastructure;
 
-/// <summary>An in-process cluster of two silos with the real grains and the simulated models.</summary>
+/// <summary>An in-process cluster of three silos with the real grains and the simulated models.</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     private InProcessTestCluster? _cluster;
@@ -15,7 +15,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var builder = new InProcessTestClusterBuilder(2);
+        var builder = new InProcessTestClusterBuilder(3);
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage(StorageNames.Conversations);

@@ -1,0 +1,121 @@
+using Conversations.Grains.Quotas;
+using Conversations.Tenancy;
+using Conversations.Tests.Infrastructure;
+
+namespace Conversations.Tests.Tenancy;
+
+/// <summary>The admission rules, on a clock the test controls.</summary>
+public sealed class QuotaLedgerTests
+{
+    private readonly ManualClock _clock = new(new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero));
+
+    [Fact]
+    public void Requests_per_minute_is_a_sliding_window()
+    {
+        var ledger = new QuotaLedger(_clock);
+        var caller = Caller(key: new Limits(RequestsPerMinute: 3));
+
+        var admitted = Enumerable.Range(0, 3).Select(_ => Admit(ledger, caller)).ToList();
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        var refused = Admit(ledger, caller);
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        var afterWindow = Admit(ledger, caller);
+
+        Assert.All(admitted, a => Assert.True(a.IsSuccess));
+        Assert.Equal(429, refused.Error?.Status);
+        Assert.Equal("rate_limit_exceeded", refused.Error?.Code);
+        Assert.Equal(TimeSpan.FromSeconds(30), refused.Error?.RetryAfter);
+        Assert.True(afterWindow.IsSuccess);
+        Assert.Equal(new RateLimitStatus(3, 2, TimeSpan.FromSeconds(60)), afterWindow.Value!.Requests); // the first three left the window
+    }
+
+    [Fact]
+    public void Tokens_per_minute_reserve_the_estimate_and_settle_to_the_actual()
+    {
+        var ledger = new QuotaLedger(_clock);
+        var caller = Caller(tenant: new Limits(TokensPerMinute: 1_000));
+
+        Assert.True(Admit(ledger, caller, "a", tokens: 800).IsSuccess);
+        Assert.Equal(429, Admit(ledger, caller, "b", tokens: 300).Error?.Status);
+        ledger.Settle("a", actualTokens: 100, actualCostUsd: 0);
+        var afterSettle = Admit(ledger, caller, "c", tokens: 300);
+
+        Assert.True(afterSettle.IsSuccess);
+        Assert.Equal(600, afterSettle.Value!.Tokens!.Remaining);
+        Assert.Equal("rate_limit_exceeded", Admit(ledger, caller, "d", tokens: 2_000).Error?.Code); // larger than the whole limit
+    }
+
+    [Fact]
+    public void Concurrency_slots_are_freed_by_settlement_and_by_lease_expiry()
+    {
+        var ledger = new QuotaLedger(_clock);
+        var caller = Caller(key: new Limits(MaxConcurrentRequests: 1));
+
+        Assert.True(Admit(ledger, caller, "a").IsSuccess);
+        Assert.Equal(429, Admit(ledger, caller, "b").Error?.Status);
+        Assert.True(ledger.Settle("a", 10, 0));
+        Assert.False(ledger.Settle("a", 10, 0)); // settling twice changes nothing
+        Assert.True(Admit(ledger, caller, "c").IsSuccess);
+
+        _clock.Advance(QuotaLedger.LeaseTimeout);
+        Assert.Equal(1, ledger.ExpireLeases());
+        Assert.Equal(0, ledger.InFlight("key:" + caller.KeyId));
+    }
+
+    [Fact]
+    public void Daily_token_budget_counts_reservations_and_resets_the_next_day()
+    {
+        var ledger = new QuotaLedger(_clock);
+        var caller = Caller(tenant: new Limits(DailyTokens: 1_000));
+
+        Assert.True(Admit(ledger, caller, "a", tokens: 600).IsSuccess);
+        var refused = Admit(ledger, caller, "b", tokens: 600); // would pass on spend alone, not with a's reservation
+        ledger.Settle("a", 600, 0);
+        _clock.Advance(TimeSpan.FromDays(1));
+
+        Assert.Equal("insufficient_quota", refused.Error?.Code);
+        Assert.Equal(TimeSpan.FromHours(14), refused.Error?.RetryAfter);
+        Assert.True(Admit(ledger, caller, "c", tokens: 900).IsSuccess);
+    }
+
+    [Fact]
+    public void Money_budget_is_not_exceeded_while_calls_are_in_flight()
+    {
+        var ledger = new QuotaLedger(_clock);
+        var caller = Caller(key: new Limits(MonthlyCostUsd: 1.00m));
+
+        var admitted = Enumerable.Range(0, 10).Count(i => Admit(ledger, caller, $"l{i}", cost: 0.30m).IsSuccess);
+
+        Assert.Equal(3, admitted);
+    }
+
+    [Fact]
+    public void End_users_have_their_own_windows_under_the_tenant_user_limit()
+    {
+        var ledger = new QuotaLedger(_clock);
+        var caller = Caller(user: new Limits(RequestsPerMinute: 1));
+
+        Assert.True(Admit(ledger, caller, "a", user: "alice").IsSuccess);
+        Assert.True(Admit(ledger, caller, "b", user: "bob").IsSuccess);
+        Assert.Equal(429, Admit(ledger, caller, "c", user: "alice").Error?.Status);
+    }
+
+    [Fact]
+    public void Persisted_budgets_survive_a_new_ledger()
+    {
+        var ledger = new QuotaLedger(_clock);
+        var caller = Caller(tenant: new Limits(DailyTokens: 1_000));
+        Admit(ledger, caller, "a", tokens: 900);
+        ledger.Settle("a", 900, 0);
+
+        var restored = new QuotaLedger(_clock) { Budgets = ledger.Budgets };
+
+        Assert.Equal("insufficient_quota", Admit(restored, caller, "b", tokens: 200).Error?.Code);
+    }
+
+    private static Result<Admission> Admit(QuotaLedger ledger, Caller caller, string? lease = null, int tokens = 10, decimal cost = 0, string? user = null) =>
+        ledger.Admit(new AdmissionRequest(lease ?? Guid.NewGuid().ToString("N"), caller, user, tokens, cost));
+
+    private static Caller Caller(Limits? key = null, Limits? tenant = null, Limits? user = null) =>
+        new("acme", "key_test", Role.Member, [], [], key ?? Limits.None, tenant ?? Limits.None, user ?? Limits.None);
+}
