@@ -22,7 +22,9 @@ public static class ConversationsApi
         var services = builder.Services;
         services.Configure<Security.ApiKeyOptions>(builder.Configuration.GetSection(Security.ApiKeyOptions.Section));
         services.AddSingleton<ApiKeyAuthenticator>();
-        services.AddHostedService<KeyRevocationSubscription>();
+        services.AddSingleton<KeyRevocationSubscription>();
+        services.AddHostedService(sp => sp.GetRequiredService<KeyRevocationSubscription>());
+        services.AddHealthChecks().AddCheck<KeyRevocationSubscription.HealthCheck>("key-revocations", tags: ["ready"]);
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();

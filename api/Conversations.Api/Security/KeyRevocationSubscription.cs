@@ -1,4 +1,5 @@
 using Conversations.Tenancy;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -13,6 +14,9 @@ public sealed partial class KeyRevocationSubscription(
     /// <summary>Renewal interval; the hub forgets subscribers that have not renewed in three intervals.</summary>
     public static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(20);
 
+    /// <summary>True once this process receives revocation notices; until then it is not ready.</summary>
+    public bool IsSubscribed { get; private set; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var observer = grains.CreateObjectReference<IKeyRevocationObserver>(authenticator);
@@ -22,6 +26,7 @@ public sealed partial class KeyRevocationSubscription(
             try
             {
                 await grains.GetGrain<IKeyRevocationHubGrain>(0).Subscribe(observer);
+                IsSubscribed = true;
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
@@ -29,6 +34,13 @@ public sealed partial class KeyRevocationSubscription(
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>Reports ready only once revocations reach this process, so a cached key can never outlive its revocation here.</summary>
+    public sealed class HealthCheck(KeyRevocationSubscription subscription) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(subscription.IsSubscribed ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("Not yet subscribed to key revocations."));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Subscribing to key revocations failed; retrying at the next renewal")]

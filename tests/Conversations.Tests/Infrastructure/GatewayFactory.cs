@@ -42,6 +42,8 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
 
     public Uri BaseAddress { get; }
 
+    public string Setting(string key) => _settings[key] ?? throw new KeyNotFoundException(key);
+
     public OpenAIClient OpenAI(string apiKey = ApiKey) =>
         new(new ApiKeyCredential(apiKey), new OpenAIClientOptions { Endpoint = new Uri(BaseAddress, "/v1") });
 
