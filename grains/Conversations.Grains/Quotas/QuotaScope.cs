@@ -13,6 +13,8 @@ internal sealed class QuotaScope(string name)
     private readonly Queue<DateTimeOffset> _requests = new();
     private readonly Queue<TokenEntry> _tokens = new();
     private long _tokensInWindow;
+    private DateTimeOffset _lastRequestAt;
+    private DateTimeOffset _lastTokensAt;
 
     public string Name { get; } = name;
 
@@ -47,7 +49,7 @@ internal sealed class QuotaScope(string name)
 
     public TimeSpan UntilRequestFrees(DateTimeOffset now) => _requests.TryPeek(out var oldest) ? oldest + Window - now : TimeSpan.Zero;
 
-    public TimeSpan UntilRequestsReset(DateTimeOffset now) => _requests.Count > 0 ? _requests.Last() + Window - now : TimeSpan.Zero;
+    public TimeSpan UntilRequestsReset(DateTimeOffset now) => _requests.Count > 0 ? _lastRequestAt + Window - now : TimeSpan.Zero;
 
     /// <summary>How long until enough tokens leave the window for <paramref name="needed"/> more to fit under <paramref name="limit"/>.</summary>
     public TimeSpan UntilTokensFree(long needed, long limit, DateTimeOffset now)
@@ -65,14 +67,19 @@ internal sealed class QuotaScope(string name)
         return Window;
     }
 
-    public TimeSpan UntilTokensReset(DateTimeOffset now) => _tokens.Count > 0 ? _tokens.Last().At + Window - now : TimeSpan.Zero;
+    public TimeSpan UntilTokensReset(DateTimeOffset now) => _tokens.Count > 0 ? _lastTokensAt + Window - now : TimeSpan.Zero;
 
-    public void AddRequest(DateTimeOffset now) => _requests.Enqueue(now);
+    public void AddRequest(DateTimeOffset now)
+    {
+        _requests.Enqueue(now);
+        _lastRequestAt = now;
+    }
 
     public TokenEntry AddTokens(DateTimeOffset now, long tokens)
     {
         var entry = new TokenEntry(now) { Tokens = tokens };
         _tokens.Enqueue(entry);
+        _lastTokensAt = now;
         _tokensInWindow += tokens;
         return entry;
     }

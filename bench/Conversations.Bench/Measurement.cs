@@ -1,0 +1,41 @@
+using System.Diagnostics;
+
+namespace Conversations.Bench;
+
+/// <summary>Runs an operation from many concurrent callers for a fixed time and reports throughput and latency.</summary>
+public static class Measurement
+{
+    public static async Task<Result> Run(string name, int concurrency, TimeSpan duration, Func<Task> operation)
+    {
+        // Warm up: activations, JIT, connection pools.
+        await Drive(concurrency, TimeSpan.FromSeconds(1), operation);
+        var (count, latencies, elapsed) = await Drive(concurrency, duration, operation);
+        latencies.Sort();
+        return new Result(name, concurrency, count / elapsed.TotalSeconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99));
+    }
+
+    private static async Task<(long Count, List<double> Latencies, TimeSpan Elapsed)> Drive(int concurrency, TimeSpan duration, Func<Task> operation)
+    {
+        var stop = Stopwatch.StartNew();
+        var perCaller = await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            var latencies = new List<double>();
+            while (stop.Elapsed < duration)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await operation();
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+
+            return latencies;
+        }));
+        var elapsed = stop.Elapsed;
+        var all = perCaller.SelectMany(l => l).ToList();
+        return (all.Count, all, elapsed);
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+    public sealed record Result(string Scenario, int Concurrency, double OpsPerSecond, double P50Ms, double P99Ms);
+}

@@ -1,0 +1,42 @@
+using System.Globalization;
+using Conversations.Bench;
+
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- quota [--concurrency 64] [--seconds 5]
+var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "quota";
+var concurrency = Option("--concurrency", 64);
+var seconds = Option("--seconds", 5);
+var results = Path.Combine(FindRoot(), "bench", "results");
+Directory.CreateDirectory(results);
+
+switch (scenario)
+{
+    case "quota":
+        var measured = await QuotaAdmissionBench.Run(concurrency, TimeSpan.FromSeconds(seconds));
+        var report = QuotaAdmissionBench.Report(measured);
+        Console.WriteLine(report);
+        await File.WriteAllTextAsync(Path.Combine(results, "quota-admission.md"), report);
+        await File.WriteAllTextAsync(Path.Combine(results, "quota-admission.json"), QuotaAdmissionBench.Json(measured));
+        return 0;
+    default:
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: quota.");
+        return 2;
+}
+
+int Option(string name, int fallback)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+static string FindRoot()
+{
+    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+    {
+        if (File.Exists(Path.Combine(directory.FullName, "Conversations.sln")))
+        {
+            return directory.FullName;
+        }
+    }
+
+    return Directory.GetCurrentDirectory();
+}
