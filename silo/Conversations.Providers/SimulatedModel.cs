@@ -10,7 +10,8 @@ namespace Conversations.Providers;
 /// user message:
 /// <list type="bullet">
 /// <item><c>[sim:status=503]</c> fails before the first token with that HTTP status;</item>
-/// <item><c>[sim:cut=5]</c> streams five tokens, then fails (a stream cut mid-way);</item>
+/// <item><c>[sim:cut=5]</c> streams five tokens, then ends the stream without finishing it (a truncated stream);</item>
+/// <item><c>[sim:reset=5]</c> streams five tokens, then drops the connection;</item>
 /// <item><c>[sim:hang]</c> never answers until cancelled (an upstream timeout);</item>
 /// <item><c>[sim:stall=2]</c> streams two tokens, then waits until cancelled;</item>
 /// <item><c>[sim:delay=250]</c> waits 250 ms before the first token;</item>
@@ -67,6 +68,11 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
                 throw new ProviderException(502, $"Simulated stream cut after {cut} tokens.");
             }
 
+            if (directives.ResetAfter is { } reset && sent == reset)
+            {
+                throw new ProviderException(502, $"Simulated connection reset after {reset} tokens.") { ConnectionReset = true };
+            }
+
             if (interval > TimeSpan.Zero && sent > 0)
             {
                 await Task.Delay(interval, cancellationToken);
@@ -87,11 +93,11 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
     [GeneratedRegex(@"\[sim:(?<name>[a-z]+)(=(?<value>[0-9]+))?\]", RegexOptions.CultureInvariant)]
     private static partial Regex DirectivePattern();
 
-    public sealed record Directives(int? Status, int? CutAfter, bool Hang, TimeSpan? Delay, int? ReplyTokens, int? StallAfter)
+    public sealed record Directives(int? Status, int? CutAfter, bool Hang, TimeSpan? Delay, int? ReplyTokens, int? StallAfter, int? ResetAfter)
     {
         public static Directives Parse(string text)
         {
-            int? status = null, cut = null, replyTokens = null, stall = null;
+            int? status = null, cut = null, replyTokens = null, stall = null, reset = null;
             TimeSpan? delay = null;
             var hang = false;
             foreach (Match match in DirectivePattern().Matches(text))
@@ -105,10 +111,11 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
                     case "delay": delay = TimeSpan.FromMilliseconds(value); break;
                     case "tokens": replyTokens = value; break;
                     case "stall": stall = value; break;
+                    case "reset": reset = value; break;
                 }
             }
 
-            return new Directives(status, cut, hang, delay, replyTokens, stall);
+            return new Directives(status, cut, hang, delay, replyTokens, stall, reset);
         }
     }
 }
@@ -119,4 +126,7 @@ public sealed record SimulatedReply(string Text, int PromptTokens, int Completio
 public sealed class ProviderException(int status, string message) : Exception(message)
 {
     public int Status { get; } = status;
+
+    /// <summary>For the standalone server: drop the connection rather than end the stream.</summary>
+    public bool ConnectionReset { get; init; }
 }

@@ -176,10 +176,12 @@ public static class SimulatedUpstreamApp
             {
                 await Error(context, exception.Status, exception.Message, "simulated_failure");
             }
-            else
+            else if (exception.ConnectionReset)
             {
-                context.Abort(); // A cut stream: the connection drops with no [DONE].
+                context.Abort(); // The connection drops mid-stream.
             }
+
+            // Otherwise the stream just ends: no finish_reason, no usage, no [DONE].
 
             return;
         }

@@ -57,13 +57,18 @@ public sealed class QuotaLedger(TimeProvider clock)
         }
 
         var lease = new Lease(request.LeaseId, now + LeaseTimeout, request.EstimatedTokens, request.EstimatedCostUsd);
-        foreach (var (scope, _) in scopes)
+        foreach (var (scope, limits) in scopes)
         {
+            // Windows are logged only where a limit reads them, so an unlimited hot tenant costs no memory per call.
             scope.InFlight++;
-            scope.AddRequest(now);
             scope.ReservedTokens += request.EstimatedTokens;
             scope.ReservedCostUsd += request.EstimatedCostUsd;
-            lease.Entries.Add((scope, scope.AddTokens(now, request.EstimatedTokens)));
+            if (limits.RequestsPerMinute is not null)
+            {
+                scope.AddRequest(now);
+            }
+
+            lease.Entries.Add((scope, limits.TokensPerMinute is null ? null : scope.AddTokens(now, request.EstimatedTokens)));
         }
 
         _leases[request.LeaseId] = lease;
@@ -87,7 +92,11 @@ public sealed class QuotaLedger(TimeProvider clock)
             scope.InFlight--;
             scope.ReservedTokens -= lease.Tokens;
             scope.ReservedCostUsd -= lease.CostUsd;
-            scope.Correct(entry, actualTokens);
+            if (entry is not null)
+            {
+                scope.Correct(entry, actualTokens);
+            }
+
             scope.Budget = scope.Budget.Add(actualTokens, actualCostUsd);
         }
 
@@ -198,6 +207,6 @@ public sealed class QuotaLedger(TimeProvider clock)
 
     private sealed record Lease(string Id, DateTimeOffset ExpiresAt, long Tokens, decimal CostUsd)
     {
-        public List<(QuotaScope Scope, QuotaScope.TokenEntry Entry)> Entries { get; } = new(3);
+        public List<(QuotaScope Scope, QuotaScope.TokenEntry? Entry)> Entries { get; } = new(3);
     }
 }

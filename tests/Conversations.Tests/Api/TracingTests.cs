@@ -19,7 +19,8 @@ public sealed class TracingTests(GatewayFixture fixture)
         {
             ShouldListenTo = _ => true,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
+            // Started, not stopped: the server's request span ends only after the client has the response.
+            ActivityStarted = activity =>
             {
                 if (activity.TraceId == traceId)
                 {

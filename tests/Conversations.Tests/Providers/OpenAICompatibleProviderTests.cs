@@ -69,7 +69,7 @@ public sealed class OpenAICompatibleProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_stream_cut_by_the_upstream_connection_reaches_the_client_as_an_error()
+    public async Task A_stream_the_upstream_ends_without_finishing_reaches_the_client_as_an_error()
     {
         using var http = _gateway.Http();
 
@@ -80,6 +80,21 @@ public sealed class OpenAICompatibleProviderTests : IAsyncLifetime
         Assert.Contains("\"delta\":{\"content\"", body, StringComparison.Ordinal);
         Assert.Contains("\"error\"", body, StringComparison.Ordinal);
         Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_connection_dropped_mid_stream_never_looks_like_a_finished_answer()
+    {
+        using var http = _gateway.Http();
+
+        using var response = await http.PostAsync("/v1/chat/completions", ChatCompletionsTests.Json(
+            """{"model":"remote","stream":true,"messages":[{"role":"user","content":"[sim:reset=3] go"}]}"""));
+        var body = await response.Content.ReadAsStringAsync();
+
+        // Whether the deltas arrive before the reset is up to TCP; either way the client sees an error, never [DONE].
+        Assert.Contains("\"error\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"finish_reason\":\"stop\"", body, StringComparison.Ordinal);
     }
 
     [Theory]
