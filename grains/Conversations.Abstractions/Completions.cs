@@ -32,7 +32,10 @@ public sealed record CompletionChunk(
     public static CompletionChunk Admitted(Admission admission) => new(Admission: admission);
 }
 
-/// <summary>The outcome of a successful model call.</summary>
+/// <summary>
+/// The outcome of a successful model call. <see cref="ReplayOf"/> is set when an idempotent retry
+/// found the call already done: it names the response that the first request produced.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionResult")]
 public sealed record CompletionResult(
     [property: Id(0)] string Text,
@@ -40,4 +43,5 @@ public sealed record CompletionResult(
     [property: Id(2)] TokenUsage Usage,
     [property: Id(3)] string Model,
     [property: Id(4)] ConversationItem? OutputItem = null,
-    [property: Id(5)] decimal CostUsd = 0);
+    [property: Id(5)] decimal CostUsd = 0,
+    [property: Id(6)] string? ReplayOf = null);

@@ -22,6 +22,9 @@ public sealed record GatewayError(
     public static GatewayError Invalid(string message, string? param = null, string? code = null) =>
         new(400, "invalid_request_error", code, message, param);
 
+    public static GatewayError IdempotencyKeyReused { get; } = new(
+        422, "invalid_request_error", "idempotency_key_reused", "This Idempotency-Key was used with a different request body.", "Idempotency-Key");
+
     public static GatewayError Conflict(string message, string? code = null) =>
         new(409, "invalid_request_error", code, message);
 

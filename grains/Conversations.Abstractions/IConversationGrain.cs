@@ -18,7 +18,8 @@ public interface IConversationGrain : IGrainWithStringKey
 
     Task<Result<ConversationInfo>> Delete();
 
-    Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items);
+    /// <summary>Appends items; with an idempotency key, a repeated request returns the first one's items and appends nothing.</summary>
+    Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items, Idempotency? idempotency = null);
 
     [AlwaysInterleave]
     Task<Result<ItemPage>> ListItems(ItemQuery query);
@@ -50,4 +51,14 @@ public sealed record TurnRequest(
     [property: Id(1)] string OutputItemId,
     [property: Id(2)] IReadOnlyList<ConversationItem> Input,
     [property: Id(3)] string? Instructions,
-    [property: Id(4)] CompletionRequest Options);
+    [property: Id(4)] CompletionRequest Options,
+    [property: Id(5)] Idempotency? Idempotency = null);
+
+/// <summary>
+/// A client's <c>Idempotency-Key</c> and a fingerprint of the request body: the same key with the same
+/// body replays the first outcome; with another body it is refused (422).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("conv.Idempotency")]
+public sealed record Idempotency(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string Fingerprint);

@@ -78,7 +78,7 @@ public sealed partial class ConversationGrain(
         return deleted;
     }
 
-    public async Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items)
+    public async Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items, Idempotency? idempotency = null)
     {
         using var gate = await Gate.Enter(_writeGate, CancellationToken.None);
         if (!state.State.Exists)
@@ -86,8 +86,16 @@ public sealed partial class ConversationGrain(
             return NotFound;
         }
 
+        if (idempotency is not null && state.State.FindIdempotent(idempotency.Key) is { } seen)
+        {
+            return seen.Fingerprint != idempotency.Fingerprint
+                ? GatewayError.IdempotencyKeyReused
+                : state.State.Items.Where(item => seen.ItemIds.Contains(item.Id)).ToList();
+        }
+
         var added = items.Select(ToItem).ToList();
-        return await Persist(state.State.Append(added)) ?? (Result<IReadOnlyList<ConversationItem>>)added;
+        var next = state.State.Append(added).Remember(idempotency, null, added.Select(item => item.Id));
+        return await Persist(next) ?? (Result<IReadOnlyList<ConversationItem>>)added;
     }
 
     public Task<Result<ItemPage>> ListItems(ItemQuery query) =>
@@ -124,6 +132,15 @@ public sealed partial class ConversationGrain(
             yield break;
         }
 
+        if (request.Idempotency is { } idempotency && state.State.FindIdempotent(idempotency.Key) is { } seen)
+        {
+            // A retry of a turn that already happened: answer with its outcome, call no model, append nothing.
+            yield return seen.Fingerprint != idempotency.Fingerprint || seen.ResponseId is null
+                ? CompletionChunk.Failed(GatewayError.IdempotencyKeyReused)
+                : CompletionChunk.Done(new CompletionResult(string.Empty, "stop", new TokenUsage(0, 0), request.Options.Model, ReplayOf: seen.ResponseId));
+            yield break;
+        }
+
         var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.Text) }).ToList();
         var context = new List<NewItem>(state.State.Items.Count + input.Count + 1);
         if (request.Instructions is { Length: > 0 } instructions)
@@ -157,8 +174,8 @@ public sealed partial class ConversationGrain(
 
         // The turn is acknowledged only after its items are durable.
         var output = new ConversationItem(request.OutputItemId, Roles.Assistant, result.Text, result.Usage.OutputTokens, clock.GetUtcNow(), request.ResponseId);
-        var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Append(output);
-        var failure = await Persist(state.State.Append(stored));
+        var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Append(output).ToList();
+        var failure = await Persist(state.State.Append(stored).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id)));
         yield return failure is null
             ? CompletionChunk.Done(result with { OutputItem = output })
             : CompletionChunk.Failed(failure);

@@ -16,11 +16,34 @@ public sealed record ConversationState
 
     [Id(3)] public List<ConversationItem> Items { get; init; } = [];
 
+    /// <summary>Recent idempotency keys and what they produced, oldest first.</summary>
+    [Id(4)] public List<IdempotencyRecord> Idempotency { get; init; } = [];
+
     public bool Exists => Id is not null;
 
     public ConversationInfo ToInfo() => new(Id!, CreatedAt, Metadata, Items.Count);
 
     public ConversationState Append(IEnumerable<ConversationItem> items) => this with { Items = [.. Items, .. items] };
+
+    public IdempotencyRecord? FindIdempotent(string key) => Idempotency.Find(r => r.Key == key);
+
+    /// <summary>Remembers what a keyed request produced; the oldest keys are forgotten past <see cref="IdempotencyRecord.Remembered"/>.</summary>
+    public ConversationState Remember(Idempotency? idempotency, string? responseId, IEnumerable<string> itemIds) => idempotency is null
+        ? this
+        : this with
+        {
+            Idempotency = [.. Idempotency.TakeLast(IdempotencyRecord.Remembered - 1), new IdempotencyRecord(idempotency.Key, idempotency.Fingerprint, responseId, [.. itemIds])],
+        };
+}
+
+[GenerateSerializer, Immutable, Alias("conv.IdempotencyRecord")]
+public sealed record IdempotencyRecord(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string Fingerprint,
+    [property: Id(2)] string? ResponseId,
+    [property: Id(3)] List<string> ItemIds)
+{
+    public const int Remembered = 1_000;
 }
 
 /// <summary>The names of the grain storage providers that silos register.</summary>

@@ -120,6 +120,12 @@ public static class ConversationsEndpoints
 
     private static async Task<IResult> AddItems(string conversationId, [AsParameters] ApiServices api)
     {
+        var idempotency = await IdempotencyHeader.ReadAsync(api.Http.Request);
+        if (!idempotency.IsSuccess)
+        {
+            return idempotency.Error.ToResult();
+        }
+
         var body = await RequestBody.ReadAsync<ItemsCreateJson>(api.Http.Request);
         if (!body.IsSuccess)
         {
@@ -142,7 +148,7 @@ public static class ConversationsEndpoints
             return NotFound(conversationId);
         }
 
-        var added = await api.Conversation(conversationId).AddItems(items.Value);
+        var added = await api.Conversation(conversationId).AddItems(items.Value, idempotency.Value);
         return added.IsSuccess
             ? TypedResults.Json(ItemPaging.ToJson(new ItemPage(added.Value, HasMore: false)), ApiJson.Options)
             : added.Error.ToResult();

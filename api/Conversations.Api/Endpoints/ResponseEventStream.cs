@@ -46,6 +46,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
 
                 if (chunk.Final is not { } final)
                 {
+                    await plan.ReleaseClaim();
                     yield return Failed(chunk.Error!);
                     yield break;
                 }
@@ -73,16 +74,33 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
         }
     }
 
+    /// <summary>An idempotent retry of a finished response: its events, at once.</summary>
+    public static async IAsyncEnumerable<SseItem<string>> Replay(StoredResponse response)
+    {
+        var json = ResponseJson.From(response, store: true);
+        var sequence = 0;
+        var text = response.Output.Count > 0 ? response.Output[0].Text : string.Empty;
+        yield return Format("response.created", new { response = json }, sequence++);
+        yield return Format("response.output_text.done", new
+        {
+            item_id = json.Output.Count > 0 ? json.Output[0].Id : null, output_index = OutputIndex, content_index = ContentIndex, text, logprobs = Array.Empty<object>(),
+        }, sequence++);
+        yield return Format("response.completed", new { response = json }, sequence);
+        await Task.CompletedTask;
+    }
+
     private SseItem<string> Failed(GatewayError error) => Event("response.failed", new { response = plan.Failed(error) });
 
-    private SseItem<string> Event<T>(string type, T payload)
+    private SseItem<string> Event<T>(string type, T payload) => Format(type, payload, _sequence++);
+
+    private static SseItem<string> Format<T>(string type, T payload, int sequence)
     {
         // type and sequence_number lead every event, as OpenAI writes them.
         var json = JsonSerializer.SerializeToNode(payload, ApiJson.Options)!.AsObject();
         var ordered = new System.Text.Json.Nodes.JsonObject
         {
             ["type"] = type,
-            ["sequence_number"] = _sequence++,
+            ["sequence_number"] = sequence,
         };
         foreach (var (name, value) in json.ToList())
         {

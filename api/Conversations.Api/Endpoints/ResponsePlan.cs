@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Conversations.Api.Errors;
+using Microsoft.AspNetCore.Http;
 
 namespace Conversations.Api.Endpoints;
 
@@ -8,8 +10,12 @@ namespace Conversations.Api.Endpoints;
 /// </summary>
 internal sealed class ResponsePlan
 {
-    private ResponsePlan(ResponseCreateJson body, string model, string? conversationId, List<ConversationItem> input, List<NewItem> history, DateTimeOffset createdAt)
+    private IIdempotencyGrain? _claim;
+
+    private ResponsePlan(
+        ResponseCreateJson body, string model, string? conversationId, List<ConversationItem> input, List<NewItem> history, DateTimeOffset createdAt, Idempotency? idempotency)
     {
+        Idempotency = idempotency;
         Body = body;
         Model = model;
         ConversationId = conversationId;
@@ -37,7 +43,9 @@ internal sealed class ResponsePlan
 
     public bool Store => Body.Store ?? true;
 
-    public static async Task<Result<ResponsePlan>> Prepare(ResponseCreateJson body, ApiServices api)
+    public Idempotency? Idempotency { get; }
+
+    public static async Task<Result<ResponsePlan>> Prepare(ResponseCreateJson body, ApiServices api, Idempotency? idempotency)
     {
         if (string.IsNullOrWhiteSpace(body.Model))
         {
@@ -91,7 +99,7 @@ internal sealed class ResponsePlan
 
         var now = api.Clock.GetUtcNow();
         var items = input.Value.Select(item => new ConversationItem(Ids.New(Ids.Message), item.Role, item.Text, 0, now)).ToList();
-        return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now);
+        return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now, idempotency);
     }
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
@@ -101,7 +109,7 @@ internal sealed class ResponsePlan
         if (ConversationId is { } conversation)
         {
             return api.Conversation(conversation).RunTurn(
-                new TurnRequest(ResponseId, OutputItemId, Input, Body.Instructions, options), api.Aborted);
+                new TurnRequest(ResponseId, OutputItemId, Input, Body.Instructions, options, Idempotency), api.Aborted);
         }
 
         var context = new List<NewItem>(History.Count + Input.Count + 1);
@@ -115,14 +123,44 @@ internal sealed class ResponsePlan
         return api.Inference.Complete(options with { Messages = context }, api.Aborted);
     }
 
+    /// <summary>
+    /// Claims the idempotency key of a request without a conversation (a conversation deduplicates its
+    /// own turns, atomically with appending them). Without a key, every request is claimed.
+    /// </summary>
+    public async Task<IdempotencyClaim> Claim(ApiServices api)
+    {
+        if (Idempotency is not { } idempotency || ConversationId is not null)
+        {
+            return new IdempotencyClaim(IdempotencyOutcome.Claimed);
+        }
+
+        _claim = api.Grains.GetGrain<IIdempotencyGrain>(GrainKeys.For(api.Tenant, idempotency.Key));
+        return await _claim.Claim(idempotency.Fingerprint);
+    }
+
     /// <summary>Builds the stored response from the model's result and stores it when <c>store</c> is on.</summary>
     public async Task<Result<StoredResponse>> Complete(CompletionResult result, ApiServices api)
     {
         var output = result.OutputItem
             ?? new ConversationItem(OutputItemId, Roles.Assistant, result.Text, result.Usage.OutputTokens, api.Clock.GetUtcNow(), ResponseId);
         var response = ToStored([output], result.Usage, "completed");
-        return Store ? await api.Response(ResponseId).Save(response) : response;
+        var stored = Store ? await api.Response(ResponseId).Save(response) : response;
+        if (_claim is not null)
+        {
+            await (stored.IsSuccess ? _claim.Complete(ResponseId) : _claim.Release());
+        }
+
+        return stored;
     }
+
+    /// <summary>The call failed: a retry with the same key may run it again.</summary>
+    public async Task<IResult> Fail(GatewayError error, ApiServices api)
+    {
+        await ReleaseClaim();
+        return error.ToResult();
+    }
+
+    public Task ReleaseClaim() => _claim?.Release() ?? Task.CompletedTask;
 
     public ResponseJson ToJson(StoredResponse response, string status = "completed", ResponseErrorJson? error = null) =>
         ResponseJson.From(response, Store, status, error);

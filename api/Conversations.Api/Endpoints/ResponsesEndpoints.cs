@@ -40,29 +40,49 @@ public static class ResponsesEndpoints
 
     private static async Task<IResult> Create([AsParameters] ApiServices api)
     {
+        var idempotency = await IdempotencyHeader.ReadAsync(api.Http.Request);
+        if (!idempotency.IsSuccess)
+        {
+            return idempotency.Error.ToResult();
+        }
+
         var body = await RequestBody.ReadAsync<ResponseCreateJson>(api.Http.Request);
         if (!body.IsSuccess)
         {
             return body.Error.ToResult();
         }
 
-        var plan = await ResponsePlan.Prepare(body.Value, api);
+        var stream = body.Value.Stream == true;
+        var plan = await ResponsePlan.Prepare(body.Value, api, idempotency.Value);
         if (!plan.IsSuccess)
         {
             return plan.Error.ToResult();
         }
 
         var turn = plan.Value;
+        var claim = await turn.Claim(api);
+        if (claim.Outcome == IdempotencyOutcome.Completed)
+        {
+            return await Replay(claim.ResponseId!, stream, api);
+        }
+
+        if (claim.Outcome != IdempotencyOutcome.Claimed)
+        {
+            return (claim.Outcome == IdempotencyOutcome.Mismatch
+                ? GatewayError.IdempotencyKeyReused
+                : GatewayError.Conflict("A request with this Idempotency-Key is still in progress; retry it later.", "idempotency_in_progress")).ToResult();
+        }
+
         var reader = new ChunkReader(turn.Start(api), api.Logger, api.Aborted);
         var first = await reader.NextAsync();
-        if (first.Error is { } error)
+        if (first.Error is not null || first.Final?.ReplayOf is not null)
         {
             await reader.DisposeAsync();
-            return error.ToResult();
+            return first.Error is { } error ? await turn.Fail(error, api) : await Replay(first.Final!.ReplayOf!, stream, api);
         }
 
         RateLimitHeaders.Write(api.Http.Response, reader.Admission);
-        if (body.Value.Stream == true)
+        if (stream)
         {
             return TypedResults.ServerSentEvents(new ResponseEventStream(turn, api).Events(reader, first));
         }
@@ -72,12 +92,26 @@ public static class ResponsesEndpoints
             var result = await reader.ReadToEndAsync(first);
             if (!result.IsSuccess)
             {
-                return result.Error.ToResult();
+                return await turn.Fail(result.Error, api);
             }
 
             var stored = await turn.Complete(result.Value, api);
             return stored.IsSuccess ? TypedResults.Json(turn.ToJson(stored.Value), ApiJson.Options) : stored.Error.ToResult();
         }
+    }
+
+    /// <summary>Answers an idempotent retry with the response the first request produced.</summary>
+    private static async Task<IResult> Replay(string responseId, bool stream, ApiServices api)
+    {
+        var original = await api.Response(responseId).Get();
+        if (!original.IsSuccess)
+        {
+            return GatewayError.Conflict($"This Idempotency-Key already produced response '{responseId}', which was not stored.", "idempotency_key_used").ToResult();
+        }
+
+        return stream
+            ? TypedResults.ServerSentEvents(ResponseEventStream.Replay(original.Value))
+            : TypedResults.Json(ResponseJson.From(original.Value, store: true), ApiJson.Options);
     }
 
     private static async Task<IResult> Get(string responseId, [AsParameters] ApiServices api)
