@@ -63,7 +63,7 @@ public static class SiloConfiguration
                 silo.AddAzureBlobGrainStorage(StorageNames.Conversations, (OptionsBuilder<AzureBlobStorageOptions> options) =>
                     options.Configure<IServiceProvider>((blob, services) =>
                     {
-                        blob.BlobServiceClient = new BlobServiceClient(settings.RequireAzureConnectionString());
+                        blob.BlobServiceClient = new BlobServiceClient(settings.RequireAzureConnectionString(), BoundedRetries());
                         blob.ContainerName = "conversations";
                         blob.GrainStorageSerializer = BinarySerializer(services);
                     }));
@@ -72,6 +72,20 @@ public static class SiloConfiguration
                 silo.AddMemoryGrainStorage(StorageNames.Conversations);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Storage calls give up within a few seconds, so during an outage a client gets a 503 to retry
+    /// rather than a request that hangs for the SDK's default minute of retries.
+    /// </summary>
+    private static BlobClientOptions BoundedRetries()
+    {
+        var options = new BlobClientOptions();
+        options.Retry.MaxRetries = 2;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(2);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
+        return options;
     }
 
     /// <summary>Orleans' own version-tolerant binary format: stored state follows the records' serializer ids.</summary>

@@ -61,13 +61,29 @@ public sealed class AzuriteProcess : IAsyncDisposable
         await Readiness.WaitUntil(() => Task.FromResult(Accepts(BlobPort) && Accepts(TablePort) && Accepts(QueuePort)), TimeSpan.FromSeconds(30), "Azurite");
     }
 
-    /// <summary>Kills the emulator (its data stays on disk for <see cref="StartAgainAsync"/>).</summary>
+    /// <summary>
+    /// Stops the emulator the way an operator would (SIGINT), so it saves its data for
+    /// <see cref="StartAgainAsync"/>; Azurite keeps metadata in memory and loses recent writes if killed.
+    /// </summary>
     public async Task StopAsync()
     {
         if (_process is { HasExited: false } process)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await interrupt.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
         }
 
         _process?.Dispose();
