@@ -5,7 +5,11 @@ namespace Conversations.Bench;
 /// <summary>Runs an operation from many concurrent callers for a fixed time and reports throughput and latency.</summary>
 public static class Measurement
 {
-    public static async Task<Result> Run(string name, int concurrency, TimeSpan duration, Func<Task> operation)
+    public static Task<Result> Run(string name, int concurrency, TimeSpan duration, Func<Task> operation) =>
+        Run(name, concurrency, duration, _ => operation());
+
+    /// <summary>As above; the operation is told which caller (0 to concurrency - 1) runs it.</summary>
+    public static async Task<Result> Run(string name, int concurrency, TimeSpan duration, Func<int, Task> operation)
     {
         // Warm up: activations, JIT, connection pools.
         await Drive(concurrency, TimeSpan.FromSeconds(1), operation);
@@ -14,16 +18,16 @@ public static class Measurement
         return new Result(name, concurrency, count / elapsed.TotalSeconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99));
     }
 
-    private static async Task<(long Count, List<double> Latencies, TimeSpan Elapsed)> Drive(int concurrency, TimeSpan duration, Func<Task> operation)
+    private static async Task<(long Count, List<double> Latencies, TimeSpan Elapsed)> Drive(int concurrency, TimeSpan duration, Func<int, Task> operation)
     {
         var stop = Stopwatch.StartNew();
-        var perCaller = await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        var perCaller = await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async caller =>
         {
             var latencies = new List<double>();
             while (stop.Elapsed < duration)
             {
                 var started = Stopwatch.GetTimestamp();
-                await operation();
+                await operation(caller);
                 latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
 

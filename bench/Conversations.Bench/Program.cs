@@ -1,8 +1,8 @@
 using System.Globalization;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- quota [--concurrency 64] [--seconds 5]
-var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "quota";
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|quota] [--concurrency 64] [--seconds 5]
+var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
 var results = Path.Combine(FindRoot(), "bench", "results");
@@ -17,8 +17,15 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "quota-admission.md"), report);
         await File.WriteAllTextAsync(Path.Combine(results, "quota-admission.json"), QuotaAdmissionBench.Json(measured));
         return 0;
+    case "gateway":
+        var (markdown, json, svg) = await GatewayBench.Run(FindRoot(), TimeSpan.FromSeconds(seconds));
+        Console.WriteLine(markdown);
+        await File.WriteAllTextAsync(Path.Combine(results, "gateway.md"), markdown);
+        await File.WriteAllTextAsync(Path.Combine(results, "gateway.json"), System.Text.Json.JsonSerializer.Serialize(json, JsonOutput.Options));
+        await File.WriteAllTextAsync(Path.Combine(results, "gateway-latency.svg"), svg);
+        return 0;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: quota.");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, quota.");
         return 2;
 }
 

@@ -71,9 +71,7 @@ public static class QuotaAdmissionBench
         return markdown.ToString();
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    public static string Json(IReadOnlyList<Measurement.Result> results) => JsonSerializer.Serialize(results, JsonOptions);
+    public static string Json(IReadOnlyList<Measurement.Result> results) => JsonSerializer.Serialize(results, JsonOutput.Options);
 
     private static async Task Drain(IGrainFactory grains, CompletionRequest request)
     {

@@ -2,7 +2,11 @@ using Conversations.Tenancy;
 
 namespace Conversations;
 
-/// <summary>A model call as the gateway pipeline sees it: the full context plus sampling options.</summary>
+/// <summary>
+/// A model call as the gateway pipeline sees it: the full context plus sampling options. Without
+/// <see cref="StreamDeltas"/> the call yields only its outcome: each streamed element costs a grain
+/// round trip, which a client that waits for the whole answer does not need.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionRequest")]
 public sealed record CompletionRequest(
     [property: Id(0)] string Model,
@@ -11,7 +15,8 @@ public sealed record CompletionRequest(
     [property: Id(3)] int? MaxOutputTokens = null,
     [property: Id(4)] float? TopP = null,
     [property: Id(5)] string? EndUser = null,
-    [property: Id(6)] Caller? Caller = null);
+    [property: Id(6)] Caller? Caller = null,
+    [property: Id(7)] bool StreamDeltas = true);
 
 /// <summary>
 /// One element of a streamed model call: a text delta, or the final outcome (success or failure).

@@ -28,7 +28,10 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
         {
             await foreach (var chunk in Call(model, request, cancellationToken))
             {
-                yield return chunk;
+                if (chunk.Delta is null || request.StreamDeltas)
+                {
+                    yield return chunk;
+                }
             }
 
             yield break;
@@ -65,7 +68,10 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
                 }
 
                 streamed += chunk.Delta is null ? 0 : 1;
-                yield return chunk;
+                if (chunk.Delta is null || request.StreamDeltas)
+                {
+                    yield return chunk;
+                }
             }
         }
         finally

@@ -40,7 +40,7 @@ public static class ChatCompletionsEndpoints
             return request.Error.ToResult();
         }
 
-        var call = request.Value with { Caller = api.Caller, EndUser = api.EndUser(body.Value.User) };
+        var call = request.Value with { Caller = api.Caller, EndUser = api.EndUser(body.Value.User), StreamDeltas = body.Value.Stream == true };
         var id = Ids.New(Ids.ChatCompletion);
         var created = api.Clock.GetUtcNow().ToUnixTimeSeconds();
         var reader = new ChunkReader(api.Inference.Complete(call, api.Aborted), api.Logger, api.Aborted);

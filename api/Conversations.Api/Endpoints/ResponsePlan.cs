@@ -105,7 +105,7 @@ internal sealed class ResponsePlan
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
     public IAsyncEnumerable<CompletionChunk> Start(ApiServices api)
     {
-        var options = new CompletionRequest(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, api.EndUser(Body.User), api.Caller);
+        var options = new CompletionRequest(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, api.EndUser(Body.User), api.Caller, Body.Stream == true);
         if (ConversationId is { } conversation)
         {
             return api.Conversation(conversation).RunTurn(

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Globalization;
+using Conversations.SimulatedUpstream;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Conversations.Bench;
+
+/// <summary>The processes of one gateway benchmark run, all on loopback: upstreams, a bare proxy, the service.</summary>
+public static class BenchServers
+{
+    private static readonly string[] Configurations = ["Release", "Debug"];
+
+    public static async Task<WebApplication> StartUpstream(int port, double tokensPerSecond)
+    {
+        var app = SimulatedUpstreamApp.Build([$"--urls=http://127.0.0.1:{port}", $"--Simulation:TokensPerSecond={tokensPerSecond.ToString(CultureInfo.InvariantCulture)}",
+            "--Logging:LogLevel:Default=Warning"]);
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>YARP forwarding everything to the upstream: the physical baseline for "a proxy in the path".</summary>
+    public static async Task<WebApplication> StartProxy(int port, Uri upstream)
+    {
+        var builder = WebApplication.CreateSlimBuilder([$"--urls=http://127.0.0.1:{port}"]);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddReverseProxy().LoadFromMemory(
+            [new RouteConfig { RouteId = "all", ClusterId = "upstream", Match = new RouteMatch { Path = "{**catch-all}" } }],
+            [new ClusterConfig { ClusterId = "upstream", Destinations = new Dictionary<string, DestinationConfig> { ["only"] = new() { Address = upstream.ToString() } } }]);
+        var app = builder.Build();
+        app.MapReverseProxy();
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>The service under test, the embedded default as its own process, with durable local state.</summary>
+    public static async Task<Process> StartGateway(string root, int port, IReadOnlyDictionary<string, string> environment)
+    {
+        var dll = Configurations
+            .Select(c => Path.Combine(root, "silo", "Conversations.Silo", "bin", c, "net10.0", "Conversations.Silo.dll"))
+            .FirstOrDefault(File.Exists) ?? throw new FileNotFoundException("Build the solution first.");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+        start.ArgumentList.Add(dll);
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var http = new HttpClient();
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            try
+            {
+                if ((await http.GetAsync(new Uri($"http://127.0.0.1:{port}/health"))).IsSuccessStatusCode)
+                {
+                    return process;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        process.Kill();
+        throw new TimeoutException("The gateway did not become healthy.");
+    }
+
+    /// <summary>Resident memory of a process, from /proc.</summary>
+    public static long ResidentBytes(Process process) =>
+        File.ReadLines($"/proc/{process.Id}/status").Where(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024).Single();
+
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

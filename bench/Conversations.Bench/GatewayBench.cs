@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Conversations.Bench;
+
+/// <summary>
+/// What this gateway adds to a model call. One run starts the simulated upstream, a bare YARP proxy in
+/// front of it (the physical baseline), and the service (embedded default, durable state), then
+/// measures each scenario against direct-to-upstream and the proxy in the same run.
+/// </summary>
+public static class GatewayBench
+{
+    private const string Key = "sk-bench-admin";
+    private static readonly int[] Connections = [1, 8, 64];
+
+    public static async Task<(string Markdown, object Json, string Svg)> Run(string root, TimeSpan duration)
+    {
+        await Wrk.EnsureInstalled();
+        var (upstreamPort, streamingPort, proxyPort, gatewayPort) = (BenchServers.FreePort(), BenchServers.FreePort(), BenchServers.FreePort(), BenchServers.FreePort());
+        await using var upstream = await BenchServers.StartUpstream(upstreamPort, tokensPerSecond: 0);
+        await using var streamingUpstream = await BenchServers.StartUpstream(streamingPort, tokensPerSecond: 1_000);
+        await using var proxy = await BenchServers.StartProxy(proxyPort, new Uri($"http://127.0.0.1:{upstreamPort}/"));
+        var data = Directory.CreateTempSubdirectory("conversations-bench-");
+        using var gateway = await BenchServers.StartGateway(root, gatewayPort, new Dictionary<string, string>
+        {
+            ["CONVERSATIONS_API_KEY"] = Key,
+            ["Conversations__Cluster__LocalStoragePath"] = Path.Combine(data.FullName, "bench.db"),
+            ["Conversations__Cluster__SiloPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Conversations__Cluster__GatewayPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Conversations__Models__bench__Provider"] = "OpenAICompatible",
+            ["Conversations__Models__bench__BaseUrl"] = $"http://127.0.0.1:{upstreamPort}/v1",
+            ["Conversations__Models__bench-stream__Provider"] = "OpenAICompatible",
+            ["Conversations__Models__bench-stream__BaseUrl"] = $"http://127.0.0.1:{streamingPort}/v1",
+        });
+        try
+        {
+            var direct = new Uri($"http://127.0.0.1:{upstreamPort}/v1/chat/completions");
+            var viaProxy = new Uri($"http://127.0.0.1:{proxyPort}/v1/chat/completions");
+            var gatewayBase = new Uri($"http://127.0.0.1:{gatewayPort}");
+            var viaGateway = new Uri(gatewayBase, "/v1/chat/completions");
+            const string chat = """{"model":"bench","max_tokens":64,"messages":[{"role":"user","content":"What does a gateway add to a model call?"}]}""";
+
+            var stateless = new List<Measurement.Result>();
+            foreach (var connections in Connections)
+            {
+                stateless.Add(await Wrk.Post("direct", direct, chat, null, connections, duration));
+                stateless.Add(await Wrk.Post("proxy", viaProxy, chat, null, connections, duration));
+                stateless.Add(await Wrk.Post("gateway", viaGateway, chat, Key, connections, duration));
+            }
+
+            var limitedKey = await CreateLimitedKey(gatewayBase);
+            var quota = new[]
+            {
+                await Wrk.Post("gateway, key without limits", viaGateway, chat, Key, 64, duration),
+                await Wrk.Post("gateway, key with limits (one hot tenant)", viaGateway, chat, limitedKey, 64, duration),
+            };
+            var streaming = await Streaming(streamingPort, gatewayBase);
+            var stateful = await Stateful(gatewayBase, duration);
+            var memory = await MemoryPerConversation(gateway, gatewayBase);
+            return Report(stateless, quota, streaming, stateful, memory);
+        }
+        finally
+        {
+            gateway.Kill();
+            await gateway.WaitForExitAsync();
+            data.Delete(recursive: true);
+        }
+    }
+
+    private static HttpClient Client(Uri baseAddress, string key = Key)
+    {
+        var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        return http;
+    }
+
+    private static async Task<string> CreateLimitedKey(Uri gateway)
+    {
+        using var http = Client(gateway);
+        var limits = new { requests_per_minute = 10_000_000, tokens_per_minute = 1_000_000_000, max_concurrent_requests = 10_000, daily_cost_usd = 1_000_000 };
+        (await http.PostAsJsonAsync("/v1/admin/tenants", new { id = "bench-hot", limits, user_limits = limits })).EnsureSuccessStatusCode();
+        var key = await (await http.PostAsJsonAsync("/v1/admin/tenants/bench-hot/keys", new { name = "bench", limits })).Content.ReadFromJsonAsync<JsonElement>();
+        return key.GetProperty("secret").GetString()!;
+    }
+
+    /// <summary>Time to first token and per-token overhead of streamed calls (50 tokens at 1,000 tokens/s upstream).</summary>
+    private static async Task<StreamingResult> Streaming(int upstreamPort, Uri gateway)
+    {
+        const string body = """{"model":"bench-stream","stream":true,"messages":[{"role":"user","content":"[sim:tokens=50] stream"}]}""";
+        var direct = await StreamTimes(Client(new Uri($"http://127.0.0.1:{upstreamPort}")), body);
+        var viaGateway = await StreamTimes(Client(gateway), body);
+        return new StreamingResult(direct, viaGateway);
+    }
+
+    private static async Task<StreamTiming> StreamTimes(HttpClient http, string body)
+    {
+        var firstTokens = new List<double>();
+        var totals = new List<double>();
+        var tokens = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            double? first = null;
+            tokens = 0;
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.Contains("\"content\":\"", StringComparison.Ordinal) && !line.Contains("\"content\":\"\"", StringComparison.Ordinal))
+                {
+                    first ??= Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    tokens++;
+                }
+            }
+
+            if (i >= 5) // the first few warm up connections and activations
+            {
+                firstTokens.Add(first ?? double.NaN);
+                totals.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+
+        firstTokens.Sort();
+        totals.Sort();
+        return new StreamTiming(firstTokens[firstTokens.Count / 2], firstTokens[(int)(firstTokens.Count * 0.99)], totals[totals.Count / 2], tokens);
+    }
+
+    /// <summary>Turns through the Responses API with a conversation (durable state) against stateless chat through the gateway.</summary>
+    private static async Task<Measurement.Result[]> Stateful(Uri gateway, TimeSpan duration)
+    {
+        const int callers = 16;
+        using var http = Client(gateway);
+        var conversations = await Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>
+            (await (await http.PostAsJsonAsync("/v1/conversations", new { })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!));
+        var stateless = await Measurement.Run("gateway, stateless chat", callers, duration, async _ =>
+            (await http.PostAsync("/v1/chat/completions", Json("""{"model":"bench","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}"""))).EnsureSuccessStatusCode());
+        var stateful = await Measurement.Run("gateway, turn with conversation", callers, duration, async caller =>
+            (await http.PostAsync("/v1/responses", Json($$"""{"model":"bench","max_output_tokens":64,"conversation":"{{conversations[caller]}}","input":"hello"}"""))).EnsureSuccessStatusCode());
+        return [stateless, stateful];
+    }
+
+    /// <summary>Resident memory added per active conversation (each created and given one turn).</summary>
+    private static async Task<(int Count, double BytesPerConversation)> MemoryPerConversation(Process gateway, Uri gatewayBase)
+    {
+        const int count = 2_000;
+        using var http = Client(gatewayBase);
+        var before = BenchServers.ResidentBytes(gateway);
+        using var gate = new SemaphoreSlim(32);
+        await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var id = (await (await http.PostAsJsonAsync("/v1/conversations", new { })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+                (await http.PostAsync("/v1/responses", Json($$"""{"model":"bench","max_output_tokens":32,"conversation":"{{id}}","input":"remember me {{i}}"}"""))).EnsureSuccessStatusCode();
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        return (count, (BenchServers.ResidentBytes(gateway) - before) / (double)count);
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static (string, object, string) Report(
+        List<Measurement.Result> stateless, Measurement.Result[] quota, StreamingResult streaming, Measurement.Result[] stateful, (int Count, double Bytes) memory)
+    {
+        var md = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        md.AppendLine(inv, $"# Gateway overhead ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, everything on this machine)");
+        md.AppendLine();
+        md.AppendLine("## Stateless chat completion (non-streaming), wrk");
+        md.AppendLine();
+        md.AppendLine("| connections | target | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | throughput vs direct | vs proxy |");
+        md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var group in stateless.GroupBy(r => r.Concurrency))
+        {
+            var direct = group.Single(r => r.Scenario == "direct");
+            var proxy = group.Single(r => r.Scenario == "proxy");
+            foreach (var r in group)
+            {
+                md.AppendLine(inv, $"| {r.Concurrency} | {r.Scenario} | {r.OpsPerSecond:N0} | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.P50Ms - direct.P50Ms:0.000} | {r.P99Ms - direct.P99Ms:0.000} | {r.OpsPerSecond / direct.OpsPerSecond:0.00} | {r.OpsPerSecond / proxy.OpsPerSecond:0.00} |");
+            }
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Streaming (50 tokens at 1,000 tokens/s upstream), sequential");
+        md.AppendLine();
+        md.AppendLine("| target | TTFT p50 ms | TTFT p99 ms | total p50 ms | tokens |");
+        md.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var (name, t) in new[] { ("direct", streaming.Direct), ("gateway", streaming.Gateway) })
+        {
+            md.AppendLine(inv, $"| {name} | {t.FirstTokenP50:0.00} | {t.FirstTokenP99:0.00} | {t.TotalP50:0.00} | {t.Tokens} |");
+        }
+
+        var interToken = ((streaming.Gateway.TotalP50 - streaming.Gateway.FirstTokenP50) - (streaming.Direct.TotalP50 - streaming.Direct.FirstTokenP50)) / Math.Max(1, streaming.Gateway.Tokens);
+        md.AppendLine();
+        md.AppendLine(inv, $"Added time to first token (p50): {streaming.Gateway.FirstTokenP50 - streaming.Direct.FirstTokenP50:0.00} ms; added inter-token time: {interToken:0.000} ms per token.");
+        md.AppendLine();
+        md.AppendLine("## Quota admission, one hot tenant (wrk, 64 connections)");
+        md.AppendLine();
+        Table(md, quota);
+        md.AppendLine();
+        md.AppendLine("## Stateful turns (Responses API with a conversation, durable SQLite state), 16 callers");
+        md.AppendLine();
+        Table(md, stateful);
+        md.AppendLine();
+        md.AppendLine(inv, $"## Memory: {memory.Bytes / 1024:0.0} KiB resident per active conversation ({memory.Count} conversations, one turn each)");
+        var json = new { stateless, streaming, quota, stateful, memory = new { conversations = memory.Count, bytes_per_conversation = memory.Bytes } };
+        return (md.ToString(), json, Chart(stateless));
+    }
+
+    private static void Table(StringBuilder md, Measurement.Result[] rows)
+    {
+        md.AppendLine("| scenario | req/s | p50 ms | p99 ms | throughput ratio to first row |");
+        md.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var r in rows)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.Scenario} | {r.OpsPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.OpsPerSecond / rows[0].OpsPerSecond:0.00} |");
+        }
+    }
+
+    /// <summary>p99 latency against connections for each target, as an SVG line chart.</summary>
+    private static string Chart(List<Measurement.Result> results)
+    {
+        const int width = 640, height = 360, left = 60, bottom = 40, top = 30, right = 120;
+        var max = results.Max(r => r.P99Ms) * 1.1;
+        double X(int connections) => left + (width - left - right) * (Math.Log2(connections) / Math.Log2(Connections[^1]));
+        double Y(double ms) => height - bottom - (height - bottom - top) * (ms / max);
+        var svg = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        svg.AppendLine(inv, $"""<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">""");
+        svg.AppendLine(inv, $"""<text x="{left}" y="18">p99 latency (ms) against connections: stateless chat completion</text>""");
+        svg.AppendLine(inv, $"""<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/><line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>""");
+        foreach (var c in Connections)
+        {
+            svg.AppendLine(inv, $"""<text x="{X(c):0}" y="{height - bottom + 16}" text-anchor="middle">{c}</text>""");
+        }
+
+        for (var tick = 0; tick <= 4; tick++)
+        {
+            var ms = max * tick / 4;
+            svg.AppendLine(inv, $"""<text x="{left - 6}" y="{Y(ms) + 4:0}" text-anchor="end">{ms:0.0}</text>""");
+        }
+
+        var colours = new Dictionary<string, string> { ["direct"] = "#2b7", ["proxy"] = "#27c", ["gateway"] = "#c33" };
+        foreach (var (target, colour) in colours)
+        {
+            var points = string.Join(' ', results.Where(r => r.Scenario == target).Select(r => string.Create(inv, $"{X(r.Concurrency):0.0},{Y(r.P99Ms):0.0}")));
+            svg.AppendLine(inv, $"""<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>""");
+            var last = results.Last(r => r.Scenario == target);
+            svg.AppendLine(inv, $"""<text x="{X(last.Concurrency) + 8:0}" y="{Y(last.P99Ms) + 4:0}" fill="{colour}">{target}</text>""");
+        }
+
+        svg.AppendLine("</svg>");
+        return svg.ToString();
+    }
+
+    private sealed record StreamTiming(double FirstTokenP50, double FirstTokenP99, double TotalP50, int Tokens);
+
+    private sealed record StreamingResult(StreamTiming Direct, StreamTiming Gateway);
+}
