@@ -153,6 +153,26 @@ internal sealed class ResponsePlan
         return stored;
     }
 
+    /// <summary>Rebuilds and stores the response of a turn from the items it appended to its conversation.</summary>
+    public async Task<Result<StoredResponse>> Rebuild(string responseId, string conversationId, ApiServices api)
+    {
+        var page = await api.Conversation(conversationId).ListItems(new ItemQuery(null, ItemQuery.MaxLimit, Ascending: false));
+        var items = page.Value?.Items.Where(item => item.ResponseId == responseId).Reverse().ToList() ?? [];
+        if (items.Count == 0 || items[^1].Role != Roles.Assistant)
+        {
+            return GatewayError.NotFound("response", responseId);
+        }
+
+        var rebuilt = ToStored([items[^1]], new TokenUsage(0, items[^1].Tokens), "completed") with
+        {
+            Id = responseId,
+            Input = items[..^1],
+            CreatedAt = items[0].CreatedAt,
+        };
+        var saved = await api.Response(responseId).Save(rebuilt);
+        return saved.IsSuccess || saved.Error.Status == 409 ? rebuilt : saved;
+    }
+
     /// <summary>The call failed: a retry with the same key may run it again.</summary>
     public async Task<IResult> Fail(GatewayError error, ApiServices api)
     {

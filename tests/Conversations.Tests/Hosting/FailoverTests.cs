@@ -9,16 +9,19 @@ namespace Conversations.Tests.Hosting;
 
 /// <summary>
 /// Real processes on loopback: Azurite, two silos on Azure Table membership and the API as a separate
-/// Orleans client. The silo hosting a conversation is killed by PID; the conversation continues on
-/// the survivor with its history, and meanwhile the API answers only success or a retriable 503.
+/// Orleans client. While clients hold conversations and send turns, the silo hosting one of them is
+/// killed by PID (SIGKILL): conversations continue on the survivor with their history, no acknowledged
+/// turn is lost or doubled, and meanwhile the API answers only success or a retriable 503.
 /// </summary>
 public sealed class FailoverTests
 {
     private const string Key = "sk-failover-test";
     private const int MaxAttempts = 60;
+    private const int Clients = 6;
+    private const int TurnsPerClient = 6;
 
     [Fact]
-    public async Task Killing_the_silo_that_hosts_a_conversation_moves_it_to_the_survivor_with_its_history()
+    public async Task Killing_a_silo_under_load_loses_no_acknowledged_turn_and_answers_only_retriable_errors()
     {
         await using var azurite = await AzuriteProcess.StartAsync();
         var cluster = new ClusterSettings
@@ -38,44 +41,82 @@ public sealed class FailoverTests
         using var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new("Bearer", Key);
 
-        var conversation = await HttpConversation.CreateAsync(http);
-        await conversation.TurnAsync("My name is Ada.");
-        var before = await conversation.ItemsAsync();
-        var hostPort = await HostingSiloPort(cluster, conversation.Id);
+        var conversations = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => HttpConversation.CreateAsync(http)));
+        await conversations[0].TurnAsync("warm up");
+        var hostPort = await HostingSiloPort(cluster, conversations[0].Id);
         var victim = hostPort == siloPorts[0] ? silo1 : silo2;
         Assert.Contains(hostPort, siloPorts);
 
-        await victim.KillAsync();
+        // Clients hold their conversations and keep sending turns; each retries a refused turn with the
+        // same Idempotency-Key, honouring retry-after, until it is acknowledged.
+        var failures = new System.Collections.Concurrent.ConcurrentBag<(HttpStatusCode Status, string Body, bool RetryAfter)>();
+        var halfway = new CountdownEvent(Clients);
+        var killed = new TaskCompletionSource();
         var killedAt = System.Diagnostics.Stopwatch.StartNew();
-
-        var failures = new List<HttpStatusCode>();
-        string? reply = null;
-        for (var attempt = 0; attempt < MaxAttempts && reply is null; attempt++)
+        var servedAgainAfter = new System.Collections.Concurrent.ConcurrentBag<TimeSpan>();
+        var clients = conversations.Select((conversation, index) => Task.Run(async () =>
         {
-            using var response = await conversation.TryTurnAsync("What is my name?");
-            var body = await response.Content.ReadAsStringAsync();
-            if (response.IsSuccessStatusCode)
+            for (var turn = 0; turn < TurnsPerClient; turn++)
             {
-                reply = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString();
-                break;
-            }
+                if (turn == TurnsPerClient / 2)
+                {
+                    halfway.Signal();
+                    await killed.Task;
+                }
 
-            // During the failover window the only acceptable failure is a clean, retriable one.
-            failures.Add(response.StatusCode);
-            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)response.StatusCode}: {body}");
-            Assert.NotNull(response.Headers.RetryAfter?.Delta);
-            Assert.DoesNotContain("   at ", body, StringComparison.Ordinal);
-            await Task.Delay(response.Headers.RetryAfter.Delta.Value, TestContext.Current.CancellationToken); // the client honours retry-after
-        }
+                var refusedSinceKill = false;
+                for (var attempt = 0; ; attempt++)
+                {
+                    Assert.True(attempt < MaxAttempts, $"Turn {turn} of client {index} was never acknowledged.");
+                    using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
+                    {
+                        Content = Api.ChatCompletionsTests.Json($$"""{"model":"sim-small","conversation":"{{conversation.Id}}","input":"turn {{turn}}"}"""),
+                    };
+                    request.Headers.Add("Idempotency-Key", $"{conversation.Id}-{turn}");
+                    using var response = await http.SendAsync(request);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        if (refusedSinceKill)
+                        {
+                            servedAgainAfter.Add(killedAt.Elapsed);
+                        }
+
+                        break;
+                    }
+
+                    failures.Add((response.StatusCode, await response.Content.ReadAsStringAsync(), response.Headers.RetryAfter?.Delta is not null));
+                    refusedSinceKill = true;
+                    await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1));
+                }
+            }
+        })).ToList();
+
+        halfway.Wait(TestContext.Current.CancellationToken);
+        await victim.KillAsync();
+        killedAt.Restart();
+        killed.SetResult();
+        await Task.WhenAll(clients);
 
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"Failover: served again {killedAt.Elapsed.TotalSeconds:F1} s after the kill, after {failures.Count} retriable 503s.");
-        Assert.True(reply is not null, $"No turn succeeded after {failures.Count} retriable failures. API log: {api.Output}");
-        Assert.Contains("turn 2, 3 messages", reply, StringComparison.Ordinal);
-        var after = await conversation.ItemsAsync();
-        Assert.Equal(before, after.Take(2));
-        Assert.Equal(4, after.Count);
-        Assert.Equal(siloPorts.Single(p => p != hostPort), await HostingSiloPort(cluster, conversation.Id));
+            $"Failover drill: {failures.Count} refused requests, all retriable: {failures.All(f => f.Status == HttpStatusCode.ServiceUnavailable && f.RetryAfter)}; "
+            + $"served again within {(servedAgainAfter.IsEmpty ? TimeSpan.Zero : servedAgainAfter.Max()).TotalSeconds:F1} s of the kill.");
+        Assert.All(failures, failure =>
+        {
+            Assert.True(failure.Status == HttpStatusCode.ServiceUnavailable, $"{(int)failure.Status}: {failure.Body}");
+            Assert.True(failure.RetryAfter);
+            Assert.DoesNotContain("   at ", failure.Body, StringComparison.Ordinal);
+        });
+
+        // Every acknowledged turn is there exactly once, in order, on the surviving silo.
+        foreach (var (conversation, index) in conversations.Select((c, i) => (c, i)))
+        {
+            var items = await conversation.ItemsAsync();
+            var inputs = items.Where(i => i.Role == "user").Select(i => i.Text).Where(t => t.StartsWith("turn ", StringComparison.Ordinal)).ToList();
+            Assert.Equal(Enumerable.Range(0, TurnsPerClient).Select(t => $"turn {t}"), inputs);
+            Assert.Equal(items.Count, 2 * items.Count(i => i.Role == "user"));
+        }
+
+        Assert.Equal(siloPorts.Single(p => p != hostPort), await HostingSiloPort(cluster, conversations[0].Id));
     }
 
     /// <summary>Asks the cluster's management grain which silo holds the conversation's activation.</summary>
