@@ -28,6 +28,10 @@ public sealed record GatewayError(
     public static GatewayError Conflict(string message, string? code = null) =>
         new(409, "invalid_request_error", code, message);
 
+    /// <summary>
+    /// An upstream failure as the client should see it: 429 and 4xx request errors pass through; the
+    /// gateway's own credential problems (401, 403) and server errors are a bad gateway (502).
+    /// </summary>
     public static GatewayError Upstream(int status, string message) =>
-        new(status >= 500 || status == 0 ? 502 : status, status == 429 ? "rate_limit_error" : "upstream_error", "upstream_error", message);
+        new(status is >= 500 or 0 or 401 or 403 ? 502 : status, status == 429 ? "rate_limit_error" : "upstream_error", "upstream_error", message);
 }

@@ -41,20 +41,22 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
         var quota = grains.GetGrain<ITenantQuotaGrain>(caller.Tenant);
         var prompt = tokens.CountPrompt(request.Messages.Select(m => m.Text));
         var maxOutput = request.MaxOutputTokens ?? model.Deployment.MaxOutputTokens;
+        var estimate = (int)Math.Min(int.MaxValue, (long)prompt + maxOutput);
         var leaseId = Guid.NewGuid().ToString("N");
         var admitted = await quota.Admit(new AdmissionRequest(
-            leaseId, caller, request.EndUser, prompt + maxOutput, model.Deployment.Prices.Cost(prompt, maxOutput)));
+            leaseId, caller, request.EndUser, estimate, model.Deployment.Prices.Cost(prompt, maxOutput)));
         if (!admitted.IsSuccess)
         {
             yield return CompletionChunk.Failed(admitted.Error);
             yield break;
         }
 
-        yield return CompletionChunk.Admitted(admitted.Value);
         var settled = false;
         var streamed = 0;
         try
         {
+            // Inside the try: an abandoned enumerator disposed at this yield must still settle its lease.
+            yield return CompletionChunk.Admitted(admitted.Value);
             await foreach (var chunk in Call(model, request, cancellationToken))
             {
                 if (chunk.Final is { } final)

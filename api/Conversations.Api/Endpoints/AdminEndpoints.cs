@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Conversations.Api.Errors;
+using Conversations.Api.Security;
 using Conversations.Tenancy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,7 +16,7 @@ public static partial class AdminEndpoints
 
     public static RouteGroupBuilder MapAdmin(this RouteGroupBuilder v1)
     {
-        var tenants = v1.MapGroup("/admin/tenants").WithTags("Admin");
+        var tenants = v1.MapGroup("/admin/tenants").WithTags("Admin").RequireScope(EndpointGroups.Admin);
         tenants.MapPost("/", CreateTenant).WithSummary("Create a tenant (platform admin).")
             .Accepts<TenantCreateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(409);
         tenants.MapGet("/{tenantId}", GetTenant).WithSummary("Read a tenant.").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
@@ -120,12 +121,22 @@ public static partial class AdminEndpoints
             return ApiErrors.Forbidden("A key cannot create a key with a higher role than its own.").ToResult();
         }
 
+        if (NarrowerScopes(api.Caller, json) is { } broader)
+        {
+            return broader.ToResult();
+        }
+
         if (json.AllowedEndpoints?.FirstOrDefault(group => !EndpointGroups.All.Contains(group)) is { } unknown)
         {
             return GatewayError.Invalid($"Invalid 'allowed_endpoints': unknown group '{unknown}'; expected any of {string.Join(", ", EndpointGroups.All)}.", "allowed_endpoints", "invalid_value").ToResult();
         }
 
         var now = api.Clock.GetUtcNow();
+        if (json.ExpiresAt is < 0 or > 253_402_300_799) // year 9999
+        {
+            return GatewayError.Invalid("Invalid 'expires_at': expected a Unix time in seconds.", "expires_at", "invalid_value").ToResult();
+        }
+
         DateTimeOffset? expiresAt = json.ExpiresAt is { } unix ? DateTimeOffset.FromUnixTimeSeconds(unix) : null;
         if (expiresAt <= now)
         {
@@ -169,7 +180,7 @@ public static partial class AdminEndpoints
             return denied.ToResult();
         }
 
-        var revoked = await api.Grains.GetGrain<ITenantGrain>(tenantId).RevokeKey(keyId);
+        var revoked = await api.Grains.GetGrain<ITenantGrain>(tenantId).RevokeKey(keyId, api.Caller.Role);
         return revoked.IsSuccess ? TypedResults.Json(KeyJson.From(revoked.Value, api.Clock.GetUtcNow()), ApiJson.Options) : revoked.Error.ToResult();
     }
 
@@ -180,7 +191,7 @@ public static partial class AdminEndpoints
             return denied.ToResult();
         }
 
-        var body = api.Http.Request.ContentLength is null or 0
+        var body = api.Http.Request.ContentLength == 0
             ? new KeyRotateJson(null)
             : await RequestBody.ReadAsync<KeyRotateJson>(api.Http.Request);
         if (!body.IsSuccess)
@@ -188,16 +199,27 @@ public static partial class AdminEndpoints
             return body.Error.ToResult();
         }
 
-        var grace = body.Value.GracePeriodSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : DefaultGracePeriod;
-        if (grace < TimeSpan.Zero || grace > MaxGracePeriod)
+        if (body.Value.GracePeriodSeconds is < 0 || body.Value.GracePeriodSeconds > MaxGracePeriod.TotalSeconds)
         {
             return GatewayError.Invalid($"Invalid 'grace_period_seconds': expected 0 to {MaxGracePeriod.TotalSeconds}.", "grace_period_seconds", "invalid_value").ToResult();
         }
 
-        var rotated = await api.Grains.GetGrain<ITenantGrain>(tenantId).RotateKey(keyId, grace);
+        var grace = body.Value.GracePeriodSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : DefaultGracePeriod;
+        var rotated = await api.Grains.GetGrain<ITenantGrain>(tenantId).RotateKey(keyId, grace, api.Caller.Role);
         return rotated.IsSuccess
             ? TypedResults.Json(KeyJson.From(rotated.Value.Key, api.Clock.GetUtcNow(), rotated.Value.Secret), ApiJson.Options)
             : rotated.Error.ToResult();
+    }
+
+    /// <summary>A key scoped to some endpoints or models can only create keys within the same scopes.</summary>
+    private static GatewayError? NarrowerScopes(Caller caller, KeyCreateJson json)
+    {
+        static bool Within(IReadOnlyList<string> creator, List<string>? requested) =>
+            creator.Count == 0 || (requested is { Count: > 0 } && requested.All(creator.Contains));
+
+        return Within(caller.AllowedEndpoints, json.AllowedEndpoints) && Within(caller.AllowedModels, json.AllowedModels)
+            ? null
+            : ApiErrors.Forbidden("A scoped key can only create keys with the same or narrower endpoint and model scopes.");
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,62}$", RegexOptions.CultureInvariant)]

@@ -18,6 +18,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
 
     public async IAsyncEnumerable<SseItem<string>> Events(ChunkReader reader, CompletionChunk first)
     {
+        await using var release = new ClaimRelease(plan); // a client that goes away mid-stream frees its idempotency key
         await using (reader)
         {
             yield return Event("response.created", new { response = plan.InProgress() });
@@ -87,6 +88,11 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
         }, sequence++);
         yield return Format("response.completed", new { response = json }, sequence);
         await Task.CompletedTask;
+    }
+
+    private sealed class ClaimRelease(ResponsePlan plan) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await plan.ReleaseClaim();
     }
 
     private SseItem<string> Failed(GatewayError error) => Event("response.failed", new { response = plan.Failed(error) });

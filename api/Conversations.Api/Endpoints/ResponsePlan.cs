@@ -148,6 +148,7 @@ internal sealed class ResponsePlan
         if (_claim is not null)
         {
             await (stored.IsSuccess ? _claim.Complete(ResponseId) : _claim.Release());
+            _claim = null;
         }
 
         return stored;
@@ -180,7 +181,14 @@ internal sealed class ResponsePlan
         return error.ToResult();
     }
 
-    public Task ReleaseClaim() => _claim?.Release() ?? Task.CompletedTask;
+    /// <summary>Frees the idempotency key unless the response completed; safe to call on every path, more than once.</summary>
+    public async Task ReleaseClaim()
+    {
+        if (Interlocked.Exchange(ref _claim, null) is { } claim)
+        {
+            await claim.Release();
+        }
+    }
 
     public ResponseJson ToJson(StoredResponse response, string status = "completed", ResponseErrorJson? error = null) =>
         ResponseJson.From(response, Store, status, error);

@@ -89,14 +89,21 @@ public static class ResponsesEndpoints
 
         await using (reader)
         {
-            var result = await reader.ReadToEndAsync(first);
-            if (!result.IsSuccess)
+            try
             {
-                return await turn.Fail(result.Error, api);
-            }
+                var result = await reader.ReadToEndAsync(first);
+                if (!result.IsSuccess)
+                {
+                    return await turn.Fail(result.Error, api);
+                }
 
-            var stored = await turn.Complete(result.Value, api);
-            return stored.IsSuccess ? TypedResults.Json(turn.ToJson(stored.Value), ApiJson.Options) : stored.Error.ToResult();
+                var stored = await turn.Complete(result.Value, api);
+                return stored.IsSuccess ? TypedResults.Json(turn.ToJson(stored.Value), ApiJson.Options) : stored.Error.ToResult();
+            }
+            finally
+            {
+                await turn.ReleaseClaim(); // no-op once completed; frees the key when the client went away
+            }
         }
     }
 

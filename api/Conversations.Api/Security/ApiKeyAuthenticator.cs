@@ -19,6 +19,9 @@ public sealed partial class ApiKeyAuthenticator : IKeyRevocationObserver
     private readonly Dictionary<string, ApiKeyEntry> _bootstrap = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CachedCaller> _cache = new(StringComparer.Ordinal);
 
+    /// <summary>Bumped by every revocation notice: a lookup that started before one must not be cached.</summary>
+    private long _revocations;
+
     public ApiKeyAuthenticator(IOptions<ApiKeyOptions> options, IGrainFactory grains, TimeProvider clock, ILogger<ApiKeyAuthenticator> logger)
     {
         _grains = grains;
@@ -52,6 +55,7 @@ public sealed partial class ApiKeyAuthenticator : IKeyRevocationObserver
             return cached.Caller;
         }
 
+        var generation = Interlocked.Read(ref _revocations);
         var found = _bootstrap.TryGetValue(hash, out var bootstrap)
             ? await Bootstrap(bootstrap, hash)
             : await Managed(hash);
@@ -63,12 +67,18 @@ public sealed partial class ApiKeyAuthenticator : IKeyRevocationObserver
 
         var validUntil = now + _cacheDuration;
         _cache[hash] = new CachedCaller(found.Value.Caller, found.Value.ValidUntil < validUntil ? found.Value.ValidUntil.Value : validUntil);
+        if (Interlocked.Read(ref _revocations) != generation)
+        {
+            _cache.TryRemove(hash, out _); // a revocation arrived while this lookup ran; the next request looks again
+        }
+
         return found.Value.Caller;
     }
 
     /// <summary>Drops cached answers for revoked secrets, or for every key of a tenant whose settings changed.</summary>
     public Task Revoked(IReadOnlyList<string> secretHashes)
     {
+        Interlocked.Increment(ref _revocations);
         foreach (var token in secretHashes)
         {
             if (KeyCacheTokens.TenantOf(token) is { } tenant)

@@ -14,14 +14,15 @@ public sealed partial class KeyRevocationSubscription(
     /// <summary>Renewal interval; the hub forgets subscribers that have not renewed in three intervals.</summary>
     public static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(20);
 
+    private static readonly TimeSpan FirstAttemptRetry = TimeSpan.FromSeconds(1);
+
     /// <summary>True once this process receives revocation notices; until then it is not ready.</summary>
     public bool IsSubscribed { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var observer = grains.CreateObjectReference<IKeyRevocationObserver>(authenticator);
-        using var timer = new PeriodicTimer(RenewEvery);
-        do
+        while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
@@ -32,8 +33,10 @@ public sealed partial class KeyRevocationSubscription(
             {
                 LogSubscribeFailed(exception);
             }
+
+            // Until the first subscription succeeds the process is not ready: retry soon; then renew.
+            await Task.Delay(IsSubscribed ? RenewEvery : FirstAttemptRetry, stoppingToken);
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     /// <summary>Reports ready only once revocations reach this process, so a cached key can never outlive its revocation here.</summary>

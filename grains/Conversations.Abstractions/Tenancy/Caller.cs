@@ -30,6 +30,7 @@ public static class EndpointGroups
     public const string Conversations = "conversations";
     public const string Models = "models";
     public const string Usage = "usage";
+    public const string Admin = "admin";
 
-    public static readonly IReadOnlyList<string> All = [Chat, Responses, Conversations, Models, Usage];
+    public static readonly IReadOnlyList<string> All = [Chat, Responses, Conversations, Models, Usage, Admin];
 }

@@ -18,10 +18,11 @@ public interface ITenantGrain : IGrainWithStringKey
     Task<Result<IReadOnlyList<ApiKeyInfo>>> ListKeys();
 
     /// <summary>Revokes a key; every API process drops it from its cache before this returns.</summary>
-    Task<Result<ApiKeyInfo>> RevokeKey(string keyId);
+    /// <remarks>A caller may act only on keys whose role is not above its own (<paramref name="callerRole"/>).</remarks>
+    Task<Result<ApiKeyInfo>> RevokeKey(string keyId, Role callerRole);
 
     /// <summary>Issues a new secret; the old one keeps working until <paramref name="gracePeriod"/> has passed.</summary>
-    Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod);
+    Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod, Role callerRole);
 
     /// <summary>Checks a presented secret's hash against the key's current (or, during a grace period, previous) secret.</summary>
     [AlwaysInterleave]

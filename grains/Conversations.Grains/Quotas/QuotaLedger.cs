@@ -17,7 +17,11 @@ public sealed class QuotaLedger(TimeProvider clock)
     private static readonly TimeSpan ConcurrencyRetry = TimeSpan.FromSeconds(1);
 
     private readonly Dictionary<string, QuotaScope> _scopes = new(StringComparer.Ordinal);
+    private const int RememberedSettlements = 100_000;
+
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _settled = new(StringComparer.Ordinal);
+    private readonly Queue<string> _settledOrder = new();
 
     /// <summary>Budget use per scope, for persistence.</summary>
     public Dictionary<string, BudgetUse> Budgets
@@ -77,12 +81,35 @@ public sealed class QuotaLedger(TimeProvider clock)
             Tightest(scopes, l => l.TokensPerMinute, s => s.TokensInWindow, s => s.UntilTokensReset(now)));
     }
 
-    /// <summary>Replaces the lease's reservation with actual usage and frees its slot; false if there was no such lease.</summary>
-    public bool Settle(string leaseId, long actualTokens, decimal actualCostUsd)
+    /// <summary>
+    /// Replaces the lease's reservation with actual usage and frees its slot. Returns false for a lease
+    /// settled before (a duplicate), true otherwise, including for a lease this ledger never saw (it was
+    /// admitted by an earlier activation): its usage still counts against the budgets.
+    /// </summary>
+    public bool Settle(string leaseId, long actualTokens, decimal actualCostUsd, AdmissionRequest? unknownLeaseScopes = null)
     {
-        if (!_leases.Remove(leaseId, out var lease))
+        if (!_settled.Add(leaseId))
         {
             return false;
+        }
+
+        _settledOrder.Enqueue(leaseId);
+        while (_settledOrder.Count > RememberedSettlements)
+        {
+            _settled.Remove(_settledOrder.Dequeue());
+        }
+
+        if (!_leases.Remove(leaseId, out var lease))
+        {
+            if (unknownLeaseScopes is not null)
+            {
+                foreach (var (scope, _) in ScopesOf(unknownLeaseScopes))
+                {
+                    scope.Budget = scope.Budget.RollOver(clock.GetUtcNow()).Add(actualTokens, actualCostUsd);
+                }
+            }
+
+            return true;
         }
 
         var now = clock.GetUtcNow();

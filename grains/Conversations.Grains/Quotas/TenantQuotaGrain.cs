@@ -1,5 +1,6 @@
 using Conversations.Tenancy;
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 
 namespace Conversations.Grains.Quotas;
 
@@ -37,7 +38,7 @@ public sealed partial class TenantQuotaGrain(
 
     public Task Settle(string leaseId, Caller caller, string? endUser, string model, TokenUsage actual, decimal costUsd)
     {
-        if (_ledger.Settle(leaseId, actual.TotalTokens, costUsd))
+        if (_ledger.Settle(leaseId, actual.TotalTokens, costUsd, new AdmissionRequest(leaseId, caller, endUser, 0, 0)))
         {
             var row = new UsageRow(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), caller.KeyId, endUser ?? string.Empty, model, 1, actual.InputTokens, actual.OutputTokens, costUsd);
             _pending[row.Group] = _pending.TryGetValue(row.Group, out var existing) ? existing.Add(row) : row;
@@ -93,6 +94,11 @@ public sealed partial class TenantQuotaGrain(
             {
                 _budgetsChanged = true;
                 LogFlushFailed(exception, Tenant);
+                if (exception is InconsistentStateException)
+                {
+                    // Stored state moved on (a write that failed had landed): a fresh activation re-reads it and its ETag.
+                    DeactivateOnIdle();
+                }
             }
         }
     }

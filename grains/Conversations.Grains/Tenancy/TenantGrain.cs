@@ -67,13 +67,14 @@ public sealed class TenantGrain(
         ? NotFound
         : (Result<IReadOnlyList<ApiKeyInfo>>)state.State.Keys.Values.Select(k => k.Info).OrderBy(k => k.CreatedAt).ToList());
 
-    public async Task<Result<ApiKeyInfo>> RevokeKey(string keyId)
+    public async Task<Result<ApiKeyInfo>> RevokeKey(string keyId, Role callerRole)
     {
-        if (!state.State.Keys.TryGetValue(keyId, out var key))
+        if (FindKey(keyId, callerRole) is not { IsSuccess: true } found)
         {
-            return GatewayError.NotFound("key", keyId);
+            return FindKey(keyId, callerRole).Error!;
         }
 
+        var key = found.Value;
         var revoked = key with { Info = key.Info with { RevokedAt = key.Info.RevokedAt ?? clock.GetUtcNow() } };
         if (await Persist(state.State with { Keys = new(state.State.Keys) { [keyId] = revoked } }) is { } failed)
         {
@@ -84,13 +85,14 @@ public sealed class TenantGrain(
         return revoked.Info;
     }
 
-    public async Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod)
+    public async Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod, Role callerRole)
     {
-        if (!state.State.Keys.TryGetValue(keyId, out var key))
+        if (FindKey(keyId, callerRole) is not { IsSuccess: true } found)
         {
-            return GatewayError.NotFound("key", keyId);
+            return FindKey(keyId, callerRole).Error!;
         }
 
+        var key = found.Value;
         var now = clock.GetUtcNow();
         if (key.Info.Status(now) != "active")
         {
@@ -132,6 +134,12 @@ public sealed class TenantGrain(
             key.Info.Limits, tenant.Limits, tenant.UserLimits);
         return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil.Value));
     }
+
+    /// <summary>A key the caller may manage: a key above the caller's own role is off limits (its secret would escalate the caller).</summary>
+    private Result<StoredKey> FindKey(string keyId, Role callerRole) =>
+        !state.State.Keys.TryGetValue(keyId, out var key) ? GatewayError.NotFound("key", keyId)
+        : key.Info.Role > callerRole ? new GatewayError(403, "invalid_request_error", "insufficient_permissions", "This API key may not manage a key with a higher role than its own.")
+        : key;
 
     private IKeyRevocationHubGrain Revocations => GrainFactory.GetGrain<IKeyRevocationHubGrain>(0);
 

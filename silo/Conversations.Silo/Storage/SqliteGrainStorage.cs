@@ -27,7 +27,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
             CREATE TABLE IF NOT EXISTS grain_state (
                 grain_id   TEXT NOT NULL,
                 state_name TEXT NOT NULL,
-                etag       INTEGER NOT NULL,
+                etag       TEXT NOT NULL,
                 payload    BLOB NOT NULL,
                 PRIMARY KEY (grain_id, state_name)
             ) WITHOUT ROWID;
@@ -41,7 +41,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
         using var reader = command.ExecuteReader();
         if (reader.Read())
         {
-            grainState.ETag = reader.GetInt64(0).ToString(CultureInfo.InvariantCulture);
+            grainState.ETag = reader.GetString(0);
             grainState.State = _serializer.Deserialize<T>(new BinaryData((byte[])reader.GetValue(1)));
             grainState.RecordExists = true;
         }
@@ -55,20 +55,22 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => Exclusive(() =>
     {
+        // ETags are random, not counters: a row deleted and written again never repeats an ETag a stale activation holds.
         var payload = _serializer.Serialize(grainState.State).ToArray();
+        var next = Guid.NewGuid().ToString("N");
         using var connection = Open();
-        var next = grainState.ETag is null ? 1 : long.Parse(grainState.ETag, CultureInfo.InvariantCulture) + 1;
         using var command = grainState.ETag is null
-            ? Command(connection, "INSERT INTO grain_state (grain_id, state_name, etag, payload) VALUES ($id, $name, 1, $payload) ON CONFLICT DO NOTHING", grainId, stateName)
-            : Command(connection, "UPDATE grain_state SET etag = etag + 1, payload = $payload WHERE grain_id = $id AND state_name = $name AND etag = $etag", grainId, stateName);
+            ? Command(connection, "INSERT INTO grain_state (grain_id, state_name, etag, payload) VALUES ($id, $name, $next, $payload) ON CONFLICT DO NOTHING", grainId, stateName)
+            : Command(connection, "UPDATE grain_state SET etag = $next, payload = $payload WHERE grain_id = $id AND state_name = $name AND etag = $etag", grainId, stateName);
         command.Parameters.AddWithValue("$payload", payload);
-        command.Parameters.AddWithValue("$etag", grainState.ETag is null ? 0 : next - 1);
+        command.Parameters.AddWithValue("$next", next);
+        command.Parameters.AddWithValue("$etag", grainState.ETag ?? string.Empty);
         if (command.ExecuteNonQuery() != 1)
         {
             throw new InconsistentStateException($"The stored state of {grainId} changed since it was read.", "unknown", grainState.ETag ?? "none");
         }
 
-        grainState.ETag = next.ToString(CultureInfo.InvariantCulture);
+        grainState.ETag = next;
         grainState.RecordExists = true;
     });
 
@@ -76,7 +78,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
     {
         using var connection = Open();
         using var command = Command(connection, "DELETE FROM grain_state WHERE grain_id = $id AND state_name = $name AND etag = $etag", grainId, stateName);
-        command.Parameters.AddWithValue("$etag", grainState.ETag is null ? 0 : long.Parse(grainState.ETag, CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$etag", grainState.ETag ?? string.Empty);
         if (grainState.ETag is not null && command.ExecuteNonQuery() != 1)
         {
             throw new InconsistentStateException($"The stored state of {grainId} changed since it was read.", "unknown", grainState.ETag);

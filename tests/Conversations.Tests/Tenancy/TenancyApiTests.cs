@@ -234,6 +234,42 @@ public sealed class TenancyApiTests(GatewayFixture fixture)
         Assert.Equal(HttpStatusCode.OK, status);
     }
 
+    [Fact]
+    public async Task A_tenant_admin_cannot_take_over_a_higher_role_key_or_widen_its_own_scopes()
+    {
+        var tenant = await _admin.CreateTenant();
+        var (platformKeyId, _) = await _admin.CreateKey(tenant, "platform_admin");
+        var (_, tenantAdmin) = await _admin.CreateKey(tenant, "tenant_admin", new { allowed_endpoints = new[] { "admin", "chat" } });
+        using var http = fixture.Gateway.Http(tenantAdmin);
+
+        using var rotate = await http.PostAsync($"/v1/admin/tenants/{tenant}/keys/{platformKeyId}/rotate", ChatCompletionsTests.Json("{}"));
+        using var revoke = await http.PostAsync($"/v1/admin/tenants/{tenant}/keys/{platformKeyId}/revoke", ChatCompletionsTests.Json("{}"));
+        using var unscoped = await http.PostAsync($"/v1/admin/tenants/{tenant}/keys", ChatCompletionsTests.Json("""{"name":"wider","role":"member"}"""));
+        using var scoped = await http.PostAsync($"/v1/admin/tenants/{tenant}/keys", ChatCompletionsTests.Json("""{"name":"narrow","role":"member","allowed_endpoints":["chat"]}"""));
+
+        await rotate.AssertOpenAIError(HttpStatusCode.Forbidden);
+        await revoke.AssertOpenAIError(HttpStatusCode.Forbidden);
+        await unscoped.AssertOpenAIError(HttpStatusCode.Forbidden);
+        Assert.Equal(HttpStatusCode.OK, scoped.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_absurd_max_output_cannot_overflow_the_reservation()
+    {
+        var tenant = await _admin.CreateTenant(limits: new { tokens_per_minute = 1_000 });
+        var (_, secret) = await _admin.CreateKey(tenant);
+        using var http = fixture.Gateway.Http(secret);
+
+        using var huge = await http.PostAsync("/v1/chat/completions", ChatCompletionsTests.Json(
+            """{"model":"sim-small","max_tokens":2147483647,"messages":[{"role":"user","content":"x"}]}"""));
+        using var large = await http.PostAsync("/v1/chat/completions", ChatCompletionsTests.Json(
+            """{"model":"sim-small","max_tokens":999999,"messages":[{"role":"user","content":"x"}]}"""));
+
+        await huge.AssertOpenAIError(HttpStatusCode.BadRequest, "max_tokens");
+        var error = await large.AssertOpenAIError(HttpStatusCode.TooManyRequests);
+        Assert.Equal("rate_limit_exceeded", error.GetProperty("code").GetString());
+    }
+
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? values.Single() : null;
 
