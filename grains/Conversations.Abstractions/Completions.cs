@@ -20,8 +20,9 @@ public sealed record CompletionRequest(
 
 /// <summary>
 /// One element of a streamed model call: a text delta, or the final outcome (success or failure).
-/// Exactly one is set. A call that passed admission control starts with <see cref="Admission"/>; the
-/// stream always ends with <see cref="Final"/> or <see cref="Error"/>.
+/// Exactly one of <see cref="Delta"/>, <see cref="Final"/> and <see cref="Error"/> is set; the stream always
+/// ends with <see cref="Final"/> or <see cref="Error"/>. The first chunk of a call that passed admission
+/// control also carries its <see cref="Admission"/>.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionChunk")]
 public sealed record CompletionChunk(
@@ -34,7 +35,6 @@ public sealed record CompletionChunk(
     public static CompletionChunk Done(CompletionResult result) => new(Final: result);
     public static CompletionChunk Failed(GatewayError error) => new(Error: error);
 
-    public static CompletionChunk Admitted(Admission admission) => new(Admission: admission);
 }
 
 /// <summary>

@@ -53,10 +53,9 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
 
         var settled = false;
         var streamed = 0;
+        Admission? admission = admitted.Value; // rides on the first chunk: a separate element would cost a grain round trip
         try
         {
-            // Inside the try: an abandoned enumerator disposed at this yield must still settle its lease.
-            yield return CompletionChunk.Admitted(admitted.Value);
             await foreach (var chunk in Call(model, request, cancellationToken))
             {
                 if (chunk.Final is { } final)
@@ -65,14 +64,15 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
                     var cost = model.Deployment.Prices.Cost(final.Usage.InputTokens, final.Usage.OutputTokens);
                     await quota.Settle(leaseId, caller, request.EndUser, model.Name, final.Usage, cost);
                     settled = true;
-                    yield return chunk with { Final = final with { CostUsd = cost } };
+                    yield return chunk with { Final = final with { CostUsd = cost }, Admission = admission };
                     continue;
                 }
 
                 streamed += chunk.Delta is null ? 0 : 1;
                 if (chunk.Delta is null || request.StreamDeltas)
                 {
-                    yield return chunk;
+                    yield return chunk with { Admission = admission };
+                    admission = null;
                 }
             }
         }

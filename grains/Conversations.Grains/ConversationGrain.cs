@@ -152,11 +152,13 @@ public sealed partial class ConversationGrain(
         context.AddRange(input.Select(item => new NewItem(item.Role, item.Text)));
 
         CompletionResult? result = null;
+        Conversations.Tenancy.Admission? admission = null;
         await foreach (var chunk in pipeline.Run(request.Options with { Messages = context }, cancellationToken))
         {
             if (chunk.Final is not null)
             {
                 result = chunk.Final;
+                admission = chunk.Admission;
                 break;
             }
 
@@ -176,9 +178,9 @@ public sealed partial class ConversationGrain(
         var output = new ConversationItem(request.OutputItemId, Roles.Assistant, result.Text, result.Usage.OutputTokens, clock.GetUtcNow(), request.ResponseId);
         var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Append(output).ToList();
         var failure = await Persist(state.State.Append(stored).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id)));
-        yield return failure is null
+        yield return (failure is null
             ? CompletionChunk.Done(result with { OutputItem = output })
-            : CompletionChunk.Failed(failure);
+            : CompletionChunk.Failed(failure)) with { Admission = admission };
     }
 
     private ConversationItem ToItem(NewItem item) =>

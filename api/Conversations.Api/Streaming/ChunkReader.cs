@@ -20,14 +20,9 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
     {
         try
         {
-            while (await _chunks.MoveNextAsync())
+            if (await _chunks.MoveNextAsync())
             {
-                if (_chunks.Current.Admission is { } admission)
-                {
-                    Admission = admission;
-                    continue;
-                }
-
+                Admission ??= _chunks.Current.Admission;
                 return _chunks.Current;
             }
 
