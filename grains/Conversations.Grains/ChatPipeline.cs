@@ -95,6 +95,13 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
             TopP = request.TopP,
             MaxOutputTokens = request.MaxOutputTokens,
         };
+        if (!request.StreamDeltas)
+        {
+            // The client waits for the whole answer: one plain upstream call, no stream to parse.
+            yield return await CallOnce(model, request, options, cancellationToken);
+            yield break;
+        }
+
         var text = new StringBuilder();
         UsageDetails? usage = null;
         ChatFinishReason? finishReason = null;
@@ -159,6 +166,22 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
             FinishReasonName(finishReason),
             ToUsage(usage, request, output),
             model.Name));
+    }
+
+    private async Task<CompletionChunk> CallOnce(ServedModel model, CompletionRequest request, ChatOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await model.Client.GetResponseAsync(request.Messages.Select(ToChatMessage), options, cancellationToken);
+            var text = response.Text;
+            return CompletionChunk.Done(new CompletionResult(text, FinishReasonName(response.FinishReason), ToUsage(response.Usage, request, text), model.Name));
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            var failure = ToGatewayError(exception);
+            LogProviderFailure(exception, model.Name, failure.Status);
+            return CompletionChunk.Failed(failure);
+        }
     }
 
     /// <summary>Provider-reported usage wins; a provider that reports none is counted with the tokenizer.</summary>
