@@ -43,8 +43,11 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
         var maxOutput = request.MaxOutputTokens ?? model.Deployment.MaxOutputTokens;
         var estimate = (int)Math.Min(int.MaxValue, (long)prompt + maxOutput);
         var leaseId = Guid.NewGuid().ToString("N");
-        var admitted = await quota.Admit(new AdmissionRequest(
-            leaseId, caller, request.EndUser, estimate, model.Deployment.Prices.Cost(prompt, maxOutput)));
+
+        // A caller with no limits anywhere has nothing to admit: skip the round trip; settling still records its usage.
+        var admitted = caller.HasNoLimits
+            ? new Admission(null, null)
+            : await quota.Admit(new AdmissionRequest(leaseId, caller, request.EndUser, estimate, model.Deployment.Prices.Cost(prompt, maxOutput)));
         if (!admitted.IsSuccess)
         {
             yield return CompletionChunk.Failed(admitted.Error);
