@@ -187,21 +187,8 @@ public sealed partial class ConversationGrain(
         new(Ids.New(Ids.Message), item.Role, item.Text, tokens.Count(item.Text), clock.GetUtcNow());
 
     /// <summary>Writes <paramref name="next"/>; on failure memory keeps the previous state and the caller gets a 503.</summary>
-    private async Task<GatewayError?> Persist(ConversationState next)
-    {
-        var previous = state.State;
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-            return null;
-        }
-        catch (Exception exception)
-        {
-            state.State = previous;
-            return StorageFailed(exception);
-        }
-    }
+    private async Task<GatewayError?> Persist(ConversationState next) =>
+        await state.TryReplace(next) is { } failure ? StorageFailed(failure) : null;
 
     private GatewayError StorageFailed(Exception exception)
     {

@@ -16,17 +16,7 @@ public sealed partial class ResponseGrain(
             return GatewayError.Conflict($"Response '{response.Id}' already exists.", "response_exists");
         }
 
-        state.State = new ResponseState { Response = response };
-        try
-        {
-            await state.WriteStateAsync();
-            return response;
-        }
-        catch (Exception exception)
-        {
-            state.State = new ResponseState();
-            return StorageFailed(exception);
-        }
+        return await state.TryReplace(new ResponseState { Response = response }) is { } failure ? StorageFailed(failure) : response;
     }
 
     public Task<Result<StoredResponse>> Get() =>

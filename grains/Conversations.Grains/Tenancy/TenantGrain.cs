@@ -166,19 +166,13 @@ public sealed class TenantGrain(
 
     private async Task<GatewayError?> Persist(TenantState next)
     {
-        var previous = state.State;
-        state.State = next;
-        try
+        if (await state.TryReplace(next) is null)
         {
-            await state.WriteStateAsync();
             return null;
         }
-        catch (Exception)
-        {
-            state.State = previous;
-            DeactivateOnIdle();
-            return GatewayError.StorageUnavailable;
-        }
+
+        DeactivateOnIdle(); // the write may have landed; a fresh activation re-reads the truth
+        return GatewayError.StorageUnavailable;
     }
 }
 
