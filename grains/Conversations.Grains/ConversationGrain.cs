@@ -19,6 +19,11 @@ public sealed partial class ConversationGrain(
 {
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
+    /// <summary>The state before a write in progress: interleaved reads see only what storage has confirmed.</summary>
+    private ConversationState? _writing;
+
+    private ConversationState Durable => _writing ?? state.State;
+
     private string ConversationId => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
 
     private GatewayError NotFound => GatewayError.NotFound("conversation", ConversationId);
@@ -42,7 +47,7 @@ public sealed partial class ConversationGrain(
     }
 
     public Task<Result<ConversationInfo>> Get() =>
-        Task.FromResult(state.State.Exists ? state.State.ToInfo() : (Result<ConversationInfo>)NotFound);
+        Task.FromResult(Durable.Exists ? Durable.ToInfo() : (Result<ConversationInfo>)NotFound);
 
     public async Task<Result<ConversationInfo>> UpdateMetadata(IReadOnlyDictionary<string, string> metadata)
     {
@@ -99,11 +104,11 @@ public sealed partial class ConversationGrain(
     }
 
     public Task<Result<ItemPage>> ListItems(ItemQuery query) =>
-        Task.FromResult(state.State.Exists ? query.Apply(state.State.Items) : NotFound);
+        Task.FromResult(Durable.Exists ? query.Apply(Durable.Items) : NotFound);
 
     public Task<Result<ConversationItem>> GetItem(string itemId) => Task.FromResult(
-        !state.State.Exists ? NotFound
-        : state.State.Items.Find(item => item.Id == itemId) is { } item ? item
+        !Durable.Exists ? NotFound
+        : Durable.Items.Find(item => item.Id == itemId) is { } item ? item
         : (Result<ConversationItem>)GatewayError.NotFound("item", itemId));
 
     public async Task<Result<ConversationInfo>> DeleteItem(string itemId)
@@ -187,8 +192,18 @@ public sealed partial class ConversationGrain(
         new(Ids.New(Ids.Message), item.Role, item.Text, tokens.Count(item.Text), clock.GetUtcNow());
 
     /// <summary>Writes <paramref name="next"/>; on failure memory keeps the previous state and the caller gets a 503.</summary>
-    private async Task<GatewayError?> Persist(ConversationState next) =>
-        await state.TryReplace(next) is { } failure ? StorageFailed(failure) : null;
+    private async Task<GatewayError?> Persist(ConversationState next)
+    {
+        _writing = state.State;
+        try
+        {
+            return await state.TryReplace(next) is { } failure ? StorageFailed(failure) : null;
+        }
+        finally
+        {
+            _writing = null;
+        }
+    }
 
     private GatewayError StorageFailed(Exception exception)
     {
