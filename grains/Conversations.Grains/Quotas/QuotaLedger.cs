@@ -130,6 +130,8 @@ public sealed class QuotaLedger(TimeProvider clock)
         return true;
     }
 
+    public int ScopeCount => _scopes.Count;
+
     /// <summary>Settles leases whose callers never came back, charging what they reserved.</summary>
     public int ExpireLeases()
     {
@@ -140,7 +142,26 @@ public sealed class QuotaLedger(TimeProvider clock)
             Settle(lease.Id, lease.Tokens, lease.CostUsd);
         }
 
+        ForgetIdleEndUsers(now);
         return expired.Count;
+    }
+
+    /// <summary>
+    /// End users are any string a caller sends, so their scopes are dropped once nothing is in flight,
+    /// their windows are empty and they have used nothing this month: memory and stored state grow with
+    /// this month's active users, not with every name ever seen.
+    /// </summary>
+    private void ForgetIdleEndUsers(DateTimeOffset now)
+    {
+        foreach (var (name, scope) in _scopes.Where(pair => pair.Key.StartsWith("user:", StringComparison.Ordinal)).ToList())
+        {
+            scope.Expire(now);
+            if (scope.InFlight == 0 && scope.RequestsInWindow == 0 && scope.TokensInWindow == 0
+                && scope.Budget is { MonthTokens: 0, MonthCostUsd: 0 })
+            {
+                _scopes.Remove(name);
+            }
+        }
     }
 
     private List<(QuotaScope Scope, Limits Limits)> ScopesOf(AdmissionRequest request)

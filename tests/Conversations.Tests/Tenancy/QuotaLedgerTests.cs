@@ -101,6 +101,26 @@ public sealed class QuotaLedgerTests
     }
 
     [Fact]
+    public void End_user_scopes_are_forgotten_once_idle_with_no_use_this_month()
+    {
+        var ledger = new QuotaLedger(_clock);
+        var caller = Caller(user: new Limits(RequestsPerMinute: 5));
+        Admit(ledger, caller, "a", user: "carol");
+        ledger.Settle("a", 10, 0);
+        var withUser = ledger.ScopeCount;
+
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        ledger.ExpireLeases();
+        var sameMonth = ledger.ScopeCount;
+        _clock.Advance(TimeSpan.FromDays(31));
+        ledger.ExpireLeases();
+
+        Assert.Equal(withUser, sameMonth); // carol used tokens this month: her budget use is kept
+        Assert.Equal(withUser - 1, ledger.ScopeCount);
+        Assert.True(Admit(ledger, caller, "b", user: "carol").IsSuccess);
+    }
+
+    [Fact]
     public void Persisted_budgets_survive_a_new_ledger()
     {
         var ledger = new QuotaLedger(_clock);
