@@ -38,16 +38,12 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
         }
 
         // Admission: reserve the prompt (counted with the tokenizer) plus the requested maximum output.
+        // A caller with no limits anywhere has nothing to admit: no tokenizing, no round trip; settling still records its usage.
         var quota = grains.GetGrain<ITenantQuotaGrain>(caller.Tenant);
-        var prompt = tokens.CountPrompt(request.Messages.Select(m => m.Text));
-        var maxOutput = request.MaxOutputTokens ?? model.Deployment.MaxOutputTokens;
-        var estimate = (int)Math.Min(int.MaxValue, (long)prompt + maxOutput);
         var leaseId = Guid.NewGuid().ToString("N");
-
-        // A caller with no limits anywhere has nothing to admit: skip the round trip; settling still records its usage.
-        var admitted = caller.HasNoLimits
-            ? new Admission(null, null)
-            : await quota.Admit(new AdmissionRequest(leaseId, caller, request.EndUser, estimate, model.Deployment.Prices.Cost(prompt, maxOutput)));
+        int? promptTokens = null;
+        int Prompt() => promptTokens ??= tokens.CountPrompt(request.Messages.Select(m => m.Text));
+        var admitted = caller.HasNoLimits ? new Admission(null, null) : await quota.Admit(Reservation(leaseId, caller, request, model, Prompt()));
         if (!admitted.IsSuccess)
         {
             yield return CompletionChunk.Failed(admitted.Error);
@@ -84,10 +80,17 @@ public sealed partial class ChatPipeline(ModelCatalog catalog, TokenCounter toke
             if (!settled)
             {
                 // Failed, cut or abandoned: free the slot on every path, charging what the provider evidently processed.
-                var used = streamed == 0 ? new TokenUsage(0, 0) : new TokenUsage(prompt, streamed);
+                var used = streamed == 0 ? new TokenUsage(0, 0) : new TokenUsage(Prompt(), streamed);
                 await quota.Settle(leaseId, caller, request.EndUser, model.Name, used, model.Deployment.Prices.Cost(used.InputTokens, used.OutputTokens));
             }
         }
+    }
+
+    private static AdmissionRequest Reservation(string leaseId, Caller caller, CompletionRequest request, ServedModel model, int prompt)
+    {
+        var maxOutput = request.MaxOutputTokens ?? model.Deployment.MaxOutputTokens;
+        var estimate = (int)Math.Min(int.MaxValue, (long)prompt + maxOutput);
+        return new AdmissionRequest(leaseId, caller, request.EndUser, estimate, model.Deployment.Prices.Cost(prompt, maxOutput));
     }
 
     private async IAsyncEnumerable<CompletionChunk> Call(ServedModel model, CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)

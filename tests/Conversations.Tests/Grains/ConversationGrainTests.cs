@@ -8,13 +8,6 @@ public sealed class ConversationGrainTests(ClusterFixture fixture)
     private static readonly Dictionary<string, string> NoMetadata = [];
 
     [Fact]
-    public async Task Cluster_has_three_silos()
-    {
-        Assert.Equal(3, fixture.Cluster.Silos.Count);
-        await Task.CompletedTask;
-    }
-
-    [Fact]
     public async Task Created_conversation_keeps_its_items_in_order_with_token_counts()
     {
         var conversation = await Create([new NewItem(Roles.User, "first"), new NewItem(Roles.Assistant, "second")]);

@@ -14,6 +14,8 @@ public sealed class ClusterQuotaTests(ClusterFixture fixture)
         const int limit = 25;
         var caller = NewCaller(new Limits(RequestsPerMinute: limit));
 
+        Assert.Equal(3, fixture.Cluster.Silos.Count);
+
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 120).Select(i => Call(caller, $"call {i}")));
 
         Assert.Equal(limit, outcomes.Count(o => o.Final is not null));
