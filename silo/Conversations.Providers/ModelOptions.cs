@@ -72,4 +72,7 @@ public sealed class SimulationOptions
 
     /// <summary>Streaming rate; 0 streams as fast as the reader takes tokens.</summary>
     public double TokensPerSecond { get; init; }
+
+    /// <summary>Prompts longer than this fail with 400 <c>context_length_exceeded</c>; unlimited when unset.</summary>
+    public int? ContextWindow { get; init; }
 }

@@ -15,22 +15,30 @@ namespace Conversations.Providers;
 /// <item><c>[sim:hang]</c> never answers until cancelled (an upstream timeout);</item>
 /// <item><c>[sim:stall=2]</c> streams two tokens, then waits until cancelled;</item>
 /// <item><c>[sim:delay=250]</c> waits 250 ms before the first token;</item>
-/// <item><c>[sim:tokens=200]</c> replies with about 200 tokens.</item>
+/// <item><c>[sim:tokens=200]</c> replies with about 200 tokens;</item>
+/// <item><c>[sim:retry=2]</c> with a failing status, answers <c>retry-after: 2</c>.</item>
 /// </list>
+/// A prompt longer than <see cref="SimulationOptions.ContextWindow"/> fails with 400 <c>context_length_exceeded</c>.
+/// A server-wide <paramref name="fault"/> (directives applied to every request) lets a test make one upstream fail and another not.
 /// The same model backs the in-process provider and the standalone simulated upstream server.
 /// </summary>
 public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOptions options)
 {
-    public SimulatedReply Reply(string model, IReadOnlyList<(string Role, string Text)> messages)
+    public SimulatedReply Reply(string model, IReadOnlyList<(string Role, string Text)> messages, string? fault = null)
     {
         var lastUser = messages.LastOrDefault(m => m.Role == "user").Text ?? string.Empty;
-        var directives = Directives.Parse(lastUser);
+        var directives = Directives.Parse(fault + " " + lastUser);
         var turn = messages.Count(m => m.Role == "user");
         var said = DirectivePattern().Replace(lastUser, string.Empty).Trim();
         var text = directives.ReplyTokens is { } length
             ? Filler(length)
             : $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). You said: {said}";
         var promptTokens = tokens.CountPrompt(messages.Select(m => m.Text));
+        if (options.ContextWindow is { } window && promptTokens > window)
+        {
+            directives = directives with { ContextOverflow = (promptTokens, window) };
+        }
+
         return new SimulatedReply(text, promptTokens, tokens.Count(text), directives);
     }
 
@@ -49,9 +57,17 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
             await Task.Delay(delay, cancellationToken);
         }
 
+        if (directives.ContextOverflow is var (prompt, window))
+        {
+            throw new ProviderException(400, $"This model's maximum context length is {window} tokens. However, your messages resulted in {prompt} tokens.")
+            {
+                Code = ProviderException.ContextLengthExceeded,
+            };
+        }
+
         if (directives.Status is { } status)
         {
-            throw new ProviderException(status, $"Simulated upstream failure with status {status}.");
+            throw new ProviderException(status, $"Simulated upstream failure with status {status}.") { RetryAfter = directives.RetryAfter };
         }
 
         var interval = options.TokensPerSecond > 0 ? TimeSpan.FromSeconds(1 / options.TokensPerSecond) : TimeSpan.Zero;
@@ -93,12 +109,14 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
     [GeneratedRegex(@"\[sim:(?<name>[a-z]+)(=(?<value>[0-9]+))?\]", RegexOptions.CultureInvariant)]
     private static partial Regex DirectivePattern();
 
-    public sealed record Directives(int? Status, int? CutAfter, bool Hang, TimeSpan? Delay, int? ReplyTokens, int? StallAfter, int? ResetAfter)
+    public sealed record Directives(int? Status, int? CutAfter, bool Hang, TimeSpan? Delay, int? ReplyTokens, int? StallAfter, int? ResetAfter, TimeSpan? RetryAfter)
     {
+        public (int Prompt, int Window)? ContextOverflow { get; init; }
+
         public static Directives Parse(string text)
         {
             int? status = null, cut = null, replyTokens = null, stall = null, reset = null;
-            TimeSpan? delay = null;
+            TimeSpan? delay = null, retryAfter = null;
             var hang = false;
             foreach (Match match in DirectivePattern().Matches(text))
             {
@@ -112,10 +130,11 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
                     case "tokens": replyTokens = value; break;
                     case "stall": stall = value; break;
                     case "reset": reset = value; break;
+                    case "retry": retryAfter = TimeSpan.FromSeconds(value); break;
                 }
             }
 
-            return new Directives(status, cut, hang, delay, replyTokens, stall, reset);
+            return new Directives(status, cut, hang, delay, replyTokens, stall, reset, retryAfter);
         }
     }
 }
@@ -127,6 +146,15 @@ public sealed class ProviderException(int status, string message) : Exception(me
 {
     public int Status { get; } = status;
 
+    /// <summary>The error code OpenAI uses when the prompt does not fit the model's context window.</summary>
+    public const string ContextLengthExceeded = "context_length_exceeded";
+
     /// <summary>For the standalone server: drop the connection rather than end the stream.</summary>
     public bool ConnectionReset { get; init; }
+
+    /// <summary>How long the provider asked callers to wait (its <c>retry-after</c>), if it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>The provider's error code, when it is one routing acts on (<see cref="ContextLengthExceeded"/>).</summary>
+    public string? Code { get; init; }
 }

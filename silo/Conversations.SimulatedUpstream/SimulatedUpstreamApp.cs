@@ -29,6 +29,7 @@ public static class SimulatedUpstreamApp
         var requiredKey = builder.Configuration["Simulation:ApiKey"];
         var model = new SimulatedModel(TokenCounter.Shared, simulation);
         var recorded = new ConcurrentQueue<JsonNode>();
+        var fault = new ServerFault(builder.Configuration["Simulation:Fault"]);
 
         var app = builder.Build();
         app.Use(async (context, next) =>
@@ -48,6 +49,13 @@ public static class SimulatedUpstreamApp
             ["data"] = new JsonArray(new JsonObject { ["id"] = "sim-upstream", ["object"] = "model", ["created"] = 0, ["owned_by"] = "simulated" }),
         }));
         app.MapGet("/sim/requests", () => Results.Json(new JsonArray([.. recorded.Select(r => r.DeepClone())])));
+        app.MapPut("/sim/fault", async context =>
+        {
+            // Directives applied to every request from now on (empty clears), so one upstream of several can fail.
+            using var reader = new StreamReader(context.Request.Body);
+            fault.Directives = await reader.ReadToEndAsync(context.RequestAborted);
+            context.Response.StatusCode = 204;
+        });
         app.MapPost("/v1/chat/completions", async context =>
         {
             var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
@@ -63,7 +71,7 @@ public static class SimulatedUpstreamApp
             }
 
             var modelName = request["model"]?.GetValue<string>() ?? "sim-upstream";
-            var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", Text(m?["content"])))]);
+            var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", Text(m?["content"])))], fault.Directives);
             var maxTokens = request["max_completion_tokens"]?.GetValue<int>() ?? request["max_tokens"]?.GetValue<int>();
             if (request["stream"]?.GetValue<bool>() == true)
             {
@@ -123,7 +131,7 @@ public static class SimulatedUpstreamApp
         }
         catch (ProviderException exception)
         {
-            await Error(context, exception.Status, exception.Message, "simulated_failure");
+            await Error(context, exception);
             return;
         }
 
@@ -174,7 +182,7 @@ public static class SimulatedUpstreamApp
         {
             if (!context.Response.HasStarted)
             {
-                await Error(context, exception.Status, exception.Message, "simulated_failure");
+                await Error(context, exception);
             }
             else if (exception.ConnectionReset)
             {
@@ -230,6 +238,16 @@ public static class SimulatedUpstreamApp
         await context.Response.Body.FlushAsync();
     }
 
+    private static Task Error(HttpContext context, ProviderException exception)
+    {
+        if (exception.RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = ((int)retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return Error(context, exception.Status, exception.Message, exception.Code ?? "simulated_failure");
+    }
+
     private static Task Error(HttpContext context, int status, string message, string code)
     {
         context.Response.StatusCode = status;
@@ -254,5 +272,17 @@ public static class SimulatedUpstreamApp
         var vector = Enumerable.Range(0, dimensions).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         var norm = MathF.Sqrt(vector.Sum(v => v * v));
         return [.. vector.Select(v => v / norm)];
+    }
+}
+
+/// <summary>Fault directives this server applies to every request; set at start-up or through <c>PUT /sim/fault</c>.</summary>
+internal sealed class ServerFault(string? directives)
+{
+    private volatile string? _directives = directives;
+
+    public string? Directives
+    {
+        get => _directives;
+        set => _directives = value;
     }
 }
