@@ -52,6 +52,7 @@ public static class ConversationsApi
             .MapConversations()
             .MapModels()
             .MapAdmin()
+            .MapRouteAdmin()
             .MapUsage();
         v1.MapFallback(context => ApiErrors.WriteAsync(context, InvalidUrl(context.Request)));
 

@@ -1,3 +1,4 @@
+using Conversations.Routing;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -36,7 +37,7 @@ public static class QuotaAdmissionBench
         var results = new List<Measurement.Result>
         {
             await Measurement.Run("grain round trip (baseline)", concurrency, duration,
-                () => grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick()).ListModels()),
+                () => grains.GetGrain<ITenantRoutesGrain>(caller.Tenant).ListModels()),
             await Measurement.Run("admit + settle, one tenant", concurrency, duration, async () =>
             {
                 var lease = Guid.NewGuid().ToString("N");

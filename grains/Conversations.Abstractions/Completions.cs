@@ -16,25 +16,31 @@ public sealed record CompletionRequest(
     [property: Id(4)] float? TopP = null,
     [property: Id(5)] string? EndUser = null,
     [property: Id(6)] Caller? Caller = null,
-    [property: Id(7)] bool StreamDeltas = true);
+    [property: Id(7)] bool StreamDeltas = true,
+    [property: Id(8)] string? Conversation = null)
+{
+    /// <summary>What sticky routing hashes: the end user, else the conversation.</summary>
+    public string? StickyKey => EndUser ?? Conversation;
+}
 
 /// <summary>
 /// One element of a streamed model call: a text delta, or the final outcome (success or failure).
 /// Exactly one of <see cref="Delta"/>, <see cref="Final"/> and <see cref="Error"/> is set; the stream always
 /// ends with <see cref="Final"/> or <see cref="Error"/>. The first chunk of a call that passed admission
-/// control also carries its <see cref="Admission"/>.
+/// control also carries its <see cref="Admission"/>; the chunk that commits the call to a deployment
+/// (its first delta, or its outcome) carries <see cref="Route"/>.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionChunk")]
 public sealed record CompletionChunk(
     [property: Id(0)] string? Delta = null,
     [property: Id(1)] CompletionResult? Final = null,
     [property: Id(2)] GatewayError? Error = null,
-    [property: Id(3)] Admission? Admission = null)
+    [property: Id(3)] Admission? Admission = null,
+    [property: Id(4)] Routing.ServedBy? Route = null)
 {
     public static CompletionChunk Text(string delta) => new(Delta: delta);
     public static CompletionChunk Done(CompletionResult result) => new(Final: result);
     public static CompletionChunk Failed(GatewayError error) => new(Error: error);
-
 }
 
 /// <summary>

@@ -11,17 +11,7 @@ namespace Conversations;
 public interface IInferenceGrain : IGrainWithStringKey
 {
     IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default);
-
-    /// <summary>The models this cluster serves, for <c>GET /v1/models</c>.</summary>
-    [AlwaysInterleave]
-    Task<IReadOnlyList<ModelDescription>> ListModels();
 }
-
-[GenerateSerializer, Immutable, Alias("conv.ModelDescription")]
-public sealed record ModelDescription(
-    [property: Id(0)] string Id,
-    [property: Id(1)] string OwnedBy,
-    [property: Id(2)] int ContextWindow);
 
 /// <summary>Spreads stateless calls over a fixed set of inference grains, which the cluster places across silos.</summary>
 public static class InferenceLanes

@@ -158,12 +158,14 @@ public sealed partial class ConversationGrain(
 
         CompletionResult? result = null;
         Conversations.Tenancy.Admission? admission = null;
-        await foreach (var chunk in pipeline.Run(request.Options with { Messages = context }, cancellationToken))
+        Conversations.Routing.ServedBy? route = null;
+        await foreach (var chunk in pipeline.Run(request.Options with { Messages = context, Conversation = this.GetPrimaryKeyString() }, cancellationToken))
         {
             if (chunk.Final is not null)
             {
                 result = chunk.Final;
                 admission = chunk.Admission;
+                route = chunk.Route;
                 break;
             }
 
@@ -185,7 +187,7 @@ public sealed partial class ConversationGrain(
         var failure = await Persist(state.State.Append(stored).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id)));
         yield return (failure is null
             ? CompletionChunk.Done(result with { OutputItem = output })
-            : CompletionChunk.Failed(failure)) with { Admission = admission };
+            : CompletionChunk.Failed(failure)) with { Admission = admission, Route = route };
     }
 
     private ConversationItem ToItem(NewItem item) =>

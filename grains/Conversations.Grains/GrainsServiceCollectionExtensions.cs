@@ -1,3 +1,4 @@
+using Conversations.Grains.Routing;
 using Conversations.Providers;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,10 +7,11 @@ namespace Conversations.Grains;
 
 public static class GrainsServiceCollectionExtensions
 {
-    /// <summary>The services grains need on a silo: the model catalog and the chat pipeline.</summary>
+    /// <summary>The services grains need on a silo: the providers, the router and the chat pipeline.</summary>
     public static IServiceCollection AddConversationGrainServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModelProviders(configuration);
+        services.AddSingleton<ModelRouter>();
         services.AddSingleton<ChatPipeline>();
         services.AddSingleton(TimeProvider.System);
         return services;

@@ -1,12 +1,11 @@
 using System.Runtime.CompilerServices;
-using Conversations.Providers;
 using Orleans.Concurrency;
 
 namespace Conversations.Grains;
 
 /// <summary>Stateless model calls on one inference lane; see <see cref="IInferenceGrain"/>.</summary>
 [Reentrant]
-public sealed class InferenceGrain(ChatPipeline pipeline, ModelCatalog catalog) : Grain, IInferenceGrain
+public sealed class InferenceGrain(ChatPipeline pipeline) : Grain, IInferenceGrain
 {
     public async IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -15,7 +14,4 @@ public sealed class InferenceGrain(ChatPipeline pipeline, ModelCatalog catalog) 
             yield return chunk;
         }
     }
-
-    public Task<IReadOnlyList<ModelDescription>> ListModels() => Task.FromResult<IReadOnlyList<ModelDescription>>(
-        catalog.Models.Select(m => new ModelDescription(m.Name, m.OwnedBy, m.Deployment.ContextWindow)).ToList());
 }

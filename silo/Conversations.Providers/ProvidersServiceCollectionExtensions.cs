@@ -1,35 +1,53 @@
+using Conversations.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Conversations.Providers;
 
 public static class ProvidersServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the model catalog from <c>Conversations:Models</c>; with no models configured, the
-    /// simulated models of the embedded default are served.
+    /// Registers the provider clients, the platform routes from <c>Conversations:Routes</c> and the
+    /// credentials from <c>Conversations:Credentials</c>; with no routes configured, the simulated
+    /// models of the embedded default are served. Invalid routes stop the silo at start-up.
     /// </summary>
     public static IServiceCollection AddModelProviders(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(TokenCounter.Shared);
-        services.AddSingleton<ModelCatalog>();
-        services.AddOptions<ModelOptions>()
+        services.AddSingleton<ProviderClients>();
+        services.AddOptions<RoutingOptions>()
             .Configure(options =>
             {
-                var section = configuration.GetSection(ModelOptions.Section);
-                var configured = section.GetChildren().Any()
-                    ? section.Get<Dictionary<string, ModelDeployment>>() ?? []
-                    : ModelOptions.EmbeddedDefault().Deployments;
-                foreach (var (name, deployment) in configured)
+                var routes = configuration.GetSection(RoutingOptions.RoutesSection);
+                var configured = routes.GetChildren().Any()
+                    ? routes.Get<Dictionary<string, RouteConfig>>() ?? []
+                    : RoutingOptions.EmbeddedRoutes();
+                foreach (var (alias, route) in configured)
                 {
-                    options.Deployments[name] = deployment;
+                    options.Routes[alias] = route;
+                }
+
+                foreach (var (name, credential) in configuration.GetSection(RoutingOptions.CredentialsSection).Get<Dictionary<string, ProviderCredential>>() ?? [])
+                {
+                    options.Credentials[name] = credential;
                 }
             })
-            .Validate(o => o.Deployments.Count > 0, "At least one model must be configured under Conversations:Models.")
-            .Validate(
-                o => o.Deployments.Values.All(d => d.Provider != ProviderKind.OpenAICompatible || d.BaseUrl is not null),
-                "Every OpenAICompatible model needs a BaseUrl (including /v1).")
+            .Validate(o => o.Routes.Count > 0, "At least one route must be configured under Conversations:Routes.")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
         return services;
+    }
+
+    private sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, RoutingOptions options)
+        {
+            var failures = options.Routes
+                .Select(pair => RouteRules.Validate(pair.Value, options.Credentials, platform: true) is { } error ? $"Route '{pair.Key}': {error.Message}" : null)
+                .OfType<string>()
+                .ToList();
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
     }
 }

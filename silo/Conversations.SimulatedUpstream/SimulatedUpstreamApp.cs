@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Conversations.Providers;
+using Conversations.Routing;
 
 namespace Conversations.SimulatedUpstream;
 

@@ -45,13 +45,13 @@ public static class ChatCompletionsEndpoints
         var created = api.Clock.GetUtcNow().ToUnixTimeSeconds();
         var reader = new ChunkReader(api.Inference.Complete(call, api.Aborted), api.Logger, api.Aborted);
         var first = await reader.NextAsync();
+        CallHeaders.Write(api.Http.Response, reader);
         if (first.Error is { } error)
         {
             await reader.DisposeAsync();
             return error.ToResult();
         }
 
-        RateLimitHeaders.Write(api.Http.Response, reader.Admission);
         if (body.Value.Stream == true)
         {
             var includeUsage = body.Value.StreamOptions?.IncludeUsage == true;

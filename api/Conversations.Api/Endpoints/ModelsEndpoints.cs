@@ -1,5 +1,6 @@
 using Conversations.Api.Security;
 using Conversations.Api.Errors;
+using Conversations.Routing;
 using Conversations.Tenancy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -7,7 +8,7 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Conversations.Api.Endpoints;
 
-/// <summary><c>GET /v1/models</c>: the models this cluster serves.</summary>
+/// <summary><c>GET /v1/models</c>: the model aliases the caller's tenant can call (platform routes and its own).</summary>
 public static class ModelsEndpoints
 {
     public static RouteGroupBuilder MapModels(this RouteGroupBuilder v1)
@@ -20,13 +21,13 @@ public static class ModelsEndpoints
 
     private static async Task<IResult> List([AsParameters] ApiServices api)
     {
-        var models = await api.Inference.ListModels();
+        var models = await api.Grains.GetGrain<ITenantRoutesGrain>(api.Tenant).ListModels();
         return TypedResults.Json(new { @object = "list", data = models.Where(m => api.Caller.MayUseModel(m.Id)).Select(ModelJson.From) }, ApiJson.Options);
     }
 
     private static async Task<IResult> Get(string model, [AsParameters] ApiServices api)
     {
-        var models = await api.Inference.ListModels();
+        var models = await api.Grains.GetGrain<ITenantRoutesGrain>(api.Tenant).ListModels();
         return models.FirstOrDefault(m => m.Id == model && api.Caller.MayUseModel(m.Id)) is { } found
             ? TypedResults.Json(ModelJson.From(found), ApiJson.Options)
             : new GatewayError(404, "invalid_request_error", "model_not_found", $"The model '{model}' does not exist.", "model").ToResult();

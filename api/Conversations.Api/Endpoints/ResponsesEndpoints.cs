@@ -75,13 +75,13 @@ public static class ResponsesEndpoints
 
         var reader = new ChunkReader(turn.Start(api), api.Logger, api.Aborted);
         var first = await reader.NextAsync();
+        CallHeaders.Write(api.Http.Response, reader);
         if (first.Error is not null || first.Final?.ReplayOf is not null)
         {
             await reader.DisposeAsync();
             return first.Error is { } error ? await turn.Fail(error, api) : await Replay(first.Final!.ReplayOf!, stream, api, turn);
         }
 
-        RateLimitHeaders.Write(api.Http.Response, reader.Admission);
         if (stream)
         {
             return TypedResults.ServerSentEvents(new ResponseEventStream(turn, api).Events(reader, first));

@@ -1,3 +1,4 @@
+using Conversations.Routing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Conversations.Api.Hosting;
@@ -9,7 +10,7 @@ public sealed class ClusterHealthCheck(IGrainFactory grains) : IHealthCheck
     {
         try
         {
-            var models = await grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick()).ListModels().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            var models = await grains.GetGrain<ITenantRoutesGrain>(PlatformRoutes.Tenant).ListModels().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
             return HealthCheckResult.Healthy($"{models.Count} models served.");
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

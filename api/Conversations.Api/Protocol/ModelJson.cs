@@ -1,3 +1,5 @@
+using Conversations.Routing;
+
 namespace Conversations.Api;
 
 public sealed record ModelJson(string Id, long Created, string OwnedBy)

@@ -16,6 +16,9 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
     /// <summary>The rate-limit status the call was admitted with, once its admission chunk has been read.</summary>
     public Conversations.Tenancy.Admission? Admission { get; private set; }
 
+    /// <summary>The deployment that served the call (or failed it last), once the chunk that says so has been read.</summary>
+    public Conversations.Routing.ServedBy? Route { get; private set; }
+
     public async ValueTask<CompletionChunk> NextAsync()
     {
         try
@@ -23,6 +26,7 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
             if (await _chunks.MoveNextAsync())
             {
                 Admission ??= _chunks.Current.Admission;
+                Route ??= _chunks.Current.Route;
                 return _chunks.Current;
             }
 

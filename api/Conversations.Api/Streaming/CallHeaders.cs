@@ -4,10 +4,28 @@ using Microsoft.AspNetCore.Http;
 
 namespace Conversations.Api.Streaming;
 
-/// <summary>OpenAI's <c>x-ratelimit-*</c> headers, from the window that constrains the caller most.</summary>
-public static class RateLimitHeaders
+/// <summary>
+/// The headers a model call answers with: OpenAI's <c>x-ratelimit-*</c> (from the window that
+/// constrains the caller most) and the deployment that served it, after how many attempts.
+/// </summary>
+public static class CallHeaders
 {
-    public static void Write(HttpResponse response, Admission? admission)
+    public const string Deployment = "x-conversations-deployment";
+    public const string Attempts = "x-conversations-attempts";
+    public const string RouteVersion = "x-conversations-route-version";
+
+    public static void Write(HttpResponse response, ChunkReader reader)
+    {
+        Write(response, reader.Admission);
+        if (reader.Route is { } route)
+        {
+            response.Headers[Deployment] = route.Deployment;
+            response.Headers[Attempts] = route.Attempts.ToString(CultureInfo.InvariantCulture);
+            response.Headers[RouteVersion] = route.RouteVersion.ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    private static void Write(HttpResponse response, Admission? admission)
     {
         Write(response, "requests", admission?.Requests);
         Write(response, "tokens", admission?.Tokens);

@@ -1,0 +1,168 @@
+using Conversations.Providers;
+using Conversations.Routing;
+using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+
+namespace Conversations.Grains.Routing;
+
+/// <summary>A tenant's model alias: versioned configuration and live deployment health; see <see cref="IModelRouteGrain"/>.</summary>
+public sealed class ModelRouteGrain(
+    [PersistentState("route", StorageNames.Conversations)] IPersistentState<RouteState> state,
+    IOptions<RoutingOptions> options,
+    TimeProvider time) : Grain, IModelRouteGrain
+{
+    private const int KeptVersions = 50;
+
+    private readonly Dictionary<string, DeploymentHealthState> _health = new(StringComparer.Ordinal);
+    private RouteConfig? _healthFor;
+
+    private string Tenant => GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant;
+
+    private string Alias => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
+
+    private RouteConfig? PlatformDefault => options.Value.Routes.GetValueOrDefault(Alias);
+
+    /// <summary>The tenant's latest version, unless it returned to (or never left) the platform default.</summary>
+    private RouteConfig? Current => state.State.Versions is [.., { Config: { } own }] ? own : PlatformDefault;
+
+    private int Version => state.State.Versions is [.., var last] ? last.Version : 0;
+
+    public Task<Result<RoutePlan>> Plan(PlanRequest request)
+    {
+        if (Current is not { } route)
+        {
+            return Task.FromResult<Result<RoutePlan>>(ModelNotFound(Alias));
+        }
+
+        var now = time.GetUtcNow();
+        var fits = route.Deployments.Where(d => Fits(d, request)).ToList();
+        if (fits.Count == 0)
+        {
+            return Task.FromResult<Result<RoutePlan>>(GatewayError.Invalid(
+                $"The input ({request.PromptTokens} tokens) plus the requested output does not fit the context window of any deployment of '{Alias}'.",
+                "messages", ProviderException.ContextLengthExceeded));
+        }
+
+        var available = fits.Where(d => Health(route, d).MayCall(now)).ToList();
+        if (available.Count == 0)
+        {
+            var retryAfter = fits.Min(d => Health(route, d).BlockedUntil(now) ?? now) - now;
+            return Task.FromResult<Result<RoutePlan>>(new GatewayError(
+                503, "server_error", "deployments_unavailable",
+                $"Every deployment of '{Alias}' is failing or cooling down; retry the request later.", RetryAfter: retryAfter > TimeSpan.Zero ? retryAfter : TimeSpan.FromSeconds(1)));
+        }
+
+        var ordered = RouteSelector.Order(Alias, route, available, request, d => LatencyOf(route, d, request.Streaming), Random.Shared.NextDouble());
+        return Task.FromResult<Result<RoutePlan>>(new RoutePlan(Alias, Version, ordered, route));
+    }
+
+    public Task Report(AttemptReport report)
+    {
+        if (Current is { } route && route.Find(report.Deployment) is { } deployment)
+        {
+            Health(route, deployment).Record(report);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<Result<RouteView>> Describe() => Task.FromResult(View());
+
+    public Task<Result<RouteView>> Change(RouteConfig? config, string changedBy) =>
+        AppendVersion(config, changedBy, config is null ? "returned to the platform default" : "changed");
+
+    public Task<Result<RouteView>> Rollback(int version, string changedBy)
+    {
+        if (version == 0)
+        {
+            return AppendVersion(null, changedBy, "rolled back to version 0 (the platform default)");
+        }
+
+        return state.State.Versions.FirstOrDefault(v => v.Version == version) is { } earlier
+            ? AppendVersion(earlier.Config, changedBy, $"rolled back to version {version}")
+            : Task.FromResult<Result<RouteView>>(GatewayError.NotFound("route version", version.ToString(System.Globalization.CultureInfo.InvariantCulture), "version"));
+    }
+
+    private async Task<Result<RouteView>> AppendVersion(RouteConfig? config, string changedBy, string change)
+    {
+        if (config is null && PlatformDefault is null && state.State.Versions.Count == 0)
+        {
+            return ModelNotFound(Alias);
+        }
+
+        if (config is not null && RouteRules.Validate(config, options.Value.Credentials, platform: false) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var version = new RouteVersion(Version + 1, config, time.GetUtcNow(), changedBy, change);
+        var next = new RouteState { Versions = [.. state.State.Versions.TakeLast(KeptVersions - 1), version] };
+        if (await state.TryReplace(next) is not null)
+        {
+            return GatewayError.StorageUnavailable;
+        }
+
+        var own = config is null ? null : new ModelDescription(Alias, TenantRoutesGrain.OwnedBy(config), config.ContextWindow);
+        await GrainFactory.GetGrain<ITenantRoutesGrain>(Tenant).Register(Alias, own);
+        return View();
+    }
+
+    private Result<RouteView> View()
+    {
+        if (Current is not { } route)
+        {
+            return ModelNotFound(Alias);
+        }
+
+        var health = route.Deployments.Select(d =>
+        {
+            var h = Health(route, d);
+            return new DeploymentHealth(d.Name, CircuitName(h.Circuit), h.LatencyMs, h.FirstTokenMs, h.Successes, h.Failures, h.CoolingUntil);
+        }).ToList();
+        return new RouteView(Alias, state.State.Versions is [.., { Config: not null }], Version, route, health, state.State.Versions);
+    }
+
+    /// <summary>Health is per deployment of the current version; a new version starts with fresh circuits.</summary>
+    private DeploymentHealthState Health(RouteConfig route, RouteDeployment deployment)
+    {
+        if (!ReferenceEquals(_healthFor, route))
+        {
+            _health.Clear();
+            _healthFor = route;
+        }
+
+        if (!_health.TryGetValue(deployment.Name, out var health))
+        {
+            health = new DeploymentHealthState(route.Circuit, route.Timeouts.FirstToken, time);
+            _health[deployment.Name] = health;
+        }
+
+        return health;
+    }
+
+    private double? LatencyOf(RouteConfig route, RouteDeployment deployment, bool streaming)
+    {
+        var health = Health(route, deployment);
+        return streaming ? health.FirstTokenMs ?? health.LatencyMs : health.LatencyMs;
+    }
+
+    private static bool Fits(RouteDeployment deployment, PlanRequest request) =>
+        request.PromptTokens == 0 || (long)request.PromptTokens + (request.MaxOutputTokens ?? 0) <= deployment.ContextWindow;
+
+    private static string CircuitName(CircuitState circuit) => circuit switch
+    {
+        CircuitState.Closed => "closed",
+        CircuitState.Open => "open",
+        CircuitState.HalfOpen => "half_open",
+        _ => "isolated",
+    };
+
+    public static GatewayError ModelNotFound(string model) => new(
+        404, "invalid_request_error", "model_not_found", $"The model '{model}' does not exist or you do not have access to it.", "model");
+}
+
+[GenerateSerializer, Alias("conv.RouteState")]
+public sealed record RouteState
+{
+    [Id(0)] public IReadOnlyList<RouteVersion> Versions { get; init; } = [];
+}

@@ -1,0 +1,326 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Conversations.Providers;
+using Conversations.Routing;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+
+namespace Conversations.Grains.Routing;
+
+/// <summary>
+/// Runs one model call along its route plan. Until a deployment has produced its first token (or,
+/// for a call that waits for the whole answer, its answer), every failure is retried or falls back
+/// through Polly's retry strategy, invisibly to the client. After the first token the call is
+/// committed to that deployment: a failure then ends the stream with an error, never with a clean
+/// finish. Each attempt is a span and is reported (one-way) to the route grain.
+/// </summary>
+public sealed partial class ModelRouter(ProviderClients clients, TokenCounter tokens, TimeProvider time, ILogger<ModelRouter> logger)
+{
+    public const string ActivitySourceName = "Conversations.Routing";
+
+    private static readonly ActivitySource Source = new(ActivitySourceName);
+    private static readonly ResiliencePropertyKey<AttemptCursor> CursorKey = new("conversations.route-cursor");
+    private readonly ConcurrentDictionary<(int, TimeSpan, TimeSpan), ResiliencePipeline<Attempt>> _pipelines = new();
+
+    public async IAsyncEnumerable<CompletionChunk> Run(
+        RoutePlan plan, IModelRouteGrain route, CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        total.CancelAfter(plan.Config.Timeouts.Total);
+        var call = new Call(plan, route, request, [.. request.Messages.Select(ToChatMessage)], Options(request), new AttemptCursor(plan), total, cancellationToken);
+
+        Attempt attempt;
+        var context = ResilienceContextPool.Shared.Get(total.Token);
+        try
+        {
+            context.Properties.Set(CursorKey, call.Cursor);
+            attempt = await Pipeline(plan.Config.Retry).ExecuteAsync(ctx => Try(call), context);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            attempt = new Attempt(Failure: ProviderFailures.Classify(new TimeoutException(), plan.Config, false, totalTimedOut: true));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+
+        var servedBy = new ServedBy(call.Cursor.Deployment.Name, call.Cursor.Attempts, plan.Version);
+        if (attempt.Failure is { } failure)
+        {
+            yield return CompletionChunk.Failed(failure.Error) with { Route = servedBy };
+            yield break;
+        }
+
+        if (attempt.Done is { } done)
+        {
+            yield return CompletionChunk.Done(done) with { Route = servedBy };
+            yield break;
+        }
+
+        await using var stream = attempt.Stream!;
+        yield return CompletionChunk.Text(stream.FirstText) with { Route = servedBy };
+        await foreach (var chunk in Rest(call, stream))
+        {
+            yield return chunk;
+        }
+    }
+
+    /// <summary>Polly's retry, driven by the call's <see cref="AttemptCursor"/>; one pipeline per distinct retry setting.</summary>
+    private ResiliencePipeline<Attempt> Pipeline(RetrySettings retry) => _pipelines.GetOrAdd(
+        (retry.MaxRetriesPerDeployment, retry.BaseDelay, retry.MaxDelay),
+        key => new ResiliencePipelineBuilder<Attempt>()
+            .AddRetry(new RetryStrategyOptions<Attempt>
+            {
+                MaxRetryAttempts = (RouteRules.MaxDeployments * (key.Item1 + 1)) - 1, // the cursor decides; this only bounds it
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = key.Item2,
+                MaxDelay = key.Item3,
+                ShouldHandle = static args => ValueTask.FromResult(
+                    args.Outcome.Result?.Failure is { } failure && args.Context.Properties.GetValue(CursorKey, null!).Advance(failure)),
+                DelayGenerator = static args => ValueTask.FromResult(args.Context.Properties.GetValue(CursorKey, null!).NextDelay),
+            })
+            .Build());
+
+    /// <summary>One attempt: up to the first token of a stream, or the whole answer otherwise.</summary>
+    private async ValueTask<Attempt> Try(Call call)
+    {
+        call.Cursor.Begin();
+        var deployment = call.Cursor.Deployment;
+        var activity = Source.StartActivity("route.attempt");
+        activity?.SetTag("conversations.route", call.Plan.Alias);
+        activity?.SetTag("conversations.route.version", call.Plan.Version);
+        activity?.SetTag("conversations.deployment", deployment.Name);
+        activity?.SetTag("conversations.attempt", call.Cursor.Attempts);
+        var started = time.GetTimestamp();
+        var firstToken = CancellationTokenSource.CreateLinkedTokenSource(call.Total.Token);
+        OpenStream? committed = null;
+        var attemptToken = call.Request.StreamDeltas ? firstToken.Token : call.Total.Token;
+        if (call.Request.StreamDeltas)
+        {
+            firstToken.CancelAfter(call.Plan.Config.Timeouts.FirstToken);
+        }
+
+        IAsyncEnumerator<ChatResponseUpdate>? updates = null;
+        try
+        {
+            var client = clients.For(deployment);
+            if (!call.Request.StreamDeltas)
+            {
+                var response = await client.GetResponseAsync(call.Messages, call.Options, attemptToken);
+                var elapsed = time.GetElapsedTime(started);
+                Report(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, elapsed));
+                activity?.Dispose();
+                return new Attempt(Done: Result(call, response.Text, response.FinishReason, response.Usage));
+            }
+
+            // The stream outlives this attempt, so it is tied to the whole call; the first-token timeout is disarmed below.
+            var stream = new OpenStream(deployment, activity, started, firstToken);
+            updates = client.GetStreamingResponseAsync(call.Messages, call.Options, firstToken.Token).GetAsyncEnumerator(firstToken.Token);
+            while (await updates.MoveNextAsync())
+            {
+                stream.Observe(updates.Current);
+                if (updates.Current.Text is { Length: > 0 } text)
+                {
+                    stream.Start(updates, text, time.GetElapsedTime(started));
+                    committed = stream;
+                    return new Attempt(Stream: stream);
+                }
+            }
+
+            // An answer without any text: complete if the provider finished it, cut otherwise.
+            await updates.DisposeAsync();
+            if (stream.FinishReason is null)
+            {
+                return Failed(call, deployment, activity, ProviderFailures.Truncated(), null);
+            }
+
+            Report(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(started)));
+            activity?.Dispose();
+            return new Attempt(Done: Result(call, string.Empty, stream.FinishReason, stream.Usage));
+        }
+        catch (Exception exception) when (!call.Aborted.IsCancellationRequested)
+        {
+            if (updates is not null)
+            {
+                await updates.DisposeAsync();
+            }
+
+            var failure = ProviderFailures.Classify(
+                exception, call.Plan.Config,
+                firstTokenTimedOut: firstToken.IsCancellationRequested && !call.Total.IsCancellationRequested,
+                totalTimedOut: call.Total.IsCancellationRequested);
+            return Failed(call, deployment, activity, failure, exception);
+        }
+        finally
+        {
+            if (committed is null)
+            {
+                firstToken.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The stream after its first token: committed to its deployment, so a failure ends it with an error.</summary>
+    private async IAsyncEnumerable<CompletionChunk> Rest(Call call, OpenStream stream)
+    {
+        var updates = stream.Updates;
+        while (true)
+        {
+            AttemptFailure? failure = null;
+            var hasNext = false;
+            try
+            {
+                hasNext = await updates.MoveNextAsync();
+            }
+            catch (Exception exception) when (!call.Aborted.IsCancellationRequested)
+            {
+                failure = ProviderFailures.Classify(exception, call.Plan.Config, false, call.Total.IsCancellationRequested);
+                LogProviderFailure(exception, stream.Deployment.Name, failure.Error.Status);
+            }
+
+            if (failure is null && !hasNext && stream.FinishReason is null)
+            {
+                LogTruncatedStream(stream.Deployment.Name);
+                failure = ProviderFailures.Truncated();
+            }
+
+            if (failure is not null)
+            {
+                Report(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Failed));
+                stream.Activity?.SetStatus(ActivityStatusCode.Error, failure.Error.Code);
+                yield return CompletionChunk.Failed(failure.Error);
+                yield break;
+            }
+
+            if (!hasNext)
+            {
+                break;
+            }
+
+            stream.Observe(updates.Current);
+            if (updates.Current.Text is { Length: > 0 } delta)
+            {
+                stream.Text.Append(delta);
+                yield return CompletionChunk.Text(delta);
+            }
+        }
+
+        Report(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(stream.Started), stream.FirstTokenAfter));
+        yield return CompletionChunk.Done(Result(call, stream.Text.ToString(), stream.FinishReason, stream.Usage));
+    }
+
+    private Attempt Failed(Call call, RouteDeployment deployment, Activity? activity, AttemptFailure failure, Exception? exception)
+    {
+        if (exception is not null)
+        {
+            LogProviderFailure(exception, deployment.Name, failure.Error.Status);
+        }
+
+        Report(call, new AttemptReport(deployment.Name, failure.ReportAs, RetryAfter: failure.RetryAfter));
+        activity?.SetStatus(ActivityStatusCode.Error, failure.Error.Code);
+        activity?.SetTag("conversations.attempt.status", failure.Error.Status);
+        activity?.Dispose();
+        return new Attempt(Failure: failure);
+    }
+
+    private static void Report(Call call, AttemptReport report) => _ = call.Route.Report(report);
+
+    private CompletionResult Result(Call call, string text, ChatFinishReason? finish, UsageDetails? usage) => new(
+        text, FinishReasonName(finish), ToUsage(usage, call.Request, text), call.Plan.Alias);
+
+    /// <summary>Provider-reported usage wins; a provider that reports none is counted with the tokenizer.</summary>
+    private TokenUsage ToUsage(UsageDetails? usage, CompletionRequest request, string output) => new(
+        (int?)usage?.InputTokenCount ?? tokens.CountPrompt(request.Messages.Select(m => m.Text)),
+        (int?)usage?.OutputTokenCount ?? tokens.Count(output));
+
+    private static ChatOptions Options(CompletionRequest request) => new()
+    {
+        Temperature = request.Temperature,
+        TopP = request.TopP,
+        MaxOutputTokens = request.MaxOutputTokens,
+    };
+
+    private static ChatMessage ToChatMessage(NewItem item) => new(
+        item.Role switch
+        {
+            Roles.Assistant => ChatRole.Assistant,
+            Roles.System or Roles.Developer => ChatRole.System,
+            _ => ChatRole.User,
+        },
+        item.Text);
+
+    private static string FinishReasonName(ChatFinishReason? reason) =>
+        reason == ChatFinishReason.Length ? "length"
+        : reason == ChatFinishReason.ContentFilter ? "content_filter"
+        : reason == ChatFinishReason.ToolCalls ? "tool_calls"
+        : "stop";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model deployment {Deployment} ended its stream without a finish reason")]
+    private partial void LogTruncatedStream(string deployment);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model deployment {Deployment} failed; status {Status}")]
+    private partial void LogProviderFailure(Exception exception, string deployment, int status);
+
+    private sealed record Call(
+        RoutePlan Plan, IModelRouteGrain Route, CompletionRequest Request, List<ChatMessage> Messages, ChatOptions Options,
+        AttemptCursor Cursor, CancellationTokenSource Total, CancellationToken Aborted);
+
+    /// <summary>An attempt's outcome: failed, done (a whole answer), or a stream that has produced its first token.</summary>
+    private sealed record Attempt(AttemptFailure? Failure = null, CompletionResult? Done = null, OpenStream? Stream = null);
+
+    /// <summary>A stream past its first token: what has been seen so far, and the attempt's span and timer, which live as long as it.</summary>
+    private sealed class OpenStream(RouteDeployment deployment, Activity? activity, long started, CancellationTokenSource timer) : IAsyncDisposable
+    {
+        public RouteDeployment Deployment => deployment;
+
+        public Activity? Activity => activity;
+
+        public long Started => started;
+
+        public IAsyncEnumerator<ChatResponseUpdate> Updates { get; private set; } = null!;
+
+        public string FirstText { get; private set; } = string.Empty;
+
+        public TimeSpan FirstTokenAfter { get; private set; }
+
+        public StringBuilder Text { get; } = new();
+
+        public ChatFinishReason? FinishReason { get; private set; }
+
+        public UsageDetails? Usage { get; private set; }
+
+        public void Observe(ChatResponseUpdate update)
+        {
+            FinishReason = update.FinishReason ?? FinishReason;
+            foreach (var content in update.Contents)
+            {
+                if (content is UsageContent usage)
+                {
+                    Usage = usage.Details;
+                }
+            }
+        }
+
+        public void Start(IAsyncEnumerator<ChatResponseUpdate> updates, string firstText, TimeSpan firstTokenAfter)
+        {
+            timer.CancelAfter(Timeout.InfiniteTimeSpan); // committed: only the total timeout applies from here
+            Updates = updates;
+            FirstText = firstText;
+            FirstTokenAfter = firstTokenAfter;
+            Text.Append(firstText);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Updates.DisposeAsync();
+            activity?.Dispose();
+            timer.Dispose();
+        }
+    }
+}

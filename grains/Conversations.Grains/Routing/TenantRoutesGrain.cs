@@ -1,0 +1,47 @@
+using Conversations.Providers;
+using Conversations.Routing;
+using Microsoft.Extensions.Options;
+
+namespace Conversations.Grains.Routing;
+
+/// <summary>The aliases a tenant can call: the platform's routes, and the ones the tenant defined or overrode.</summary>
+public sealed class TenantRoutesGrain(
+    [PersistentState("routes", StorageNames.Conversations)] IPersistentState<TenantRoutesState> state,
+    IOptions<RoutingOptions> options) : Grain, ITenantRoutesGrain
+{
+    public Task<IReadOnlyList<ModelDescription>> ListModels()
+    {
+        var models = options.Value.Routes.ToDictionary(r => r.Key, r => new ModelDescription(r.Key, OwnedBy(r.Value), r.Value.ContextWindow), StringComparer.Ordinal);
+        foreach (var (alias, own) in state.State.Own)
+        {
+            models[alias] = own;
+        }
+
+        return Task.FromResult<IReadOnlyList<ModelDescription>>([.. models.Values.OrderBy(m => m.Id, StringComparer.Ordinal)]);
+    }
+
+    public async Task Register(string alias, ModelDescription? model)
+    {
+        var own = new Dictionary<string, ModelDescription>(state.State.Own, StringComparer.Ordinal);
+        if (model is null)
+        {
+            own.Remove(alias);
+        }
+        else
+        {
+            own[alias] = model;
+        }
+
+        state.State = new TenantRoutesState { Own = own };
+        await state.WriteStateAsync();
+    }
+
+    public static string OwnedBy(RouteConfig route) =>
+        route.Deployments.All(d => d.Provider == ProviderKind.Simulated) ? "conversations-simulated" : "conversations";
+}
+
+[GenerateSerializer, Alias("conv.TenantRoutesState")]
+public sealed record TenantRoutesState
+{
+    [Id(0)] public IReadOnlyDictionary<string, ModelDescription> Own { get; init; } = new Dictionary<string, ModelDescription>();
+}

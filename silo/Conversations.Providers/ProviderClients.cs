@@ -1,0 +1,81 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Collections.Concurrent;
+using System.Globalization;
+using Conversations.Routing;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenAI;
+
+namespace Conversations.Providers;
+
+/// <summary>
+/// The <see cref="IChatClient"/> for each deployment a route names, built on first use and kept for
+/// the silo's life. Credentials are resolved here, from configuration, and go nowhere else. Every
+/// client is wrapped in Microsoft.Extensions.AI's OpenTelemetry middleware, so each provider call is
+/// a <c>gen_ai</c> span (without message content) inside its routing attempt's span.
+/// </summary>
+public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCounter tokens, ILoggerFactory loggerFactory) : IDisposable
+{
+    public const string ActivitySource = "Conversations.Providers";
+
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    {
+        Timeout = Timeout.InfiniteTimeSpan, // routing owns timeouts
+    };
+
+    private readonly ConcurrentDictionary<string, IChatClient> _clients = new(StringComparer.Ordinal);
+
+    public IChatClient For(RouteDeployment deployment) => _clients.GetOrAdd(Identity(deployment), _ => Build(deployment));
+
+    /// <summary>Everything that makes two deployments' clients differ; a changed route gets a new client.</summary>
+    private static string Identity(RouteDeployment d) => string.Join(
+        '|', d.Provider, d.Name, d.BaseUrl, d.Credential, d.UpstreamModel, d.MaxOutputTokens.ToString(CultureInfo.InvariantCulture),
+        d.Simulation.FirstTokenLatency.Ticks.ToString(CultureInfo.InvariantCulture),
+        d.Simulation.TokensPerSecond.ToString(CultureInfo.InvariantCulture),
+        d.Simulation.ContextWindow?.ToString(CultureInfo.InvariantCulture));
+
+    private IChatClient Build(RouteDeployment deployment)
+    {
+        var model = deployment.UpstreamModel ?? deployment.Name;
+        IChatClient inner = deployment.Provider switch
+        {
+            ProviderKind.Simulated => new SimulatedChatClient(deployment.Name, new SimulatedModel(tokens, deployment.Simulation)),
+            ProviderKind.OpenAICompatible => new OpenAIClient(
+                    new ApiKeyCredential(ApiKey(deployment) ?? "unused"),
+                    new OpenAIClientOptions
+                    {
+                        Endpoint = Endpoint(deployment),
+                        // Retries and fallback belong to routing, which sees every deployment; not to one SDK client (decision 0004).
+                        RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+                        NetworkTimeout = Timeout.InfiniteTimeSpan,
+                    })
+                .GetChatClient(model)
+                .AsIChatClient(),
+            ProviderKind.Anthropic => throw new NotSupportedException("WIRE-ANTHROPIC"),
+            _ => throw new InvalidOperationException($"Deployment '{deployment.Name}' has an unknown provider kind."),
+        };
+
+        return inner.AsBuilder()
+            .UseOpenTelemetry(loggerFactory, ActivitySource)
+            .Build();
+    }
+
+    private ProviderCredential? Credential(RouteDeployment deployment) =>
+        deployment.Credential is { } name ? options.Value.Credentials.GetValueOrDefault(name) : null;
+
+    private string? ApiKey(RouteDeployment deployment) => Credential(deployment)?.ApiKey;
+
+    private Uri Endpoint(RouteDeployment deployment) =>
+        Credential(deployment)?.BaseUrl ?? deployment.BaseUrl
+        ?? throw new InvalidOperationException($"Deployment '{deployment.Name}' has no base URL.");
+
+    public void Dispose()
+    {
+        foreach (var client in _clients.Values)
+        {
+            client.Dispose();
+        }
+    }
+}
