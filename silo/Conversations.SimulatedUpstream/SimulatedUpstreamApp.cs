@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -10,14 +9,13 @@ namespace Conversations.SimulatedUpstream;
 
 /// <summary>
 /// An OpenAI-compatible server backed by <see cref="SimulatedModel"/>: chat completions (plain and
-/// streamed, with usage), embeddings and models. Faults come from the same <c>[sim:…]</c> directives;
+/// streamed, with usage), embeddings and models; plus Anthropic's Messages API in
+/// <see cref="AnthropicMessagesEndpoint"/>. Faults come from the same <c>[sim:…]</c> directives;
 /// a stream cut mid-way aborts the connection, as a failing upstream would. The last requests it
 /// received are listed at <c>GET /sim/requests</c>, so tests can see exactly what context was sent.
 /// </summary>
 public static class SimulatedUpstreamApp
 {
-    private const int RecordedRequests = 256;
-
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
@@ -29,13 +27,15 @@ public static class SimulatedUpstreamApp
         var simulation = builder.Configuration.GetSection("Simulation").Get<SimulationOptions>() ?? new SimulationOptions();
         var requiredKey = builder.Configuration["Simulation:ApiKey"];
         var model = new SimulatedModel(TokenCounter.Shared, simulation);
-        var recorded = new ConcurrentQueue<JsonNode>();
+        var recorded = new RecordedRequests();
         var fault = new ServerFault(builder.Configuration["Simulation:Fault"]);
 
         var app = builder.Build();
         app.Use(async (context, next) =>
         {
-            if (requiredKey is { Length: > 0 } && context.Request.Headers.Authorization != $"Bearer {requiredKey}")
+            // The Anthropic endpoint checks its own header (x-api-key) and answers in its own error shape.
+            if (requiredKey is { Length: > 0 } && !AnthropicMessagesEndpoint.Handles(context)
+                && context.Request.Headers.Authorization != $"Bearer {requiredKey}")
             {
                 await Error(context, 401, "Incorrect API key provided.", "invalid_api_key");
                 return;
@@ -49,7 +49,7 @@ public static class SimulatedUpstreamApp
             ["object"] = "list",
             ["data"] = new JsonArray(new JsonObject { ["id"] = "sim-upstream", ["object"] = "model", ["created"] = 0, ["owned_by"] = "simulated" }),
         }));
-        app.MapGet("/sim/requests", () => Results.Json(new JsonArray([.. recorded.Select(r => r.DeepClone())])));
+        app.MapGet("/sim/requests", () => Results.Json(recorded.Snapshot()));
         app.MapPut("/sim/fault", async context =>
         {
             // Directives applied to every request from now on (empty clears), so one upstream of several can fail.
@@ -66,10 +66,7 @@ public static class SimulatedUpstreamApp
                 return;
             }
 
-            recorded.Enqueue(request.DeepClone());
-            while (recorded.Count > RecordedRequests && recorded.TryDequeue(out _))
-            {
-            }
+            recorded.Add(request);
 
             var modelName = request["model"]?.GetValue<string>() ?? "sim-upstream";
             var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", Text(m?["content"])))], fault.Directives);
@@ -83,6 +80,7 @@ public static class SimulatedUpstreamApp
                 await Complete(context, model, reply, modelName, maxTokens);
             }
         });
+        AnthropicMessagesEndpoint.Map(app, model, fault, recorded, requiredKey);
         app.MapPost("/v1/embeddings", async context =>
         {
             var request = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
@@ -207,7 +205,7 @@ public static class SimulatedUpstreamApp
         await context.Response.WriteAsync("data: [DONE]\n\n");
     }
 
-    private static void StartEventStream(HttpContext context)
+    internal static void StartEventStream(HttpContext context)
     {
         if (!context.Response.HasStarted)
         {
@@ -241,11 +239,7 @@ public static class SimulatedUpstreamApp
 
     private static Task Error(HttpContext context, ProviderException exception)
     {
-        if (exception.RetryAfter is { } retryAfter)
-        {
-            context.Response.Headers.RetryAfter = ((int)retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-
+        SetRetryAfter(context, exception);
         return Error(context, exception.Status, exception.Message, exception.Code ?? "simulated_failure");
     }
 
@@ -258,7 +252,16 @@ public static class SimulatedUpstreamApp
         });
     }
 
-    private static string Text(JsonNode? content) => content switch
+    internal static void SetRetryAfter(HttpContext context, ProviderException exception)
+    {
+        if (exception.RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = ((int)retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>A message's text, whether its content is a string or a list of text parts (OpenAI) or blocks (Anthropic).</summary>
+    internal static string Text(JsonNode? content) => content switch
     {
         JsonValue value => value.GetValue<string>(),
         JsonArray parts => string.Concat(parts.Select(p => p?["text"]?.GetValue<string>())),

@@ -4,7 +4,10 @@ using Microsoft.AspNetCore.Builder;
 
 namespace Conversations.Tests.Infrastructure;
 
-/// <summary>The standalone simulated upstream on a free loopback port: a real OpenAI-compatible HTTP server.</summary>
+/// <summary>
+/// The standalone simulated upstream on a free loopback port: a real HTTP server speaking OpenAI's chat
+/// completions and Anthropic's Messages API.
+/// </summary>
 public sealed class UpstreamServer : IAsyncDisposable
 {
     public const string Key = "sk-upstream-secret-0123456789";
@@ -19,10 +22,11 @@ public sealed class UpstreamServer : IAsyncDisposable
 
     public Uri BaseUrl { get; }
 
-    public static async Task<UpstreamServer> StartAsync()
+    /// <param name="settings">More command-line settings, e.g. <c>--Simulation:ContextWindow=50</c>.</param>
+    public static async Task<UpstreamServer> StartAsync(params string[] settings)
     {
         var port = FreePorts.Next();
-        var app = SimulatedUpstreamApp.Build([$"--urls=http://127.0.0.1:{port}", $"--Simulation:ApiKey={Key}"]);
+        var app = SimulatedUpstreamApp.Build([$"--urls=http://127.0.0.1:{port}", $"--Simulation:ApiKey={Key}", .. settings]);
         await app.StartAsync();
         return new UpstreamServer(app, port);
     }
@@ -36,13 +40,27 @@ public sealed class UpstreamServer : IAsyncDisposable
         [$"Conversations:Models:{model}:UpstreamModel"] = "sim-upstream",
     };
 
-    /// <summary>The chat requests the upstream received, oldest first.</summary>
+    /// <summary>The chat and messages requests the upstream received, oldest first.</summary>
     public async Task<List<JsonElement>> ReceivedRequests()
     {
-        using var http = new HttpClient();
-        http.DefaultRequestHeaders.Authorization = new("Bearer", Key);
+        using var http = Authorized();
         var json = await http.GetStringAsync(new Uri(BaseUrl, "/sim/requests"));
         return [.. JsonDocument.Parse(json).RootElement.EnumerateArray()];
+    }
+
+    /// <summary>Applies <paramref name="directives"/> (e.g. <c>[sim:status=529]</c>) to every request from now on; empty clears.</summary>
+    public async Task SetFault(string directives)
+    {
+        using var http = Authorized();
+        using var response = await http.PutAsync(new Uri(BaseUrl, "/sim/fault"), new StringContent(directives));
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static HttpClient Authorized()
+    {
+        var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new("Bearer", Key);
+        return http;
     }
 
     public async ValueTask DisposeAsync()
