@@ -30,10 +30,12 @@ public static class GatewayBench
             ["Conversations__Cluster__LocalStoragePath"] = Path.Combine(data.FullName, "bench.db"),
             ["Conversations__Cluster__SiloPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Conversations__Cluster__GatewayPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Conversations__Models__bench__Provider"] = "OpenAICompatible",
-            ["Conversations__Models__bench__BaseUrl"] = $"http://127.0.0.1:{upstreamPort}/v1",
-            ["Conversations__Models__bench-stream__Provider"] = "OpenAICompatible",
-            ["Conversations__Models__bench-stream__BaseUrl"] = $"http://127.0.0.1:{streamingPort}/v1",
+            ["Conversations__Routes__bench__Deployments__0__Name"] = "bench-upstream",
+            ["Conversations__Routes__bench__Deployments__0__Provider"] = "OpenAICompatible",
+            ["Conversations__Routes__bench__Deployments__0__BaseUrl"] = $"http://127.0.0.1:{upstreamPort}/v1",
+            ["Conversations__Routes__bench-stream__Deployments__0__Name"] = "bench-stream-upstream",
+            ["Conversations__Routes__bench-stream__Deployments__0__Provider"] = "OpenAICompatible",
+            ["Conversations__Routes__bench-stream__Deployments__0__BaseUrl"] = $"http://127.0.0.1:{streamingPort}/v1",
         });
         try
         {

@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
 using System.Globalization;
+using Conversations.Providers.Anthropic;
 using Conversations.Routing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -53,7 +54,7 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
                     })
                 .GetChatClient(model)
                 .AsIChatClient(),
-            ProviderKind.Anthropic => throw new NotSupportedException("WIRE-ANTHROPIC"),
+            ProviderKind.Anthropic => new AnthropicChatClient(Http, Endpoint(deployment), ApiKey(deployment) ?? string.Empty, model, deployment.MaxOutputTokens),
             _ => throw new InvalidOperationException($"Deployment '{deployment.Name}' has an unknown provider kind."),
         };
 

@@ -31,13 +31,22 @@ public sealed class UpstreamServer : IAsyncDisposable
         return new UpstreamServer(app, port);
     }
 
-    /// <summary>Gateway settings that serve <paramref name="model"/> from this upstream.</summary>
-    public Dictionary<string, string?> GatewaySettings(string model) => new()
+    /// <summary>Gateway settings that serve <paramref name="model"/> from this upstream, through a credential named "upstream".</summary>
+    public Dictionary<string, string?> GatewaySettings(string model)
     {
-        [$"Conversations:Models:{model}:Provider"] = "OpenAICompatible",
-        [$"Conversations:Models:{model}:BaseUrl"] = BaseUrl.ToString(),
-        [$"Conversations:Models:{model}:ApiKey"] = Key,
-        [$"Conversations:Models:{model}:UpstreamModel"] = "sim-upstream",
+        var settings = CredentialSettings("upstream");
+        settings[$"Conversations:Routes:{model}:Deployments:0:Name"] = model + "-upstream";
+        settings[$"Conversations:Routes:{model}:Deployments:0:Provider"] = "OpenAICompatible";
+        settings[$"Conversations:Routes:{model}:Deployments:0:Credential"] = "upstream";
+        settings[$"Conversations:Routes:{model}:Deployments:0:UpstreamModel"] = "sim-upstream";
+        return settings;
+    }
+
+    /// <summary>A gateway credential named <paramref name="name"/>: this upstream's key, bound to its base URL.</summary>
+    public Dictionary<string, string?> CredentialSettings(string name) => new()
+    {
+        [$"Conversations:Credentials:{name}:ApiKey"] = Key,
+        [$"Conversations:Credentials:{name}:BaseUrl"] = BaseUrl.ToString(),
     };
 
     /// <summary>The chat and messages requests the upstream received, oldest first.</summary>

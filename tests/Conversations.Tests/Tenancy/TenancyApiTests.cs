@@ -262,10 +262,14 @@ public sealed class TenancyApiTests(GatewayFixture fixture)
 
         using var huge = await http.PostAsync("/v1/chat/completions", ChatCompletionsTests.Json(
             """{"model":"sim-small","max_tokens":2147483647,"messages":[{"role":"user","content":"x"}]}"""));
-        using var large = await http.PostAsync("/v1/chat/completions", ChatCompletionsTests.Json(
+        using var beyondWindow = await http.PostAsync("/v1/chat/completions", ChatCompletionsTests.Json(
             """{"model":"sim-small","max_tokens":999999,"messages":[{"role":"user","content":"x"}]}"""));
+        using var large = await http.PostAsync("/v1/chat/completions", ChatCompletionsTests.Json(
+            """{"model":"sim-small","max_tokens":12000,"messages":[{"role":"user","content":"x"}]}"""));
 
         await huge.AssertOpenAIError(HttpStatusCode.BadRequest, "max_tokens");
+        var tooLong = await beyondWindow.AssertOpenAIError(HttpStatusCode.BadRequest, "messages");
+        Assert.Equal("context_length_exceeded", tooLong.GetProperty("code").GetString());
         var error = await large.AssertOpenAIError(HttpStatusCode.TooManyRequests);
         Assert.Equal("rate_limit_exceeded", error.GetProperty("code").GetString());
     }
