@@ -54,7 +54,7 @@ public static partial class RouteRules
             : route.Circuit.FailureRatio is <= 0 or > 1 || route.Circuit.MinimumThroughput < 2
               || route.Circuit.SamplingDuration < TimeSpan.FromMilliseconds(500) || route.Circuit.BreakDuration < TimeSpan.FromMilliseconds(500)
                 ? Invalid("Circuit settings need 0 < failure_ratio <= 1, minimum_throughput >= 2, and sampling and break durations of at least 500 ms.", "circuit")
-            : route.FallbackOnStatus.Any(status => status is < 400 or > 599)
+            : route.FallbackStatuses.Any(status => status is < 400 or > 599)
                 ? Invalid("'fallback_on_status' lists HTTP error statuses (400 to 599).", "fallback_on_status")
             : null;
     }

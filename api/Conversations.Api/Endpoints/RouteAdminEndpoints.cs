@@ -109,7 +109,7 @@ public static partial class RouteAdminEndpoints
             : Answer(tenantId, await Route(tenantId, alias, api).Rollback(version, Author(api)));
     }
 
-    /// <summary>Tenant admins manage their own tenant's routes, platform admins any tenant's; the tenant must exist.</summary>
+    /// <summary>Tenant admins manage their own tenant's routes, platform admins any existing tenant's (or their own bootstrap tenant's).</summary>
     private static async Task<GatewayError?> Access(string tenantId, ApiServices api, string? alias = null)
     {
         if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
@@ -120,6 +120,11 @@ public static partial class RouteAdminEndpoints
         if (alias is not null && !AliasPattern().IsMatch(alias))
         {
             return GatewayError.Invalid("Invalid route alias: use 1 to 128 letters, digits, '.', '_', ':' or '-'.", "alias", "invalid_value");
+        }
+
+        if (tenantId == api.Caller.Tenant)
+        {
+            return null;
         }
 
         var tenant = await api.Grains.GetGrain<ITenantGrain>(tenantId).Get();

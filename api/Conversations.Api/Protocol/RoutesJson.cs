@@ -77,7 +77,7 @@ public sealed record RouteConfigJson(
                 SamplingDuration = Ms(Circuit?.SamplingMs) ?? defaults.Circuit.SamplingDuration,
                 BreakDuration = Ms(Circuit?.BreakMs) ?? defaults.Circuit.BreakDuration,
             },
-            FallbackOnStatus = FallbackOnStatus ?? [.. RouteConfig.DefaultFallbackStatuses],
+            FallbackOnStatus = FallbackOnStatus,
         };
     }
 
@@ -89,7 +89,7 @@ public sealed record RouteConfigJson(
         new RetryJson(route.Retry.MaxRetriesPerDeployment, (long)route.Retry.BaseDelay.TotalMilliseconds, (long)route.Retry.MaxDelay.TotalMilliseconds),
         new TimeoutsJson((long)route.Timeouts.Total.TotalMilliseconds, (long)route.Timeouts.FirstToken.TotalMilliseconds),
         new CircuitJson(route.Circuit.FailureRatio, route.Circuit.MinimumThroughput, (long)route.Circuit.SamplingDuration.TotalMilliseconds, (long)route.Circuit.BreakDuration.TotalMilliseconds),
-        [.. route.FallbackOnStatus]);
+        [.. route.FallbackStatuses]);
 
     internal static TimeSpan? Ms(long? milliseconds) => milliseconds is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
 

@@ -23,10 +23,15 @@ public sealed class RouteConfig
 
     [Id(6)] public CircuitSettings Circuit { get; init; } = new();
 
-    /// <summary>Upstream statuses on which a call is retried or falls back; timeouts and connection failures always are.</summary>
-    [Id(7)] public IReadOnlyList<int> FallbackOnStatus { get; init; } = DefaultFallbackStatuses;
+    /// <summary>
+    /// Upstream statuses on which a call is retried or falls back (<see cref="DefaultFallbackStatuses"/> when unset);
+    /// timeouts and connection failures always are. Unset rather than defaulted, so configuration binding replaces the list instead of appending to it.
+    /// </summary>
+    [Id(7)] public IReadOnlyList<int>? FallbackOnStatus { get; init; }
 
     public static IReadOnlyList<int> DefaultFallbackStatuses { get; } = [408, 429, 500, 502, 503, 504, 529];
+
+    public IReadOnlyList<int> FallbackStatuses => FallbackOnStatus ?? DefaultFallbackStatuses;
 
     public RouteDeployment? Find(string name) => Deployments.FirstOrDefault(d => d.Name == name);
 
@@ -61,7 +66,7 @@ public sealed class RouteDeployment
 {
     [Id(0)] public string Name { get; init; } = string.Empty;
 
-    [Id(1)] public ProviderKind Provider { get; init; } = ProviderKind.Simulated;
+    [Id(1)] public ProviderKind Provider { get; init; } = ProviderKind.OpenAICompatible;
 
     /// <summary>Base URL including <c>/v1</c>; taken from the credential when it names one.</summary>
     [Id(2)] public Uri? BaseUrl { get; init; }

@@ -12,7 +12,7 @@ namespace Conversations.Grains.Routing;
 /// shared breaker needs and Polly's in-process one does not: handing out the half-open trial to a
 /// single caller across the cluster, and the provider's retry-after cool-down.
 /// </summary>
-internal sealed class DeploymentHealthState
+public sealed class DeploymentHealthState
 {
     private const double Smoothing = 0.2;
 

@@ -56,7 +56,7 @@ internal static class ProviderFailures
         }
 
         var error = GatewayError.Upstream(status, status >= 500 ? "The model provider failed." : message) with { RetryAfter = retryAfter };
-        var fallback = route.FallbackOnStatus.Contains(status);
+        var fallback = route.FallbackStatuses.Contains(status);
         return status switch
         {
             429 => new(error, fallback ? FailureKind.TryElsewhere : FailureKind.Final, AttemptOutcome.Throttled, retryAfter),
