@@ -12,9 +12,15 @@ public interface IModelRouteGrain : IGrainWithStringKey
     /// <summary>The deployments to try for one call, in order: the strategy's pick first, then the fallbacks.</summary>
     Task<Result<RoutePlan>> Plan(PlanRequest request);
 
-    /// <summary>How one attempt went; feeds the circuit breakers and latency averages. One-way: never on a call's critical path.</summary>
-    [OneWay]
+    /// <summary>
+    /// A failed attempt; feeds the circuit breakers. Awaited, so once a call has seen a failure the
+    /// route counts it before the call falls back or answers: the circuit is exact, not eventually so.
+    /// </summary>
     Task Report(AttemptReport report);
+
+    /// <summary>A successful attempt; feeds the latency averages and closes circuits. One-way: never on a call's critical path.</summary>
+    [OneWay]
+    Task ReportSuccess(AttemptReport report);
 
     Task<Result<RouteView>> Describe();
 

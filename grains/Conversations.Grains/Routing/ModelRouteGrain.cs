@@ -66,6 +66,8 @@ public sealed class ModelRouteGrain(
         return Task.CompletedTask;
     }
 
+    public Task ReportSuccess(AttemptReport report) => Report(report);
+
     public Task<Result<RouteView>> Describe() => Task.FromResult(View());
 
     public Task<Result<RouteView>> Change(RouteConfig? config, string changedBy) =>

@@ -114,7 +114,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             {
                 var response = await client.GetResponseAsync(call.Messages, call.Options, attemptToken);
                 var elapsed = time.GetElapsedTime(started);
-                Report(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, elapsed));
+                Succeeded(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, elapsed));
                 activity?.Dispose();
                 return new Attempt(Done: Result(call, response.Text, response.FinishReason, response.Usage));
             }
@@ -137,10 +137,10 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             await updates.DisposeAsync();
             if (stream.FinishReason is null)
             {
-                return Failed(call, deployment, activity, ProviderFailures.Truncated(), null);
+                return await Failed(call, deployment, activity, ProviderFailures.Truncated(), null);
             }
 
-            Report(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(started)));
+            Succeeded(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(started)));
             activity?.Dispose();
             return new Attempt(Done: Result(call, string.Empty, stream.FinishReason, stream.Usage));
         }
@@ -155,7 +155,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
                 exception, call.Plan.Config,
                 firstTokenTimedOut: firstToken.IsCancellationRequested && !call.Total.IsCancellationRequested,
                 totalTimedOut: call.Total.IsCancellationRequested);
-            return Failed(call, deployment, activity, failure, exception);
+            return await Failed(call, deployment, activity, failure, exception);
         }
         finally
         {
@@ -192,7 +192,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
 
             if (failure is not null)
             {
-                Report(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Failed));
+                await ReportFailure(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Failed));
                 stream.Activity?.SetStatus(ActivityStatusCode.Error, failure.Error.Code);
                 yield return CompletionChunk.Failed(failure.Error);
                 yield break;
@@ -211,25 +211,38 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             }
         }
 
-        Report(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(stream.Started), stream.FirstTokenAfter));
+        Succeeded(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(stream.Started), stream.FirstTokenAfter));
         yield return CompletionChunk.Done(Result(call, stream.Text.ToString(), stream.FinishReason, stream.Usage));
     }
 
-    private Attempt Failed(Call call, RouteDeployment deployment, Activity? activity, AttemptFailure failure, Exception? exception)
+    private async Task<Attempt> Failed(Call call, RouteDeployment deployment, Activity? activity, AttemptFailure failure, Exception? exception)
     {
         if (exception is not null)
         {
             LogProviderFailure(exception, deployment.Name, failure.Error.Status);
         }
 
-        Report(call, new AttemptReport(deployment.Name, failure.ReportAs, RetryAfter: failure.RetryAfter));
+        await ReportFailure(call, new AttemptReport(deployment.Name, failure.ReportAs, RetryAfter: failure.RetryAfter));
         activity?.SetStatus(ActivityStatusCode.Error, failure.Error.Code);
         activity?.SetTag("conversations.attempt.status", failure.Error.Status);
         activity?.Dispose();
         return new Attempt(Failure: failure);
     }
 
-    private static void Report(Call call, AttemptReport report) => _ = call.Route.Report(report);
+    private static void Succeeded(Call call, AttemptReport report) => _ = call.Route.ReportSuccess(report);
+
+    /// <summary>Counts a failure before the call goes on; if the route grain cannot be reached, the call still goes on.</summary>
+    private async Task ReportFailure(Call call, AttemptReport report)
+    {
+        try
+        {
+            await call.Route.Report(report);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogReportFailed(exception, call.Plan.Alias);
+        }
+    }
 
     private CompletionResult Result(Call call, string text, ChatFinishReason? finish, UsageDetails? usage) => new(
         text, FinishReasonName(finish), ToUsage(usage, call.Request, text), call.Plan.Alias);
@@ -260,6 +273,9 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         : reason == ChatFinishReason.ContentFilter ? "content_filter"
         : reason == ChatFinishReason.ToolCalls ? "tool_calls"
         : "stop";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report a failed attempt to route {Route}")]
+    private partial void LogReportFailed(Exception exception, string route);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model deployment {Deployment} ended its stream without a finish reason")]
     private partial void LogTruncatedStream(string deployment);
