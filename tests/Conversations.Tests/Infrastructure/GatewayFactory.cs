@@ -1,6 +1,7 @@
 using System.ClientModel;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 
 namespace Conversations.Tests.Infrastructure;
@@ -15,9 +16,12 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     public const string OtherTenantKey = "sk-test-other-tenant";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public GatewayFactory(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="services">Extra service registrations, e.g. a logger provider that captures log lines.</param>
+    public GatewayFactory(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         _settings = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["Conversations:Cluster:Storage"] = "Memory",
@@ -61,6 +65,11 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
+        if (_services is not null)
+        {
+            builder.ConfigureServices(_services);
+        }
+
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
