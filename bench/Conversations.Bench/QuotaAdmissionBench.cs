@@ -3,6 +3,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Conversations.Grains;
+using Conversations.Providers;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 using Conversations.Tenancy;
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
@@ -10,8 +13,10 @@ using Orleans.TestingHost;
 namespace Conversations.Bench;
 
 /// <summary>
-/// The admission path for one hot tenant: how many calls per second one tenant's quota grain admits,
-/// and what quotas cost a model call, each as a ratio against a baseline measured in the same run.
+/// The admission and routing path for one hot tenant: how many calls per second one tenant's quota
+/// grain admits and its route grain plans, what the gateway's path (lane, route plan, router) adds to
+/// a direct provider call, and what quotas add to a model call; each a ratio against a baseline
+/// measured in the same run.
 /// </summary>
 public static class QuotaAdmissionBench
 {
@@ -33,6 +38,10 @@ public static class QuotaAdmissionBench
         var caller = new Caller("hot-tenant", "key_bench", Role.Member, [], [], limits, limits, Limits.None);
         var quota = grains.GetGrain<ITenantQuotaGrain>(caller.Tenant);
         var messages = new List<NewItem> { new(Roles.User, "How many tokens does this short question take?") };
+        var route = grains.GetGrain<IModelRouteGrain>(GrainKeys.For(caller.Tenant, "sim-small"));
+        var provider = cluster.Silos.OfType<InProcessSiloHandle>().Single().ServiceProvider.GetRequiredService<ProviderClients>()
+            .For(RoutingOptions.EmbeddedRoutes()["sim-small"].Deployments[0]);
+        var chat = messages.Select(m => new ChatMessage(ChatRole.User, m.Text)).ToList();
 
         var results = new List<Measurement.Result>
         {
@@ -44,6 +53,14 @@ public static class QuotaAdmissionBench
                 await quota.Admit(new AdmissionRequest(lease, caller, null, 100, 0.0001m));
                 await quota.Settle(lease, caller, null, "sim-small", new TokenUsage(60, 40), 0.0001m);
             }),
+            await Measurement.Run("grain round trip (baseline)", concurrency, duration,
+                () => grains.GetGrain<ITenantRoutesGrain>(caller.Tenant).ListModels()),
+            await Measurement.Run("route plan, one alias", concurrency, duration,
+                () => route.Plan(new PlanRequest("user", 0, 64, Streaming: false))),
+            await Measurement.Run("provider called directly (no gateway)", concurrency, duration,
+                () => provider.GetResponseAsync(chat, new ChatOptions { MaxOutputTokens = 64 })),
+            await Measurement.Run("model call through the gateway path, no quotas", concurrency, duration,
+                () => Drain(grains, new CompletionRequest("sim-small", messages, MaxOutputTokens: 64))),
             await Measurement.Run("model call, no quotas", concurrency, duration,
                 () => Drain(grains, new CompletionRequest("sim-small", messages, MaxOutputTokens: 64))),
             await Measurement.Run("model call, quotas on (one hot tenant)", concurrency, duration,
@@ -68,7 +85,9 @@ public static class QuotaAdmissionBench
         }
 
         markdown.AppendLine();
-        markdown.AppendLine("Ratios: admit + settle against a plain grain round trip; a model call with quotas against the same call without.");
+        markdown.AppendLine("Ratios (throughput, each row against the row above it): admit + settle and a route plan against a plain grain round trip;");
+        markdown.AppendLine("the gateway path (inference lane, route plan, Polly router) against calling the same simulated provider directly;");
+        markdown.AppendLine("a model call with quotas against the same call without.");
         return markdown.ToString();
     }
 
