@@ -83,6 +83,11 @@ public static partial class RouteRules
             return Invalid($"Deployment '{deployment.Name}' names credential '{name}', which is not configured.", "deployments");
         }
 
+        if (deployment.Provider == ProviderKind.Anthropic && string.IsNullOrEmpty(credential?.ApiKey))
+        {
+            return Invalid($"Deployment '{deployment.Name}': Anthropic needs a credential with an API key.", "deployments");
+        }
+
         if (!platform && credential?.BaseUrl is null)
         {
             return Invalid($"Deployment '{deployment.Name}': a tenant's route reaches a provider only through a configured credential with a base URL.", "deployments");
