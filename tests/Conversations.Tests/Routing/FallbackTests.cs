@@ -99,6 +99,17 @@ public sealed class FallbackTests(RoutingFixture fixture) : IClassFixture<Routin
     }
 
     [Fact]
+    public async Task A_call_that_outlives_the_routes_total_timeout_answers_504_and_tries_nothing_more()
+    {
+        using var response = await Chat("total", "marker-total [sim:hang]");
+
+        var error = await response.AssertOpenAIError(HttpStatusCode.GatewayTimeout);
+        Assert.Equal("upstream_timeout", error.GetProperty("code").GetString());
+        Assert.Equal(("p", "1"), (Header(response, CallHeaders.Deployment), Header(response, CallHeaders.Attempts)));
+        Assert.Equal(0, await Received(fixture.Secondary, "marker-total"));
+    }
+
+    [Fact]
     public async Task A_deployment_nobody_answers_at_is_retried_then_falls_back()
     {
         using var response = await Chat("unreachable", "marker-unreachable");
