@@ -44,7 +44,7 @@ public static class ProvidersServiceCollectionExtensions
         public ValidateOptionsResult Validate(string? name, RoutingOptions options)
         {
             var failures = options.Routes
-                .Select(pair => RouteRules.Validate(pair.Value, options.Credentials, platform: true) is { } error ? $"Route '{pair.Key}': {error.Message}" : null)
+                .Select(pair => RouteRules.Validate(pair.Value, options.Credentials, tenant: null) is { } error ? $"Route '{pair.Key}': {error.Message}" : null)
                 .OfType<string>()
                 .ToList();
             return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -5,15 +5,20 @@ namespace Conversations.Providers;
 
 /// <summary>
 /// What makes a route valid, for the platform's configured routes and for tenants' overrides alike.
-/// A tenant's deployment may call a provider only through a named credential, whose base URL it
-/// inherits: a tenant cannot send the platform's key to an address of its choosing, nor make the
-/// gateway call arbitrary URLs.
+/// A tenant's deployment may call a provider only through a credential shared with that tenant,
+/// whose base URL it inherits and whose model list prices it (<see cref="ProviderCredential"/>): a
+/// tenant cannot send a key to an address of its choosing, make the gateway call arbitrary URLs,
+/// nor set its own prices.
 /// </summary>
 public static partial class RouteRules
 {
     public const int MaxDeployments = 16;
 
-    public static GatewayError? Validate(RouteConfig route, IReadOnlyDictionary<string, ProviderCredential> credentials, bool platform)
+    /// <summary>The most a provider's <c>retry-after</c> cools a deployment down.</summary>
+    public static readonly TimeSpan MaxCoolDown = TimeSpan.FromMinutes(5);
+
+    /// <param name="tenant">The tenant whose own route this is; <c>null</c> for a platform route.</param>
+    public static GatewayError? Validate(RouteConfig route, IReadOnlyDictionary<string, ProviderCredential> credentials, string? tenant)
     {
         if (route.Deployments is not { Count: > 0 and <= MaxDeployments } deployments)
         {
@@ -27,7 +32,7 @@ public static partial class RouteRules
 
         foreach (var deployment in deployments)
         {
-            if (Deployment(deployment, credentials, platform) is { } invalid)
+            if (Deployment(deployment, credentials, tenant) is { } invalid)
             {
                 return invalid;
             }
@@ -49,8 +54,8 @@ public static partial class RouteRules
                 ? Invalid("Retry delays must satisfy 0 <= base_delay_ms <= max_delay_ms <= 60000.", "retry")
             : route.Timeouts.Total < TimeSpan.FromSeconds(1) || route.Timeouts.Total > TimeSpan.FromHours(1)
                 ? Invalid("'timeouts.total_ms' must be between 1 s and 1 h.", "timeouts")
-            : route.Timeouts.FirstToken < TimeSpan.FromMilliseconds(100) || route.Timeouts.FirstToken > route.Timeouts.Total
-                ? Invalid("'timeouts.first_token_ms' must be at least 100 ms and at most the total timeout.", "timeouts")
+            : route.Timeouts.FirstToken < TimeSpan.FromMilliseconds(100) || route.Timeouts.Attempt < TimeSpan.FromMilliseconds(100)
+                ? Invalid("'timeouts.first_token_ms' and 'timeouts.attempt_ms' must be at least 100 ms (the total timeout caps both).", "timeouts")
             : route.Circuit.FailureRatio is <= 0 or > 1 || route.Circuit.MinimumThroughput < 2
               || route.Circuit.SamplingDuration < TimeSpan.FromMilliseconds(500) || route.Circuit.BreakDuration < TimeSpan.FromMilliseconds(500)
                 ? Invalid("Circuit settings need 0 < failure_ratio <= 1, minimum_throughput >= 2, and sampling and break durations of at least 500 ms.", "circuit")
@@ -59,7 +64,20 @@ public static partial class RouteRules
             : null;
     }
 
-    private static GatewayError? Deployment(RouteDeployment deployment, IReadOnlyDictionary<string, ProviderCredential> credentials, bool platform)
+    /// <summary>A tenant's route with each provider deployment priced from its credential's model list, whatever the request said.</summary>
+    public static RouteConfig PricedForTenant(RouteConfig route, IReadOnlyDictionary<string, ProviderCredential> credentials) => new()
+    {
+        Strategy = route.Strategy,
+        CanaryDeployment = route.CanaryDeployment,
+        CanaryPercent = route.CanaryPercent,
+        Retry = route.Retry,
+        Timeouts = route.Timeouts,
+        Circuit = route.Circuit,
+        FallbackOnStatus = route.FallbackOnStatus,
+        Deployments = [.. route.Deployments.Select(d => d.Provider == ProviderKind.Simulated || d.Credential is null ? d : d.WithPrices(credentials[d.Credential].Models[d.UpstreamModel ?? d.Name]))],
+    };
+
+    private static GatewayError? Deployment(RouteDeployment deployment, IReadOnlyDictionary<string, ProviderCredential> credentials, string? tenant)
     {
         if (!NamePattern().IsMatch(deployment.Name))
         {
@@ -78,9 +96,15 @@ public static partial class RouteRules
         }
 
         ProviderCredential? credential = null;
-        if (deployment.Credential is { } name && !credentials.TryGetValue(name, out credential))
+        if (deployment.Credential is { } name && (!credentials.TryGetValue(name, out credential) || (tenant is not null && !credential.SharedWith(tenant))))
         {
-            return Invalid($"Deployment '{deployment.Name}' names credential '{name}', which is not configured.", "deployments");
+            // The same answer whether the credential is missing or not shared: names of others' credentials stay private.
+            return Invalid($"Deployment '{deployment.Name}' may not use credential '{name}'.", "deployments");
+        }
+
+        if (tenant is not null && credential is not null && !credential.Models.ContainsKey(deployment.UpstreamModel ?? deployment.Name))
+        {
+            return Invalid($"Deployment '{deployment.Name}': credential '{deployment.Credential}' does not offer model '{deployment.UpstreamModel ?? deployment.Name}'.", "deployments");
         }
 
         if (deployment.Provider == ProviderKind.Anthropic && string.IsNullOrEmpty(credential?.ApiKey))
@@ -88,7 +112,7 @@ public static partial class RouteRules
             return Invalid($"Deployment '{deployment.Name}': Anthropic needs a credential with an API key.", "deployments");
         }
 
-        if (!platform && credential?.BaseUrl is null)
+        if (tenant is not null && credential?.BaseUrl is null)
         {
             return Invalid($"Deployment '{deployment.Name}': a tenant's route reaches a provider only through a configured credential with a base URL.", "deployments");
         }

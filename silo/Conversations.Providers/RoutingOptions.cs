@@ -29,11 +29,25 @@ public sealed class RoutingOptions
     };
 }
 
-/// <summary>A provider secret and the endpoint it may be sent to; routes refer to it by name only.</summary>
+/// <summary>
+/// A provider secret and the endpoint it may be sent to; routes refer to it by name only. Platform
+/// routes may use any credential. A tenant's own route may use it only if the tenant is listed in
+/// <see cref="Tenants"/>, and only for the upstream models in <see cref="Models"/>, at the prices
+/// listed there: a tenant can neither spend the platform's key on models it was not given nor price
+/// its own calls below cost to escape its budget.
+/// </summary>
 public sealed class ProviderCredential
 {
     public string? ApiKey { get; init; }
 
     /// <summary>The base URL (including <c>/v1</c>) this key belongs to. A deployment using the credential calls this URL.</summary>
     public Uri? BaseUrl { get; init; }
+
+    /// <summary>Tenants whose own routes may use this credential; <c>*</c> for every tenant. Empty: platform routes only.</summary>
+    public List<string> Tenants { get; init; } = [];
+
+    /// <summary>Upstream model to price, for tenants' routes.</summary>
+    public Dictionary<string, ModelPrices> Models { get; init; } = new(StringComparer.Ordinal);
+
+    public bool SharedWith(string tenant) => Tenants.Contains("*") || Tenants.Contains(tenant);
 }

@@ -48,7 +48,7 @@ public sealed record RouteConfigJson(
         }
 
         var defaults = new RouteConfig();
-        if (new long?[] { Retry?.BaseDelayMs, Retry?.MaxDelayMs, Timeouts?.TotalMs, Timeouts?.FirstTokenMs, Circuit?.SamplingMs, Circuit?.BreakMs }.Any(ms => ms is < 0 or > 86_400_000))
+        if (new long?[] { Retry?.BaseDelayMs, Retry?.MaxDelayMs, Timeouts?.TotalMs, Timeouts?.FirstTokenMs, Timeouts?.AttemptMs, Circuit?.SamplingMs, Circuit?.BreakMs }.Any(ms => ms is < 0 or > 86_400_000))
         {
             return Invalid("Durations are milliseconds between 0 and 86400000.", "timeouts");
         }
@@ -69,6 +69,7 @@ public sealed record RouteConfigJson(
             {
                 Total = Ms(Timeouts?.TotalMs) ?? defaults.Timeouts.Total,
                 FirstToken = Ms(Timeouts?.FirstTokenMs) ?? defaults.Timeouts.FirstToken,
+                Attempt = Ms(Timeouts?.AttemptMs) ?? defaults.Timeouts.Attempt,
             },
             Circuit = new CircuitSettings
             {
@@ -87,7 +88,7 @@ public sealed record RouteConfigJson(
         route.CanaryDeployment,
         route.Strategy == RouteStrategy.Canary ? route.CanaryPercent : null,
         new RetryJson(route.Retry.MaxRetriesPerDeployment, (long)route.Retry.BaseDelay.TotalMilliseconds, (long)route.Retry.MaxDelay.TotalMilliseconds),
-        new TimeoutsJson((long)route.Timeouts.Total.TotalMilliseconds, (long)route.Timeouts.FirstToken.TotalMilliseconds),
+        new TimeoutsJson((long)route.Timeouts.Total.TotalMilliseconds, (long)route.Timeouts.FirstToken.TotalMilliseconds, (long)route.Timeouts.Attempt.TotalMilliseconds),
         new CircuitJson(route.Circuit.FailureRatio, route.Circuit.MinimumThroughput, (long)route.Circuit.SamplingDuration.TotalMilliseconds, (long)route.Circuit.BreakDuration.TotalMilliseconds),
         [.. route.FallbackStatuses]);
 
@@ -172,7 +173,7 @@ public sealed record PricesJson(decimal? InputPerMillion, decimal? OutputPerMill
 
 public sealed record RetryJson(int? MaxRetriesPerDeployment, long? BaseDelayMs, long? MaxDelayMs);
 
-public sealed record TimeoutsJson(long? TotalMs, long? FirstTokenMs);
+public sealed record TimeoutsJson(long? TotalMs, long? FirstTokenMs, long? AttemptMs);
 
 public sealed record CircuitJson(double? FailureRatio, int? MinimumThroughput, long? SamplingMs, long? BreakMs);
 
@@ -187,13 +188,15 @@ public sealed record DeploymentHealthJson(string Deployment, string Circuit, dou
         h.Successes, h.Failures, h.CoolingUntil?.ToUnixTimeSeconds());
 }
 
-/// <summary>A route's current version and the live health of its deployments.</summary>
-public sealed record RouteJson(string Id, string Tenant, int Version, string Source, RouteConfigJson Config, IReadOnlyList<DeploymentHealthJson> Health)
+/// <summary>A route's current version and the live health of its deployments; <see cref="Deleted"/> once a tenant-only alias is gone.</summary>
+public sealed record RouteJson(string Id, string Tenant, int Version, string Source, RouteConfigJson? Config, IReadOnlyList<DeploymentHealthJson> Health, bool? Deleted = null)
 {
     public string Object => "route";
 
     public static RouteJson From(string tenant, RouteView view) => new(
-        view.Alias, tenant, view.Version, view.IsOverride ? "tenant" : "platform", RouteConfigJson.From(view.Config), [.. view.Health.Select(DeploymentHealthJson.From)]);
+        view.Alias, tenant, view.Version, view.IsOverride ? "tenant" : "platform",
+        view.Config is null ? null : RouteConfigJson.From(view.Config), [.. view.Health.Select(DeploymentHealthJson.From)],
+        view.Config is null ? true : null);
 }
 
 public sealed record RouteVersionJson(int Version, long CreatedAt, string CreatedBy, string Change, RouteConfigJson? Config)

@@ -96,12 +96,13 @@ public sealed record ServedBy(
     [property: Id(1)] int Attempts,
     [property: Id(2)] int RouteVersion);
 
+/// <summary>A route's current version and health; <see cref="Config"/> is null once a tenant-only alias was deleted.</summary>
 [GenerateSerializer, Immutable, Alias("conv.RouteView")]
 public sealed record RouteView(
     [property: Id(0)] string Alias,
     [property: Id(1)] bool IsOverride,
     [property: Id(2)] int Version,
-    [property: Id(3)] RouteConfig Config,
+    [property: Id(3)] RouteConfig? Config,
     [property: Id(4)] IReadOnlyList<DeploymentHealth> Health,
     [property: Id(5)] IReadOnlyList<RouteVersion> Versions);
 

@@ -91,6 +91,12 @@ public sealed class RouteDeployment
     [Id(10)] public IReadOnlyList<string> Tags { get; init; } = [];
 
     [Id(11)] public SimulationOptions Simulation { get; init; } = new();
+
+    public RouteDeployment WithPrices(ModelPrices prices) => new()
+    {
+        Name = Name, Provider = Provider, BaseUrl = BaseUrl, Credential = Credential, UpstreamModel = UpstreamModel, Weight = Weight,
+        Priority = Priority, Prices = prices, ContextWindow = ContextWindow, MaxOutputTokens = MaxOutputTokens, Tags = Tags, Simulation = Simulation,
+    };
 }
 
 public enum ProviderKind
@@ -152,6 +158,9 @@ public sealed class TimeoutSettings
 
     /// <summary>A streamed attempt that has sent no token by then is abandoned and the call falls back.</summary>
     [Id(1)] public TimeSpan FirstToken { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A call that waits for the whole answer: an attempt with no answer by then is abandoned and the call falls back.</summary>
+    [Id(2)] public TimeSpan Attempt { get; init; } = TimeSpan.FromMinutes(3);
 }
 
 /// <summary>Polly circuit-breaker settings, applied per deployment in the route grain.</summary>

@@ -14,12 +14,16 @@ internal sealed class AttemptCursor(RoutePlan plan)
 
     public RouteDeployment Deployment => plan.Deployments[_index];
 
+    /// <summary>The deployment of the latest attempt (the cursor may already point at the next one).</summary>
+    public RouteDeployment LastTried { get; private set; } = plan.Deployments[0];
+
     public int Attempts { get; private set; }
 
     public TimeSpan? NextDelay { get; private set; }
 
     public void Begin()
     {
+        LastTried = Deployment;
         Attempts++;
         _triesHere++;
     }
@@ -39,9 +43,10 @@ internal sealed class AttemptCursor(RoutePlan plan)
             return MoveTo(IndexAfter(_index, d => d.ContextWindow > window));
         }
 
-        var mayRetryHere = _triesHere <= plan.Config.Retry.MaxRetriesPerDeployment
+        var mayRetryHere = failure.Kind != FailureKind.Elsewhere
+            && _triesHere <= plan.Config.Retry.MaxRetriesPerDeployment
             && (failure.RetryAfter is null || failure.RetryAfter <= plan.Config.Retry.MaxDelay);
-        if (failure.Kind == FailureKind.TryElsewhere || !mayRetryHere)
+        if (failure.Kind is FailureKind.TryElsewhere or FailureKind.Elsewhere || !mayRetryHere)
         {
             // Throttled, timed out or refused here: another deployment first, this one again only if none is left.
             if (MoveTo(IndexAfter(_index, _ => true)))
@@ -97,9 +102,16 @@ internal enum FailureKind
     /// <summary>Throttled, timed out before the first token, or refused our credential: fall back at once.</summary>
     TryElsewhere,
 
+    /// <summary>Only another deployment can help (our credential was refused here): fall back, never retry here.</summary>
+    Elsewhere,
+
     /// <summary>The prompt did not fit: fall back to a deployment with a larger context window.</summary>
     ContextLength,
 }
 
 /// <summary>Why an attempt failed: what the client sees if it was the last, how the route grain should count it, and what to try next.</summary>
-internal sealed record AttemptFailure(GatewayError Error, FailureKind Kind, AttemptOutcome ReportAs, TimeSpan? RetryAfter = null);
+internal sealed record AttemptFailure(GatewayError Error, FailureKind Kind, AttemptOutcome ReportAs, TimeSpan? RetryAfter = null)
+{
+    /// <summary>The status the provider answered with, when it answered at all (the client may see another, e.g. 502 for a refused credential).</summary>
+    public int? UpstreamStatus { get; init; }
+}

@@ -1,3 +1,4 @@
+using Conversations.Providers;
 using Conversations.Routing;
 using Polly;
 using Polly.CircuitBreaker;
@@ -12,6 +13,17 @@ namespace Conversations.Grains.Routing;
 /// shared breaker needs and Polly's in-process one does not: handing out the half-open trial to a
 /// single caller across the cluster, and the provider's retry-after cool-down.
 /// </summary>
+public enum Availability
+{
+    /// <summary>Closed circuit, not cooling down.</summary>
+    Callable,
+
+    /// <summary>The circuit's break is over: one call may try it.</summary>
+    Trial,
+
+    Blocked,
+}
+
 public sealed class DeploymentHealthState
 {
     private const double Smoothing = 0.2;
@@ -20,6 +32,7 @@ public sealed class DeploymentHealthState
     private readonly CircuitBreakerStateProvider _circuit = new();
     private readonly TimeProvider _time;
     private readonly TimeSpan _trialTimeout;
+    private readonly TimeSpan _breakDuration;
     private DateTimeOffset _openUntil;
     private DateTimeOffset _trialUntil;
     private DateTimeOffset _coolingUntil;
@@ -28,6 +41,7 @@ public sealed class DeploymentHealthState
     {
         _time = time;
         _trialTimeout = trialTimeout;
+        _breakDuration = settings.BreakDuration;
         _breaker = new ResiliencePipelineBuilder<bool> { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<bool>
             {
@@ -37,11 +51,6 @@ public sealed class DeploymentHealthState
                 BreakDuration = settings.BreakDuration,
                 ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Result is false),
                 StateProvider = _circuit,
-                OnOpened = args =>
-                {
-                    _openUntil = _time.GetUtcNow() + args.BreakDuration;
-                    return default;
-                },
             })
             .Build();
     }
@@ -66,28 +75,21 @@ public sealed class DeploymentHealthState
         return until > now ? until : null;
     }
 
-    /// <summary>Whether a plan may include this deployment now; a circuit past its break grants one trial call cluster-wide.</summary>
-    public bool MayCall(DateTimeOffset now)
-    {
-        if (BlockedUntil(now) is not null)
-        {
-            return false;
-        }
+    public Availability Check(DateTimeOffset now) =>
+        BlockedUntil(now) is not null ? Availability.Blocked
+        : Circuit == CircuitState.Closed ? Availability.Callable
+        : Availability.Trial;
 
-        if (Circuit != CircuitState.Closed)
-        {
-            _trialUntil = now + _trialTimeout;
-        }
-
-        return true;
-    }
+    /// <summary>Hands the half-open trial to one call: nobody else tries this deployment until that call reports, or the trial times out.</summary>
+    public void GrantTrial(DateTimeOffset now) => _trialUntil = now + _trialTimeout;
 
     public void Record(AttemptReport report)
     {
         var now = _time.GetUtcNow();
+        _trialUntil = DateTimeOffset.MinValue; // whatever the trial's outcome, it is over
         if (report.RetryAfter is { } wait && report.Outcome is AttemptOutcome.Throttled or AttemptOutcome.Failed)
         {
-            _coolingUntil = Max(_coolingUntil, now + wait);
+            _coolingUntil = Max(_coolingUntil, now + (wait < RouteRules.MaxCoolDown ? wait : RouteRules.MaxCoolDown));
         }
 
         if (report.Outcome is not (AttemptOutcome.Succeeded or AttemptOutcome.Failed))
@@ -115,11 +117,16 @@ public sealed class DeploymentHealthState
         try
         {
             _breaker.Execute(static ok => ok, succeeded);
-            _trialUntil = DateTimeOffset.MinValue;
         }
         catch (BrokenCircuitException)
         {
             // Open, or half-open with its trial already taken: the outcome does not count.
+        }
+
+        if (Circuit == CircuitState.Open && _openUntil <= now)
+        {
+            // Just opened, or reopened by a failed trial.
+            _openUntil = now + _breakDuration;
         }
     }
 

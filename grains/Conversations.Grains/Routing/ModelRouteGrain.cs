@@ -1,15 +1,17 @@
 using Conversations.Providers;
 using Conversations.Routing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
 
 namespace Conversations.Grains.Routing;
 
 /// <summary>A tenant's model alias: versioned configuration and live deployment health; see <see cref="IModelRouteGrain"/>.</summary>
-public sealed class ModelRouteGrain(
+public sealed partial class ModelRouteGrain(
     [PersistentState("route", StorageNames.Conversations)] IPersistentState<RouteState> state,
     IOptions<RoutingOptions> options,
-    TimeProvider time) : Grain, IModelRouteGrain
+    TimeProvider time,
+    ILogger<ModelRouteGrain> logger) : Grain, IModelRouteGrain
 {
     private const int KeptVersions = 50;
 
@@ -43,7 +45,7 @@ public sealed class ModelRouteGrain(
                 "messages", ProviderException.ContextLengthExceeded));
         }
 
-        var available = fits.Where(d => Health(route, d).MayCall(now)).ToList();
+        var available = fits.Where(d => Health(route, d).Check(now) != Availability.Blocked).ToList();
         if (available.Count == 0)
         {
             var retryAfter = fits.Min(d => Health(route, d).BlockedUntil(now) ?? now) - now;
@@ -53,7 +55,15 @@ public sealed class ModelRouteGrain(
         }
 
         var ordered = RouteSelector.Order(Alias, route, available, request, d => LatencyOf(route, d, request.Streaming), Random.Shared.NextDouble());
-        return Task.FromResult<Result<RoutePlan>>(new RoutePlan(Alias, Version, ordered, route));
+
+        // A deployment on trial is tried only as the first choice, so the one trial call is really made.
+        if (Health(route, ordered[0]).Check(now) == Availability.Trial)
+        {
+            Health(route, ordered[0]).GrantTrial(now);
+        }
+
+        List<RouteDeployment> plan = [ordered[0], .. ordered.Skip(1).Where(d => Health(route, d).Check(now) == Availability.Callable)];
+        return Task.FromResult<Result<RoutePlan>>(new RoutePlan(Alias, Version, plan, route));
     }
 
     public Task Report(AttemptReport report)
@@ -92,9 +102,15 @@ public sealed class ModelRouteGrain(
             return ModelNotFound(Alias);
         }
 
-        if (config is not null && RouteRules.Validate(config, options.Value.Credentials, platform: false) is { } invalid)
+        var tenant = Tenant == PlatformRoutes.Tenant ? null : Tenant;
+        if (config is not null && RouteRules.Validate(config, options.Value.Credentials, tenant) is { } invalid)
         {
             return invalid;
+        }
+
+        if (config is not null && tenant is not null)
+        {
+            config = RouteRules.PricedForTenant(config, options.Value.Credentials);
         }
 
         var version = new RouteVersion(Version + 1, config, time.GetUtcNow(), changedBy, change);
@@ -105,8 +121,17 @@ public sealed class ModelRouteGrain(
         }
 
         var own = config is null ? null : new ModelDescription(Alias, TenantRoutesGrain.OwnedBy(config), config.ContextWindow);
-        await GrainFactory.GetGrain<ITenantRoutesGrain>(Tenant).Register(Alias, own);
-        return View();
+        try
+        {
+            await GrainFactory.GetGrain<ITenantRoutesGrain>(Tenant).Register(Alias, own);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The version is stored and in force; only /v1/models lags until the next change of this route.
+            LogRegisterFailed(exception, Alias);
+        }
+
+        return Current is null ? new RouteView(Alias, false, Version, null, [], state.State.Versions) : View();
     }
 
     private Result<RouteView> View()
@@ -123,6 +148,9 @@ public sealed class ModelRouteGrain(
         }).ToList();
         return new RouteView(Alias, state.State.Versions is [.., { Config: not null }], Version, route, health, state.State.Versions);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Alias} changed, but listing it for /v1/models failed")]
+    private partial void LogRegisterFailed(Exception exception, string alias);
 
     /// <summary>Health is per deployment of the current version; a new version starts with fresh circuits.</summary>
     private DeploymentHealthState Health(RouteConfig route, RouteDeployment deployment)

@@ -23,6 +23,8 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     public const string ActivitySourceName = "Conversations.Routing";
 
     private static readonly ActivitySource Source = new(ActivitySourceName);
+    private const int MaxCachedPipelines = 64;
+
     private static readonly ResiliencePropertyKey<AttemptCursor> CursorKey = new("conversations.route-cursor");
     private readonly ConcurrentDictionary<(int, TimeSpan, TimeSpan), ResiliencePipeline<Attempt>> _pipelines = new();
 
@@ -49,7 +51,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             ResilienceContextPool.Shared.Return(context);
         }
 
-        var servedBy = new ServedBy(call.Cursor.Deployment.Name, call.Cursor.Attempts, plan.Version);
+        var servedBy = new ServedBy(call.Cursor.LastTried.Name, call.Cursor.Attempts, plan.Version);
         if (attempt.Failure is { } failure)
         {
             yield return CompletionChunk.Failed(failure.Error) with { Route = servedBy };
@@ -70,10 +72,17 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         }
     }
 
-    /// <summary>Polly's retry, driven by the call's <see cref="AttemptCursor"/>; one pipeline per distinct retry setting.</summary>
-    private ResiliencePipeline<Attempt> Pipeline(RetrySettings retry) => _pipelines.GetOrAdd(
-        (retry.MaxRetriesPerDeployment, retry.BaseDelay, retry.MaxDelay),
-        key => new ResiliencePipelineBuilder<Attempt>()
+    /// <summary>Polly's retry, driven by the call's <see cref="AttemptCursor"/>; one pipeline per distinct retry setting (a bounded cache: tenants choose the settings).</summary>
+    private ResiliencePipeline<Attempt> Pipeline(RetrySettings retry)
+    {
+        var key = (retry.MaxRetriesPerDeployment, retry.BaseDelay, retry.MaxDelay);
+        return _pipelines.TryGetValue(key, out var pipeline) ? pipeline
+            : _pipelines.Count < MaxCachedPipelines ? _pipelines.GetOrAdd(key, BuildPipeline)
+            : BuildPipeline(key);
+    }
+
+    private static ResiliencePipeline<Attempt> BuildPipeline((int, TimeSpan, TimeSpan) key) =>
+        new ResiliencePipelineBuilder<Attempt>()
             .AddRetry(new RetryStrategyOptions<Attempt>
             {
                 MaxRetryAttempts = (RouteRules.MaxDeployments * (key.Item1 + 1)) - 1, // the cursor decides; this only bounds it
@@ -85,7 +94,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
                     args.Outcome.Result?.Failure is { } failure && args.Context.Properties.GetValue(CursorKey, null!).Advance(failure)),
                 DelayGenerator = static args => ValueTask.FromResult(args.Context.Properties.GetValue(CursorKey, null!).NextDelay),
             })
-            .Build());
+            .Build();
 
     /// <summary>One attempt: up to the first token of a stream, or the whole answer otherwise.</summary>
     private async ValueTask<Attempt> Try(Call call)
@@ -100,11 +109,8 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         var started = time.GetTimestamp();
         var firstToken = CancellationTokenSource.CreateLinkedTokenSource(call.Total.Token);
         OpenStream? committed = null;
-        var attemptToken = call.Request.StreamDeltas ? firstToken.Token : call.Total.Token;
-        if (call.Request.StreamDeltas)
-        {
-            firstToken.CancelAfter(call.Plan.Config.Timeouts.FirstToken);
-        }
+        // A stream must show its first token in time; a call that waits for the whole answer must have it in time.
+        firstToken.CancelAfter(call.Request.StreamDeltas ? call.Plan.Config.Timeouts.FirstToken : call.Plan.Config.Timeouts.Attempt);
 
         IAsyncEnumerator<ChatResponseUpdate>? updates = null;
         try
@@ -112,7 +118,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             var client = clients.For(deployment);
             if (!call.Request.StreamDeltas)
             {
-                var response = await client.GetResponseAsync(call.Messages, call.Options, attemptToken);
+                var response = await client.GetResponseAsync(call.Messages, call.Options, firstToken.Token);
                 var elapsed = time.GetElapsedTime(started);
                 Succeeded(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, elapsed));
                 activity?.Dispose();
@@ -181,7 +187,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             catch (Exception exception) when (!call.Aborted.IsCancellationRequested)
             {
                 failure = ProviderFailures.Classify(exception, call.Plan.Config, false, call.Total.IsCancellationRequested);
-                LogProviderFailure(exception, stream.Deployment.Name, failure.Error.Status);
+                LogProviderFailure(stream.Deployment.Name, exception.GetType().Name, failure.UpstreamStatus, failure.Error.Status);
             }
 
             if (failure is null && !hasNext && stream.FinishReason is null)
@@ -219,7 +225,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     {
         if (exception is not null)
         {
-            LogProviderFailure(exception, deployment.Name, failure.Error.Status);
+            LogProviderFailure(deployment.Name, exception.GetType().Name, failure.UpstreamStatus, failure.Error.Status);
         }
 
         await ReportFailure(call, new AttemptReport(deployment.Name, failure.ReportAs, RetryAfter: failure.RetryAfter));
@@ -280,8 +286,9 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model deployment {Deployment} ended its stream without a finish reason")]
     private partial void LogTruncatedStream(string deployment);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model deployment {Deployment} failed; status {Status}")]
-    private partial void LogProviderFailure(Exception exception, string deployment, int status);
+    /// <summary>The exception's type, not its message: provider error text can echo a (masked) credential.</summary>
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model deployment {Deployment} failed ({ErrorType}, upstream status {UpstreamStatus}); answering {Status}")]
+    private partial void LogProviderFailure(string deployment, string errorType, int? upstreamStatus, int status);
 
     private sealed record Call(
         RoutePlan Plan, IModelRouteGrain Route, CompletionRequest Request, List<ChatMessage> Messages, ChatOptions Options,

@@ -23,14 +23,14 @@ internal static class ProviderFailures
 
         if (firstTokenTimedOut)
         {
-            return new(Timeout("The model provider sent no token within the route's first-token timeout."), FailureKind.TryElsewhere, AttemptOutcome.Failed);
+            return new(Timeout("The model provider did not answer within the route's first-token (or attempt) timeout."), FailureKind.TryElsewhere, AttemptOutcome.Failed);
         }
 
         return exception switch
         {
-            ProviderException provider => FromStatus(provider.Status, provider.Code, provider.RetryAfter, provider.Message, route),
+            ProviderException provider => FromStatus(provider.Status, provider.Code, provider.RetryAfter, provider.Message, route) with { UpstreamStatus = provider.Status },
             ClientResultException client when client.Status == 0 => Unreachable(),
-            ClientResultException client => FromStatus(client.Status, ErrorCode(client), RetryAfter(client), "The model provider returned an error.", route),
+            ClientResultException client => FromStatus(client.Status, ErrorCode(client), RetryAfter(client), "The model provider returned an error.", route) with { UpstreamStatus = client.Status },
             HttpRequestException or IOException => Unreachable(),
             OperationCanceledException => new(Timeout("The model provider did not answer in time."), FailureKind.TryElsewhere, AttemptOutcome.Failed),
             _ => new(GatewayError.Upstream(502, "The model provider failed."), FailureKind.Transient, AttemptOutcome.Failed),
@@ -52,7 +52,7 @@ internal static class ProviderFailures
         if (status is 401 or 403)
         {
             // The gateway's own credential was refused: that deployment is broken, the request is not.
-            return new(GatewayError.Upstream(status, "The model provider refused the gateway's credentials."), FailureKind.TryElsewhere, AttemptOutcome.Failed);
+            return new(GatewayError.Upstream(status, "The model provider refused the gateway's credentials."), FailureKind.Elsewhere, AttemptOutcome.Failed);
         }
 
         var error = GatewayError.Upstream(status, status >= 500 ? "The model provider failed." : message) with { RetryAfter = retryAfter };

@@ -32,8 +32,10 @@ public sealed class TenantRoutesGrain(
             own[alias] = model;
         }
 
-        state.State = new TenantRoutesState { Own = own };
-        await state.WriteStateAsync();
+        if (await state.TryReplace(new TenantRoutesState { Own = own }) is { } failure)
+        {
+            throw new InvalidOperationException("The tenant's route list could not be stored.", failure);
+        }
     }
 
     public static string OwnedBy(RouteConfig route) =>

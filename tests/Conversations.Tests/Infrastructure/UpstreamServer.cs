@@ -42,11 +42,17 @@ public sealed class UpstreamServer : IAsyncDisposable
         return settings;
     }
 
-    /// <summary>A gateway credential named <paramref name="name"/>: this upstream's key, bound to its base URL.</summary>
+    /// <summary>
+    /// A gateway credential named <paramref name="name"/>: this upstream's key, bound to its base URL, shared with
+    /// every tenant for the model "sim-upstream" at 1 and 2 USD per million input and output tokens.
+    /// </summary>
     public Dictionary<string, string?> CredentialSettings(string name) => new()
     {
         [$"Conversations:Credentials:{name}:ApiKey"] = Key,
         [$"Conversations:Credentials:{name}:BaseUrl"] = BaseUrl.ToString(),
+        [$"Conversations:Credentials:{name}:Tenants:0"] = "*",
+        [$"Conversations:Credentials:{name}:Models:sim-upstream:InputPerMillion"] = "1",
+        [$"Conversations:Credentials:{name}:Models:sim-upstream:OutputPerMillion"] = "2",
     };
 
     /// <summary>The chat and messages requests the upstream received, oldest first.</summary>

@@ -26,7 +26,7 @@ public sealed class DeploymentHealthTests
 
         Assert.Equal(CircuitState.Closed, closedAfterTwo);
         Assert.Equal(CircuitState.Open, health.Circuit);
-        Assert.False(health.MayCall(_clock.Now));
+        Assert.Equal(Availability.Blocked, health.Check(_clock.Now));
         Assert.Equal(_clock.Now + Circuit.BreakDuration, health.BlockedUntil(_clock.Now));
     }
 
@@ -37,14 +37,15 @@ public sealed class DeploymentHealthTests
         Fail(health, 3);
         _clock.Advance(Circuit.BreakDuration);
 
-        var trial = health.MayCall(_clock.Now);
-        var second = health.MayCall(_clock.Now);
+        var trial = health.Check(_clock.Now);
+        health.GrantTrial(_clock.Now);
+        var second = health.Check(_clock.Now);
         health.Record(new AttemptReport("d", AttemptOutcome.Succeeded, TimeSpan.FromMilliseconds(80)));
 
-        Assert.True(trial);
-        Assert.False(second);
+        Assert.Equal(Availability.Trial, trial);
+        Assert.Equal(Availability.Blocked, second);
         Assert.Equal(CircuitState.Closed, health.Circuit);
-        Assert.True(health.MayCall(_clock.Now));
+        Assert.Equal(Availability.Callable, health.Check(_clock.Now));
     }
 
     [Fact]
@@ -54,11 +55,26 @@ public sealed class DeploymentHealthTests
         Fail(health, 3);
         _clock.Advance(Circuit.BreakDuration);
 
-        Assert.True(health.MayCall(_clock.Now));
+        health.GrantTrial(_clock.Now);
         Fail(health, 1);
 
         Assert.Equal(CircuitState.Open, health.Circuit);
-        Assert.False(health.MayCall(_clock.Now));
+        Assert.Equal(Availability.Blocked, health.Check(_clock.Now));
+        _clock.Advance(Circuit.BreakDuration);
+        Assert.Equal(Availability.Trial, health.Check(_clock.Now));
+    }
+
+    [Fact]
+    public void A_trial_that_says_nothing_about_health_hands_the_trial_to_the_next_call_at_once()
+    {
+        var health = new DeploymentHealthState(Circuit, TimeSpan.FromSeconds(5), _clock);
+        Fail(health, 3);
+        _clock.Advance(Circuit.BreakDuration);
+
+        health.GrantTrial(_clock.Now);
+        health.Record(new AttemptReport("d", AttemptOutcome.Rejected));
+
+        Assert.Equal(Availability.Trial, health.Check(_clock.Now));
     }
 
     [Fact]
@@ -72,9 +88,9 @@ public sealed class DeploymentHealthTests
         }
 
         Assert.Equal(CircuitState.Closed, health.Circuit);
-        Assert.False(health.MayCall(_clock.Now));
+        Assert.Equal(Availability.Blocked, health.Check(_clock.Now));
         _clock.Advance(TimeSpan.FromSeconds(20));
-        Assert.True(health.MayCall(_clock.Now));
+        Assert.Equal(Availability.Callable, health.Check(_clock.Now));
     }
 
     [Fact]

@@ -99,6 +99,23 @@ public sealed class FallbackTests(RoutingFixture fixture) : IClassFixture<Routin
     }
 
     [Fact]
+    public async Task A_call_waiting_for_a_whole_answer_falls_back_when_an_attempt_outlives_its_timeout()
+    {
+        await fixture.Primary.SetFault("[sim:hang]");
+        try
+        {
+            using var response = await Chat("slow", "marker-slow");
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(("s", "2"), (Header(response, CallHeaders.Deployment), Header(response, CallHeaders.Attempts)));
+        }
+        finally
+        {
+            await fixture.Primary.SetFault(string.Empty);
+        }
+    }
+
+    [Fact]
     public async Task A_call_that_outlives_the_routes_total_timeout_answers_504_and_tries_nothing_more()
     {
         using var response = await Chat("total", "marker-total [sim:hang]");

@@ -33,6 +33,11 @@ public sealed class RouteAdminTests : IAsyncLifetime
         // A credential the upstream refuses: the gateway sends it, logs the failure, and must never show it.
         settings["Conversations:Credentials:refused:ApiKey"] = LeakyKey;
         settings["Conversations:Credentials:refused:BaseUrl"] = _first.BaseUrl.ToString();
+        settings["Conversations:Credentials:refused:Tenants:0"] = "default";
+        settings["Conversations:Credentials:refused:Models:sim-upstream:InputPerMillion"] = "1";
+        settings["Conversations:Credentials:private:ApiKey"] = LeakyKey;
+        settings["Conversations:Credentials:private:BaseUrl"] = _first.BaseUrl.ToString();
+        settings["Conversations:Credentials:private:Models:sim-upstream:InputPerMillion"] = "1";
         _gateway = new GatewayFactory(settings, services => services.AddSingleton<ILoggerProvider>(_logs));
     }
 
@@ -48,9 +53,9 @@ public sealed class RouteAdminTests : IAsyncLifetime
     {
         using var http = _gateway.Http();
 
-        await Put(http, "rollback", """{"deployments":[{"name":"one","credential":"first"}]}""");
+        await Put(http, "rollback", """{"deployments":[{"name":"one","credential":"first","upstream_model":"sim-upstream"}]}""");
         var v1 = await Served(http, "rollback");
-        await Put(http, "rollback", """{"deployments":[{"name":"two","credential":"second"}]}""");
+        await Put(http, "rollback", """{"deployments":[{"name":"two","credential":"second","upstream_model":"sim-upstream"}]}""");
         var v2 = await Served(http, "rollback");
         using var rollback = await http.PostAsync("/v1/admin/tenants/default/routes/rollback/rollback", ChatCompletionsTests.Json("""{"version":1}"""));
         var v3 = await Served(http, "rollback");
@@ -88,25 +93,55 @@ public sealed class RouteAdminTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("""{"strategy":"fastest","deployments":[{"name":"a","credential":"first"}]}""", "strategy")]
+    [InlineData("""{"strategy":"fastest","deployments":[{"name":"a","credential":"first","upstream_model":"sim-upstream"}]}""", "strategy")]
     [InlineData("""{"deployments":[{"name":"a","credential":"nope"}]}""", "deployments")]
     [InlineData("""{"deployments":[{"name":"a","base_url":"http://169.254.169.254/v1"}]}""", "deployments")]
     [InlineData("""{"deployments":[{"name":"a","credential":"first","base_url":"http://127.0.0.1:1/v1"}]}""", "deployments")]
     [InlineData("""{"deployments":[]}""", "deployments")]
-    [InlineData("""{"deployments":[{"name":"a","credential":"first"},{"name":"a","credential":"second"}]}""", "deployments")]
-    [InlineData("""{"strategy":"canary","canary_deployment":"zzz","deployments":[{"name":"a","credential":"first"},{"name":"b","credential":"second"}]}""", "canary_deployment")]
-    [InlineData("""{"deployments":[{"name":"a","credential":"first"}],"circuit":{"failure_ratio":0}}""", "circuit")]
-    [InlineData("""{"deployments":[{"name":"a","credential":"first"}],"fallback_on_status":[200]}""", "fallback_on_status")]
+    [InlineData("""{"deployments":[{"name":"a","credential":"first","upstream_model":"sim-upstream"},{"name":"a","credential":"second","upstream_model":"sim-upstream"}]}""", "deployments")]
+    [InlineData("""{"strategy":"canary","canary_deployment":"zzz","deployments":[{"name":"a","credential":"first","upstream_model":"sim-upstream"},{"name":"b","credential":"second","upstream_model":"sim-upstream"}]}""", "canary_deployment")]
+    [InlineData("""{"deployments":[{"name":"a","credential":"first","upstream_model":"sim-upstream"}],"circuit":{"failure_ratio":0}}""", "circuit")]
+    [InlineData("""{"deployments":[{"name":"a","credential":"first","upstream_model":"sim-upstream"}],"fallback_on_status":[200]}""", "fallback_on_status")]
     [InlineData("""{"deployments":[{"name":"a","provider":"bedrock"}]}""", "deployments")]
+    [InlineData("""{"deployments":[{"name":"a","credential":"private","upstream_model":"sim-upstream"}]}""", "deployments")]
+    [InlineData("""{"deployments":[{"name":"a","credential":"first","upstream_model":"gpt-5-pro"}]}""", "deployments")]
     public async Task An_invalid_route_is_refused_with_the_field_named_and_the_current_version_kept(string body, string param)
     {
         using var http = _gateway.Http();
-        await Put(http, "guarded", """{"deployments":[{"name":"kept","credential":"first"}]}""");
+        await Put(http, "guarded", """{"deployments":[{"name":"kept","credential":"first","upstream_model":"sim-upstream"}]}""");
 
         using var response = await http.PutAsync("/v1/admin/tenants/default/routes/guarded", ChatCompletionsTests.Json(body));
 
         await response.AssertOpenAIError(HttpStatusCode.BadRequest, param);
         Assert.Equal("kept", (await Served(http, "guarded")).Deployment);
+    }
+
+    [Fact]
+    public async Task A_tenants_route_is_priced_from_the_credentials_model_list_whatever_it_asks_for()
+    {
+        using var http = _gateway.Http();
+
+        await Put(http, "priced", """{"deployments":[{"name":"cheap","credential":"first","upstream_model":"sim-upstream","prices":{"input_per_million":0,"output_per_million":0}}]}""");
+        var route = JsonDocument.Parse(await http.GetStringAsync(new Uri("/v1/admin/tenants/default/routes/priced", UriKind.Relative))).RootElement;
+
+        var prices = route.GetProperty("config").GetProperty("deployments")[0].GetProperty("prices");
+        Assert.Equal((1m, 2m), (prices.GetProperty("input_per_million").GetDecimal(), prices.GetProperty("output_per_million").GetDecimal()));
+    }
+
+    [Fact]
+    public async Task Deleting_a_tenant_only_alias_answers_with_the_deletion_and_the_alias_is_gone()
+    {
+        using var http = _gateway.Http();
+        await Put(http, "short-lived", """{"deployments":[{"name":"x","provider":"simulated"}]}""");
+
+        using var deleted = await http.DeleteAsync(new Uri("/v1/admin/tenants/default/routes/short-lived", UriKind.Relative));
+        using var call = await http.PostAsync("/v1/chat/completions", ChatCompletionsTests.Json(Body("short-lived", "hi")));
+        var models = await http.GetStringAsync(new Uri("/v1/models", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        Assert.True(JsonDocument.Parse(await deleted.Content.ReadAsStringAsync()).RootElement.GetProperty("deleted").GetBoolean());
+        await call.AssertOpenAIError(HttpStatusCode.NotFound, "model");
+        Assert.DoesNotContain("\"short-lived\"", models, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -139,8 +174,8 @@ public sealed class RouteAdminTests : IAsyncLifetime
         };
         ActivitySource.AddActivityListener(listener);
         using var http = _gateway.Http();
-        await Put(http, "works", """{"deployments":[{"name":"good","credential":"first"}]}""");
-        await Put(http, "refused", """{"deployments":[{"name":"bad","credential":"refused"}],"retry":{"max_retries_per_deployment":0}}""");
+        await Put(http, "works", """{"deployments":[{"name":"good","credential":"first","upstream_model":"sim-upstream"}]}""");
+        await Put(http, "refused", """{"deployments":[{"name":"bad","credential":"refused","upstream_model":"sim-upstream"}],"retry":{"max_retries_per_deployment":0}}""");
 
         var exchanges = new List<HttpResponseMessage>
         {

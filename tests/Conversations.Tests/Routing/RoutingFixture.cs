@@ -62,7 +62,8 @@ public sealed class RoutingFixture : IAsyncLifetime
               "window-only": { "Deployments": [ { "Name": "t", "Credential": "tight", "ContextWindow": 100 } ] },
               "stream": { "Deployments": [ { "Name": "p", "Credential": "primary" }, { "Name": "s", "Credential": "secondary", "Priority": 1 } ], "Retry": { "MaxRetriesPerDeployment": 0 } },
               "cut": { "Deployments": [ { "Name": "p", "Credential": "primary" }, { "Name": "s", "Credential": "secondary", "Priority": 1 } ] },
-              "total": { "Deployments": [ { "Name": "p", "Credential": "primary" }, { "Name": "s", "Credential": "secondary", "Priority": 1 } ], "Timeouts": { "Total": "00:00:01", "FirstToken": "00:00:01" } },
+              "slow": { "Deployments": [ { "Name": "p", "Credential": "primary" }, { "Name": "s", "Credential": "secondary", "Priority": 1 } ], "Timeouts": { "Attempt": "00:00:00.300" } },
+              "total": { "Deployments": [ { "Name": "p", "Credential": "primary" }, { "Name": "s", "Credential": "secondary", "Priority": 1 } ], "Timeouts": { "Total": "00:00:01" } },
               "spans": { "Deployments": [ { "Name": "p", "Credential": "primary" }, { "Name": "s", "Credential": "secondary", "Priority": 1 } ], "Retry": { "BaseDelay": "00:00:00.010" } },
               "claude": { "Deployments": [ { "Name": "anthropic", "Provider": "Anthropic", "Credential": "secondary", "UpstreamModel": "claude-sim" } ] }
             }
