@@ -50,6 +50,7 @@ public static class ConversationsApi
         v1.MapChatCompletions()
             .MapResponses()
             .MapConversations()
+            .MapConversationContext()
             .MapModels()
             .MapAdmin()
             .MapRouteAdmin()

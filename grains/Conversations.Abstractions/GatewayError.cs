@@ -19,6 +19,9 @@ public sealed record GatewayError(
     public static GatewayError NotFound(string what, string id, string? param = null) =>
         new(404, "invalid_request_error", "not_found", $"No {what} found with id '{id}'.", param);
 
+    public static GatewayError ModelNotFound(string model) => new(
+        404, "invalid_request_error", "model_not_found", $"The model '{model}' does not exist or you do not have access to it.", "model");
+
     public static GatewayError Invalid(string message, string? param = null, string? code = null) =>
         new(400, "invalid_request_error", code, message, param);
 

@@ -9,12 +9,13 @@ namespace Conversations;
 public interface IConversationGrain : IGrainWithStringKey
 {
     /// <summary>Creates the conversation; 409 if it already exists (or existed and was deleted).</summary>
-    Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items);
+    Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, Context.ContextPolicy? policy = null);
 
     [AlwaysInterleave]
     Task<Result<ConversationInfo>> Get();
 
-    Task<Result<ConversationInfo>> UpdateMetadata(IReadOnlyDictionary<string, string> metadata);
+    /// <summary>Replaces the metadata and/or the context policy (each when given), in one write.</summary>
+    Task<Result<ConversationInfo>> Update(IReadOnlyDictionary<string, string>? metadata, PolicyChange? policy);
 
     Task<Result<ConversationInfo>> Delete();
 
@@ -35,6 +36,16 @@ public interface IConversationGrain : IGrainWithStringKey
     /// On failure or cancellation nothing is appended.
     /// </summary>
     IAsyncEnumerable<CompletionChunk> RunTurn(TurnRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>What the model would see on the next turn through <paramref name="model"/>: each section, its tokens, and what is left out and why.</summary>
+    [AlwaysInterleave]
+    Task<Result<Context.ContextView>> PreviewContext(string model, int? maxOutputTokens, Context.ContextPolicy? policy);
+
+    [AlwaysInterleave]
+    Task<Result<IReadOnlyDictionary<string, string>>> GetFacts();
+
+    /// <summary>Merges facts: a <c>null</c> value removes its key.</summary>
+    Task<Result<IReadOnlyDictionary<string, string>>> UpdateFacts(IReadOnlyDictionary<string, string?> changes);
 }
 
 [GenerateSerializer, Immutable, Alias("conv.ConversationInfo")]
@@ -42,7 +53,12 @@ public sealed record ConversationInfo(
     [property: Id(0)] string Id,
     [property: Id(1)] DateTimeOffset CreatedAt,
     [property: Id(2)] IReadOnlyDictionary<string, string> Metadata,
-    [property: Id(3)] int ItemCount);
+    [property: Id(3)] int ItemCount,
+    [property: Id(4)] Context.ContextPolicy? Policy = null);
+
+/// <summary>A new context policy for a conversation; a <c>null</c> <see cref="Policy"/> returns it to the defaults.</summary>
+[GenerateSerializer, Immutable, Alias("conv.PolicyChange")]
+public sealed record PolicyChange([property: Id(0)] Context.ContextPolicy? Policy);
 
 /// <summary>A turn as the API hands it to a conversation; ids are chosen by the caller.</summary>
 [GenerateSerializer, Immutable, Alias("conv.TurnRequest")]
@@ -52,7 +68,8 @@ public sealed record TurnRequest(
     [property: Id(2)] IReadOnlyList<ConversationItem> Input,
     [property: Id(3)] string? Instructions,
     [property: Id(4)] CompletionRequest Options,
-    [property: Id(5)] Idempotency? Idempotency = null);
+    [property: Id(5)] Idempotency? Idempotency = null,
+    [property: Id(6)] Context.ContextPolicy? Policy = null);
 
 /// <summary>
 /// A client's <c>Idempotency-Key</c> and a fingerprint of the request body: the same key with the same

@@ -13,11 +13,18 @@ namespace Conversations.Grains;
 /// </summary>
 public sealed class ChatPipeline(ModelRouter router, TokenCounter tokens, IGrainFactory grains)
 {
-    public async IAsyncEnumerable<CompletionChunk> Run(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<CompletionChunk> Run(CompletionRequest request, CancellationToken cancellationToken) => Run(request, null, cancellationToken);
+
+    /// <param name="shape">
+    /// Builds the request's messages once the route is planned (a conversation turn fits its context to
+    /// the route's windows); a failure (the input alone does not fit) ends the call before admission.
+    /// </param>
+    public async IAsyncEnumerable<CompletionChunk> Run(
+        CompletionRequest request, Func<RoutePlan, Result<CompletionRequest>>? shape, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (request.Caller?.MayUseModel(request.Model) == false)
         {
-            yield return CompletionChunk.Failed(ModelRouteGrain.ModelNotFound(request.Model));
+            yield return CompletionChunk.Failed(GatewayError.ModelNotFound(request.Model));
             yield break;
         }
 
@@ -27,11 +34,22 @@ public sealed class ChatPipeline(ModelRouter router, TokenCounter tokens, IGrain
         int Prompt() => promptTokens ??= tokens.CountPrompt(request.Messages.Select(m => m.Text));
         var route = grains.GetGrain<IModelRouteGrain>(GrainKeys.For(caller?.Tenant ?? PlatformRoutes.Tenant, request.Model));
         var counted = caller is { HasNoLimits: false };
-        var plan = await route.Plan(new PlanRequest(request.StickyKey, counted ? Prompt() : 0, request.MaxOutputTokens, request.StreamDeltas));
+        var plan = await route.Plan(new PlanRequest(request.StickyKey, counted && shape is null ? Prompt() : 0, request.MaxOutputTokens, request.StreamDeltas));
         if (!plan.IsSuccess)
         {
             yield return CompletionChunk.Failed(plan.Error);
             yield break;
+        }
+
+        if (shape?.Invoke(plan.Value) is { } shaped)
+        {
+            if (!shaped.IsSuccess)
+            {
+                yield return CompletionChunk.Failed(shaped.Error);
+                yield break;
+            }
+
+            request = shaped.Value;
         }
 
         if (caller is null)

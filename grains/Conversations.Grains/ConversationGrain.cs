@@ -1,5 +1,8 @@
 using System.Runtime.CompilerServices;
+using Conversations.Context;
+using Conversations.Grains.Context;
 using Conversations.Providers;
+using Conversations.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace Conversations.Grains;
@@ -13,6 +16,7 @@ namespace Conversations.Grains;
 public sealed partial class ConversationGrain(
     [PersistentState("conversation", StorageNames.Conversations)] IPersistentState<ConversationState> state,
     ChatPipeline pipeline,
+    ContextBuilder context,
     TokenCounter tokens,
     TimeProvider clock,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain
@@ -28,7 +32,7 @@ public sealed partial class ConversationGrain(
 
     private GatewayError NotFound => GatewayError.NotFound("conversation", ConversationId);
 
-    public async Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items)
+    public async Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null)
     {
         using var gate = await Gate.Enter(_writeGate, CancellationToken.None);
         if (state.State.Exists)
@@ -42,6 +46,7 @@ public sealed partial class ConversationGrain(
             CreatedAt = clock.GetUtcNow(),
             Metadata = new(metadata, StringComparer.Ordinal),
             Items = [.. items.Select(ToItem)],
+            Policy = policy,
         };
         return await Persist(created) ?? (Result<ConversationInfo>)created.ToInfo();
     }
@@ -49,7 +54,7 @@ public sealed partial class ConversationGrain(
     public Task<Result<ConversationInfo>> Get() =>
         Task.FromResult(Durable.Exists ? Durable.ToInfo() : (Result<ConversationInfo>)NotFound);
 
-    public async Task<Result<ConversationInfo>> UpdateMetadata(IReadOnlyDictionary<string, string> metadata)
+    public async Task<Result<ConversationInfo>> Update(IReadOnlyDictionary<string, string>? metadata, PolicyChange? policy)
     {
         using var gate = await Gate.Enter(_writeGate, CancellationToken.None);
         if (!state.State.Exists)
@@ -57,7 +62,11 @@ public sealed partial class ConversationGrain(
             return NotFound;
         }
 
-        var updated = state.State with { Metadata = new(metadata, StringComparer.Ordinal) };
+        var updated = state.State with
+        {
+            Metadata = metadata is null ? state.State.Metadata : new(metadata, StringComparer.Ordinal),
+            Policy = policy is null ? state.State.Policy : policy.Policy,
+        };
         return await Persist(updated) ?? (Result<ConversationInfo>)updated.ToInfo();
     }
 
@@ -147,19 +156,21 @@ public sealed partial class ConversationGrain(
         }
 
         var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.Text) }).ToList();
-        var context = new List<NewItem>(state.State.Items.Count + input.Count + 1);
-        if (request.Instructions is { Length: > 0 } instructions)
-        {
-            context.Add(new NewItem(Roles.System, instructions));
-        }
+        var policy = Policy(request.Policy);
 
-        context.AddRange(state.State.Items.Select(item => new NewItem(item.Role, item.Text)));
-        context.AddRange(input.Select(item => new NewItem(item.Role, item.Text)));
+        // The context is built once the route is known: its deployments' windows set the budget.
+        Result<CompletionRequest> Shape(RoutePlan plan)
+        {
+            var built = context.Build(new ContextInputs(
+                request.Instructions, state.State.Facts, state.State.Items, input,
+                ContextBudget.For(plan.Deployments, request.Options.MaxOutputTokens, policy), policy));
+            return built.IsSuccess ? request.Options with { Messages = built.Value.Messages } : built.Error;
+        }
 
         CompletionResult? result = null;
         Conversations.Tenancy.Admission? admission = null;
-        Conversations.Routing.ServedBy? route = null;
-        await foreach (var chunk in pipeline.Run(request.Options with { Messages = context, Conversation = this.GetPrimaryKeyString() }, cancellationToken))
+        ServedBy? route = null;
+        await foreach (var chunk in pipeline.Run(request.Options with { Conversation = this.GetPrimaryKeyString() }, Shape, cancellationToken))
         {
             if (chunk.Final is not null)
             {
@@ -189,6 +200,63 @@ public sealed partial class ConversationGrain(
             ? CompletionChunk.Done(result with { OutputItem = output })
             : CompletionChunk.Failed(failure)) with { Admission = admission, Route = route };
     }
+
+    public async Task<Result<ContextView>> PreviewContext(string model, int? maxOutputTokens, ContextPolicy? policy)
+    {
+        var current = Durable;
+        if (!current.Exists)
+        {
+            return NotFound;
+        }
+
+        var route = await GrainFactory.GetGrain<IModelRouteGrain>(GrainKeys.For(GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant, model)).Describe();
+        if (!route.IsSuccess || route.Value.Config is not { } config)
+        {
+            return route.Error ?? GatewayError.ModelNotFound(model);
+        }
+
+        var effective = Policy(policy, current);
+        var built = context.Build(new ContextInputs(
+            null, current.Facts, current.Items, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective));
+        return built.IsSuccess ? built.Value.View : built.Error;
+    }
+
+    public Task<Result<IReadOnlyDictionary<string, string>>> GetFacts() => Task.FromResult(
+        Durable.Exists ? (Result<IReadOnlyDictionary<string, string>>)Durable.Facts : NotFound);
+
+    public async Task<Result<IReadOnlyDictionary<string, string>>> UpdateFacts(IReadOnlyDictionary<string, string?> changes)
+    {
+        using var gate = await Gate.Enter(_writeGate, CancellationToken.None);
+        if (!state.State.Exists)
+        {
+            return NotFound;
+        }
+
+        var facts = new Dictionary<string, string>(state.State.Facts, StringComparer.Ordinal);
+        foreach (var (key, value) in changes)
+        {
+            if (value is null)
+            {
+                facts.Remove(key);
+            }
+            else
+            {
+                facts[key] = value;
+            }
+        }
+
+        if (facts.Count > Facts.MaxCount)
+        {
+            return GatewayError.Invalid($"A conversation holds at most {Facts.MaxCount} facts.", "facts", "too_many_facts");
+        }
+
+        var updated = state.State with { Facts = facts };
+        return await Persist(updated) ?? (Result<IReadOnlyDictionary<string, string>>)facts;
+    }
+
+    /// <summary>The request's policy over the conversation's over the defaults.</summary>
+    private ContextPolicy Policy(ContextPolicy? request, ConversationState? conversation = null) =>
+        (request ?? new ContextPolicy()).Over((conversation ?? state.State).Policy ?? new ContextPolicy()).Over(ContextPolicy.Default);
 
     private ConversationItem ToItem(NewItem item) =>
         new(Ids.New(Ids.Message), item.Role, item.Text, tokens.Count(item.Text), clock.GetUtcNow());

@@ -19,9 +19,15 @@ public sealed record ConversationState
     /// <summary>Recent idempotency keys and what they produced, oldest first.</summary>
     [Id(4)] public List<IdempotencyRecord> Idempotency { get; init; } = [];
 
+    /// <summary>This conversation's context policy; a request's own policy overrides it field by field.</summary>
+    [Id(5)] public Conversations.Context.ContextPolicy? Policy { get; init; }
+
+    /// <summary>Structured state: facts the model sees in a compact section on every turn.</summary>
+    [Id(6)] public Dictionary<string, string> Facts { get; init; } = new(StringComparer.Ordinal);
+
     public bool Exists => Id is not null;
 
-    public ConversationInfo ToInfo() => new(Id!, CreatedAt, Metadata, Items.Count);
+    public ConversationInfo ToInfo() => new(Id!, CreatedAt, Metadata, Items.Count, Policy);
 
     public ConversationState Append(IEnumerable<ConversationItem> items) => this with { Items = [.. Items, .. items] };
 

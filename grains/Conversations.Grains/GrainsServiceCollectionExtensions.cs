@@ -13,6 +13,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddModelProviders(configuration);
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<ChatPipeline>();
+        services.AddSingleton<Context.ContextBuilder>();
         services.AddSingleton(TimeProvider.System);
         return services;
     }

@@ -56,7 +56,13 @@ public static class ConversationsEndpoints
             return items.Error.ToResult();
         }
 
-        var created = await api.Conversation(Ids.New(Ids.Conversation)).Create(body.Value.Metadata ?? Metadata.Empty, items.Value);
+        var policy = body.Value.ContextPolicy?.ToPolicy("context_policy");
+        if (policy is { IsSuccess: false })
+        {
+            return policy.Value.Error.ToResult();
+        }
+
+        var created = await api.Conversation(Ids.New(Ids.Conversation)).Create(body.Value.Metadata ?? Metadata.Empty, items.Value, policy?.Value);
         return ToResult(created);
     }
 
@@ -73,7 +79,8 @@ public static class ConversationsEndpoints
             return body.Error.ToResult();
         }
 
-        if (body.Value.Metadata is not { } metadata)
+        var (metadata, policyJson) = (body.Value.Metadata, body.Value.ContextPolicy);
+        if (metadata is null && policyJson is null)
         {
             return GatewayError.Invalid("Missing required parameter: 'metadata'.", "metadata", "missing_required_parameter").ToResult();
         }
@@ -83,8 +90,14 @@ public static class ConversationsEndpoints
             return invalid.ToResult();
         }
 
+        var policy = policyJson?.ToPolicy("context_policy");
+        if (policy is { IsSuccess: false })
+        {
+            return policy.Value.Error.ToResult();
+        }
+
         return Ids.IsValid(conversationId, Ids.Conversation)
-            ? ToResult(await api.Conversation(conversationId).UpdateMetadata(metadata))
+            ? ToResult(await api.Conversation(conversationId).Update(metadata, policy is { } set ? new PolicyChange(set.Value) : null))
             : NotFound(conversationId);
     }
 

@@ -30,6 +30,6 @@ public static class ModelsEndpoints
         var models = await api.Grains.GetGrain<ITenantRoutesGrain>(api.Tenant).ListModels();
         return models.FirstOrDefault(m => m.Id == model && api.Caller.MayUseModel(m.Id)) is { } found
             ? TypedResults.Json(ModelJson.From(found), ApiJson.Options)
-            : new GatewayError(404, "invalid_request_error", "model_not_found", $"The model '{model}' does not exist.", "model").ToResult();
+            : GatewayError.ModelNotFound(model).ToResult();
     }
 }

@@ -13,8 +13,10 @@ internal sealed class ResponsePlan
     private IIdempotencyGrain? _claim;
 
     private ResponsePlan(
-        ResponseCreateJson body, string model, string? conversationId, List<ConversationItem> input, List<NewItem> history, DateTimeOffset createdAt, Idempotency? idempotency)
+        ResponseCreateJson body, string model, string? conversationId, List<ConversationItem> input, List<NewItem> history, DateTimeOffset createdAt,
+        Idempotency? idempotency, Context.ContextPolicy? policy)
     {
+        Policy = policy;
         Idempotency = idempotency;
         Body = body;
         Model = model;
@@ -45,6 +47,9 @@ internal sealed class ResponsePlan
 
     public Idempotency? Idempotency { get; }
 
+    /// <summary>The request's own context policy (<c>context_policy</c> and <c>truncation</c>), for a conversation turn.</summary>
+    public Context.ContextPolicy? Policy { get; }
+
     public static async Task<Result<ResponsePlan>> Prepare(ResponseCreateJson body, ApiServices api, Idempotency? idempotency)
     {
         if (string.IsNullOrWhiteSpace(body.Model))
@@ -74,6 +79,13 @@ internal sealed class ResponsePlan
             return GatewayError.Invalid("Tools are not supported yet.", "tools", "unsupported_parameter");
         }
 
+        var policy = body.ContextPolicy?.ToPolicy("context_policy") ?? new Context.ContextPolicy();
+        var truncation = ContextPolicyJson.ParseTruncation(body.Truncation, "truncation");
+        if (!policy.IsSuccess || !truncation.IsSuccess)
+        {
+            return policy.Error ?? truncation.Error!;
+        }
+
         var input = ResponsesEndpoints.ReadInput(body.Input);
         if (!input.IsSuccess)
         {
@@ -99,7 +111,8 @@ internal sealed class ResponsePlan
 
         var now = api.Clock.GetUtcNow();
         var items = input.Value.Select(item => new ConversationItem(Ids.New(Ids.Message), item.Role, item.Text, 0, now)).ToList();
-        return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now, idempotency);
+        return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now, idempotency,
+            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation });
     }
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
@@ -109,7 +122,7 @@ internal sealed class ResponsePlan
         if (ConversationId is { } conversation)
         {
             return api.Conversation(conversation).RunTurn(
-                new TurnRequest(ResponseId, OutputItemId, Input, Body.Instructions, options, Idempotency), api.Aborted);
+                new TurnRequest(ResponseId, OutputItemId, Input, Body.Instructions, options, Idempotency, Policy), api.Aborted);
         }
 
         var context = new List<NewItem>(History.Count + Input.Count + 1);

@@ -15,7 +15,9 @@ public sealed record ResponseCreateJson(
     float? TopP,
     bool? Stream,
     string? User,
-    JsonElement? Tools);
+    JsonElement? Tools,
+    string? Truncation = null,
+    ContextPolicyJson? ContextPolicy = null);
 
 /// <summary>The Responses API's response object.</summary>
 public sealed record ResponseJson(

@@ -33,7 +33,7 @@ public sealed partial class ModelRouteGrain(
     {
         if (Current is not { } route)
         {
-            return Task.FromResult<Result<RoutePlan>>(ModelNotFound(Alias));
+            return Task.FromResult<Result<RoutePlan>>(GatewayError.ModelNotFound(Alias));
         }
 
         var now = time.GetUtcNow();
@@ -99,7 +99,7 @@ public sealed partial class ModelRouteGrain(
     {
         if (config is null && PlatformDefault is null && state.State.Versions.Count == 0)
         {
-            return ModelNotFound(Alias);
+            return GatewayError.ModelNotFound(Alias);
         }
 
         var tenant = Tenant == PlatformRoutes.Tenant ? null : Tenant;
@@ -138,7 +138,7 @@ public sealed partial class ModelRouteGrain(
     {
         if (Current is not { } route)
         {
-            return ModelNotFound(Alias);
+            return GatewayError.ModelNotFound(Alias);
         }
 
         var health = route.Deployments.Select(d =>
@@ -186,9 +186,6 @@ public sealed partial class ModelRouteGrain(
         CircuitState.HalfOpen => "half_open",
         _ => "isolated",
     };
-
-    public static GatewayError ModelNotFound(string model) => new(
-        404, "invalid_request_error", "model_not_found", $"The model '{model}' does not exist or you do not have access to it.", "model");
 }
 
 [GenerateSerializer, Alias("conv.RouteState")]

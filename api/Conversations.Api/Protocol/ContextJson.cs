@@ -1,0 +1,60 @@
+using Conversations.Context;
+
+namespace Conversations.Api;
+
+/// <summary>
+/// A context policy, on a conversation (<c>context_policy</c>) or a Responses request. Unset fields
+/// fall through: request, then conversation, then defaults. <c>truncation</c> is OpenAI's: <c>auto</c>
+/// keeps the most recent turns that fit (the default here), <c>disabled</c> sends the whole history
+/// or refuses with <c>context_length_exceeded</c>.
+/// </summary>
+public sealed record ContextPolicyJson(int? MaxTokens = null, int? WindowTurns = null, int? StateTokens = null, string? Truncation = null)
+{
+    public Result<ContextPolicy> ToPolicy(string param)
+    {
+        if (MaxTokens is < 1 or > 10_000_000 || WindowTurns is < 1 or > 100_000 || StateTokens is < 0 or > 1_000_000)
+        {
+            return GatewayError.Invalid(
+                $"Invalid '{param}': max_tokens is 1 to 10000000, window_turns 1 to 100000, state_tokens 0 to 1000000.", param, "invalid_value");
+        }
+
+        return ParseTruncation(Truncation, $"{param}.truncation") is { IsSuccess: false } invalid
+            ? invalid.Error
+            : new ContextPolicy(MaxTokens, WindowTurns, StateTokens, ParseTruncation(Truncation, param).Value);
+    }
+
+    public static Result<bool?> ParseTruncation(string? truncation, string param) => truncation switch
+    {
+        null => (bool?)null,
+        "auto" => true,
+        "disabled" => false,
+        _ => GatewayError.Invalid($"Invalid '{param}': expected 'auto' or 'disabled'.", param, "invalid_value"),
+    };
+
+    public static ContextPolicyJson? From(ContextPolicy? policy) => policy is null ? null : new(
+        policy.MaxTokens, policy.WindowTurns, policy.StateTokens, policy.Truncation switch { true => "auto", false => "disabled", null => null });
+}
+
+/// <summary>What the model would see on a conversation's next turn (<c>GET /v1/conversations/{id}/context</c>).</summary>
+public sealed record ContextViewJson(string ConversationId, string Model, int BudgetTokens, int TotalTokens, IReadOnlyList<ContextSectionJson> Sections, IReadOnlyList<LeftOutJson> LeftOut)
+{
+    public string Object => "conversation.context";
+
+    public static ContextViewJson From(string conversationId, string model, ContextView view) => new(
+        conversationId, model, view.BudgetTokens, view.TotalTokens,
+        [.. view.Sections.Select(s => new ContextSectionJson(s.Name, s.Tokens, s.Messages, s.ItemIds))],
+        [.. view.LeftOut.Select(l => new LeftOutJson(l.Id, l.Reason))]);
+}
+
+public sealed record ContextSectionJson(string Name, int Tokens, int Messages, IReadOnlyList<string> ItemIds);
+
+public sealed record LeftOutJson(string Id, string Reason);
+
+/// <summary>A conversation's structured state: facts the model sees in a compact section on every turn.</summary>
+public sealed record ConversationStateJson(string ConversationId, IReadOnlyDictionary<string, string> Facts)
+{
+    public string Object => "conversation.state";
+}
+
+/// <summary>Facts to set; a <c>null</c> value removes the key.</summary>
+public sealed record StateUpdateJson(Dictionary<string, string?>? Facts);

@@ -1,0 +1,73 @@
+namespace Conversations.Context;
+
+/// <summary>
+/// How much of a conversation the model sees. Set per conversation and per request; unset fields fall
+/// through (request, then conversation, then the defaults). The budget is never more than the route's
+/// largest context window minus the output reserved for the answer.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("conv.ContextPolicy")]
+public sealed record ContextPolicy(
+    [property: Id(0)] int? MaxTokens = null,
+    [property: Id(1)] int? WindowTurns = null,
+    [property: Id(2)] int? StateTokens = null,
+    [property: Id(3)] bool? Truncation = null)
+{
+    public static ContextPolicy Default { get; } = new(Truncation: true, StateTokens: 1_000);
+
+    /// <summary>This policy's fields where set, <paramref name="fallback"/>'s otherwise.</summary>
+    public ContextPolicy Over(ContextPolicy? fallback) => fallback is null ? this : new(
+        MaxTokens ?? fallback.MaxTokens,
+        WindowTurns ?? fallback.WindowTurns,
+        StateTokens ?? fallback.StateTokens,
+        Truncation ?? fallback.Truncation);
+}
+
+/// <summary>What the model sees on a turn, section by section, and what it does not see and why.</summary>
+[GenerateSerializer, Immutable, Alias("conv.ContextView")]
+public sealed record ContextView(
+    [property: Id(0)] int BudgetTokens,
+    [property: Id(1)] int TotalTokens,
+    [property: Id(2)] IReadOnlyList<ContextSection> Sections,
+    [property: Id(3)] IReadOnlyList<LeftOut> LeftOut);
+
+/// <summary>One part of the context: instructions, state, the recent turns (the window), or the new input.</summary>
+[GenerateSerializer, Immutable, Alias("conv.ContextSection")]
+public sealed record ContextSection(
+    [property: Id(0)] string Name,
+    [property: Id(1)] int Tokens,
+    [property: Id(2)] IReadOnlyList<string> ItemIds,
+    [property: Id(3)] int Messages);
+
+/// <summary>An item or fact the model does not see on this turn, and why.</summary>
+[GenerateSerializer, Immutable, Alias("conv.LeftOut")]
+public sealed record LeftOut(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Reason);
+
+/// <summary>Limits on a conversation's structured state.</summary>
+public static class Facts
+{
+    public const int MaxCount = 100;
+    public const int MaxKeyLength = 64;
+    public const int MaxValueLength = 2_000;
+}
+
+public static class ContextSections
+{
+    public const string Instructions = "instructions";
+    public const string State = "state";
+    public const string Window = "window";
+    public const string Input = "input";
+}
+
+public static class LeftOutReasons
+{
+    /// <summary>Older than the turns that fit the token budget.</summary>
+    public const string TokenBudget = "token_budget";
+
+    /// <summary>Older than the most recent <see cref="ContextPolicy.WindowTurns"/> turns.</summary>
+    public const string TurnLimit = "turn_limit";
+
+    /// <summary>A fact that did not fit the state section's allowance.</summary>
+    public const string StateAllowance = "state_allowance";
+}

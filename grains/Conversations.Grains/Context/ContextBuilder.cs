@@ -1,0 +1,156 @@
+using System.Text;
+using Conversations.Context;
+using Conversations.Providers;
+
+namespace Conversations.Grains.Context;
+
+/// <summary>
+/// Builds what the model sees on a turn, under a token budget counted with the tokenizer (the same
+/// count, framing included, that <see cref="TokenCounter.CountPrompt"/> gives): instructions, the
+/// conversation's facts, the most recent whole turns that fit (the window), and the new input, which
+/// is always present. A turn is a user message with everything up to the next one, so a question
+/// never loses its answer (nor, when tool items exist, a call its result). Older turns are left out
+/// from the oldest end only: the window is always the recent, unbroken end of the conversation.
+/// </summary>
+public sealed class ContextBuilder(TokenCounter tokens)
+{
+    public const string FactsHeading = "Known facts about this conversation:";
+
+    public Result<BuiltContext> Build(ContextInputs inputs)
+    {
+        var budget = inputs.Budget;
+        var used = TokenCounter.MessageOverhead; // the prompt's own framing
+        var sections = new List<ContextSection>();
+        var leftOut = new List<LeftOut>();
+        var head = new List<NewItem>();
+
+        if (inputs.Instructions is { Length: > 0 } instructions)
+        {
+            var cost = Cost(tokens.Count(instructions));
+            used += cost;
+            head.Add(new NewItem(Roles.System, instructions));
+            sections.Add(new ContextSection(ContextSections.Instructions, cost, [], 1));
+        }
+
+        var inputCost = inputs.Input.Sum(item => Cost(item.Tokens));
+        used += inputCost;
+        if (used > budget)
+        {
+            return TooLong($"The instructions and input alone take {used} tokens; the context budget is {budget}.");
+        }
+
+        if (Facts(inputs, Math.Min(inputs.Policy.StateTokens ?? int.MaxValue, budget - used), leftOut) is var (factsText, factKeys, factsCost) && factKeys.Count > 0)
+        {
+            used += factsCost;
+            head.Add(new NewItem(Roles.System, factsText));
+            sections.Add(new ContextSection(ContextSections.State, factsCost, factKeys, 1));
+        }
+
+        var window = new List<ConversationItem>();
+        var windowCost = 0;
+        var turns = Turns(inputs.History);
+        for (var t = turns.Count - 1; t >= 0; t--)
+        {
+            var turn = turns[t];
+            var cost = turn.Sum(item => Cost(item.Tokens));
+            var reason = inputs.Policy.Truncation == false ? null
+                : turns.Count - t > (inputs.Policy.WindowTurns ?? int.MaxValue) ? LeftOutReasons.TurnLimit
+                : used + windowCost + cost > budget ? LeftOutReasons.TokenBudget
+                : null;
+            if (reason is not null)
+            {
+                // Everything older goes too, so the window stays the unbroken recent end.
+                leftOut.AddRange(turns.Take(t + 1).SelectMany(older => older).Select(item => new LeftOut(item.Id, reason)));
+                break;
+            }
+
+            windowCost += cost;
+            window.InsertRange(0, turn);
+        }
+
+        used += windowCost;
+        if (used > budget)
+        {
+            return TooLong($"The conversation takes {used} tokens, over the context budget of {budget}, and truncation is disabled.");
+        }
+
+        if (window.Count > 0)
+        {
+            sections.Add(new ContextSection(ContextSections.Window, windowCost, [.. window.Select(i => i.Id)], window.Count));
+        }
+
+        if (inputs.Input.Count > 0)
+        {
+            sections.Add(new ContextSection(ContextSections.Input, inputCost, [.. inputs.Input.Select(i => i.Id)], inputs.Input.Count));
+        }
+
+        List<NewItem> messages = [.. head, .. window.Select(Message), .. inputs.Input.Select(Message)];
+        return new BuiltContext(messages, new ContextView(budget, used, sections, leftOut));
+    }
+
+    /// <summary>The facts, in key order, that fit <paramref name="allowance"/>, as one compact system message.</summary>
+    private (string Text, List<string> Keys, int Cost) Facts(ContextInputs inputs, int allowance, List<LeftOut> leftOut)
+    {
+        var text = new StringBuilder(FactsHeading);
+        var keys = new List<string>();
+        var cost = Cost(tokens.Count(FactsHeading));
+        foreach (var (key, value) in inputs.Facts.OrderBy(f => f.Key, StringComparer.Ordinal))
+        {
+            var line = $"\n- {key}: {value}";
+            var lineTokens = tokens.Count(text + line) - tokens.Count(text.ToString());
+            if (cost + lineTokens > allowance)
+            {
+                leftOut.Add(new LeftOut("fact:" + key, LeftOutReasons.StateAllowance));
+                continue;
+            }
+
+            text.Append(line);
+            cost += lineTokens;
+            keys.Add(key);
+        }
+
+        // Counted once more as a whole: token boundaries can shift where lines meet.
+        var exact = Cost(tokens.Count(text.ToString()));
+        return keys.Count == 0 || exact > allowance ? (string.Empty, [], 0) : (text.ToString(), keys, exact);
+    }
+
+    /// <summary>Items grouped into turns: each user message starts one; anything before the first user message is a turn of its own.</summary>
+    private static List<List<ConversationItem>> Turns(IReadOnlyList<ConversationItem> history)
+    {
+        var turns = new List<List<ConversationItem>>();
+        foreach (var item in history)
+        {
+            if (item.Role == Roles.User || turns.Count == 0)
+            {
+                turns.Add([]);
+            }
+
+            turns[^1].Add(item);
+        }
+
+        return turns;
+    }
+
+    private static int Cost(int textTokens) => textTokens + TokenCounter.MessageOverhead;
+
+    private static NewItem Message(ConversationItem item) => new(item.Role, item.Text);
+
+    private static GatewayError TooLong(string message) => GatewayError.Invalid(message, "input", ProviderException.ContextLengthExceeded);
+}
+
+public sealed record ContextInputs(
+    string? Instructions,
+    IReadOnlyDictionary<string, string> Facts,
+    IReadOnlyList<ConversationItem> History,
+    IReadOnlyList<ConversationItem> Input,
+    int Budget,
+    ContextPolicy Policy);
+
+public sealed record BuiltContext(IReadOnlyList<NewItem> Messages, ContextView View);
+
+/// <summary>The context budget for a turn: what the largest available deployment can take beside the answer, capped by the policy.</summary>
+public static class ContextBudget
+{
+    public static int For(IEnumerable<Conversations.Routing.RouteDeployment> deployments, int? maxOutputTokens, ContextPolicy policy) =>
+        Math.Max(0, Math.Min(policy.MaxTokens ?? int.MaxValue, deployments.Max(d => d.ContextWindow - (maxOutputTokens ?? d.MaxOutputTokens))));
+}

@@ -1,0 +1,84 @@
+using Conversations.Context;
+using Conversations.Grains.Context;
+using Conversations.Providers;
+using CsCheck;
+
+namespace Conversations.Tests.Context;
+
+/// <summary>The context builder's promises, over random conversations, budgets and policies.</summary>
+public sealed class ContextBuilderProperties
+{
+    private static readonly TokenCounter Tokens = TokenCounter.Shared;
+    private static readonly ContextBuilder Builder = new(Tokens);
+    private static readonly string[] Words = ["the", "gateway", "remembers", "Ada", "likes", "tea", "and", "long", "conversations", "about", "Orleans"];
+
+    [Fact]
+    public void The_context_fits_the_budget_keeps_the_newest_input_and_whole_recent_turns()
+    {
+        var roles = Gen.OneOf(Gen.Const(Roles.User), Gen.Const(Roles.Assistant), Gen.Const(Roles.User), Gen.Const(Roles.Assistant), Gen.Const(Roles.System));
+        var item = Gen.Select(roles, Gen.Int[1, 40], Gen.Int[0, 1000], (role, words, seed) => Item(role, Text(words, seed)));
+        var facts = Gen.Dictionary(Gen.Int[0, 50].Select(i => "key" + i), Gen.Int[1, 30].Select(n => Text(n, n)))[0, 6];
+        var cases = Gen.Select(item.Array[0, 60], item.Array[1, 3], facts, Gen.Int[20, 3_000], Gen.Int[0, 30], Gen.Int[0, 200], Gen.Bool)
+            .Select((history, input, f, budget, turns, stateTokens, instructions) => (history, input, f, budget, turns: turns == 0 ? (int?)null : turns, stateTokens, instructions));
+
+        cases.Sample(c =>
+        {
+            var policy = new ContextPolicy(WindowTurns: c.turns, StateTokens: c.stateTokens, Truncation: true);
+            var built = Builder.Build(new ContextInputs(c.instructions ? "Answer briefly." : null, c.f, c.history, c.input, c.budget, policy));
+            var fixedTokens = Tokens.CountPrompt([.. (c.instructions ? ["Answer briefly."] : Array.Empty<string>()), .. c.input.Select(i => i.Text)]);
+            if (!built.IsSuccess)
+            {
+                // Refused only when instructions and input alone do not fit.
+                return built.Error.Code == "context_length_exceeded" && fixedTokens > c.budget;
+            }
+
+            var messages = built.Value.Messages;
+            var window = built.Value.View.Sections.FirstOrDefault(s => s.Name == ContextSections.Window)?.ItemIds ?? [];
+            var historyIds = c.history.Select(i => i.Id).ToList();
+            var firstKept = historyIds.Count - window.Count;
+            return Tokens.CountPrompt(messages.Select(m => m.Text)) <= c.budget                                // within budget, counted afresh
+                && built.Value.View.TotalTokens == Tokens.CountPrompt(messages.Select(m => m.Text))            // and the view says so
+                && messages.TakeLast(c.input.Length).Select(m => m.Text).SequenceEqual(c.input.Select(i => i.Text)) // the newest input, last
+                && window.SequenceEqual(historyIds.Skip(firstKept))                                          // the window is the recent end
+                && (window.Count == 0 || firstKept == 0 || c.history[firstKept].Role == Roles.User)          // starting at a whole turn
+                && (c.turns is not { } limit || TurnCount(c.history.Skip(firstKept)) <= limit)
+                && built.Value.View.LeftOut.Where(l => !l.Id.StartsWith("fact:", StringComparison.Ordinal)).Select(l => l.Id)
+                    .Order(StringComparer.Ordinal).SequenceEqual(historyIds.Take(firstKept).Order(StringComparer.Ordinal)); // nothing vanishes unexplained
+        }, iter: 400);
+    }
+
+    [Fact]
+    public void With_truncation_disabled_the_whole_history_is_sent_or_the_turn_is_refused()
+    {
+        var history = Enumerable.Range(0, 40).Select(i => Item(i % 2 == 0 ? Roles.User : Roles.Assistant, Text(20, i))).ToArray();
+        var input = new[] { Item(Roles.User, "and now?") };
+
+        var refused = Builder.Build(new ContextInputs(null, new Dictionary<string, string>(), history, input, 200, new ContextPolicy(Truncation: false)));
+        var whole = Builder.Build(new ContextInputs(null, new Dictionary<string, string>(), history, input, 100_000, new ContextPolicy(Truncation: false)));
+
+        Assert.Equal("context_length_exceeded", refused.Error?.Code);
+        Assert.Equal(41, whole.Value!.Messages.Count);
+    }
+
+    [Fact]
+    public void Facts_that_do_not_fit_their_allowance_are_left_out_by_name()
+    {
+        var facts = new Dictionary<string, string> { ["name"] = "Ada", ["notes"] = Text(200, 1) };
+
+        var built = Builder.Build(new ContextInputs(null, facts, [], [Item(Roles.User, "hi")], 10_000, new ContextPolicy(StateTokens: 40)));
+
+        var state = Assert.Single(built.Value!.View.Sections, s => s.Name == ContextSections.State);
+        Assert.Equal(["name"], state.ItemIds);
+        Assert.Contains(new LeftOut("fact:notes", LeftOutReasons.StateAllowance), built.Value.View.LeftOut);
+        Assert.Contains("- name: Ada", built.Value.Messages[0].Text, StringComparison.Ordinal);
+        Assert.True(state.Tokens <= 40);
+    }
+
+    private static int TurnCount(IEnumerable<ConversationItem> items) =>
+        items.Select((item, index) => item.Role == Roles.User || index == 0).Count(starts => starts);
+
+    private static ConversationItem Item(string role, string text) =>
+        new(Ids.New(Ids.Message), role, text, Tokens.Count(text), DateTimeOffset.UnixEpoch);
+
+    private static string Text(int words, int seed) => string.Join(' ', Enumerable.Range(seed, words).Select(i => Words[i % Words.Length]));
+}
