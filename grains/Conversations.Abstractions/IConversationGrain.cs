@@ -41,11 +41,12 @@ public interface IConversationGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<Result<Context.ContextView>> PreviewContext(string model, int? maxOutputTokens, Context.ContextPolicy? policy);
 
+    /// <summary>The conversation's facts and its rolling summary.</summary>
     [AlwaysInterleave]
-    Task<Result<IReadOnlyDictionary<string, string>>> GetFacts();
+    Task<Result<ConversationMemory>> GetMemory();
 
     /// <summary>Merges facts: a <c>null</c> value removes its key.</summary>
-    Task<Result<IReadOnlyDictionary<string, string>>> UpdateFacts(IReadOnlyDictionary<string, string?> changes);
+    Task<Result<ConversationMemory>> UpdateFacts(IReadOnlyDictionary<string, string?> changes);
 }
 
 [GenerateSerializer, Immutable, Alias("conv.ConversationInfo")]
@@ -55,6 +56,11 @@ public sealed record ConversationInfo(
     [property: Id(2)] IReadOnlyDictionary<string, string> Metadata,
     [property: Id(3)] int ItemCount,
     [property: Id(4)] Context.ContextPolicy? Policy = null);
+
+[GenerateSerializer, Immutable, Alias("conv.ConversationMemory")]
+public sealed record ConversationMemory(
+    [property: Id(0)] IReadOnlyDictionary<string, string> Facts,
+    [property: Id(1)] Context.ConversationSummary? Summary);
 
 /// <summary>A new context policy for a conversation; a <c>null</c> <see cref="Policy"/> returns it to the defaults.</summary>
 [GenerateSerializer, Immutable, Alias("conv.PolicyChange")]

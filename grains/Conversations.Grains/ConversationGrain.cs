@@ -19,9 +19,15 @@ public sealed partial class ConversationGrain(
     ContextBuilder context,
     TokenCounter tokens,
     TimeProvider clock,
+    Microsoft.Extensions.Options.IOptions<SummaryOptions> summaryOptions,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain
 {
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    private SummaryJob? _summaryJob;
+    private IGrainTimer? _summaryTimer;
+    private bool _summarizing;
+    private int _summaryFailures;
 
     /// <summary>The state before a write in progress: interleaved reads see only what storage has confirmed.</summary>
     private ConversationState? _writing;
@@ -133,7 +139,11 @@ public sealed partial class ConversationGrain(
             return GatewayError.NotFound("item", itemId);
         }
 
-        var updated = state.State with { Items = state.State.Items.FindAll(item => item.Id != itemId) };
+        // A summary that covers the deleted item would still carry it: it goes too, and is rewritten later.
+        var summary = state.State.Summary is { } current && state.State.Items.FindIndex(item => item.Id == itemId) < ContextBuilder.Covered(state.State.Items, current)
+            ? null
+            : state.State.Summary;
+        var updated = state.State with { Items = state.State.Items.FindAll(item => item.Id != itemId), Summary = summary };
         return await Persist(updated) ?? (Result<ConversationInfo>)updated.ToInfo();
     }
 
@@ -159,11 +169,13 @@ public sealed partial class ConversationGrain(
         var policy = Policy(request.Policy);
 
         // The context is built once the route is known: its deployments' windows set the budget.
+        ContextView? view = null;
         Result<CompletionRequest> Shape(RoutePlan plan)
         {
             var built = context.Build(new ContextInputs(
                 request.Instructions, state.State.Facts, state.State.Items, input,
-                ContextBudget.For(plan.Deployments, request.Options.MaxOutputTokens, policy), policy));
+                ContextBudget.For(plan.Deployments, request.Options.MaxOutputTokens, policy), policy, state.State.Summary));
+            view = built.Value?.View;
             return built.IsSuccess ? request.Options with { Messages = built.Value.Messages } : built.Error;
         }
 
@@ -196,6 +208,11 @@ public sealed partial class ConversationGrain(
         var output = new ConversationItem(request.OutputItemId, Roles.Assistant, result.Text, result.Usage.OutputTokens, clock.GetUtcNow(), request.ResponseId);
         var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Append(output).ToList();
         var failure = await Persist(state.State.Append(stored).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id)));
+        if (failure is null && view is not null)
+        {
+            ScheduleSummary(policy, request.Options.Caller, view);
+        }
+
         yield return (failure is null
             ? CompletionChunk.Done(result with { OutputItem = output })
             : CompletionChunk.Failed(failure)) with { Admission = admission, Route = route };
@@ -217,14 +234,14 @@ public sealed partial class ConversationGrain(
 
         var effective = Policy(policy, current);
         var built = context.Build(new ContextInputs(
-            null, current.Facts, current.Items, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective));
+            null, current.Facts, current.Items, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective, current.Summary));
         return built.IsSuccess ? built.Value.View : built.Error;
     }
 
-    public Task<Result<IReadOnlyDictionary<string, string>>> GetFacts() => Task.FromResult(
-        Durable.Exists ? (Result<IReadOnlyDictionary<string, string>>)Durable.Facts : NotFound);
+    public Task<Result<ConversationMemory>> GetMemory() => Task.FromResult(
+        Durable.Exists ? (Result<ConversationMemory>)new ConversationMemory(Durable.Facts, Durable.Summary) : NotFound);
 
-    public async Task<Result<IReadOnlyDictionary<string, string>>> UpdateFacts(IReadOnlyDictionary<string, string?> changes)
+    public async Task<Result<ConversationMemory>> UpdateFacts(IReadOnlyDictionary<string, string?> changes)
     {
         using var gate = await Gate.Enter(_writeGate, CancellationToken.None);
         if (!state.State.Exists)
@@ -251,8 +268,134 @@ public sealed partial class ConversationGrain(
         }
 
         var updated = state.State with { Facts = facts };
-        return await Persist(updated) ?? (Result<IReadOnlyDictionary<string, string>>)facts;
+        return await Persist(updated) ?? (Result<ConversationMemory>)new ConversationMemory(facts, updated.Summary);
     }
+
+    /// <summary>
+    /// After a turn: if a summarizer is set and enough of the items that left the window are not yet
+    /// summarized, summarize them in the background (an interleaving timer), off the client's path.
+    /// </summary>
+    private void ScheduleSummary(ContextPolicy policy, Conversations.Tenancy.Caller? caller, ContextView view)
+    {
+        var pending = view.LeftOut
+            .Where(l => l.Reason is LeftOutReasons.TokenBudget or LeftOutReasons.TurnLimit)
+            .Select(l => l.Id)
+            .ToHashSet(StringComparer.Ordinal);
+        var pendingTokens = state.State.Items.Where(item => pending.Contains(item.Id)).Sum(item => item.Tokens);
+        if (policy.Summarizer is not { } model || pendingTokens < (policy.SummarizeAfterTokens ?? 0))
+        {
+            return;
+        }
+
+        _summaryJob = new SummaryJob(model, caller, pending, policy.SummaryTokens ?? ContextPolicy.Default.SummaryTokens!.Value);
+        if (!_summarizing)
+        {
+            StartSummaryTimer(TimeSpan.Zero);
+        }
+    }
+
+    private void StartSummaryTimer(TimeSpan due)
+    {
+        _summaryTimer?.Dispose();
+        _summaryTimer = this.RegisterGrainTimer(Summarize, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { Interleave = true });
+    }
+
+    /// <summary>One summarizer call over the oldest pending items; a failure changes nothing and is retried with backoff.</summary>
+    private async Task Summarize(CancellationToken cancellationToken)
+    {
+        if (_summarizing || _summaryJob is not { } job)
+        {
+            return;
+        }
+
+        _summarizing = true;
+        try
+        {
+            var before = state.State;
+            var start = before.Summary is { } earlier ? ContextBuilder.Covered(before.Items, earlier) : 0;
+            var batch = new List<ConversationItem>();
+            var tokensRead = 0;
+            foreach (var item in before.Items.Skip(start).TakeWhile(item => job.Pending.Contains(item.Id)))
+            {
+                if (batch.Count > 0 && tokensRead + item.Tokens > summaryOptions.Value.MaxTranscriptTokens)
+                {
+                    break;
+                }
+
+                batch.Add(item);
+                tokensRead += item.Tokens;
+            }
+
+            // A summary ends where a turn ends, so a turn is never split between the summary and the window.
+            var next = start + batch.Count;
+            if (next < before.Items.Count && before.Items[next].Role != Roles.User && batch.FindLastIndex(item => item.Role == Roles.User) is > 0 and var turnStart)
+            {
+                batch.RemoveRange(turnStart, batch.Count - turnStart);
+            }
+            else if (next < before.Items.Count)
+            {
+                batch.AddRange(before.Items.Skip(next).TakeWhile(item => item.Role != Roles.User && job.Pending.Contains(item.Id)));
+            }
+
+            if (batch.Count == 0)
+            {
+                _summaryJob = null;
+                return;
+            }
+
+            var request = new CompletionRequest(job.Model, Summaries.Prompt(before.Summary, batch), MaxOutputTokens: job.SummaryTokens, Caller: job.Caller, StreamDeltas: false);
+            CompletionChunk? outcome = null;
+            await foreach (var chunk in pipeline.Run(request, cancellationToken))
+            {
+                outcome = chunk;
+            }
+
+            using var gate = await Gate.Enter(_writeGate, cancellationToken);
+            if (outcome?.Final is not { } final || !ReferenceEquals(state.State.Summary, before.Summary) || !state.State.Items.Exists(i => i.Id == batch[^1].Id))
+            {
+                // Failed, or the conversation changed under the summary (an item deleted): try again later, nothing lost.
+                _summaryFailures++;
+                LogSummaryFailed(outcome?.Error?.Code ?? "conversation_changed", _summaryFailures);
+                StartSummaryTimer(RetryDelay());
+                return;
+            }
+
+            var covered = state.State.Items.FindIndex(item => item.Id == batch[^1].Id) + 1;
+            var summary = new ConversationSummary(final.Text, batch[^1].Id, covered, clock.GetUtcNow(), job.Model);
+            if (await Persist(state.State with { Summary = summary }) is not null)
+            {
+                _summaryFailures++;
+                StartSummaryTimer(RetryDelay());
+                return;
+            }
+
+            _summaryFailures = 0;
+            if (state.State.Items.Skip(summary.Items).Any(item => job.Pending.Contains(item.Id)))
+            {
+                StartSummaryTimer(TimeSpan.Zero); // more backlog than one call reads
+            }
+            else
+            {
+                _summaryJob = null;
+            }
+        }
+        finally
+        {
+            _summarizing = false;
+        }
+    }
+
+    private TimeSpan RetryDelay()
+    {
+        var options = summaryOptions.Value;
+        var delay = options.SummaryRetryDelay * Math.Pow(2, Math.Min(_summaryFailures - 1, 16));
+        return delay < options.MaxRetryDelay ? delay : options.MaxRetryDelay;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Summarizing a conversation failed ({Reason}); attempt {Attempt}, retrying later")]
+    private partial void LogSummaryFailed(string reason, int attempt);
+
+    private sealed record SummaryJob(string Model, Conversations.Tenancy.Caller? Caller, HashSet<string> Pending, int SummaryTokens);
 
     /// <summary>The request's policy over the conversation's over the defaults.</summary>
     private ContextPolicy Policy(ContextPolicy? request, ConversationState? conversation = null) =>

@@ -25,6 +25,9 @@ public sealed record ConversationState
     /// <summary>Structured state: facts the model sees in a compact section on every turn.</summary>
     [Id(6)] public Dictionary<string, string> Facts { get; init; } = new(StringComparer.Ordinal);
 
+    /// <summary>The rolling summary of the oldest items, when a summarizer has written one.</summary>
+    [Id(7)] public Conversations.Context.ConversationSummary? Summary { get; init; }
+
     public bool Exists => Id is not null;
 
     public ConversationInfo ToInfo() => new(Id!, CreatedAt, Metadata, Items.Count, Policy);

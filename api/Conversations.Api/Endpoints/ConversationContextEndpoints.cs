@@ -21,7 +21,7 @@ public static partial class ConversationContextEndpoints
         var conversations = v1.MapGroup("/conversations/{conversationId}").WithTags("Conversations").RequireScope(EndpointGroups.Conversations);
         conversations.MapGet("/context", Preview).WithSummary("Preview what the model would see on the next turn through ?model=.")
             .Produces<ContextViewJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(404);
-        conversations.MapGet("/state", GetState).WithSummary("Read the conversation's facts.")
+        conversations.MapGet("/state", GetState).WithSummary("Read the conversation's facts and rolling summary.")
             .Produces<ConversationStateJson>().Produces<OpenAIErrorBody>(404);
         conversations.MapPost("/state", UpdateState).WithSummary("Set facts (a null value removes one); the model sees them on every turn.")
             .Accepts<StateUpdateJson>("application/json").Produces<ConversationStateJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(404);
@@ -68,7 +68,7 @@ public static partial class ConversationContextEndpoints
             return GatewayError.NotFound("conversation", conversationId).ToResult();
         }
 
-        return Answer(conversationId, await api.Conversation(conversationId).GetFacts());
+        return Answer(conversationId, await api.Conversation(conversationId).GetMemory());
     }
 
     private static async Task<IResult> UpdateState(string conversationId, [AsParameters] ApiServices api)
@@ -100,9 +100,9 @@ public static partial class ConversationContextEndpoints
         return Answer(conversationId, await api.Conversation(conversationId).UpdateFacts(facts));
     }
 
-    private static IResult Answer(string conversationId, Result<IReadOnlyDictionary<string, string>> facts) => facts.IsSuccess
-        ? TypedResults.Json(new ConversationStateJson(conversationId, facts.Value), ApiJson.Options)
-        : facts.Error.ToResult();
+    private static IResult Answer(string conversationId, Result<ConversationMemory> memory) => memory.IsSuccess
+        ? TypedResults.Json(ConversationStateJson.From(conversationId, memory.Value), ApiJson.Options)
+        : memory.Error.ToResult();
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$", RegexOptions.CultureInvariant)]
     private static partial Regex FactKey();

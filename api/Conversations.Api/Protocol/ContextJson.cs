@@ -8,19 +8,28 @@ namespace Conversations.Api;
 /// keeps the most recent turns that fit (the default here), <c>disabled</c> sends the whole history
 /// or refuses with <c>context_length_exceeded</c>.
 /// </summary>
-public sealed record ContextPolicyJson(int? MaxTokens = null, int? WindowTurns = null, int? StateTokens = null, string? Truncation = null)
+public sealed record ContextPolicyJson(
+    int? MaxTokens = null,
+    int? WindowTurns = null,
+    int? StateTokens = null,
+    string? Truncation = null,
+    string? Summarizer = null,
+    int? SummaryTokens = null,
+    int? SummarizeAfterTokens = null)
 {
     public Result<ContextPolicy> ToPolicy(string param)
     {
-        if (MaxTokens is < 1 or > 10_000_000 || WindowTurns is < 1 or > 100_000 || StateTokens is < 0 or > 1_000_000)
+        if (MaxTokens is < 1 or > 10_000_000 || WindowTurns is < 1 or > 100_000 || StateTokens is < 0 or > 1_000_000
+            || SummaryTokens is < 16 or > 100_000 || SummarizeAfterTokens is < 0 or > 10_000_000 || Summarizer is { Length: 0 or > 128 })
         {
             return GatewayError.Invalid(
-                $"Invalid '{param}': max_tokens is 1 to 10000000, window_turns 1 to 100000, state_tokens 0 to 1000000.", param, "invalid_value");
+                $"Invalid '{param}': max_tokens is 1 to 10000000, window_turns 1 to 100000, state_tokens 0 to 1000000, "
+                + "summary_tokens 16 to 100000, summarize_after_tokens 0 to 10000000, summarizer a model name.", param, "invalid_value");
         }
 
         return ParseTruncation(Truncation, $"{param}.truncation") is { IsSuccess: false } invalid
             ? invalid.Error
-            : new ContextPolicy(MaxTokens, WindowTurns, StateTokens, ParseTruncation(Truncation, param).Value);
+            : new ContextPolicy(MaxTokens, WindowTurns, StateTokens, ParseTruncation(Truncation, param).Value, Summarizer, SummaryTokens, SummarizeAfterTokens);
     }
 
     public static Result<bool?> ParseTruncation(string? truncation, string param) => truncation switch
@@ -32,7 +41,8 @@ public sealed record ContextPolicyJson(int? MaxTokens = null, int? WindowTurns =
     };
 
     public static ContextPolicyJson? From(ContextPolicy? policy) => policy is null ? null : new(
-        policy.MaxTokens, policy.WindowTurns, policy.StateTokens, policy.Truncation switch { true => "auto", false => "disabled", null => null });
+        policy.MaxTokens, policy.WindowTurns, policy.StateTokens, policy.Truncation switch { true => "auto", false => "disabled", null => null },
+        policy.Summarizer, policy.SummaryTokens, policy.SummarizeAfterTokens);
 }
 
 /// <summary>What the model would see on a conversation's next turn (<c>GET /v1/conversations/{id}/context</c>).</summary>
@@ -50,11 +60,18 @@ public sealed record ContextSectionJson(string Name, int Tokens, int Messages, I
 
 public sealed record LeftOutJson(string Id, string Reason);
 
-/// <summary>A conversation's structured state: facts the model sees in a compact section on every turn.</summary>
-public sealed record ConversationStateJson(string ConversationId, IReadOnlyDictionary<string, string> Facts)
+/// <summary>A conversation's structured state: facts the model sees in a compact section on every turn, and the rolling summary.</summary>
+public sealed record ConversationStateJson(string ConversationId, IReadOnlyDictionary<string, string> Facts, SummaryJson? Summary)
 {
     public string Object => "conversation.state";
+
+    public static ConversationStateJson From(string conversationId, ConversationMemory memory) => new(
+        conversationId, memory.Facts,
+        memory.Summary is { } s ? new SummaryJson(s.Text, s.ThroughItemId, s.Items, s.UpdatedAt.ToUnixTimeSeconds(), s.Model) : null);
 }
+
+/// <summary>The rolling summary: it covers the conversation's first <c>items</c> items, through <c>through_item_id</c>.</summary>
+public sealed record SummaryJson(string Text, string ThroughItemId, int Items, long UpdatedAt, string Model);
 
 /// <summary>Facts to set; a <c>null</c> value removes the key.</summary>
 public sealed record StateUpdateJson(Dictionary<string, string?>? Facts);

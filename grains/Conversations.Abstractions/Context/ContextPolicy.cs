@@ -5,22 +5,42 @@ namespace Conversations.Context;
 /// through (request, then conversation, then the defaults). The budget is never more than the route's
 /// largest context window minus the output reserved for the answer.
 /// </summary>
+/// <para>
+/// With a <see cref="Summarizer"/> (a model alias, typically a cheap one), turns that have left the
+/// window are summarized in the background once more than <see cref="SummarizeAfterTokens"/> of them
+/// are unsummarized; the summary takes their place in the context, within <see cref="SummaryTokens"/>.
+/// </para>
 [GenerateSerializer, Immutable, Alias("conv.ContextPolicy")]
 public sealed record ContextPolicy(
     [property: Id(0)] int? MaxTokens = null,
     [property: Id(1)] int? WindowTurns = null,
     [property: Id(2)] int? StateTokens = null,
-    [property: Id(3)] bool? Truncation = null)
+    [property: Id(3)] bool? Truncation = null,
+    [property: Id(4)] string? Summarizer = null,
+    [property: Id(5)] int? SummaryTokens = null,
+    [property: Id(6)] int? SummarizeAfterTokens = null)
 {
-    public static ContextPolicy Default { get; } = new(Truncation: true, StateTokens: 1_000);
+    public static ContextPolicy Default { get; } = new(Truncation: true, StateTokens: 1_000, SummaryTokens: 500, SummarizeAfterTokens: 1_000);
 
     /// <summary>This policy's fields where set, <paramref name="fallback"/>'s otherwise.</summary>
     public ContextPolicy Over(ContextPolicy? fallback) => fallback is null ? this : new(
         MaxTokens ?? fallback.MaxTokens,
         WindowTurns ?? fallback.WindowTurns,
         StateTokens ?? fallback.StateTokens,
-        Truncation ?? fallback.Truncation);
+        Truncation ?? fallback.Truncation,
+        Summarizer ?? fallback.Summarizer,
+        SummaryTokens ?? fallback.SummaryTokens,
+        SummarizeAfterTokens ?? fallback.SummarizeAfterTokens);
 }
+
+/// <summary>A rolling summary of a conversation's oldest items, up to and including <see cref="ThroughItemId"/>.</summary>
+[GenerateSerializer, Immutable, Alias("conv.ConversationSummary")]
+public sealed record ConversationSummary(
+    [property: Id(0)] string Text,
+    [property: Id(1)] string ThroughItemId,
+    [property: Id(2)] int Items,
+    [property: Id(3)] DateTimeOffset UpdatedAt,
+    [property: Id(4)] string Model);
 
 /// <summary>What the model sees on a turn, section by section, and what it does not see and why.</summary>
 [GenerateSerializer, Immutable, Alias("conv.ContextView")]
@@ -56,6 +76,7 @@ public static class ContextSections
 {
     public const string Instructions = "instructions";
     public const string State = "state";
+    public const string Summary = "summary";
     public const string Window = "window";
     public const string Input = "input";
 }
@@ -70,4 +91,7 @@ public static class LeftOutReasons
 
     /// <summary>A fact that did not fit the state section's allowance.</summary>
     public const string StateAllowance = "state_allowance";
+
+    /// <summary>Covered by the conversation's summary, which the model sees instead.</summary>
+    public const string Summarized = "summarized";
 }

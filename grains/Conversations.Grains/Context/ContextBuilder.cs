@@ -15,6 +15,7 @@ namespace Conversations.Grains.Context;
 public sealed class ContextBuilder(TokenCounter tokens)
 {
     public const string FactsHeading = "Known facts about this conversation:";
+    public const string SummaryHeading = "Summary of the earlier conversation:";
 
     public Result<BuiltContext> Build(ContextInputs inputs)
     {
@@ -46,9 +47,25 @@ public sealed class ContextBuilder(TokenCounter tokens)
             sections.Add(new ContextSection(ContextSections.State, factsCost, factKeys, 1));
         }
 
+        // Items the summary covers are seen through it, never twice.
+        var history = inputs.History;
+        if (inputs.Summary is { } summary && Covered(history, summary) is var covered and > 0)
+        {
+            var text = SummaryHeading + "\n" + summary.Text;
+            var cost = Cost(tokens.Count(text));
+            if (used + cost <= budget)
+            {
+                used += cost;
+                head.Add(new NewItem(Roles.System, text));
+                sections.Add(new ContextSection(ContextSections.Summary, cost, [.. history.Take(covered).Select(i => i.Id)], 1));
+                leftOut.AddRange(history.Take(covered).Select(item => new LeftOut(item.Id, LeftOutReasons.Summarized)));
+                history = [.. history.Skip(covered)];
+            }
+        }
+
         var window = new List<ConversationItem>();
         var windowCost = 0;
-        var turns = Turns(inputs.History);
+        var turns = Turns(history);
         for (var t = turns.Count - 1; t >= 0; t--)
         {
             var turn = turns[t];
@@ -114,6 +131,20 @@ public sealed class ContextBuilder(TokenCounter tokens)
         return keys.Count == 0 || exact > allowance ? (string.Empty, [], 0) : (text.ToString(), keys, exact);
     }
 
+    /// <summary>How many of the oldest items the summary covers; 0 if the item it ends at is gone (the summary is then stale and unused).</summary>
+    public static int Covered(IReadOnlyList<ConversationItem> history, ConversationSummary summary)
+    {
+        for (var i = 0; i < history.Count; i++)
+        {
+            if (history[i].Id == summary.ThroughItemId)
+            {
+                return i + 1;
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>Items grouped into turns: each user message starts one; anything before the first user message is a turn of its own.</summary>
     private static List<List<ConversationItem>> Turns(IReadOnlyList<ConversationItem> history)
     {
@@ -144,7 +175,8 @@ public sealed record ContextInputs(
     IReadOnlyList<ConversationItem> History,
     IReadOnlyList<ConversationItem> Input,
     int Budget,
-    ContextPolicy Policy);
+    ContextPolicy Policy,
+    ConversationSummary? Summary = null);
 
 public sealed record BuiltContext(IReadOnlyList<NewItem> Messages, ContextView View);
 

@@ -18,13 +18,14 @@ public sealed class ContextBuilderProperties
         var roles = Gen.OneOf(Gen.Const(Roles.User), Gen.Const(Roles.Assistant), Gen.Const(Roles.User), Gen.Const(Roles.Assistant), Gen.Const(Roles.System));
         var item = Gen.Select(roles, Gen.Int[1, 40], Gen.Int[0, 1000], (role, words, seed) => Item(role, Text(words, seed)));
         var facts = Gen.Dictionary(Gen.Int[0, 50].Select(i => "key" + i), Gen.Int[1, 30].Select(n => Text(n, n)))[0, 6];
-        var cases = Gen.Select(item.Array[0, 60], item.Array[1, 3], facts, Gen.Int[20, 3_000], Gen.Int[0, 30], Gen.Int[0, 200], Gen.Bool)
-            .Select((history, input, f, budget, turns, stateTokens, instructions) => (history, input, f, budget, turns: turns == 0 ? (int?)null : turns, stateTokens, instructions));
+        var cases = Gen.Select(item.Array[0, 60], item.Array[1, 3], facts, Gen.Int[20, 3_000], Gen.Int[0, 30], Gen.Int[0, 200], Gen.Bool, Gen.Int[0, 60])
+            .Select((history, input, f, budget, turns, stateTokens, instructions, summarized) =>
+                (history, input, f, budget, turns: turns == 0 ? (int?)null : turns, stateTokens, instructions, summary: Summary(history, summarized)));
 
         cases.Sample(c =>
         {
             var policy = new ContextPolicy(WindowTurns: c.turns, StateTokens: c.stateTokens, Truncation: true);
-            var built = Builder.Build(new ContextInputs(c.instructions ? "Answer briefly." : null, c.f, c.history, c.input, c.budget, policy));
+            var built = Builder.Build(new ContextInputs(c.instructions ? "Answer briefly." : null, c.f, c.history, c.input, c.budget, policy, c.summary));
             var fixedTokens = Tokens.CountPrompt([.. (c.instructions ? ["Answer briefly."] : Array.Empty<string>()), .. c.input.Select(i => i.Text)]);
             if (!built.IsSuccess)
             {
@@ -40,7 +41,8 @@ public sealed class ContextBuilderProperties
                 && built.Value.View.TotalTokens == Tokens.CountPrompt(messages.Select(m => m.Text))            // and the view says so
                 && messages.TakeLast(c.input.Length).Select(m => m.Text).SequenceEqual(c.input.Select(i => i.Text)) // the newest input, last
                 && window.SequenceEqual(historyIds.Skip(firstKept))                                          // the window is the recent end
-                && (window.Count == 0 || firstKept == 0 || c.history[firstKept].Role == Roles.User)          // starting at a whole turn
+                && (window.Count == 0 || firstKept == 0 || c.history[firstKept].Role == Roles.User
+                    || c.summary?.Items == firstKept)                                                        // starting at a whole turn (or where the summary ends)
                 && (c.turns is not { } limit || TurnCount(c.history.Skip(firstKept)) <= limit)
                 && built.Value.View.LeftOut.Where(l => !l.Id.StartsWith("fact:", StringComparison.Ordinal)).Select(l => l.Id)
                     .Order(StringComparer.Ordinal).SequenceEqual(historyIds.Take(firstKept).Order(StringComparer.Ordinal)); // nothing vanishes unexplained
@@ -73,6 +75,11 @@ public sealed class ContextBuilderProperties
         Assert.Contains("- name: Ada", built.Value.Messages[0].Text, StringComparison.Ordinal);
         Assert.True(state.Tokens <= 40);
     }
+
+    /// <summary>A summary of the first <paramref name="count"/> items (none when 0 or beyond the history).</summary>
+    private static ConversationSummary? Summary(ConversationItem[] history, int count) => count == 0 || count > history.Length
+        ? null
+        : new ConversationSummary(Text(count, count), history[count - 1].Id, count, DateTimeOffset.UnixEpoch, "summarizer");
 
     private static int TurnCount(IEnumerable<ConversationItem> items) =>
         items.Select((item, index) => item.Role == Roles.User || index == 0).Count(starts => starts);
