@@ -60,7 +60,8 @@ public sealed record ConversationInfo(
 [GenerateSerializer, Immutable, Alias("conv.ConversationMemory")]
 public sealed record ConversationMemory(
     [property: Id(0)] IReadOnlyDictionary<string, string> Facts,
-    [property: Id(1)] Context.ConversationSummary? Summary);
+    [property: Id(1)] Context.ConversationSummary? Summary,
+    [property: Id(2)] int? IndexedItems);
 
 /// <summary>A new context policy for a conversation; a <c>null</c> <see cref="Policy"/> returns it to the defaults.</summary>
 [GenerateSerializer, Immutable, Alias("conv.PolicyChange")]

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Conversations.Context;
 using Conversations.Grains.Context;
+using Conversations.Memory;
 using Conversations.Providers;
 using Conversations.Routing;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,7 @@ public sealed partial class ConversationGrain(
     [PersistentState("conversation", StorageNames.Conversations)] IPersistentState<ConversationState> state,
     ChatPipeline pipeline,
     ContextBuilder context,
+    Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>> embeddings,
     TokenCounter tokens,
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptions<SummaryOptions> summaryOptions,
@@ -28,6 +30,9 @@ public sealed partial class ConversationGrain(
     private IGrainTimer? _summaryTimer;
     private bool _summarizing;
     private int _summaryFailures;
+    private IGrainTimer? _indexTimer;
+    private bool _indexing;
+    private bool _indexAgain;
 
     /// <summary>The state before a write in progress: interleaved reads see only what storage has confirmed.</summary>
     private ConversationState? _writing;
@@ -54,7 +59,13 @@ public sealed partial class ConversationGrain(
             Items = [.. items.Select(ToItem)],
             Policy = policy,
         };
-        return await Persist(created) ?? (Result<ConversationInfo>)created.ToInfo();
+        if (await Persist(created) is { } failure)
+        {
+            return failure;
+        }
+
+        IndexIfRecalling();
+        return created.ToInfo();
     }
 
     public Task<Result<ConversationInfo>> Get() =>
@@ -87,6 +98,8 @@ public sealed partial class ConversationGrain(
         var deleted = state.State.ToInfo();
         try
         {
+            // Vectors first: if clearing the conversation then fails, a retried delete still finds it.
+            await VectorIndex().Clear();
             await state.ClearStateAsync();
         }
         catch (Exception exception)
@@ -115,7 +128,13 @@ public sealed partial class ConversationGrain(
 
         var added = items.Select(ToItem).ToList();
         var next = state.State.Append(added).Remember(idempotency, null, added.Select(item => item.Id));
-        return await Persist(next) ?? (Result<IReadOnlyList<ConversationItem>>)added;
+        if (await Persist(next) is { } failure)
+        {
+            return failure;
+        }
+
+        IndexIfRecalling();
+        return added;
     }
 
     public Task<Result<ItemPage>> ListItems(ItemQuery query) =>
@@ -144,7 +163,13 @@ public sealed partial class ConversationGrain(
             ? null
             : state.State.Summary;
         var updated = state.State with { Items = state.State.Items.FindAll(item => item.Id != itemId), Summary = summary };
-        return await Persist(updated) ?? (Result<ConversationInfo>)updated.ToInfo();
+        if (await Persist(updated) is { } failure)
+        {
+            return failure;
+        }
+
+        await VectorIndex().DeleteSource(itemId);
+        return updated.ToInfo();
     }
 
     public async IAsyncEnumerable<CompletionChunk> RunTurn(TurnRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -167,6 +192,7 @@ public sealed partial class ConversationGrain(
 
         var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.Text) }).ToList();
         var policy = Policy(request.Policy);
+        var recalled = policy.Recalls ? await Recall(input, policy, cancellationToken) : [];
 
         // The context is built once the route is known: its deployments' windows set the budget.
         ContextView? view = null;
@@ -174,7 +200,7 @@ public sealed partial class ConversationGrain(
         {
             var built = context.Build(new ContextInputs(
                 request.Instructions, state.State.Facts, state.State.Items, input,
-                ContextBudget.For(plan.Deployments, request.Options.MaxOutputTokens, policy), policy, state.State.Summary));
+                ContextBudget.For(plan.Deployments, request.Options.MaxOutputTokens, policy), policy, state.State.Summary, recalled));
             view = built.Value?.View;
             return built.IsSuccess ? request.Options with { Messages = built.Value.Messages } : built.Error;
         }
@@ -213,6 +239,11 @@ public sealed partial class ConversationGrain(
             ScheduleSummary(policy, request.Options.Caller, view);
         }
 
+        if (failure is null && policy.Recalls)
+        {
+            ScheduleIndexing();
+        }
+
         yield return (failure is null
             ? CompletionChunk.Done(result with { OutputItem = output })
             : CompletionChunk.Failed(failure)) with { Admission = admission, Route = route };
@@ -238,8 +269,11 @@ public sealed partial class ConversationGrain(
         return built.IsSuccess ? built.Value.View : built.Error;
     }
 
-    public Task<Result<ConversationMemory>> GetMemory() => Task.FromResult(
-        Durable.Exists ? (Result<ConversationMemory>)new ConversationMemory(Durable.Facts, Durable.Summary) : NotFound);
+    public async Task<Result<ConversationMemory>> GetMemory()
+    {
+        var current = Durable;
+        return current.Exists ? new ConversationMemory(current.Facts, current.Summary, (await VectorIndex().Sources()).Count) : NotFound;
+    }
 
     public async Task<Result<ConversationMemory>> UpdateFacts(IReadOnlyDictionary<string, string?> changes)
     {
@@ -268,7 +302,7 @@ public sealed partial class ConversationGrain(
         }
 
         var updated = state.State with { Facts = facts };
-        return await Persist(updated) ?? (Result<ConversationMemory>)new ConversationMemory(facts, updated.Summary);
+        return await Persist(updated) ?? (Result<ConversationMemory>)new ConversationMemory(facts, updated.Summary, null);
     }
 
     /// <summary>
@@ -396,6 +430,93 @@ public sealed partial class ConversationGrain(
     private partial void LogSummaryFailed(string reason, int attempt);
 
     private sealed record SummaryJob(string Model, Conversations.Tenancy.Caller? Caller, HashSet<string> Pending, int SummaryTokens);
+
+    private IVectorIndexGrain VectorIndex()
+    {
+        var (tenant, id) = GrainKeys.Parse(this.GetPrimaryKeyString());
+        return GrainFactory.GetGrain<IVectorIndexGrain>(GrainKeys.For(tenant, VectorScopes.Conversation(id)));
+    }
+
+    /// <summary>Older items most similar to the new input, best first. A recall failure never fails a turn: it recalls nothing.</summary>
+    private async Task<IReadOnlyList<ConversationItem>> Recall(List<ConversationItem> input, ContextPolicy policy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var query = await embeddings.GenerateAsync([string.Join('\n', input.Select(i => i.Text))], cancellationToken: cancellationToken);
+            var top = (policy.RecallTopK ?? 0) * 3; // the window's items are skipped by the builder
+            var matches = await VectorIndex().Search(query[0].Vector.ToArray(), top, policy.RecallMinScore ?? 0);
+            var items = state.State.Items.ToDictionary(item => item.Id, StringComparer.Ordinal);
+            return [.. matches.Select(m => items.GetValueOrDefault(m.Source)).OfType<ConversationItem>()];
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogRecallFailed(exception);
+            return [];
+        }
+    }
+
+    /// <summary>Items written outside a turn are indexed too, when the conversation's own policy recalls.</summary>
+    private void IndexIfRecalling()
+    {
+        if (Policy(null).Recalls)
+        {
+            ScheduleIndexing();
+        }
+    }
+
+    private void ScheduleIndexing()
+    {
+        if (_indexing)
+        {
+            _indexAgain = true;
+            return;
+        }
+
+        _indexTimer?.Dispose();
+        _indexTimer = this.RegisterGrainTimer(Index, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
+    }
+
+    /// <summary>Embeds (locally) and indexes every item the index does not hold yet, in the background.</summary>
+    private async Task Index(CancellationToken cancellationToken)
+    {
+        if (_indexing)
+        {
+            return;
+        }
+
+        _indexing = true;
+        try
+        {
+            do
+            {
+                _indexAgain = false;
+                var index = VectorIndex();
+                var known = (await index.Sources()).ToHashSet(StringComparer.Ordinal);
+                foreach (var batch in state.State.Items.Where(item => item.Text.Length > 0 && !known.Contains(item.Id)).Chunk(64))
+                {
+                    var vectors = await embeddings.GenerateAsync(batch.Select(item => $"{item.Role}: {item.Text}"), cancellationToken: cancellationToken);
+                    await index.Upsert([.. batch.Zip(vectors, (item, vector) => new VectorRecord(item.Id, vector.Vector.ToArray(), item.Id, item.Text))]);
+                }
+            }
+            while (_indexAgain);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogIndexingFailed(exception);
+            _indexTimer?.Dispose();
+            _indexTimer = this.RegisterGrainTimer(Index, new GrainTimerCreationOptions(summaryOptions.Value.SummaryRetryDelay, Timeout.InfiniteTimeSpan) { Interleave = true });
+        }
+        finally
+        {
+            _indexing = false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recalling older turns failed; the turn goes on without recall")]
+    private partial void LogRecallFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Indexing a conversation for recall failed; retrying later")]
+    private partial void LogIndexingFailed(Exception exception);
 
     /// <summary>The request's policy over the conversation's over the defaults.</summary>
     private ContextPolicy Policy(ContextPolicy? request, ConversationState? conversation = null) =>

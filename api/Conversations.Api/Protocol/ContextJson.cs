@@ -15,21 +15,27 @@ public sealed record ContextPolicyJson(
     string? Truncation = null,
     string? Summarizer = null,
     int? SummaryTokens = null,
-    int? SummarizeAfterTokens = null)
+    int? SummarizeAfterTokens = null,
+    int? RecallTopK = null,
+    int? RecallTokens = null,
+    float? RecallMinScore = null)
 {
     public Result<ContextPolicy> ToPolicy(string param)
     {
         if (MaxTokens is < 1 or > 10_000_000 || WindowTurns is < 1 or > 100_000 || StateTokens is < 0 or > 1_000_000
-            || SummaryTokens is < 16 or > 100_000 || SummarizeAfterTokens is < 0 or > 10_000_000 || Summarizer is { Length: 0 or > 128 })
+            || SummaryTokens is < 16 or > 100_000 || SummarizeAfterTokens is < 0 or > 10_000_000 || Summarizer is { Length: 0 or > 128 }
+            || RecallTopK is < 0 or > 50 || RecallTokens is < 0 or > 100_000 || RecallMinScore is < -1 or > 1 || (RecallMinScore is { } score && float.IsNaN(score)))
         {
             return GatewayError.Invalid(
                 $"Invalid '{param}': max_tokens is 1 to 10000000, window_turns 1 to 100000, state_tokens 0 to 1000000, "
-                + "summary_tokens 16 to 100000, summarize_after_tokens 0 to 10000000, summarizer a model name.", param, "invalid_value");
+                + "summary_tokens 16 to 100000, summarize_after_tokens 0 to 10000000, summarizer a model name, "
+                + "recall_top_k 0 to 50, recall_tokens 0 to 100000, recall_min_score -1 to 1.", param, "invalid_value");
         }
 
         return ParseTruncation(Truncation, $"{param}.truncation") is { IsSuccess: false } invalid
             ? invalid.Error
-            : new ContextPolicy(MaxTokens, WindowTurns, StateTokens, ParseTruncation(Truncation, param).Value, Summarizer, SummaryTokens, SummarizeAfterTokens);
+            : new ContextPolicy(MaxTokens, WindowTurns, StateTokens, ParseTruncation(Truncation, param).Value, Summarizer, SummaryTokens, SummarizeAfterTokens,
+                RecallTopK, RecallTokens, RecallMinScore);
     }
 
     public static Result<bool?> ParseTruncation(string? truncation, string param) => truncation switch
@@ -42,7 +48,7 @@ public sealed record ContextPolicyJson(
 
     public static ContextPolicyJson? From(ContextPolicy? policy) => policy is null ? null : new(
         policy.MaxTokens, policy.WindowTurns, policy.StateTokens, policy.Truncation switch { true => "auto", false => "disabled", null => null },
-        policy.Summarizer, policy.SummaryTokens, policy.SummarizeAfterTokens);
+        policy.Summarizer, policy.SummaryTokens, policy.SummarizeAfterTokens, policy.RecallTopK, policy.RecallTokens, policy.RecallMinScore);
 }
 
 /// <summary>What the model would see on a conversation's next turn (<c>GET /v1/conversations/{id}/context</c>).</summary>
@@ -61,13 +67,14 @@ public sealed record ContextSectionJson(string Name, int Tokens, int Messages, I
 public sealed record LeftOutJson(string Id, string Reason);
 
 /// <summary>A conversation's structured state: facts the model sees in a compact section on every turn, and the rolling summary.</summary>
-public sealed record ConversationStateJson(string ConversationId, IReadOnlyDictionary<string, string> Facts, SummaryJson? Summary)
+public sealed record ConversationStateJson(string ConversationId, IReadOnlyDictionary<string, string> Facts, SummaryJson? Summary, int? IndexedItems)
 {
     public string Object => "conversation.state";
 
     public static ConversationStateJson From(string conversationId, ConversationMemory memory) => new(
         conversationId, memory.Facts,
-        memory.Summary is { } s ? new SummaryJson(s.Text, s.ThroughItemId, s.Items, s.UpdatedAt.ToUnixTimeSeconds(), s.Model) : null);
+        memory.Summary is { } s ? new SummaryJson(s.Text, s.ThroughItemId, s.Items, s.UpdatedAt.ToUnixTimeSeconds(), s.Model) : null,
+        memory.IndexedItems);
 }
 
 /// <summary>The rolling summary: it covers the conversation's first <c>items</c> items, through <c>through_item_id</c>.</summary>

@@ -6,6 +6,11 @@ namespace Conversations.Context;
 /// largest context window minus the output reserved for the answer.
 /// </summary>
 /// <para>
+/// With <see cref="RecallTopK"/> above 0, every item is embedded (locally) and indexed in the
+/// background, and each turn recalls up to that many older items most similar to the new input
+/// (at least <see cref="RecallMinScore"/>), outside the window, within <see cref="RecallTokens"/>.
+/// </para>
+/// <para>
 /// With a <see cref="Summarizer"/> (a model alias, typically a cheap one), turns that have left the
 /// window are summarized in the background once more than <see cref="SummarizeAfterTokens"/> of them
 /// are unsummarized; the summary takes their place in the context, within <see cref="SummaryTokens"/>.
@@ -18,9 +23,16 @@ public sealed record ContextPolicy(
     [property: Id(3)] bool? Truncation = null,
     [property: Id(4)] string? Summarizer = null,
     [property: Id(5)] int? SummaryTokens = null,
-    [property: Id(6)] int? SummarizeAfterTokens = null)
+    [property: Id(6)] int? SummarizeAfterTokens = null,
+    [property: Id(7)] int? RecallTopK = null,
+    [property: Id(8)] int? RecallTokens = null,
+    [property: Id(9)] float? RecallMinScore = null)
 {
-    public static ContextPolicy Default { get; } = new(Truncation: true, StateTokens: 1_000, SummaryTokens: 500, SummarizeAfterTokens: 1_000);
+    public static ContextPolicy Default { get; } = new(
+        Truncation: true, StateTokens: 1_000, SummaryTokens: 500, SummarizeAfterTokens: 1_000, RecallTopK: 0, RecallTokens: 500, RecallMinScore: 0.3f);
+
+    /// <summary>Whether older turns are embedded and recalled by relevance to the new input.</summary>
+    public bool Recalls => RecallTopK is > 0;
 
     /// <summary>This policy's fields where set, <paramref name="fallback"/>'s otherwise.</summary>
     public ContextPolicy Over(ContextPolicy? fallback) => fallback is null ? this : new(
@@ -30,7 +42,10 @@ public sealed record ContextPolicy(
         Truncation ?? fallback.Truncation,
         Summarizer ?? fallback.Summarizer,
         SummaryTokens ?? fallback.SummaryTokens,
-        SummarizeAfterTokens ?? fallback.SummarizeAfterTokens);
+        SummarizeAfterTokens ?? fallback.SummarizeAfterTokens,
+        RecallTopK ?? fallback.RecallTopK,
+        RecallTokens ?? fallback.RecallTokens,
+        RecallMinScore ?? fallback.RecallMinScore);
 }
 
 /// <summary>A rolling summary of a conversation's oldest items, up to and including <see cref="ThroughItemId"/>.</summary>
@@ -77,6 +92,7 @@ public static class ContextSections
     public const string Instructions = "instructions";
     public const string State = "state";
     public const string Summary = "summary";
+    public const string Recall = "recall";
     public const string Window = "window";
     public const string Input = "input";
 }
@@ -94,4 +110,7 @@ public static class LeftOutReasons
 
     /// <summary>Covered by the conversation's summary, which the model sees instead.</summary>
     public const string Summarized = "summarized";
+
+    /// <summary>Outside the window, but recalled as relevant to the new input: the model sees it in the recall section.</summary>
+    public const string Recalled = "recalled";
 }

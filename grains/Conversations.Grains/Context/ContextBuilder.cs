@@ -16,6 +16,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
 {
     public const string FactsHeading = "Known facts about this conversation:";
     public const string SummaryHeading = "Summary of the earlier conversation:";
+    public const string RecallHeading = "Earlier messages that may be relevant:";
 
     public Result<BuiltContext> Build(ContextInputs inputs)
     {
@@ -63,6 +64,11 @@ public sealed class ContextBuilder(TokenCounter tokens)
             }
         }
 
+        // Room for recall is held back from the window, so long conversations still recall.
+        var recallCandidates = inputs.Policy.Recalls ? inputs.Recalled : [];
+        var recallReserve = recallCandidates.Count == 0 ? 0 : Math.Min(inputs.Policy.RecallTokens ?? 0, budget - used);
+        used += recallReserve;
+
         var window = new List<ConversationItem>();
         var windowCost = 0;
         var turns = Turns(history);
@@ -85,10 +91,17 @@ public sealed class ContextBuilder(TokenCounter tokens)
             window.InsertRange(0, turn);
         }
 
-        used += windowCost;
+        used += windowCost - recallReserve;
         if (used > budget)
         {
             return TooLong($"The conversation takes {used} tokens, over the context budget of {budget}, and truncation is disabled.");
+        }
+
+        if (Recall(recallCandidates, window, inputs.Policy, Math.Min(inputs.Policy.RecallTokens ?? 0, budget - used), leftOut) is (var recallText, var recalledIds, var recallCost) && recalledIds.Count > 0)
+        {
+            used += recallCost;
+            head.Add(new NewItem(Roles.System, recallText));
+            sections.Add(new ContextSection(ContextSections.Recall, recallCost, recalledIds, 1));
         }
 
         if (window.Count > 0)
@@ -103,6 +116,40 @@ public sealed class ContextBuilder(TokenCounter tokens)
 
         List<NewItem> messages = [.. head, .. window.Select(Message), .. inputs.Input.Select(Message)];
         return new BuiltContext(messages, new ContextView(budget, used, sections, leftOut));
+    }
+
+    /// <summary>
+    /// The recalled items (best match first) that are not already in the window, up to the policy's
+    /// count and within <paramref name="allowance"/>, as one system message; they are marked recalled.
+    /// </summary>
+    private (string Text, List<string> Ids, int Cost) Recall(
+        IReadOnlyList<ConversationItem> candidates, List<ConversationItem> window, ContextPolicy policy, int allowance, List<LeftOut> leftOut)
+    {
+        var inWindow = window.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        var text = new StringBuilder(RecallHeading);
+        var ids = new List<string>();
+        foreach (var item in candidates.Where(i => !inWindow.Contains(i.Id)).Take(policy.RecallTopK ?? 0))
+        {
+            var line = $"\n- {item.Role}: {item.Text}";
+            if (Cost(tokens.Count(text + line)) > allowance)
+            {
+                continue;
+            }
+
+            text.Append(line);
+            ids.Add(item.Id);
+        }
+
+        var recalled = ids.ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i < leftOut.Count; i++)
+        {
+            if (recalled.Contains(leftOut[i].Id))
+            {
+                leftOut[i] = leftOut[i] with { Reason = LeftOutReasons.Recalled };
+            }
+        }
+
+        return ids.Count == 0 ? (string.Empty, ids, 0) : (text.ToString(), ids, Cost(tokens.Count(text.ToString())));
     }
 
     /// <summary>The facts, in key order, that fit <paramref name="allowance"/>, as one compact system message.</summary>
@@ -176,7 +223,12 @@ public sealed record ContextInputs(
     IReadOnlyList<ConversationItem> Input,
     int Budget,
     ContextPolicy Policy,
-    ConversationSummary? Summary = null);
+    ConversationSummary? Summary = null,
+    IReadOnlyList<ConversationItem>? RecalledItems = null)
+{
+    /// <summary>Older items relevant to the new input, best match first (from the conversation's vector index).</summary>
+    public IReadOnlyList<ConversationItem> Recalled => RecalledItems ?? [];
+}
 
 public sealed record BuiltContext(IReadOnlyList<NewItem> Messages, ContextView View);
 

@@ -20,12 +20,14 @@ public sealed class ContextBuilderProperties
         var facts = Gen.Dictionary(Gen.Int[0, 50].Select(i => "key" + i), Gen.Int[1, 30].Select(n => Text(n, n)))[0, 6];
         var cases = Gen.Select(item.Array[0, 60], item.Array[1, 3], facts, Gen.Int[20, 3_000], Gen.Int[0, 30], Gen.Int[0, 200], Gen.Bool, Gen.Int[0, 60])
             .Select((history, input, f, budget, turns, stateTokens, instructions, summarized) =>
-                (history, input, f, budget, turns: turns == 0 ? (int?)null : turns, stateTokens, instructions, summary: Summary(history, summarized)));
+                (history, input, f, budget, turns: turns == 0 ? (int?)null : turns, stateTokens, instructions, summary: Summary(history, summarized)))
+            .Select(Gen.Int[0, 4], Gen.Int[0, 300], (c, recalls, recallTokens) => (c, recalled: c.history.Where((_, i) => i % 7 == 3).Take(recalls).Reverse().ToArray(), recallTokens));
 
-        cases.Sample(c =>
+        cases.Sample(r =>
         {
-            var policy = new ContextPolicy(WindowTurns: c.turns, StateTokens: c.stateTokens, Truncation: true);
-            var built = Builder.Build(new ContextInputs(c.instructions ? "Answer briefly." : null, c.f, c.history, c.input, c.budget, policy, c.summary));
+            var c = r.c;
+            var policy = new ContextPolicy(WindowTurns: c.turns, StateTokens: c.stateTokens, Truncation: true, RecallTopK: 3, RecallTokens: r.recallTokens);
+            var built = Builder.Build(new ContextInputs(c.instructions ? "Answer briefly." : null, c.f, c.history, c.input, c.budget, policy, c.summary, r.recalled));
             var fixedTokens = Tokens.CountPrompt([.. (c.instructions ? ["Answer briefly."] : Array.Empty<string>()), .. c.input.Select(i => i.Text)]);
             if (!built.IsSuccess)
             {
@@ -45,7 +47,10 @@ public sealed class ContextBuilderProperties
                     || c.summary?.Items == firstKept)                                                        // starting at a whole turn (or where the summary ends)
                 && (c.turns is not { } limit || TurnCount(c.history.Skip(firstKept)) <= limit)
                 && built.Value.View.LeftOut.Where(l => !l.Id.StartsWith("fact:", StringComparison.Ordinal)).Select(l => l.Id)
-                    .Order(StringComparer.Ordinal).SequenceEqual(historyIds.Take(firstKept).Order(StringComparer.Ordinal)); // nothing vanishes unexplained
+                    .Order(StringComparer.Ordinal).SequenceEqual(historyIds.Take(firstKept).Order(StringComparer.Ordinal)) // nothing vanishes unexplained
+                && (built.Value.View.Sections.FirstOrDefault(s => s.Name == ContextSections.Recall)?.ItemIds ?? []) is var recalledIds
+                && recalledIds.Count <= 3 && !recalledIds.Intersect(window).Any()                              // recall never repeats the window
+                && recalledIds.All(id => built.Value.View.LeftOut.Single(l => l.Id == id).Reason == LeftOutReasons.Recalled);
         }, iter: 400);
     }
 
