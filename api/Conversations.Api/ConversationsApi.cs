@@ -51,6 +51,7 @@ public static class ConversationsApi
             .MapResponses()
             .MapConversations()
             .MapConversationContext()
+            .MapKnowledgeBases()
             .MapModels()
             .MapAdmin()
             .MapRouteAdmin()

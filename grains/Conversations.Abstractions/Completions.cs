@@ -46,6 +46,7 @@ public sealed record CompletionChunk(
 /// <summary>
 /// The outcome of a successful model call. <see cref="ReplayOf"/> is set when an idempotent retry
 /// found the call already done: it names the response that the first request produced.
+/// <see cref="Citations"/> lists the knowledge chunks (<c>{kb}/{doc}#{n}</c>) the context gave the model.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionResult")]
 public sealed record CompletionResult(
@@ -55,4 +56,5 @@ public sealed record CompletionResult(
     [property: Id(3)] string Model,
     [property: Id(4)] ConversationItem? OutputItem = null,
     [property: Id(5)] decimal CostUsd = 0,
-    [property: Id(6)] string? ReplayOf = null);
+    [property: Id(6)] string? ReplayOf = null,
+    [property: Id(7)] IReadOnlyList<string>? Citations = null);

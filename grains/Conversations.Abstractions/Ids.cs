@@ -13,6 +13,8 @@ public static class Ids
     public const string Message = "msg";
     public const string Response = "resp";
     public const string ChatCompletion = "chatcmpl";
+    public const string KnowledgeBase = "kb";
+    public const string Document = "doc";
 
     public static string New(string prefix) =>
         string.Concat(prefix, prefix == ChatCompletion ? "-" : "_", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)));

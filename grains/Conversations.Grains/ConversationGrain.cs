@@ -192,15 +192,19 @@ public sealed partial class ConversationGrain(
 
         var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.Text) }).ToList();
         var policy = Policy(request.Policy);
-        var recalled = policy.Recalls ? await Recall(input, policy, cancellationToken) : [];
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var (recalled, knowledge) = policy.Recalls || policy.Retrieves ? await Remember(input, policy, cancellationToken) : ([], []);
+        var remembering = System.Diagnostics.Stopwatch.GetElapsedTime(started);
 
         // The context is built once the route is known: its deployments' windows set the budget.
         ContextView? view = null;
         Result<CompletionRequest> Shape(RoutePlan plan)
         {
+            var building = System.Diagnostics.Stopwatch.GetTimestamp();
+            using var _ = ContextMetrics.Time(remembering, building);
             var built = context.Build(new ContextInputs(
                 request.Instructions, state.State.Facts, state.State.Items, input,
-                ContextBudget.For(plan.Deployments, request.Options.MaxOutputTokens, policy), policy, state.State.Summary, recalled));
+                ContextBudget.For(plan.Deployments, request.Options.MaxOutputTokens, policy), policy, state.State.Summary, recalled, knowledge));
             view = built.Value?.View;
             return built.IsSuccess ? request.Options with { Messages = built.Value.Messages } : built.Error;
         }
@@ -244,8 +248,9 @@ public sealed partial class ConversationGrain(
             ScheduleIndexing();
         }
 
+        var citations = view?.Sections.FirstOrDefault(section => section.Name == ContextSections.Knowledge)?.ItemIds;
         yield return (failure is null
-            ? CompletionChunk.Done(result with { OutputItem = output })
+            ? CompletionChunk.Done(result with { OutputItem = output, Citations = citations })
             : CompletionChunk.Failed(failure)) with { Admission = admission, Route = route };
     }
 
@@ -437,21 +442,39 @@ public sealed partial class ConversationGrain(
         return GrainFactory.GetGrain<IVectorIndexGrain>(GrainKeys.For(tenant, VectorScopes.Conversation(id)));
     }
 
-    /// <summary>Older items most similar to the new input, best first. A recall failure never fails a turn: it recalls nothing.</summary>
-    private async Task<IReadOnlyList<ConversationItem>> Recall(List<ConversationItem> input, ContextPolicy policy, CancellationToken cancellationToken)
+    /// <summary>
+    /// Embeds the new input once and searches the conversation's index (older items, best first) and the
+    /// policy's knowledge bases (chunks, best first). A failure never fails a turn: it finds nothing.
+    /// </summary>
+    private async Task<(IReadOnlyList<ConversationItem> Recalled, IReadOnlyList<VectorMatchRef> Knowledge)> Remember(
+        List<ConversationItem> input, ContextPolicy policy, CancellationToken cancellationToken)
     {
         try
         {
-            var query = await embeddings.GenerateAsync([string.Join('\n', input.Select(i => i.Text))], cancellationToken: cancellationToken);
-            var top = (policy.RecallTopK ?? 0) * 3; // the window's items are skipped by the builder
-            var matches = await VectorIndex().Search(query[0].Vector.ToArray(), top, policy.RecallMinScore ?? 0);
-            var items = state.State.Items.ToDictionary(item => item.Id, StringComparer.Ordinal);
-            return [.. matches.Select(m => items.GetValueOrDefault(m.Source)).OfType<ConversationItem>()];
+            var query = (await embeddings.GenerateAsync([string.Join('\n', input.Select(i => i.Text))], cancellationToken: cancellationToken))[0].Vector.ToArray();
+            IReadOnlyList<ConversationItem> recalled = [];
+            if (policy.Recalls)
+            {
+                var matches = await VectorIndex().Search(query, (policy.RecallTopK ?? 0) * 3, policy.RecallMinScore ?? 0); // the window's items are skipped by the builder
+                var items = state.State.Items.ToDictionary(item => item.Id, StringComparer.Ordinal);
+                recalled = [.. matches.Select(m => items.GetValueOrDefault(m.Source)).OfType<ConversationItem>()];
+            }
+
+            IReadOnlyList<VectorMatchRef> knowledge = [];
+            if (policy.Retrieves)
+            {
+                var tenant = GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant;
+                var found = await Task.WhenAll(policy.KnowledgeBases!.Select(kb => GrainFactory.GetGrain<IVectorIndexGrain>(KnowledgeScopes.Index(tenant, kb))
+                    .Search(query, policy.KnowledgeTopK ?? 0, policy.KnowledgeMinScore ?? 0)));
+                knowledge = [.. found.SelectMany(m => m).OrderByDescending(m => m.Score).Take(policy.KnowledgeTopK ?? 0).Select(m => new VectorMatchRef(m.Id, m.Text, m.Score))];
+            }
+
+            return (recalled, knowledge);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogRecallFailed(exception);
-            return [];
+            return ([], []);
         }
     }
 
@@ -512,7 +535,7 @@ public sealed partial class ConversationGrain(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Recalling older turns failed; the turn goes on without recall")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recall or retrieval failed; the turn goes on without them")]
     private partial void LogRecallFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Indexing a conversation for recall failed; retrying later")]

@@ -14,6 +14,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<ChatPipeline>();
         services.AddSingleton<Context.ContextBuilder>();
+        services.AddSingleton<Memory.Chunker>();
         services.AddSingleton<Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>, Conversations.Embeddings.LocalEmbeddingGenerator>();
         services.Configure<Context.SummaryOptions>(configuration.GetSection(Context.SummaryOptions.Section));
         services.AddSingleton(TimeProvider.System);

@@ -62,6 +62,11 @@ public static class ConversationsEndpoints
             return policy.Value.Error.ToResult();
         }
 
+        if (await KnowledgeBaseEndpoints.CheckAttached(policy?.Value, api, "context_policy.knowledge_bases") is { } unknown)
+        {
+            return unknown.ToResult();
+        }
+
         var created = await api.Conversation(Ids.New(Ids.Conversation)).Create(body.Value.Metadata ?? Metadata.Empty, items.Value, policy?.Value);
         return ToResult(created);
     }
@@ -94,6 +99,11 @@ public static class ConversationsEndpoints
         if (policy is { IsSuccess: false })
         {
             return policy.Value.Error.ToResult();
+        }
+
+        if (await KnowledgeBaseEndpoints.CheckAttached(policy?.Value, api, "context_policy.knowledge_bases") is { } unknown)
+        {
+            return unknown.ToResult();
         }
 
         return Ids.IsValid(conversationId, Ids.Conversation)

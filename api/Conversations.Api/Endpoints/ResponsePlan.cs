@@ -10,6 +10,9 @@ namespace Conversations.Api.Endpoints;
 /// </summary>
 internal sealed class ResponsePlan
 {
+    /// <summary>The response metadata key that lists the knowledge chunks (<c>{kb}/{doc}#{n}</c>) the model was given.</summary>
+    public const string CitationsKey = "citations";
+
     private IIdempotencyGrain? _claim;
 
     private ResponsePlan(
@@ -86,6 +89,11 @@ internal sealed class ResponsePlan
             return policy.Error ?? truncation.Error!;
         }
 
+        if (await KnowledgeBaseEndpoints.CheckAttached(policy.Value, api, "context_policy.knowledge_bases") is { } unknown)
+        {
+            return unknown;
+        }
+
         var input = ResponsesEndpoints.ReadInput(body.Input);
         if (!input.IsSuccess)
         {
@@ -157,6 +165,16 @@ internal sealed class ResponsePlan
         var output = result.OutputItem
             ?? new ConversationItem(OutputItemId, Roles.Assistant, result.Text, result.Usage.OutputTokens, api.Clock.GetUtcNow(), ResponseId);
         var response = ToStored([output], result.Usage, "completed");
+        if (result.Citations is { Count: > 0 } citations)
+        {
+            // The knowledge chunks the model was given, as OpenAI-shaped metadata (a string of at most 512 characters).
+            var cited = string.Join(' ', citations);
+            response = response with
+            {
+                Metadata = new Dictionary<string, string>(response.Metadata, StringComparer.Ordinal) { [CitationsKey] = cited.Length <= 512 ? cited : cited[..cited.LastIndexOf(' ', 512)] },
+            };
+        }
+
         var stored = Store ? await api.Response(ResponseId).Save(response) : response;
         if (_claim is not null)
         {

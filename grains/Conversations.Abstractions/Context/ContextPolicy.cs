@@ -11,6 +11,11 @@ namespace Conversations.Context;
 /// (at least <see cref="RecallMinScore"/>), outside the window, within <see cref="RecallTokens"/>.
 /// </para>
 /// <para>
+/// With <see cref="KnowledgeBases"/>, each turn retrieves up to <see cref="KnowledgeTopK"/> chunks of
+/// those knowledge bases most similar to the new input (at least <see cref="KnowledgeMinScore"/>),
+/// within <see cref="KnowledgeTokens"/>, each with its source id; the response cites the ones used.
+/// </para>
+/// <para>
 /// With a <see cref="Summarizer"/> (a model alias, typically a cheap one), turns that have left the
 /// window are summarized in the background once more than <see cref="SummarizeAfterTokens"/> of them
 /// are unsummarized; the summary takes their place in the context, within <see cref="SummaryTokens"/>.
@@ -26,10 +31,17 @@ public sealed record ContextPolicy(
     [property: Id(6)] int? SummarizeAfterTokens = null,
     [property: Id(7)] int? RecallTopK = null,
     [property: Id(8)] int? RecallTokens = null,
-    [property: Id(9)] float? RecallMinScore = null)
+    [property: Id(9)] float? RecallMinScore = null,
+    [property: Id(10)] IReadOnlyList<string>? KnowledgeBases = null,
+    [property: Id(11)] int? KnowledgeTopK = null,
+    [property: Id(12)] int? KnowledgeTokens = null,
+    [property: Id(13)] float? KnowledgeMinScore = null)
 {
     public static ContextPolicy Default { get; } = new(
-        Truncation: true, StateTokens: 1_000, SummaryTokens: 500, SummarizeAfterTokens: 1_000, RecallTopK: 0, RecallTokens: 500, RecallMinScore: 0.3f);
+        Truncation: true, StateTokens: 1_000, SummaryTokens: 500, SummarizeAfterTokens: 1_000, RecallTopK: 0, RecallTokens: 500, RecallMinScore: 0.3f,
+        KnowledgeBases: [], KnowledgeTopK: 4, KnowledgeTokens: 1_000, KnowledgeMinScore: 0.3f);
+
+    public bool Retrieves => KnowledgeBases is { Count: > 0 } && KnowledgeTopK is > 0;
 
     /// <summary>Whether older turns are embedded and recalled by relevance to the new input.</summary>
     public bool Recalls => RecallTopK is > 0;
@@ -45,7 +57,11 @@ public sealed record ContextPolicy(
         SummarizeAfterTokens ?? fallback.SummarizeAfterTokens,
         RecallTopK ?? fallback.RecallTopK,
         RecallTokens ?? fallback.RecallTokens,
-        RecallMinScore ?? fallback.RecallMinScore);
+        RecallMinScore ?? fallback.RecallMinScore,
+        KnowledgeBases ?? fallback.KnowledgeBases,
+        KnowledgeTopK ?? fallback.KnowledgeTopK,
+        KnowledgeTokens ?? fallback.KnowledgeTokens,
+        KnowledgeMinScore ?? fallback.KnowledgeMinScore);
 }
 
 /// <summary>A rolling summary of a conversation's oldest items, up to and including <see cref="ThroughItemId"/>.</summary>
@@ -93,6 +109,7 @@ public static class ContextSections
     public const string State = "state";
     public const string Summary = "summary";
     public const string Recall = "recall";
+    public const string Knowledge = "knowledge";
     public const string Window = "window";
     public const string Input = "input";
 }

@@ -31,6 +31,7 @@ public static class EndpointGroups
     public const string Models = "models";
     public const string Usage = "usage";
     public const string Admin = "admin";
+    public const string Knowledge = "knowledge";
 
-    public static readonly IReadOnlyList<string> All = [Chat, Responses, Conversations, Models, Usage, Admin];
+    public static readonly IReadOnlyList<string> All = [Chat, Responses, Conversations, Models, Usage, Admin, Knowledge];
 }

@@ -17,6 +17,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
     public const string FactsHeading = "Known facts about this conversation:";
     public const string SummaryHeading = "Summary of the earlier conversation:";
     public const string RecallHeading = "Earlier messages that may be relevant:";
+    public const string KnowledgeHeading = "Knowledge that may help; cite the sources you use by their [id]:";
 
     public Result<BuiltContext> Build(ContextInputs inputs)
     {
@@ -62,6 +63,14 @@ public sealed class ContextBuilder(TokenCounter tokens)
                 leftOut.AddRange(history.Take(covered).Select(item => new LeftOut(item.Id, LeftOutReasons.Summarized)));
                 history = [.. history.Skip(covered)];
             }
+        }
+
+        // Knowledge comes before history: it is what the tenant chose to ground answers in.
+        if (Knowledge(inputs.Knowledge, inputs.Policy, Math.Min(inputs.Policy.KnowledgeTokens ?? 0, budget - used)) is (var knowledgeText, var chunkIds, var knowledgeCost) && chunkIds.Count > 0)
+        {
+            used += knowledgeCost;
+            head.Add(new NewItem(Roles.System, knowledgeText));
+            sections.Add(new ContextSection(ContextSections.Knowledge, knowledgeCost, chunkIds, 1));
         }
 
         // Room for recall is held back from the window, so long conversations still recall.
@@ -152,6 +161,26 @@ public sealed class ContextBuilder(TokenCounter tokens)
         return ids.Count == 0 ? (string.Empty, ids, 0) : (text.ToString(), ids, Cost(tokens.Count(text.ToString())));
     }
 
+    /// <summary>The retrieved chunks (best first) that fit <paramref name="allowance"/>, each under its source id, as one system message.</summary>
+    private (string Text, List<string> Ids, int Cost) Knowledge(IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance)
+    {
+        var text = new StringBuilder(KnowledgeHeading);
+        var ids = new List<string>();
+        foreach (var chunk in chunks.Take(policy.KnowledgeTopK ?? 0))
+        {
+            var block = $"\n[{chunk.Id}] {chunk.Text}";
+            if (Cost(tokens.Count(text + block)) > allowance)
+            {
+                continue;
+            }
+
+            text.Append(block);
+            ids.Add(chunk.Id);
+        }
+
+        return ids.Count == 0 ? (string.Empty, ids, 0) : (text.ToString(), ids, Cost(tokens.Count(text.ToString())));
+    }
+
     /// <summary>The facts, in key order, that fit <paramref name="allowance"/>, as one compact system message.</summary>
     private (string Text, List<string> Keys, int Cost) Facts(ContextInputs inputs, int allowance, List<LeftOut> leftOut)
     {
@@ -224,11 +253,18 @@ public sealed record ContextInputs(
     int Budget,
     ContextPolicy Policy,
     ConversationSummary? Summary = null,
-    IReadOnlyList<ConversationItem>? RecalledItems = null)
+    IReadOnlyList<ConversationItem>? RecalledItems = null,
+    IReadOnlyList<VectorMatchRef>? KnowledgeChunks = null)
 {
     /// <summary>Older items relevant to the new input, best match first (from the conversation's vector index).</summary>
     public IReadOnlyList<ConversationItem> Recalled => RecalledItems ?? [];
+
+    /// <summary>Knowledge-base chunks relevant to the new input, best match first.</summary>
+    public IReadOnlyList<VectorMatchRef> Knowledge => KnowledgeChunks ?? [];
 }
+
+/// <summary>A retrieved chunk: its citation id (<c>{kb}/{doc}#{n}</c>) and text.</summary>
+public sealed record VectorMatchRef(string Id, string Text, float Score);
 
 public sealed record BuiltContext(IReadOnlyList<NewItem> Messages, ContextView View);
 

@@ -1,0 +1,161 @@
+using Conversations.Api.Errors;
+using Conversations.Api.Security;
+using Conversations.Context;
+using Conversations.Memory;
+using Conversations.Tenancy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Conversations.Api.Endpoints;
+
+/// <summary>
+/// A tenant's knowledge bases (RAG): create, ingest plain-text or Markdown documents (chunked by
+/// tokens with overlap, embedded locally and indexed), list and delete. Conversations and requests
+/// attach them through <c>context_policy.knowledge_bases</c>.
+/// </summary>
+public static class KnowledgeBaseEndpoints
+{
+    public const int MaxDocumentCharacters = 500_000;
+
+    public static RouteGroupBuilder MapKnowledgeBases(this RouteGroupBuilder v1)
+    {
+        var kbs = v1.MapGroup("/knowledge_bases").WithTags("Knowledge bases").RequireScope(EndpointGroups.Knowledge);
+        kbs.MapPost("/", Create).WithSummary("Create a knowledge base.")
+            .Accepts<KnowledgeBaseCreateJson>("application/json").Produces<KnowledgeBaseJson>().Produces<OpenAIErrorBody>(400);
+        kbs.MapGet("/{knowledgeBaseId}", Get).WithSummary("Retrieve a knowledge base.").Produces<KnowledgeBaseJson>().Produces<OpenAIErrorBody>(404);
+        kbs.MapDelete("/{knowledgeBaseId}", Delete).WithSummary("Delete a knowledge base, its documents and their vectors.")
+            .Produces<DeletedJson>().Produces<OpenAIErrorBody>(404);
+        kbs.MapPost("/{knowledgeBaseId}/documents", AddDocument).WithSummary("Ingest a document: chunked by tokens with overlap, embedded, indexed.")
+            .Accepts<DocumentCreateJson>("application/json").Produces<DocumentJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(404);
+        kbs.MapGet("/{knowledgeBaseId}/documents", ListDocuments).WithSummary("List a knowledge base's documents.")
+            .Produces<ListJson<DocumentJson>>().Produces<OpenAIErrorBody>(404);
+        kbs.MapDelete("/{knowledgeBaseId}/documents/{documentId}", DeleteDocument).WithSummary("Delete a document and its vectors.")
+            .Produces<DeletedJson>().Produces<OpenAIErrorBody>(404);
+        return v1;
+    }
+
+    /// <summary>Every knowledge base a policy names must be the caller's: 404 for others', as for any id of another tenant.</summary>
+    public static async Task<GatewayError?> CheckAttached(ContextPolicy? policy, ApiServices api, string param)
+    {
+        foreach (var kb in policy?.KnowledgeBases ?? [])
+        {
+            if (!(await Grain(kb, api).Get()).IsSuccess)
+            {
+                return GatewayError.NotFound("knowledge base", kb, param);
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<IResult> Create([AsParameters] ApiServices api)
+    {
+        var body = await RequestBody.ReadAsync<KnowledgeBaseCreateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        if (body.Value.Name is not { Length: > 0 and <= 256 } name)
+        {
+            return GatewayError.Invalid("'name' is required: 1 to 256 characters.", "name", "invalid_value").ToResult();
+        }
+
+        var created = await Grain(Ids.New(Ids.KnowledgeBase), api).Create(name);
+        return created.IsSuccess ? TypedResults.Json(KnowledgeBaseJson.From(created.Value), ApiJson.Options) : created.Error.ToResult();
+    }
+
+    private static async Task<IResult> Get(string knowledgeBaseId, [AsParameters] ApiServices api)
+    {
+        if (!Ids.IsValid(knowledgeBaseId, Ids.KnowledgeBase))
+        {
+            return NotFound(knowledgeBaseId);
+        }
+
+        var kb = await Grain(knowledgeBaseId, api).Get();
+        return kb.IsSuccess ? TypedResults.Json(KnowledgeBaseJson.From(kb.Value), ApiJson.Options) : kb.Error.ToResult();
+    }
+
+    private static async Task<IResult> Delete(string knowledgeBaseId, [AsParameters] ApiServices api)
+    {
+        if (!Ids.IsValid(knowledgeBaseId, Ids.KnowledgeBase))
+        {
+            return NotFound(knowledgeBaseId);
+        }
+
+        var deleted = await Grain(knowledgeBaseId, api).Delete();
+        return deleted.IsSuccess
+            ? TypedResults.Json(new DeletedJson(knowledgeBaseId, "knowledge_base.deleted", true), ApiJson.Options)
+            : deleted.Error.ToResult();
+    }
+
+    private static async Task<IResult> AddDocument(string knowledgeBaseId, [AsParameters] ApiServices api)
+    {
+        var body = await RequestBody.ReadAsync<DocumentCreateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        var json = body.Value;
+        if (json.Text is not { Length: > 0 and <= MaxDocumentCharacters } text || string.IsNullOrWhiteSpace(text))
+        {
+            return GatewayError.Invalid($"'text' is required: 1 to {MaxDocumentCharacters} characters.", "text", "invalid_value").ToResult();
+        }
+
+        var format = json.Format ?? (json.Filename?.EndsWith(".md", StringComparison.OrdinalIgnoreCase) == true ? DocumentFormats.Markdown : DocumentFormats.Text);
+        if (!DocumentFormats.IsKnown(format))
+        {
+            return GatewayError.Invalid("Invalid 'format': expected 'text' or 'markdown'.", "format", "invalid_value").ToResult();
+        }
+
+        if (json.Filename is { Length: > 256 })
+        {
+            return GatewayError.Invalid("'filename' is at most 256 characters.", "filename", "invalid_value").ToResult();
+        }
+
+        if (!Ids.IsValid(knowledgeBaseId, Ids.KnowledgeBase))
+        {
+            return NotFound(knowledgeBaseId);
+        }
+
+        var added = await Grain(knowledgeBaseId, api).AddDocument(new NewDocument(Ids.New(Ids.Document), json.Filename ?? "document", format, text));
+        return added.IsSuccess ? TypedResults.Json(DocumentJson.From(knowledgeBaseId, added.Value), ApiJson.Options) : added.Error.ToResult();
+    }
+
+    private static async Task<IResult> ListDocuments(string knowledgeBaseId, [AsParameters] ApiServices api)
+    {
+        if (!Ids.IsValid(knowledgeBaseId, Ids.KnowledgeBase))
+        {
+            return NotFound(knowledgeBaseId);
+        }
+
+        var documents = await Grain(knowledgeBaseId, api).ListDocuments();
+        if (!documents.IsSuccess)
+        {
+            return documents.Error.ToResult();
+        }
+
+        var data = documents.Value.Select(d => DocumentJson.From(knowledgeBaseId, d)).ToList();
+        return TypedResults.Json(new ListJson<DocumentJson>(data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, false), ApiJson.Options);
+    }
+
+    private static async Task<IResult> DeleteDocument(string knowledgeBaseId, string documentId, [AsParameters] ApiServices api)
+    {
+        if (!Ids.IsValid(knowledgeBaseId, Ids.KnowledgeBase))
+        {
+            return NotFound(knowledgeBaseId);
+        }
+
+        var deleted = await Grain(knowledgeBaseId, api).DeleteDocument(documentId);
+        return deleted.IsSuccess
+            ? TypedResults.Json(new DeletedJson(documentId, "knowledge_base.document.deleted", true), ApiJson.Options)
+            : deleted.Error.ToResult();
+    }
+
+    private static IKnowledgeBaseGrain Grain(string knowledgeBaseId, ApiServices api) =>
+        api.Grains.GetGrain<IKnowledgeBaseGrain>(GrainKeys.For(api.Tenant, knowledgeBaseId));
+
+    private static IResult NotFound(string knowledgeBaseId) => GatewayError.NotFound("knowledge base", knowledgeBaseId).ToResult();
+}

@@ -1,0 +1,139 @@
+using System.Net;
+using System.Text.Json;
+using Conversations.Grains.Memory;
+using Conversations.Memory;
+using Conversations.Providers;
+using Conversations.Tests.Api;
+using Conversations.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Conversations.Tests.Context;
+
+/// <summary>Knowledge bases end to end: ingest a Markdown document, retrieve the chunk that answers, cite it; per tenant; deletable.</summary>
+public sealed class KnowledgeBaseTests : IAsyncLifetime
+{
+    private static readonly string Manual = string.Join("\n\n", new[]
+    {
+        "# Espresso machine manual",
+        "## Unpacking\n" + Filler("Remove the machine from the box, keep the foam inserts, and place it on a flat surface away from the sink.", 6),
+        "## Cleaning\n" + Filler("Descale the boiler every month with citric acid, rinse the portafilter after each shot, and empty the drip tray daily.", 6),
+        "## Warranty\nThe pump and the boiler are covered by a warranty of 2 years from the date of purchase. Keep your receipt.",
+        "## Shipping\n" + Filler("We ship to forty countries; parcels leave the warehouse within two working days and are tracked.", 6),
+    });
+
+    private UpstreamServer _upstream = null!;
+    private GatewayFactory _gateway = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _upstream = await UpstreamServer.StartAsync();
+        _gateway = new GatewayFactory(_upstream.GatewaySettings("remote"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Ingest_retrieve_and_cite_the_chunk_that_holds_the_answer()
+    {
+        using var http = _gateway.Http();
+        var kb = await CreateKnowledgeBase(http);
+        var document = await Ingest(http, kb, "manual.md", Manual);
+        var conversation = await CreateConversation(http, kb);
+
+        using var turn = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(
+            $$"""{"model":"remote","conversation":"{{conversation}}","input":"How long is the warranty on the pump?"}"""));
+        var response = JsonDocument.Parse(await turn.Content.ReadAsStringAsync()).RootElement;
+        var sent = (await _upstream.ReceivedRequests()).Last(r => r.GetRawText().Contains("warranty on the pump", StringComparison.Ordinal))
+            .GetProperty("messages")[0].GetProperty("content").GetString()!;
+
+        Assert.Equal(HttpStatusCode.OK, turn.StatusCode);
+        Assert.True(document.GetProperty("chunks").GetInt32() > 1);
+        var citations = response.GetProperty("metadata").GetProperty("citations").GetString()!.Split(' ');
+        Assert.StartsWith("Knowledge that may help", sent, StringComparison.Ordinal);
+        var blocks = sent.Split("\n[").Skip(1).ToDictionary(b => b[..b.IndexOf(']', StringComparison.Ordinal)], b => b);
+        Assert.Equal(blocks.Keys.Order(), citations.Order()); // every chunk the model was given is cited, and only those
+        Assert.Contains("2 years", blocks[citations[0]], StringComparison.Ordinal); // the best match holds the answer
+        Assert.StartsWith($"{kb}/{document.GetProperty("id").GetString()}#", citations[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Another_tenant_can_neither_read_nor_attach_a_knowledge_base()
+    {
+        using var http = _gateway.Http();
+        using var other = _gateway.Http(GatewayFactory.OtherTenantKey);
+        var kb = await CreateKnowledgeBase(http);
+
+        using var read = await other.GetAsync(new Uri($"/v1/knowledge_bases/{kb}", UriKind.Relative));
+        using var attach = await other.PostAsync("/v1/conversations", ChatCompletionsTests.Json($$$"""{"context_policy":{"knowledge_bases":["{{{kb}}}"]}}"""));
+        using var ingest = await other.PostAsync($"/v1/knowledge_bases/{kb}/documents", ChatCompletionsTests.Json("""{"text":"hello"}"""));
+
+        await read.AssertOpenAIError(HttpStatusCode.NotFound);
+        await attach.AssertOpenAIError(HttpStatusCode.NotFound, "context_policy.knowledge_bases");
+        await ingest.AssertOpenAIError(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Deleting_a_document_or_a_knowledge_base_removes_its_vectors()
+    {
+        using var http = _gateway.Http();
+        var grains = _gateway.Services.GetRequiredService<IGrainFactory>();
+        var kb = await CreateKnowledgeBase(http);
+        var kept = (await Ingest(http, kb, "a.txt", "The office opens at nine.")).GetProperty("id").GetString()!;
+        var removed = (await Ingest(http, kb, "b.txt", "The office closes at six.")).GetProperty("id").GetString()!;
+        var index = grains.GetGrain<IVectorIndexGrain>(KnowledgeScopes.Index("default", kb));
+        var before = await index.Sources();
+
+        using var deleteDocument = await http.DeleteAsync(new Uri($"/v1/knowledge_bases/{kb}/documents/{removed}", UriKind.Relative));
+        var afterDocument = await index.Sources();
+        using var deleteKnowledgeBase = await http.DeleteAsync(new Uri($"/v1/knowledge_bases/{kb}", UriKind.Relative));
+
+        Assert.Equal(new[] { kept, removed }.Order(StringComparer.Ordinal), before.Order(StringComparer.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, deleteDocument.StatusCode);
+        Assert.Equal([kept], afterDocument);
+        Assert.Equal(HttpStatusCode.OK, deleteKnowledgeBase.StatusCode);
+        Assert.Empty(await index.Sources());
+    }
+
+    [Fact]
+    public void Chunks_hold_at_most_the_chunk_size_overlap_their_neighbours_and_cover_the_document()
+    {
+        var chunks = new Chunker(TokenCounter.Shared).Split(Manual);
+
+        Assert.True(chunks.Count > 2);
+        Assert.All(chunks, c => Assert.True(TokenCounter.Shared.Count(c) <= Chunker.ChunkTokens + 2));
+        Assert.All(chunks.Zip(chunks.Skip(1)), pair => Assert.True(SharedWords(pair.First, pair.Second) > 0));
+        var words = Manual.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        Assert.Subset(chunks.SelectMany(c => c.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries)).ToHashSet(StringComparer.Ordinal), words);
+    }
+
+    private static int SharedWords(string earlier, string later) =>
+        earlier.Split(' ')[^5..].Intersect(later.Split(' ')[..Math.Min(60, later.Split(' ').Length)], StringComparer.Ordinal).Count();
+
+    private static string Filler(string sentence, int times) => string.Join(' ', Enumerable.Repeat(sentence, times));
+
+    private static async Task<string> CreateKnowledgeBase(HttpClient http)
+    {
+        using var created = await http.PostAsync("/v1/knowledge_bases", ChatCompletionsTests.Json("""{"name":"manuals"}"""));
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+    }
+
+    private static async Task<JsonElement> Ingest(HttpClient http, string kb, string filename, string text)
+    {
+        using var added = await http.PostAsync($"/v1/knowledge_bases/{kb}/documents", ChatCompletionsTests.Json(JsonSerializer.Serialize(new { filename, text })));
+        var body = await added.Content.ReadAsStringAsync();
+        Assert.True(added.StatusCode == HttpStatusCode.OK, body);
+        return JsonDocument.Parse(body).RootElement;
+    }
+
+    private static async Task<string> CreateConversation(HttpClient http, string kb)
+    {
+        using var created = await http.PostAsync("/v1/conversations", ChatCompletionsTests.Json($$$"""{"context_policy":{"knowledge_bases":["{{{kb}}}"],"knowledge_top_k":2}}"""));
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+    }
+}
