@@ -52,6 +52,7 @@ public static class ConversationsApi
             .MapConversations()
             .MapConversationContext()
             .MapKnowledgeBases()
+            .MapEmbeddings()
             .MapModels()
             .MapAdmin()
             .MapRouteAdmin()

@@ -58,3 +58,28 @@ public sealed record CompletionResult(
     [property: Id(5)] decimal CostUsd = 0,
     [property: Id(6)] string? ReplayOf = null,
     [property: Id(7)] IReadOnlyList<string>? Citations = null);
+
+/// <summary>An embeddings call (<c>POST /v1/embeddings</c>): routed and admitted like chat.</summary>
+[GenerateSerializer, Immutable, Alias("conv.EmbeddingRequest")]
+public sealed record EmbeddingRequest(
+    [property: Id(0)] string Model,
+    [property: Id(1)] IReadOnlyList<string> Inputs,
+    [property: Id(2)] int? Dimensions = null,
+    [property: Id(3)] string? EndUser = null,
+    [property: Id(4)] Caller? Caller = null);
+
+/// <summary>The vectors, in input order, with the tokens they consumed.</summary>
+[GenerateSerializer, Immutable, Alias("conv.EmbeddingResult")]
+public sealed record EmbeddingResult(
+    [property: Id(0)] IReadOnlyList<float[]> Vectors,
+    [property: Id(1)] int PromptTokens,
+    [property: Id(2)] string Model,
+    [property: Id(3)] decimal CostUsd);
+
+/// <summary>An embeddings call's outcome (a result or an error), which deployment served it, and the admission status.</summary>
+[GenerateSerializer, Immutable, Alias("conv.EmbeddingOutcome")]
+public sealed record EmbeddingOutcome(
+    [property: Id(0)] EmbeddingResult? Result,
+    [property: Id(1)] GatewayError? Error,
+    [property: Id(2)] Routing.ServedBy? Route = null,
+    [property: Id(3)] Admission? Admission = null);

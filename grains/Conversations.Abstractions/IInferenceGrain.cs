@@ -11,6 +11,8 @@ namespace Conversations;
 public interface IInferenceGrain : IGrainWithStringKey
 {
     IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default);
+
+    Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
 }
 
 /// <summary>Spreads stateless calls over a fixed set of inference grains, which the cluster places across silos.</summary>

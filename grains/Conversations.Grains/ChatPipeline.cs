@@ -34,14 +34,16 @@ public sealed class ChatPipeline(ModelRouter router, TokenCounter tokens, IGrain
         int Prompt() => promptTokens ??= tokens.CountPrompt(request.Messages.Select(m => m.Text));
         var route = grains.GetGrain<IModelRouteGrain>(GrainKeys.For(caller?.Tenant ?? PlatformRoutes.Tenant, request.Model));
         var counted = caller is { HasNoLimits: false };
-        var plan = await route.Plan(new PlanRequest(request.StickyKey, counted && shape is null ? Prompt() : 0, request.MaxOutputTokens, request.StreamDeltas));
-        if (!plan.IsSuccess)
+        var planned = await route.Plan(new PlanRequest(request.StickyKey, counted && shape is null ? Prompt() : 0, request.MaxOutputTokens, request.StreamDeltas));
+        if (!planned.IsSuccess || planned.Value.Deployments.All(d => !d.ServesChat))
         {
-            yield return CompletionChunk.Failed(plan.Error);
+            yield return CompletionChunk.Failed(planned.Error ?? GatewayError.Invalid($"The model '{request.Model}' serves embeddings, not chat.", "model", "model_not_supported"));
             yield break;
         }
 
-        if (shape?.Invoke(plan.Value) is { } shaped)
+        var plan = planned.Value with { Deployments = [.. planned.Value.Deployments.Where(d => d.ServesChat)] };
+
+        if (shape?.Invoke(plan) is { } shaped)
         {
             if (!shaped.IsSuccess)
             {
@@ -54,7 +56,7 @@ public sealed class ChatPipeline(ModelRouter router, TokenCounter tokens, IGrain
 
         if (caller is null)
         {
-            await foreach (var chunk in router.Run(plan.Value, route, request, cancellationToken))
+            await foreach (var chunk in router.Run(plan, route, request, cancellationToken))
             {
                 if (chunk.Delta is null || request.StreamDeltas)
                 {
@@ -68,7 +70,7 @@ public sealed class ChatPipeline(ModelRouter router, TokenCounter tokens, IGrain
         // Admission reserves the prompt (counted with the tokenizer) plus the maximum output, at the dearest deployment's prices.
         var quota = grains.GetGrain<ITenantQuotaGrain>(caller.Tenant);
         var leaseId = Guid.NewGuid().ToString("N");
-        var admitted = counted ? await quota.Admit(Reservation(leaseId, caller, request, plan.Value, Prompt())) : new Admission(null, null);
+        var admitted = counted ? await quota.Admit(Reservation(leaseId, caller, request, plan, Prompt())) : new Admission(null, null);
         if (!admitted.IsSuccess)
         {
             yield return CompletionChunk.Failed(admitted.Error);
@@ -77,13 +79,13 @@ public sealed class ChatPipeline(ModelRouter router, TokenCounter tokens, IGrain
 
         var settled = false;
         var streamed = 0;
-        var prices = plan.Value.Deployments[0].Prices;
+        var prices = plan.Deployments[0].Prices;
         Admission? admission = admitted.Value; // rides on the first chunk: a separate element would cost a grain round trip
         try
         {
-            await foreach (var chunk in router.Run(plan.Value, route, request, cancellationToken))
+            await foreach (var chunk in router.Run(plan, route, request, cancellationToken))
             {
-                prices = chunk.Route is { } served ? plan.Value.Config.Find(served.Deployment)?.Prices ?? prices : prices;
+                prices = chunk.Route is { } served ? plan.Config.Find(served.Deployment)?.Prices ?? prices : prices;
                 if (chunk.Final is { } final)
                 {
                     // Settle before the caller sees the result, so usage is recorded once the client has it.

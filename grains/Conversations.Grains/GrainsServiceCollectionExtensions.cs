@@ -12,6 +12,7 @@ public static class GrainsServiceCollectionExtensions
     {
         services.AddModelProviders(configuration);
         services.AddSingleton<ModelRouter>();
+        services.AddSingleton<EmbeddingPipeline>();
         services.AddSingleton<ChatPipeline>();
         services.AddSingleton<Context.ContextBuilder>();
         services.AddSingleton<Memory.Chunker>();

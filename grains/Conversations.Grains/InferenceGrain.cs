@@ -5,7 +5,7 @@ namespace Conversations.Grains;
 
 /// <summary>Stateless model calls on one inference lane; see <see cref="IInferenceGrain"/>.</summary>
 [Reentrant]
-public sealed class InferenceGrain(ChatPipeline pipeline) : Grain, IInferenceGrain
+public sealed class InferenceGrain(ChatPipeline pipeline, Routing.EmbeddingPipeline embeddings) : Grain, IInferenceGrain
 {
     public async IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -14,4 +14,6 @@ public sealed class InferenceGrain(ChatPipeline pipeline) : Grain, IInferenceGra
             yield return chunk;
         }
     }
+
+    public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => embeddings.Run(request);
 }

@@ -27,8 +27,16 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
     };
 
     private readonly ConcurrentDictionary<string, IChatClient> _clients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IEmbeddingGenerator<string, Embedding<float>>> _embedders = new(StringComparer.Ordinal);
 
     public IChatClient For(RouteDeployment deployment) => _clients.GetOrAdd(Identity(deployment), _ => Build(deployment));
+
+    /// <summary>The embeddings client of an OpenAI-compatible deployment (the local model is served by the grains' own generator).</summary>
+    public IEmbeddingGenerator<string, Embedding<float>> EmbeddingsFor(RouteDeployment deployment) => _embedders.GetOrAdd(Identity(deployment), _ =>
+        deployment.Provider == ProviderKind.OpenAICompatible
+            ? OpenAI(deployment).GetEmbeddingClient(deployment.UpstreamModel ?? deployment.Name).AsIEmbeddingGenerator()
+                .AsBuilder().UseOpenTelemetry(loggerFactory, ActivitySource).Build()
+            : throw new NotSupportedException($"Deployment '{deployment.Name}' does not serve embeddings."));
 
     /// <summary>Everything that makes two deployments' clients differ; a changed route gets a new client.</summary>
     private static string Identity(RouteDeployment d) => string.Join(
@@ -43,17 +51,7 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
         IChatClient inner = deployment.Provider switch
         {
             ProviderKind.Simulated => new SimulatedChatClient(deployment.Name, new SimulatedModel(tokens, deployment.Simulation)),
-            ProviderKind.OpenAICompatible => new OpenAIClient(
-                    new ApiKeyCredential(ApiKey(deployment) ?? "unused"),
-                    new OpenAIClientOptions
-                    {
-                        Endpoint = Endpoint(deployment),
-                        // Retries and fallback belong to routing, which sees every deployment; not to one SDK client (decision 0004).
-                        RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-                        NetworkTimeout = Timeout.InfiniteTimeSpan,
-                    })
-                .GetChatClient(model)
-                .AsIChatClient(),
+            ProviderKind.OpenAICompatible => OpenAI(deployment).GetChatClient(model).AsIChatClient(),
             ProviderKind.Anthropic => new AnthropicChatClient(Http, Endpoint(deployment), ApiKey(deployment) ?? string.Empty, model, deployment.MaxOutputTokens),
             _ => throw new InvalidOperationException($"Deployment '{deployment.Name}' has an unknown provider kind."),
         };
@@ -62,6 +60,16 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
             .UseOpenTelemetry(loggerFactory, ActivitySource)
             .Build();
     }
+
+    private OpenAIClient OpenAI(RouteDeployment deployment) => new(
+        new ApiKeyCredential(ApiKey(deployment) ?? "unused"),
+        new OpenAIClientOptions
+        {
+            Endpoint = Endpoint(deployment),
+            // Retries and fallback belong to routing, which sees every deployment; not to one SDK client (decision 0004).
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = Timeout.InfiniteTimeSpan,
+        });
 
     private ProviderCredential? Credential(RouteDeployment deployment) =>
         deployment.Credential is { } name ? options.Value.Credentials.GetValueOrDefault(name) : null;

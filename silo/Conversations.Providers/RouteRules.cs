@@ -90,7 +90,7 @@ public static partial class RouteRules
             return Invalid($"Deployment '{deployment.Name}': weight and prices must not be negative; context_window and max_output_tokens must be positive.", "deployments");
         }
 
-        if (deployment.Provider == ProviderKind.Simulated)
+        if (deployment.Provider is ProviderKind.Simulated or ProviderKind.LocalEmbeddings)
         {
             return null;
         }

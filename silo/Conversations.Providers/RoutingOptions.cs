@@ -21,6 +21,10 @@ public sealed class RoutingOptions
     {
         ["sim-small"] = Simulated("sim-small", 16_384, new ModelPrices { InputPerMillion = 0.15m, OutputPerMillion = 0.60m }),
         ["sim-large"] = Simulated("sim-large", 128_000, new ModelPrices { InputPerMillion = 2.50m, OutputPerMillion = 10m }),
+        ["local-embeddings"] = new()
+        {
+            Deployments = [new RouteDeployment { Name = "all-MiniLM-L6-v2", Provider = ProviderKind.LocalEmbeddings, ContextWindow = 256, MaxOutputTokens = 1 }],
+        },
     };
 
     private static RouteConfig Simulated(string name, int contextWindow, ModelPrices prices) => new()

@@ -14,10 +14,12 @@ public static class CallHeaders
     public const string Attempts = "x-conversations-attempts";
     public const string RouteVersion = "x-conversations-route-version";
 
-    public static void Write(HttpResponse response, ChunkReader reader)
+    public static void Write(HttpResponse response, ChunkReader reader) => Write(response, reader.Admission, reader.Route);
+
+    public static void Write(HttpResponse response, Admission? admission, Conversations.Routing.ServedBy? served)
     {
-        Write(response, reader.Admission);
-        if (reader.Route is { } route)
+        Write(response, admission);
+        if (served is { } route)
         {
             response.Headers[Deployment] = route.Deployment;
             response.Headers[Attempts] = route.Attempts.ToString(CultureInfo.InvariantCulture);

@@ -92,6 +92,10 @@ public sealed class RouteDeployment
 
     [Id(11)] public SimulationOptions Simulation { get; init; } = new();
 
+    public bool ServesChat => Provider != ProviderKind.LocalEmbeddings;
+
+    public bool ServesEmbeddings => Provider is ProviderKind.OpenAICompatible or ProviderKind.LocalEmbeddings;
+
     public RouteDeployment WithPrices(ModelPrices prices) => new()
     {
         Name = Name, Provider = Provider, BaseUrl = BaseUrl, Credential = Credential, UpstreamModel = UpstreamModel, Weight = Weight,
@@ -109,6 +113,9 @@ public enum ProviderKind
 
     /// <summary>Anthropic's Messages API.</summary>
     Anthropic,
+
+    /// <summary>The local embedding model (all-MiniLM-L6-v2, 384 dimensions), in-process; embeddings only.</summary>
+    LocalEmbeddings,
 }
 
 /// <summary>USD per million tokens.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -6,8 +5,6 @@ using Conversations.Providers;
 using Conversations.Routing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using Polly;
-using Polly.Retry;
 
 namespace Conversations.Grains.Routing;
 
@@ -23,10 +20,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     public const string ActivitySourceName = "Conversations.Routing";
 
     private static readonly ActivitySource Source = new(ActivitySourceName);
-    private const int MaxCachedPipelines = 64;
-
-    private static readonly ResiliencePropertyKey<AttemptCursor> CursorKey = new("conversations.route-cursor");
-    private readonly ConcurrentDictionary<(int, TimeSpan, TimeSpan), ResiliencePipeline<Attempt>> _pipelines = new();
+    private readonly RouteRetries<Attempt> _retries = new();
 
     public async IAsyncEnumerable<CompletionChunk> Run(
         RoutePlan plan, IModelRouteGrain route, CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -36,19 +30,13 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         var call = new Call(plan, route, request, [.. request.Messages.Select(ToChatMessage)], Options(request), new AttemptCursor(plan), total, cancellationToken);
 
         Attempt attempt;
-        var context = ResilienceContextPool.Shared.Get(total.Token);
         try
         {
-            context.Properties.Set(CursorKey, call.Cursor);
-            attempt = await Pipeline(plan.Config.Retry).ExecuteAsync(ctx => Try(call), context);
+            attempt = await _retries.Execute(plan.Config.Retry, call.Cursor, () => Try(call), total.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             attempt = new Attempt(Failure: ProviderFailures.Classify(new TimeoutException(), plan.Config, false, totalTimedOut: true));
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
         }
 
         var servedBy = new ServedBy(call.Cursor.LastTried.Name, call.Cursor.Attempts, plan.Version);
@@ -71,30 +59,6 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             yield return chunk;
         }
     }
-
-    /// <summary>Polly's retry, driven by the call's <see cref="AttemptCursor"/>; one pipeline per distinct retry setting (a bounded cache: tenants choose the settings).</summary>
-    private ResiliencePipeline<Attempt> Pipeline(RetrySettings retry)
-    {
-        var key = (retry.MaxRetriesPerDeployment, retry.BaseDelay, retry.MaxDelay);
-        return _pipelines.TryGetValue(key, out var pipeline) ? pipeline
-            : _pipelines.Count < MaxCachedPipelines ? _pipelines.GetOrAdd(key, BuildPipeline)
-            : BuildPipeline(key);
-    }
-
-    private static ResiliencePipeline<Attempt> BuildPipeline((int, TimeSpan, TimeSpan) key) =>
-        new ResiliencePipelineBuilder<Attempt>()
-            .AddRetry(new RetryStrategyOptions<Attempt>
-            {
-                MaxRetryAttempts = (RouteRules.MaxDeployments * (key.Item1 + 1)) - 1, // the cursor decides; this only bounds it
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = key.Item2,
-                MaxDelay = key.Item3,
-                ShouldHandle = static args => ValueTask.FromResult(
-                    args.Outcome.Result?.Failure is { } failure && args.Context.Properties.GetValue(CursorKey, null!).Advance(failure)),
-                DelayGenerator = static args => ValueTask.FromResult(args.Context.Properties.GetValue(CursorKey, null!).NextDelay),
-            })
-            .Build();
 
     /// <summary>One attempt: up to the first token of a stream, or the whole answer otherwise.</summary>
     private async ValueTask<Attempt> Try(Call call)
@@ -295,7 +259,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         AttemptCursor Cursor, CancellationTokenSource Total, CancellationToken Aborted);
 
     /// <summary>An attempt's outcome: failed, done (a whole answer), or a stream that has produced its first token.</summary>
-    private sealed record Attempt(AttemptFailure? Failure = null, CompletionResult? Done = null, OpenStream? Stream = null);
+    private sealed record Attempt(AttemptFailure? Failure = null, CompletionResult? Done = null, OpenStream? Stream = null) : IRouteAttempt;
 
     /// <summary>A stream past its first token: what has been seen so far, and the attempt's span and timer, which live as long as it.</summary>
     private sealed class OpenStream(RouteDeployment deployment, Activity? activity, long started, CancellationTokenSource timer) : IAsyncDisposable
