@@ -168,7 +168,16 @@ public sealed partial class ConversationGrain(
             return failure;
         }
 
-        await VectorIndex().DeleteSource(itemId);
+        try
+        {
+            await VectorIndex().DeleteSource(itemId);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogIndexingFailed(exception);
+            ScheduleIndexing(); // the indexer's reconciliation removes the orphaned vectors
+        }
+
         return updated.ToInfo();
     }
 
@@ -317,7 +326,7 @@ public sealed partial class ConversationGrain(
     private void ScheduleSummary(ContextPolicy policy, Conversations.Tenancy.Caller? caller, ContextView view)
     {
         var pending = view.LeftOut
-            .Where(l => l.Reason is LeftOutReasons.TokenBudget or LeftOutReasons.TurnLimit)
+            .Where(l => l.Reason is LeftOutReasons.TokenBudget or LeftOutReasons.TurnLimit or LeftOutReasons.Recalled)
             .Select(l => l.Id)
             .ToHashSet(StringComparer.Ordinal);
         var pendingTokens = state.State.Items.Where(item => pending.Contains(item.Id)).Sum(item => item.Tokens);
@@ -367,18 +376,15 @@ public sealed partial class ConversationGrain(
 
             // A summary ends where a turn ends, so a turn is never split between the summary and the window.
             var next = start + batch.Count;
-            if (next < before.Items.Count && before.Items[next].Role != Roles.User && batch.FindLastIndex(item => item.Role == Roles.User) is > 0 and var turnStart)
+            if (next < before.Items.Count && before.Items[next].Role != Roles.User)
             {
-                batch.RemoveRange(turnStart, batch.Count - turnStart);
-            }
-            else if (next < before.Items.Count)
-            {
-                batch.AddRange(before.Items.Skip(next).TakeWhile(item => item.Role != Roles.User && job.Pending.Contains(item.Id)));
+                var turnStart = batch.FindLastIndex(item => item.Role == Roles.User);
+                batch.RemoveRange(Math.Max(turnStart, 0), batch.Count - Math.Max(turnStart, 0));
             }
 
             if (batch.Count == 0)
             {
-                _summaryJob = null;
+                ClearJob(job);
                 return;
             }
 
@@ -390,11 +396,15 @@ public sealed partial class ConversationGrain(
             }
 
             using var gate = await Gate.Enter(_writeGate, cancellationToken);
-            if (outcome?.Final is not { } final || !ReferenceEquals(state.State.Summary, before.Summary) || !state.State.Items.Exists(i => i.Id == batch[^1].Id))
+            var covering = start + batch.Count;
+            var unchanged = ReferenceEquals(state.State.Summary, before.Summary)
+                && state.State.Items.Count >= covering
+                && state.State.Items.Take(covering).Select(i => i.Id).SequenceEqual(before.Items.Take(covering).Select(i => i.Id), StringComparer.Ordinal);
+            if (outcome?.Final is not { FinishReason: "stop", Text.Length: > 0 } final || !unchanged)
             {
-                // Failed, or the conversation changed under the summary (an item deleted): try again later, nothing lost.
+                // Failed, cut short, or the conversation changed under the summary (an item deleted): try again later, nothing lost or hidden.
                 _summaryFailures++;
-                LogSummaryFailed(outcome?.Error?.Code ?? "conversation_changed", _summaryFailures);
+                LogSummaryFailed(outcome?.Error?.Code ?? (unchanged ? "incomplete_summary" : "conversation_changed"), _summaryFailures);
                 StartSummaryTimer(RetryDelay());
                 return;
             }
@@ -415,12 +425,21 @@ public sealed partial class ConversationGrain(
             }
             else
             {
-                _summaryJob = null;
+                ClearJob(job);
             }
         }
         finally
         {
             _summarizing = false;
+        }
+    }
+
+    /// <summary>Forgets a finished job, unless a turn has meanwhile scheduled a newer one.</summary>
+    private void ClearJob(SummaryJob job)
+    {
+        if (ReferenceEquals(_summaryJob, job))
+        {
+            _summaryJob = null;
         }
     }
 
@@ -515,10 +534,23 @@ public sealed partial class ConversationGrain(
                 _indexAgain = false;
                 var index = VectorIndex();
                 var known = (await index.Sources()).ToHashSet(StringComparer.Ordinal);
-                foreach (var batch in state.State.Items.Where(item => item.Text.Length > 0 && !known.Contains(item.Id)).Chunk(64))
+                foreach (var batch in Durable.Items.Where(item => item.Text.Length > 0 && !known.Contains(item.Id)).Chunk(64))
                 {
                     var vectors = await embeddings.GenerateAsync(batch.Select(item => $"{item.Role}: {item.Text}"), cancellationToken: cancellationToken);
                     await index.Upsert([.. batch.Zip(vectors, (item, vector) => new VectorRecord(item.Id, vector.Vector.ToArray(), item.Id, item.Text))]);
+                }
+
+                // Reconcile: a conversation or item deleted while this pass ran leaves no vectors behind.
+                if (!Durable.Exists)
+                {
+                    await index.Clear();
+                    return;
+                }
+
+                var current = Durable.Items.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
+                foreach (var orphan in (await index.Sources()).Where(source => !current.Contains(source)))
+                {
+                    await index.DeleteSource(orphan);
                 }
             }
             while (_indexAgain);

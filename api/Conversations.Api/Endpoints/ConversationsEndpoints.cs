@@ -62,7 +62,7 @@ public static class ConversationsEndpoints
             return policy.Value.Error.ToResult();
         }
 
-        if (await KnowledgeBaseEndpoints.CheckAttached(policy?.Value, api, "context_policy.knowledge_bases") is { } unknown)
+        if (await KnowledgeBaseEndpoints.CheckPolicy(policy?.Value, api, "context_policy") is { } unknown)
         {
             return unknown.ToResult();
         }
@@ -101,7 +101,7 @@ public static class ConversationsEndpoints
             return policy.Value.Error.ToResult();
         }
 
-        if (await KnowledgeBaseEndpoints.CheckAttached(policy?.Value, api, "context_policy.knowledge_bases") is { } unknown)
+        if (await KnowledgeBaseEndpoints.CheckPolicy(policy?.Value, api, "context_policy") is { } unknown)
         {
             return unknown.ToResult();
         }

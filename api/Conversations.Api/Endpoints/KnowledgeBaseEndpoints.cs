@@ -35,14 +35,22 @@ public static class KnowledgeBaseEndpoints
         return v1;
     }
 
-    /// <summary>Every knowledge base a policy names must be the caller's: 404 for others', as for any id of another tenant.</summary>
-    public static async Task<GatewayError?> CheckAttached(ContextPolicy? policy, ApiServices api, string param)
+    /// <summary>
+    /// What a policy names must be the caller's: its knowledge bases (404 for another tenant's, as for any
+    /// id of another tenant) and a summarizer model its key may use.
+    /// </summary>
+    public static async Task<GatewayError?> CheckPolicy(ContextPolicy? policy, ApiServices api, string param)
     {
+        if (policy?.Summarizer is { } summarizer && !api.Caller.MayUseModel(summarizer))
+        {
+            return GatewayError.ModelNotFound(summarizer) with { Param = param + ".summarizer" };
+        }
+
         foreach (var kb in policy?.KnowledgeBases ?? [])
         {
             if (!(await Grain(kb, api).Get()).IsSuccess)
             {
-                return GatewayError.NotFound("knowledge base", kb, param);
+                return GatewayError.NotFound("knowledge base", kb, param + ".knowledge_bases");
             }
         }
 

@@ -89,7 +89,12 @@ internal sealed class ResponsePlan
             return policy.Error ?? truncation.Error!;
         }
 
-        if (await KnowledgeBaseEndpoints.CheckAttached(policy.Value, api, "context_policy.knowledge_bases") is { } unknown)
+        if (body.ContextPolicy is not null && conversationId.Value is null)
+        {
+            return GatewayError.Invalid("'context_policy' applies to turns of a conversation; send 'conversation' with it.", "context_policy", "invalid_value");
+        }
+
+        if (await KnowledgeBaseEndpoints.CheckPolicy(policy.Value, api, "context_policy") is { } unknown)
         {
             return unknown;
         }

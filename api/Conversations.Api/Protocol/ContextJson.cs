@@ -44,7 +44,7 @@ public sealed record ContextPolicyJson(
         return ParseTruncation(Truncation, $"{param}.truncation") is { IsSuccess: false } invalid
             ? invalid.Error
             : new ContextPolicy(MaxTokens, WindowTurns, StateTokens, ParseTruncation(Truncation, param).Value, Summarizer, SummaryTokens, SummarizeAfterTokens,
-                RecallTopK, RecallTokens, RecallMinScore, KnowledgeBases, KnowledgeTopK, KnowledgeTokens, KnowledgeMinScore);
+                RecallTopK, RecallTokens, RecallMinScore, KnowledgeBases?.Distinct(StringComparer.Ordinal).ToList(), KnowledgeTopK, KnowledgeTokens, KnowledgeMinScore);
     }
 
     public static Result<bool?> ParseTruncation(string? truncation, string param) => truncation switch

@@ -42,7 +42,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
             return TooLong($"The instructions and input alone take {used} tokens; the context budget is {budget}.");
         }
 
-        if (Facts(inputs, Math.Min(inputs.Policy.StateTokens ?? int.MaxValue, budget - used), leftOut) is var (factsText, factKeys, factsCost) && factKeys.Count > 0)
+        if (Facts(inputs, Math.Min(inputs.Policy.StateTokens ?? int.MaxValue, budget - used), leftOut) is (var factsText, var factKeys, var factsCost) { Ids.Count: > 0 })
         {
             used += factsCost;
             head.Add(new NewItem(Roles.System, factsText));
@@ -66,7 +66,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
         }
 
         // Knowledge comes before history: it is what the tenant chose to ground answers in.
-        if (Knowledge(inputs.Knowledge, inputs.Policy, Math.Min(inputs.Policy.KnowledgeTokens ?? 0, budget - used)) is (var knowledgeText, var chunkIds, var knowledgeCost) && chunkIds.Count > 0)
+        if (Knowledge(inputs.Knowledge, inputs.Policy, Math.Min(inputs.Policy.KnowledgeTokens ?? 0, budget - used)) is (var knowledgeText, var chunkIds, var knowledgeCost) { Ids.Count: > 0 })
         {
             used += knowledgeCost;
             head.Add(new NewItem(Roles.System, knowledgeText));
@@ -106,7 +106,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
             return TooLong($"The conversation takes {used} tokens, over the context budget of {budget}, and truncation is disabled.");
         }
 
-        if (Recall(recallCandidates, window, inputs.Policy, Math.Min(inputs.Policy.RecallTokens ?? 0, budget - used), leftOut) is (var recallText, var recalledIds, var recallCost) && recalledIds.Count > 0)
+        if (Recall(recallCandidates, window, inputs.Policy, Math.Min(inputs.Policy.RecallTokens ?? 0, budget - used), leftOut) is (var recallText, var recalledIds, var recallCost) { Ids.Count: > 0 })
         {
             used += recallCost;
             head.Add(new NewItem(Roles.System, recallText));
@@ -131,25 +131,11 @@ public sealed class ContextBuilder(TokenCounter tokens)
     /// The recalled items (best match first) that are not already in the window, up to the policy's
     /// count and within <paramref name="allowance"/>, as one system message; they are marked recalled.
     /// </summary>
-    private (string Text, List<string> Ids, int Cost) Recall(
-        IReadOnlyList<ConversationItem> candidates, List<ConversationItem> window, ContextPolicy policy, int allowance, List<LeftOut> leftOut)
+    private Packed Recall(IReadOnlyList<ConversationItem> candidates, List<ConversationItem> window, ContextPolicy policy, int allowance, List<LeftOut> leftOut)
     {
         var inWindow = window.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
-        var text = new StringBuilder(RecallHeading);
-        var ids = new List<string>();
-        foreach (var item in candidates.Where(i => !inWindow.Contains(i.Id)).Take(policy.RecallTopK ?? 0))
-        {
-            var line = $"\n- {item.Role}: {item.Text}";
-            if (Cost(tokens.Count(text + line)) > allowance)
-            {
-                continue;
-            }
-
-            text.Append(line);
-            ids.Add(item.Id);
-        }
-
-        var recalled = ids.ToHashSet(StringComparer.Ordinal);
+        var packed = Pack(RecallHeading, [.. candidates.Where(i => !inWindow.Contains(i.Id)).Take(policy.RecallTopK ?? 0).Select(i => (i.Id, $"- {i.Role}: {i.Text}"))], allowance);
+        var recalled = packed.Ids.ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i < leftOut.Count; i++)
         {
             if (recalled.Contains(leftOut[i].Id))
@@ -158,54 +144,58 @@ public sealed class ContextBuilder(TokenCounter tokens)
             }
         }
 
-        return ids.Count == 0 ? (string.Empty, ids, 0) : (text.ToString(), ids, Cost(tokens.Count(text.ToString())));
+        return packed;
     }
 
     /// <summary>The retrieved chunks (best first) that fit <paramref name="allowance"/>, each under its source id, as one system message.</summary>
-    private (string Text, List<string> Ids, int Cost) Knowledge(IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance)
+    private Packed Knowledge(IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance) =>
+        Pack(KnowledgeHeading, [.. chunks.Take(policy.KnowledgeTopK ?? 0).Select(c => (c.Id, $"[{c.Id}] {c.Text}"))], allowance);
+
+    /// <summary>The facts, in key order, that fit <paramref name="allowance"/>, as one compact system message; the others are left out by name.</summary>
+    private Packed Facts(ContextInputs inputs, int allowance, List<LeftOut> leftOut)
     {
-        var text = new StringBuilder(KnowledgeHeading);
-        var ids = new List<string>();
-        foreach (var chunk in chunks.Take(policy.KnowledgeTopK ?? 0))
-        {
-            var block = $"\n[{chunk.Id}] {chunk.Text}";
-            if (Cost(tokens.Count(text + block)) > allowance)
-            {
-                continue;
-            }
-
-            text.Append(block);
-            ids.Add(chunk.Id);
-        }
-
-        return ids.Count == 0 ? (string.Empty, ids, 0) : (text.ToString(), ids, Cost(tokens.Count(text.ToString())));
+        var facts = inputs.Facts.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => (f.Key, $"- {f.Key}: {f.Value}")).ToList();
+        var packed = Pack(FactsHeading, facts, allowance);
+        var kept = packed.Ids.ToHashSet(StringComparer.Ordinal);
+        leftOut.AddRange(facts.Where(f => !kept.Contains(f.Key)).Select(f => new LeftOut("fact:" + f.Key, LeftOutReasons.StateAllowance)));
+        return packed;
     }
 
-    /// <summary>The facts, in key order, that fit <paramref name="allowance"/>, as one compact system message.</summary>
-    private (string Text, List<string> Keys, int Cost) Facts(ContextInputs inputs, int allowance, List<LeftOut> leftOut)
+    /// <summary>
+    /// A heading and as many of the lines (in order, skipping any that do not fit) as fit
+    /// <paramref name="allowance"/>. Each line is counted once; the whole is counted exactly at the
+    /// end (token boundaries can shift where lines meet) and trimmed from the end until it fits.
+    /// </summary>
+    private Packed Pack(string heading, IReadOnlyList<(string Id, string Line)> lines, int allowance)
     {
-        var text = new StringBuilder(FactsHeading);
-        var keys = new List<string>();
-        var cost = Cost(tokens.Count(FactsHeading));
-        foreach (var (key, value) in inputs.Facts.OrderBy(f => f.Key, StringComparer.Ordinal))
+        var kept = new List<(string Id, string Line)>();
+        var cost = Cost(tokens.Count(heading));
+        foreach (var line in lines)
         {
-            var line = $"\n- {key}: {value}";
-            var lineTokens = tokens.Count(text + line) - tokens.Count(text.ToString());
-            if (cost + lineTokens > allowance)
+            var lineTokens = tokens.Count(line.Line) + 1; // the newline
+            if (cost + lineTokens <= allowance)
             {
-                leftOut.Add(new LeftOut("fact:" + key, LeftOutReasons.StateAllowance));
-                continue;
+                kept.Add(line);
+                cost += lineTokens;
             }
-
-            text.Append(line);
-            cost += lineTokens;
-            keys.Add(key);
         }
 
-        // Counted once more as a whole: token boundaries can shift where lines meet.
-        var exact = Cost(tokens.Count(text.ToString()));
-        return keys.Count == 0 || exact > allowance ? (string.Empty, [], 0) : (text.ToString(), keys, exact);
+        while (kept.Count > 0)
+        {
+            var text = heading + "\n" + string.Join('\n', kept.Select(k => k.Line));
+            var exact = Cost(tokens.Count(text));
+            if (exact <= allowance)
+            {
+                return new Packed(text, [.. kept.Select(k => k.Id)], exact);
+            }
+
+            kept.RemoveAt(kept.Count - 1);
+        }
+
+        return new Packed(string.Empty, [], 0);
     }
+
+    private sealed record Packed(string Text, List<string> Ids, int Cost);
 
     /// <summary>How many of the oldest items the summary covers; 0 if the item it ends at is gone (the summary is then stale and unused).</summary>
     public static int Covered(IReadOnlyList<ConversationItem> history, ConversationSummary summary)

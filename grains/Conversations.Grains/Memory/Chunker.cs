@@ -11,8 +11,9 @@ namespace Conversations.Grains.Memory;
 /// </summary>
 public sealed class Chunker(TokenCounter tokens)
 {
-    public const int ChunkTokens = 200;
-    public const int OverlapTokens = 40;
+    /// <summary>Below MiniLM's 256 word pieces, so no chunk's tail goes unembedded.</summary>
+    public const int ChunkTokens = 150;
+    public const int OverlapTokens = 30;
 
     public IReadOnlyList<string> Split(string text)
     {

@@ -5,13 +5,17 @@ using Microsoft.Extensions.AI;
 namespace Conversations.Grains.Memory;
 
 /// <summary>A tenant's knowledge base; see <see cref="IKnowledgeBaseGrain"/>.</summary>
-public sealed class KnowledgeBaseGrain(
+public sealed partial class KnowledgeBaseGrain(
     [PersistentState("knowledge", StorageNames.Conversations)] IPersistentState<KnowledgeBaseState> state,
     Chunker chunker,
     TokenCounter tokens,
     IEmbeddingGenerator<string, Embedding<float>> embeddings,
-    TimeProvider clock) : Grain, IKnowledgeBaseGrain
+    TimeProvider clock,
+    Microsoft.Extensions.Logging.ILogger<KnowledgeBaseGrain> logger) : Grain, IKnowledgeBaseGrain
 {
+    /// <summary>Bounds one index grain's state (every upsert rewrites it): about 10 MB of vectors and text.</summary>
+    public const int MaxChunks = 4_000;
+
     private string KnowledgeBaseId => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
 
     private IVectorIndexGrain Index => GrainFactory.GetGrain<IVectorIndexGrain>(
@@ -39,8 +43,17 @@ public sealed class KnowledgeBaseGrain(
         }
 
         var deleted = Info().Value!;
-        await Index.Clear();
-        await state.ClearStateAsync();
+        try
+        {
+            await Index.Clear();
+            await state.ClearStateAsync();
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogStorageFailed(exception);
+            return GatewayError.StorageUnavailable;
+        }
+
         DeactivateOnIdle();
         return deleted;
     }
@@ -63,14 +76,36 @@ public sealed class KnowledgeBaseGrain(
             return GatewayError.Invalid("The document has no text.", "text", "empty_document");
         }
 
+        if (state.State.Documents.Sum(d => d.Chunks) + chunks.Count > MaxChunks)
+        {
+            return GatewayError.Invalid($"A knowledge base holds at most {MaxChunks} chunks; this document would exceed it. Use another knowledge base.", "text", "knowledge_base_full");
+        }
+
         // Vectors first, then the record: a document is listed only once it can be retrieved.
         var vectors = await embeddings.GenerateAsync(chunks);
-        await Index.Upsert([.. chunks.Select((chunk, i) => new VectorRecord(
-            KnowledgeScopes.ChunkId(KnowledgeBaseId, document.Id, i), vectors[i].Vector.ToArray(), document.Id, chunk))]);
+        try
+        {
+            await Index.Upsert([.. chunks.Select((chunk, i) => new VectorRecord(
+                KnowledgeScopes.ChunkId(KnowledgeBaseId, document.Id, i), vectors[i].Vector.ToArray(), document.Id, chunk))]);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogStorageFailed(exception);
+            return GatewayError.StorageUnavailable;
+        }
+
         var info = new DocumentInfo(document.Id, document.Filename, document.Format, chunks.Count, tokens.Count(document.Text), clock.GetUtcNow());
         if (await Write(state.State with { Documents = [.. state.State.Documents, info] }) is { } failure)
         {
-            await Index.DeleteSource(document.Id); // nothing half-added: the retry starts clean
+            try
+            {
+                await Index.DeleteSource(document.Id); // nothing half-added: the retry starts clean
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                LogStorageFailed(exception); // unlisted chunks stay until the knowledge base is deleted
+            }
+
             return failure;
         }
 
@@ -92,9 +127,21 @@ public sealed class KnowledgeBaseGrain(
             return GatewayError.NotFound("document", documentId);
         }
 
-        await Index.DeleteSource(documentId);
+        try
+        {
+            await Index.DeleteSource(documentId);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogStorageFailed(exception);
+            return GatewayError.StorageUnavailable;
+        }
+
         return await Write(state.State with { Documents = state.State.Documents.FindAll(d => d.Id != documentId) }) ?? (Result<DocumentInfo>)document;
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "A knowledge base's vector index could not be written")]
+    private partial void LogStorageFailed(Exception exception);
 
     private Result<KnowledgeBaseInfo> Info() => new KnowledgeBaseInfo(KnowledgeBaseId, state.State.Name!, state.State.CreatedAt, state.State.Documents.Count);
 
