@@ -26,6 +26,17 @@ IResourceBuilder<ProjectResource> Silo(string name, string siloPort, string gate
 
 var silo1 = Silo("silo-1", "11111", "30000");
 var silo2 = Silo("silo-2", "11112", "30001");
+
+// Opt-in (needs docker): CONVERSATIONS_QDRANT=1 runs Qdrant in a container and the silos keep vectors there instead of in grains.
+if (Environment.GetEnvironmentVariable("CONVERSATIONS_QDRANT") == "1")
+{
+    var qdrant = builder.AddContainer("qdrant", "qdrant/qdrant", "v1.15.0")
+        .WithHttpEndpoint(port: 6334, targetPort: 6334, name: "grpc", isProxied: false);
+    foreach (var silo in new[] { silo1, silo2 })
+    {
+        silo.WithEnvironment("Conversations__VectorStore__QdrantEndpoint", "http://127.0.0.1:6334").WaitFor(qdrant);
+    }
+}
 Clustered(builder.AddProject<Projects.Conversations_ApiHost>("api", launchProfileName: null).WithHttpEndpoint(port: 8080).WithExternalHttpEndpoints())
     .WithEnvironment("CONVERSATIONS_API_KEY", builder.AddParameter("api-key", secret: true)) // default in appsettings.json
     .WaitFor(silo1)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Conversations.Context;
 using Conversations.Grains.Context;
+using Conversations.Grains.Memory;
 using Conversations.Memory;
 using Conversations.Providers;
 using Conversations.Routing;
@@ -18,6 +19,7 @@ public sealed partial class ConversationGrain(
     [PersistentState("conversation", StorageNames.Conversations)] IPersistentState<ConversationState> state,
     ChatPipeline pipeline,
     ContextBuilder context,
+    Conversations.Grains.Memory.IVectorStore vectors,
     Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>> embeddings,
     TokenCounter tokens,
     TimeProvider clock,
@@ -455,10 +457,10 @@ public sealed partial class ConversationGrain(
 
     private sealed record SummaryJob(string Model, Conversations.Tenancy.Caller? Caller, HashSet<string> Pending, int SummaryTokens);
 
-    private IVectorIndexGrain VectorIndex()
+    private ScopedVectors VectorIndex()
     {
         var (tenant, id) = GrainKeys.Parse(this.GetPrimaryKeyString());
-        return GrainFactory.GetGrain<IVectorIndexGrain>(GrainKeys.For(tenant, VectorScopes.Conversation(id)));
+        return vectors.For(tenant, VectorScopes.Conversation(id));
     }
 
     /// <summary>
@@ -483,7 +485,7 @@ public sealed partial class ConversationGrain(
             if (policy.Retrieves)
             {
                 var tenant = GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant;
-                var found = await Task.WhenAll(policy.KnowledgeBases!.Select(kb => GrainFactory.GetGrain<IVectorIndexGrain>(KnowledgeScopes.Index(tenant, kb))
+                var found = await Task.WhenAll(policy.KnowledgeBases!.Select(kb => vectors.For(tenant, KnowledgeScopes.Scope(kb))
                     .Search(query, policy.KnowledgeTopK ?? 0, policy.KnowledgeMinScore ?? 0)));
                 knowledge = [.. found.SelectMany(m => m).OrderByDescending(m => m.Score).Take(policy.KnowledgeTopK ?? 0).Select(m => new VectorMatchRef(m.Id, m.Text, m.Score))];
             }

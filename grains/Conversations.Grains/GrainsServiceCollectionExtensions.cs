@@ -16,9 +16,29 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<ChatPipeline>();
         services.AddSingleton<Context.ContextBuilder>();
         services.AddSingleton<Memory.Chunker>();
+        services.AddVectorStore(configuration);
         services.AddSingleton<Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>, Conversations.Embeddings.LocalEmbeddingGenerator>();
         services.Configure<Context.SummaryOptions>(configuration.GetSection(Context.SummaryOptions.Section));
         services.AddSingleton(TimeProvider.System);
         return services;
+    }
+
+    /// <summary>
+    /// Qdrant when <c>Conversations:VectorStore:QdrantEndpoint</c> (or <c>QDRANT_ENDPOINT</c>) names its gRPC
+    /// endpoint (e.g. <c>http://127.0.0.1:6334</c>); otherwise the embedded store, grains.
+    /// </summary>
+    private static void AddVectorStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var endpoint = configuration["Conversations:VectorStore:QdrantEndpoint"] ?? configuration["QDRANT_ENDPOINT"];
+        if (string.IsNullOrEmpty(endpoint))
+        {
+            services.AddSingleton<Memory.IVectorStore, Memory.GrainVectorStore>();
+            return;
+        }
+
+        var collection = configuration["Conversations:VectorStore:Collection"] ?? "conversations";
+        services.AddSingleton<Memory.IVectorStore>(_ => new Memory.QdrantVectorStore(
+            new Qdrant.Client.QdrantClient(new Uri(endpoint), configuration["Conversations:VectorStore:QdrantApiKey"]),
+            collection, Conversations.Embeddings.LocalEmbeddingGenerator.Dimensions));
     }
 }

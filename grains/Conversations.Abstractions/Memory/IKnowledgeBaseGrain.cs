@@ -26,7 +26,8 @@ public interface IKnowledgeBaseGrain : IGrainWithStringKey
 
 public static class KnowledgeScopes
 {
-    public static string Index(string tenant, string knowledgeBaseId) => GrainKeys.For(tenant, "kb:" + knowledgeBaseId);
+    /// <summary>The vector store scope that holds a knowledge base's chunks.</summary>
+    public static string Scope(string knowledgeBaseId) => "kb:" + knowledgeBaseId;
 
     /// <summary>How a chunk is cited: <c>{kb}/{doc}#{n}</c>.</summary>
     public static string ChunkId(string knowledgeBaseId, string documentId, int index) =>

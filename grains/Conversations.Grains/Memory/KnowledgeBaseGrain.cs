@@ -10,6 +10,7 @@ public sealed partial class KnowledgeBaseGrain(
     Chunker chunker,
     TokenCounter tokens,
     IEmbeddingGenerator<string, Embedding<float>> embeddings,
+    IVectorStore vectors,
     TimeProvider clock,
     Microsoft.Extensions.Logging.ILogger<KnowledgeBaseGrain> logger) : Grain, IKnowledgeBaseGrain
 {
@@ -18,8 +19,7 @@ public sealed partial class KnowledgeBaseGrain(
 
     private string KnowledgeBaseId => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
 
-    private IVectorIndexGrain Index => GrainFactory.GetGrain<IVectorIndexGrain>(
-        KnowledgeScopes.Index(GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant, KnowledgeBaseId));
+    private ScopedVectors Index => vectors.For(GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant, KnowledgeScopes.Scope(KnowledgeBaseId));
 
     private GatewayError NotFound => GatewayError.NotFound("knowledge base", KnowledgeBaseId);
 

@@ -80,11 +80,11 @@ public sealed class KnowledgeBaseTests : IAsyncLifetime
     public async Task Deleting_a_document_or_a_knowledge_base_removes_its_vectors()
     {
         using var http = _gateway.Http();
-        var grains = _gateway.Services.GetRequiredService<IGrainFactory>();
+        var store = _gateway.Services.GetRequiredService<IVectorStore>();
         var kb = await CreateKnowledgeBase(http);
         var kept = (await Ingest(http, kb, "a.txt", "The office opens at nine.")).GetProperty("id").GetString()!;
         var removed = (await Ingest(http, kb, "b.txt", "The office closes at six.")).GetProperty("id").GetString()!;
-        var index = grains.GetGrain<IVectorIndexGrain>(KnowledgeScopes.Index("default", kb));
+        var index = store.For("default", KnowledgeScopes.Scope(kb));
         var before = await index.Sources();
 
         using var deleteDocument = await http.DeleteAsync(new Uri($"/v1/knowledge_bases/{kb}/documents/{removed}", UriKind.Relative));

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Conversations.Grains.Memory;
 using Conversations.Memory;
 using Conversations.Tests.Api;
 using Conversations.Tests.Infrastructure;
@@ -60,13 +61,13 @@ public sealed class RecallTests : IAsyncLifetime
     public async Task Indexes_are_per_tenant_and_deleting_a_conversation_removes_its_vectors()
     {
         using var http = _gateway.Http();
-        var grains = _gateway.Services.GetRequiredService<IGrainFactory>();
+        var store = _gateway.Services.GetRequiredService<IVectorStore>();
         var id = await Create(http, """{"recall_top_k":2}""");
         using var added = await http.PostAsync($"/v1/conversations/{id}/items", ChatCompletionsTests.Json(
             """{"items":[{"role":"user","content":"The launch code is tulip."}]}"""));
         await Eventually.Get(async () => await Indexed(http, id) >= 1 ? "indexed" : null, TimeSpan.FromSeconds(120));
-        var own = grains.GetGrain<IVectorIndexGrain>(GrainKeys.For("default", VectorScopes.Conversation(id)));
-        var sameScopeOtherTenant = grains.GetGrain<IVectorIndexGrain>(GrainKeys.For("other", VectorScopes.Conversation(id)));
+        var own = store.For("default", VectorScopes.Conversation(id));
+        var sameScopeOtherTenant = store.For("other", VectorScopes.Conversation(id));
         var probe = (await own.Search(new float[384].Select((_, i) => i == 0 ? 1f : 0f).ToArray(), 10, -1)).Count;
 
         using var deleted = await http.DeleteAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative));

@@ -1,0 +1,62 @@
+using Conversations.Memory;
+
+namespace Conversations.Grains.Memory;
+
+/// <summary>
+/// Where embedded chunks live, per tenant and scope (a conversation's recall memory, <c>conv:{id}</c>,
+/// or a knowledge base, <c>kb:{id}</c>). Two implementations pass the same contract tests: grains (the
+/// embedded default, persisted through grain storage) and Qdrant. Every call names the tenant, and an
+/// implementation must never return another tenant's records.
+/// </summary>
+public interface IVectorStore
+{
+    /// <summary>Adds or replaces records by id.</summary>
+    Task Upsert(string tenant, string scope, IReadOnlyList<VectorRecord> records);
+
+    /// <summary>The most similar records (cosine), best first, scoring at least <paramref name="minScore"/>.</summary>
+    Task<IReadOnlyList<VectorMatch>> Search(string tenant, string scope, float[] vector, int top, float minScore);
+
+    /// <summary>The distinct sources (item or document ids) the scope holds.</summary>
+    Task<IReadOnlyList<string>> Sources(string tenant, string scope);
+
+    Task DeleteSource(string tenant, string scope, string source);
+
+    /// <summary>Removes every record of the scope.</summary>
+    Task Clear(string tenant, string scope);
+}
+
+/// <summary>The embedded default: one <see cref="IVectorIndexGrain"/> per <c>{tenant}/{scope}</c>.</summary>
+public sealed class GrainVectorStore(IGrainFactory grains) : IVectorStore
+{
+    public Task Upsert(string tenant, string scope, IReadOnlyList<VectorRecord> records) => Index(tenant, scope).Upsert(records);
+
+    public Task<IReadOnlyList<VectorMatch>> Search(string tenant, string scope, float[] vector, int top, float minScore) =>
+        Index(tenant, scope).Search(vector, top, minScore);
+
+    public Task<IReadOnlyList<string>> Sources(string tenant, string scope) => Index(tenant, scope).Sources();
+
+    public Task DeleteSource(string tenant, string scope, string source) => Index(tenant, scope).DeleteSource(source);
+
+    public Task Clear(string tenant, string scope) => Index(tenant, scope).Clear();
+
+    private IVectorIndexGrain Index(string tenant, string scope) => grains.GetGrain<IVectorIndexGrain>(GrainKeys.For(tenant, scope));
+}
+
+/// <summary>One tenant's scope of a <see cref="IVectorStore"/>.</summary>
+public sealed record ScopedVectors(IVectorStore Store, string Tenant, string Scope)
+{
+    public Task Upsert(IReadOnlyList<VectorRecord> records) => Store.Upsert(Tenant, Scope, records);
+
+    public Task<IReadOnlyList<VectorMatch>> Search(float[] vector, int top, float minScore) => Store.Search(Tenant, Scope, vector, top, minScore);
+
+    public Task<IReadOnlyList<string>> Sources() => Store.Sources(Tenant, Scope);
+
+    public Task DeleteSource(string source) => Store.DeleteSource(Tenant, Scope, source);
+
+    public Task Clear() => Store.Clear(Tenant, Scope);
+}
+
+public static class VectorStoreExtensions
+{
+    public static ScopedVectors For(this IVectorStore store, string tenant, string scope) => new(store, tenant, scope);
+}
