@@ -39,7 +39,7 @@ public interface IConversationGrain : IGrainWithStringKey
 
     /// <summary>What the model would see on the next turn through <paramref name="model"/>: each section, its tokens, and what is left out and why.</summary>
     [AlwaysInterleave]
-    Task<Result<Context.ContextView>> PreviewContext(string model, int? maxOutputTokens, Context.ContextPolicy? policy);
+    Task<Result<Context.ContextView>> PreviewContext(string model, int? maxOutputTokens, Context.ContextPolicy? tenantPolicy);
 
     /// <summary>The conversation's facts and its rolling summary.</summary>
     [AlwaysInterleave]

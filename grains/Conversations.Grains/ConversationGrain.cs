@@ -202,7 +202,7 @@ public sealed partial class ConversationGrain(
         }
 
         var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.Text) }).ToList();
-        var policy = Policy(request.Policy);
+        var policy = Policy(request.Policy, request.Options.Caller?.TenantContextPolicy);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (recalled, knowledge) = policy.Recalls || policy.Retrieves ? await Remember(input, policy, cancellationToken) : ([], []);
         var remembering = System.Diagnostics.Stopwatch.GetElapsedTime(started);
@@ -265,7 +265,7 @@ public sealed partial class ConversationGrain(
             : CompletionChunk.Failed(failure)) with { Admission = admission, Route = route };
     }
 
-    public async Task<Result<ContextView>> PreviewContext(string model, int? maxOutputTokens, ContextPolicy? policy)
+    public async Task<Result<ContextView>> PreviewContext(string model, int? maxOutputTokens, ContextPolicy? tenantPolicy)
     {
         var current = Durable;
         if (!current.Exists)
@@ -279,7 +279,7 @@ public sealed partial class ConversationGrain(
             return route.Error ?? GatewayError.ModelNotFound(model);
         }
 
-        var effective = Policy(policy, current);
+        var effective = Policy(null, tenantPolicy, current);
         var built = context.Build(new ContextInputs(
             null, current.Facts, current.Items, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective, current.Summary));
         return built.IsSuccess ? built.Value.View : built.Error;
@@ -502,7 +502,7 @@ public sealed partial class ConversationGrain(
     /// <summary>Items written outside a turn are indexed too, when the conversation's own policy recalls.</summary>
     private void IndexIfRecalling()
     {
-        if (Policy(null).Recalls)
+        if (Policy(null, null).Recalls)
         {
             ScheduleIndexing();
         }
@@ -575,9 +575,9 @@ public sealed partial class ConversationGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Indexing a conversation for recall failed; retrying later")]
     private partial void LogIndexingFailed(Exception exception);
 
-    /// <summary>The request's policy over the conversation's over the defaults.</summary>
-    private ContextPolicy Policy(ContextPolicy? request, ConversationState? conversation = null) =>
-        (request ?? new ContextPolicy()).Over((conversation ?? state.State).Policy ?? new ContextPolicy()).Over(ContextPolicy.Default);
+    /// <summary>The request's policy over the conversation's over the tenant's over the defaults.</summary>
+    private ContextPolicy Policy(ContextPolicy? request, ContextPolicy? tenant, ConversationState? conversation = null) =>
+        (request ?? new ContextPolicy()).Over((conversation ?? state.State).Policy ?? new ContextPolicy()).Over(tenant ?? new ContextPolicy()).Over(ContextPolicy.Default);
 
     private ConversationItem ToItem(NewItem item) =>
         new(Ids.New(Ids.Message), item.Role, item.Text, tokens.Count(item.Text), clock.GetUtcNow());

@@ -92,8 +92,20 @@ public static partial class AdminEndpoints
             return invalid.ToResult();
         }
 
+        var policy = json.ContextPolicy?.ToPolicy("context_policy");
+        if (policy is { IsSuccess: false })
+        {
+            return policy.Value.Error.ToResult();
+        }
+
+        if (await KnowledgeBaseEndpoints.CheckPolicy(policy?.Value, api, "context_policy", tenantId) is { } unknown)
+        {
+            return unknown.ToResult();
+        }
+
         var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).Update(
-            new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels));
+            new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels,
+                policy is { } set ? new PolicyChange(set.Value) : null));
         return updated.IsSuccess ? TypedResults.Json(TenantJson.From(updated.Value), ApiJson.Options) : updated.Error.ToResult();
     }
 

@@ -57,7 +57,7 @@ public static partial class ConversationContextEndpoints
             return GatewayError.NotFound("conversation", conversationId).ToResult();
         }
 
-        var view = await api.Conversation(conversationId).PreviewContext(model, maxOutput, null);
+        var view = await api.Conversation(conversationId).PreviewContext(model, maxOutput, api.Caller.TenantContextPolicy);
         return view.IsSuccess ? TypedResults.Json(ContextViewJson.From(conversationId, model, view.Value), ApiJson.Options) : view.Error.ToResult();
     }
 

@@ -39,7 +39,8 @@ public static class KnowledgeBaseEndpoints
     /// What a policy names must be the caller's: its knowledge bases (404 for another tenant's, as for any
     /// id of another tenant) and a summarizer model its key may use.
     /// </summary>
-    public static async Task<GatewayError?> CheckPolicy(ContextPolicy? policy, ApiServices api, string param)
+    /// <param name="tenant">The tenant the policy is for; the caller's own by default.</param>
+    public static async Task<GatewayError?> CheckPolicy(ContextPolicy? policy, ApiServices api, string param, string? tenant = null)
     {
         if (policy?.Summarizer is { } summarizer && !api.Caller.MayUseModel(summarizer))
         {
@@ -48,7 +49,7 @@ public static class KnowledgeBaseEndpoints
 
         foreach (var kb in policy?.KnowledgeBases ?? [])
         {
-            if (!(await Grain(kb, api).Get()).IsSuccess)
+            if (!(await api.Grains.GetGrain<IKnowledgeBaseGrain>(GrainKeys.For(tenant ?? api.Tenant, kb)).Get()).IsSuccess)
             {
                 return GatewayError.NotFound("knowledge base", kb, param + ".knowledge_bases");
             }

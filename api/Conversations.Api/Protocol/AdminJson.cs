@@ -26,15 +26,18 @@ public sealed record LimitsJson(
 
 public sealed record TenantCreateJson(string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels);
 
-public sealed record TenantUpdateJson(string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels);
+public sealed record TenantUpdateJson(string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, ContextPolicyJson? ContextPolicy = null);
 
-public sealed record TenantJson(string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt)
+/// <summary>A tenant; <c>context_policy</c> is the default for its conversations (they and requests override it field by field).</summary>
+public sealed record TenantJson(
+    string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt, ContextPolicyJson? ContextPolicy = null)
 {
     public string Object => "tenant";
 
     public static TenantJson From(TenantSettings tenant) => new(
         tenant.Id, tenant.Name, tenant.Disabled ? "disabled" : "active",
-        LimitsJson.From(tenant.Limits), LimitsJson.From(tenant.UserLimits), tenant.AllowedModels, tenant.CreatedAt.ToUnixTimeSeconds());
+        LimitsJson.From(tenant.Limits), LimitsJson.From(tenant.UserLimits), tenant.AllowedModels, tenant.CreatedAt.ToUnixTimeSeconds(),
+        ContextPolicyJson.From(tenant.ContextPolicy));
 }
 
 public sealed record KeyCreateJson(string? Name, string? Role, List<string>? AllowedModels, List<string>? AllowedEndpoints, LimitsJson? Limits, long? ExpiresAt);

@@ -13,7 +13,8 @@ public sealed record Caller(
     [property: Id(4)] IReadOnlyList<string> AllowedEndpoints,
     [property: Id(5)] Limits KeyLimits,
     [property: Id(6)] Limits TenantLimits,
-    [property: Id(7)] Limits UserLimits)
+    [property: Id(7)] Limits UserLimits,
+    [property: Id(8)] Context.ContextPolicy? TenantContextPolicy = null)
 {
     public bool MayUseModel(string model) => AllowedModels.Count == 0 || AllowedModels.Contains(model, StringComparer.Ordinal);
 

@@ -1,6 +1,6 @@
 namespace Conversations.Tenancy;
 
-/// <summary>A tenant: its limits for the whole tenant and for each of its end users, and its status.</summary>
+/// <summary>A tenant: its limits for the whole tenant and for each of its end users, its status, and its default context policy.</summary>
 [GenerateSerializer, Immutable, Alias("tenancy.TenantSettings")]
 public sealed record TenantSettings(
     [property: Id(0)] string Id,
@@ -9,7 +9,8 @@ public sealed record TenantSettings(
     [property: Id(3)] Limits Limits,
     [property: Id(4)] Limits UserLimits,
     [property: Id(5)] IReadOnlyList<string> AllowedModels,
-    [property: Id(6)] DateTimeOffset CreatedAt);
+    [property: Id(6)] DateTimeOffset CreatedAt,
+    [property: Id(7)] Context.ContextPolicy? ContextPolicy = null);
 
 /// <summary>What a client may set on a tenant (all optional on update).</summary>
 [GenerateSerializer, Immutable, Alias("tenancy.TenantChange")]
@@ -18,4 +19,5 @@ public sealed record TenantChange(
     [property: Id(1)] bool? Disabled = null,
     [property: Id(2)] Limits? Limits = null,
     [property: Id(3)] Limits? UserLimits = null,
-    [property: Id(4)] IReadOnlyList<string>? AllowedModels = null);
+    [property: Id(4)] IReadOnlyList<string>? AllowedModels = null,
+    [property: Id(5)] PolicyChange? ContextPolicy = null);

@@ -131,7 +131,7 @@ public sealed class TenantGrain(
         }
 
         var caller = new Caller(tenant.Id, keyId, key.Info.Role, AllowedModels(tenant, key.Info), key.Info.AllowedEndpoints,
-            key.Info.Limits, tenant.Limits, tenant.UserLimits);
+            key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy);
         return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil.Value));
     }
 
@@ -162,6 +162,7 @@ public sealed class TenantGrain(
         Limits = change.Limits ?? settings.Limits,
         UserLimits = change.UserLimits ?? settings.UserLimits,
         AllowedModels = change.AllowedModels ?? settings.AllowedModels,
+        ContextPolicy = change.ContextPolicy is { } policy ? policy.Policy : settings.ContextPolicy,
     };
 
     private async Task<GatewayError?> Persist(TenantState next)

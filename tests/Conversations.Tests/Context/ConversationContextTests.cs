@@ -63,6 +63,25 @@ public sealed class ConversationContextTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_tenants_default_policy_applies_beneath_the_conversations_own()
+    {
+        var admin = new Tenancy.TenantClient(_gateway.Http());
+        var tenant = await admin.CreateTenant();
+        var (_, secret) = await admin.CreateKey(tenant);
+        using var update = await _gateway.Http().PostAsync($"/v1/admin/tenants/{tenant}", ChatCompletionsTests.Json("""{"context_policy":{"window_turns":1}}"""));
+        using var http = _gateway.Http(secret);
+        var inherits = await Create(http, turns: 5);
+        var overrides = await Create(http, turns: 5, policy: """{"window_turns":2}""");
+
+        var tenantWindow = await Turn(http, inherits, "tenant default applies");
+        var ownWindow = await Turn(http, overrides, "conversation policy wins");
+
+        Assert.Equal(HttpStatusCode.OK, update.StatusCode);
+        Assert.Equal(3, tenantWindow.Count); // one turn and the input
+        Assert.Equal(5, ownWindow.Count); // two turns and the input
+    }
+
+    [Fact]
     public async Task Facts_reach_the_model_as_a_compact_section_and_are_read_and_written_through_the_api()
     {
         using var http = _gateway.Http();
