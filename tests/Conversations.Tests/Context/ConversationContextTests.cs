@@ -10,27 +10,13 @@ namespace Conversations.Tests.Context;
 /// the recent turns that fit the policy, the conversation's facts, and the newest input, with a
 /// preview endpoint that says what was left out and why.
 /// </summary>
-public sealed class ConversationContextTests : IAsyncLifetime
+public sealed class ConversationContextTests : UpstreamGatewayTest
 {
-    private UpstreamServer _upstream = null!;
-    private GatewayFactory _gateway = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _upstream = await UpstreamServer.StartAsync();
-        _gateway = new GatewayFactory(_upstream.GatewaySettings("remote"));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
 
     [Fact]
     public async Task A_long_conversation_sends_only_its_recent_turns_and_the_preview_says_what_was_left_out_and_why()
     {
-        using var http = _gateway.Http();
+        using var http = Gateway.Http();
         var id = await Create(http, turns: 15, policy: """{"window_turns":3}""");
 
         var sent = await Turn(http, id, "newest question");
@@ -50,7 +36,7 @@ public sealed class ConversationContextTests : IAsyncLifetime
     [Fact]
     public async Task A_requests_policy_overrides_the_conversations_and_a_token_budget_keeps_the_newest_turns()
     {
-        using var http = _gateway.Http();
+        using var http = Gateway.Http();
         var id = await Create(http, turns: 15, policy: """{"window_turns":10}""");
 
         var oneTurn = await Turn(http, id, "only the last turn", """ "context_policy":{"window_turns":1}, """);
@@ -65,11 +51,11 @@ public sealed class ConversationContextTests : IAsyncLifetime
     [Fact]
     public async Task A_tenants_default_policy_applies_beneath_the_conversations_own()
     {
-        var admin = new Tenancy.TenantClient(_gateway.Http());
+        var admin = new Tenancy.TenantClient(Gateway.Http());
         var tenant = await admin.CreateTenant();
         var (_, secret) = await admin.CreateKey(tenant);
-        using var update = await _gateway.Http().PostAsync($"/v1/admin/tenants/{tenant}", ChatCompletionsTests.Json("""{"context_policy":{"window_turns":1}}"""));
-        using var http = _gateway.Http(secret);
+        using var update = await Gateway.Http().PostAsync($"/v1/admin/tenants/{tenant}", ChatCompletionsTests.Json("""{"context_policy":{"window_turns":1}}"""));
+        using var http = Gateway.Http(secret);
         var inherits = await Create(http, turns: 5);
         var overrides = await Create(http, turns: 5, policy: """{"window_turns":2}""");
 
@@ -84,7 +70,7 @@ public sealed class ConversationContextTests : IAsyncLifetime
     [Fact]
     public async Task Facts_reach_the_model_as_a_compact_section_and_are_read_and_written_through_the_api()
     {
-        using var http = _gateway.Http();
+        using var http = Gateway.Http();
         var id = await Create(http, turns: 1);
 
         using var set = await http.PostAsync($"/v1/conversations/{id}/state", ChatCompletionsTests.Json("""{"facts":{"name":"Ada","drink":"tea"}}"""));
@@ -102,7 +88,7 @@ public sealed class ConversationContextTests : IAsyncLifetime
     [Fact]
     public async Task With_truncation_disabled_a_conversation_over_budget_is_refused_and_nothing_is_appended()
     {
-        using var http = _gateway.Http();
+        using var http = Gateway.Http();
         var id = await Create(http, turns: 15);
 
         using var refused = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(
@@ -121,7 +107,7 @@ public sealed class ConversationContextTests : IAsyncLifetime
     [InlineData("/v1/responses", """{"model":"remote","input":"x","context_policy":{"truncation":"maybe"}}""", "context_policy.truncation")]
     public async Task Bad_policies_are_refused_with_the_field_named(string path, string body, string param)
     {
-        using var http = _gateway.Http();
+        using var http = Gateway.Http();
 
         using var response = await http.PostAsync(path, ChatCompletionsTests.Json(body));
 
@@ -131,7 +117,7 @@ public sealed class ConversationContextTests : IAsyncLifetime
     [Fact]
     public async Task Bad_facts_and_previews_are_refused_with_the_field_named()
     {
-        using var http = _gateway.Http();
+        using var http = Gateway.Http();
         var id = await Create(http, turns: 0);
 
         using var badKey = await http.PostAsync($"/v1/conversations/{id}/state", ChatCompletionsTests.Json("""{"facts":{"no spaces":"x"}}"""));
@@ -168,7 +154,7 @@ public sealed class ConversationContextTests : IAsyncLifetime
         using var turn = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(
             $$"""{"model":"remote","conversation":"{{id}}",{{extra}}"input":"{{input}}"}"""));
         Assert.True(turn.StatusCode == HttpStatusCode.OK, await turn.Content.ReadAsStringAsync());
-        var request = (await _upstream.ReceivedRequests()).Last(r => r.GetRawText().Contains(input, StringComparison.Ordinal));
+        var request = (await Upstream.ReceivedRequests()).Last(r => r.GetRawText().Contains(input, StringComparison.Ordinal));
         return [.. request.GetProperty("messages").EnumerateArray().Select(m => (m.GetProperty("role").GetString()!, Text(m.GetProperty("content"))))];
     }
 

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Conversations.Tests.Context;
 
 /// <summary>Knowledge bases end to end: ingest a Markdown document, retrieve the chunk that answers, cite it; per tenant; deletable.</summary>
-public sealed class KnowledgeBaseTests : IAsyncLifetime
+public sealed class KnowledgeBaseTests : UpstreamGatewayTest
 {
     private static readonly string Manual = string.Join("\n\n", new[]
     {
@@ -21,25 +21,11 @@ public sealed class KnowledgeBaseTests : IAsyncLifetime
         "## Shipping\n" + Filler("We ship to forty countries; parcels leave the warehouse within two working days and are tracked.", 6),
     });
 
-    private UpstreamServer _upstream = null!;
-    private GatewayFactory _gateway = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _upstream = await UpstreamServer.StartAsync();
-        _gateway = new GatewayFactory(_upstream.GatewaySettings("remote"));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
 
     [Fact]
     public async Task Ingest_retrieve_and_cite_the_chunk_that_holds_the_answer()
     {
-        using var http = _gateway.Http();
+        using var http = Gateway.Http();
         var kb = await CreateKnowledgeBase(http);
         var document = await Ingest(http, kb, "manual.md", Manual);
         var conversation = await CreateConversation(http, kb);
@@ -47,7 +33,7 @@ public sealed class KnowledgeBaseTests : IAsyncLifetime
         using var turn = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(
             $$"""{"model":"remote","conversation":"{{conversation}}","input":"How long is the warranty on the pump?"}"""));
         var response = JsonDocument.Parse(await turn.Content.ReadAsStringAsync()).RootElement;
-        var sent = (await _upstream.ReceivedRequests()).Last(r => r.GetRawText().Contains("warranty on the pump", StringComparison.Ordinal))
+        var sent = (await Upstream.ReceivedRequests()).Last(r => r.GetRawText().Contains("warranty on the pump", StringComparison.Ordinal))
             .GetProperty("messages")[0].GetProperty("content").GetString()!;
 
         Assert.Equal(HttpStatusCode.OK, turn.StatusCode);
@@ -63,8 +49,8 @@ public sealed class KnowledgeBaseTests : IAsyncLifetime
     [Fact]
     public async Task Another_tenant_can_neither_read_nor_attach_a_knowledge_base()
     {
-        using var http = _gateway.Http();
-        using var other = _gateway.Http(GatewayFactory.OtherTenantKey);
+        using var http = Gateway.Http();
+        using var other = Gateway.Http(GatewayFactory.OtherTenantKey);
         var kb = await CreateKnowledgeBase(http);
 
         using var read = await other.GetAsync(new Uri($"/v1/knowledge_bases/{kb}", UriKind.Relative));
@@ -79,8 +65,8 @@ public sealed class KnowledgeBaseTests : IAsyncLifetime
     [Fact]
     public async Task Deleting_a_document_or_a_knowledge_base_removes_its_vectors()
     {
-        using var http = _gateway.Http();
-        var store = _gateway.Services.GetRequiredService<IVectorStore>();
+        using var http = Gateway.Http();
+        var store = Gateway.Services.GetRequiredService<IVectorStore>();
         var kb = await CreateKnowledgeBase(http);
         var kept = (await Ingest(http, kb, "a.txt", "The office opens at nine.")).GetProperty("id").GetString()!;
         var removed = (await Ingest(http, kb, "b.txt", "The office closes at six.")).GetProperty("id").GetString()!;

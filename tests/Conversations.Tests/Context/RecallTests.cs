@@ -13,27 +13,13 @@ namespace Conversations.Tests.Context;
 /// again long after it left the window, indexes are per tenant, and deleting a conversation removes
 /// its vectors.
 /// </summary>
-public sealed class RecallTests : IAsyncLifetime
+public sealed class RecallTests : UpstreamGatewayTest
 {
-    private UpstreamServer _upstream = null!;
-    private GatewayFactory _gateway = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _upstream = await UpstreamServer.StartAsync();
-        _gateway = new GatewayFactory(_upstream.GatewaySettings("remote"));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
 
     [Fact]
     public async Task A_fact_from_turn_3_is_recalled_at_turn_150_after_it_has_left_the_window()
     {
-        using var http = _gateway.Http();
+        using var http = Gateway.Http();
         var id = await Create(http, """{"window_turns":10,"recall_top_k":3}""");
         var turns = Enumerable.Range(0, 149).SelectMany(i => i == 3
             ? new[] { Message("user", "My dog is called Biscuit and he loves running on the beach."), Message("assistant", "Noted: your dog Biscuit loves the beach.") }
@@ -47,7 +33,7 @@ public sealed class RecallTests : IAsyncLifetime
         await Eventually.Get(async () => await Indexed(http, id) >= 298 ? "indexed" : null, TimeSpan.FromSeconds(120));
         using var turn = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(
             $$"""{"model":"remote","conversation":"{{id}}","input":"What is the name of my dog?"}"""));
-        var sent = (await _upstream.ReceivedRequests()).Last(r => r.GetRawText().Contains("name of my dog", StringComparison.Ordinal))
+        var sent = (await Upstream.ReceivedRequests()).Last(r => r.GetRawText().Contains("name of my dog", StringComparison.Ordinal))
             .GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("content").ToString()).ToList();
 
         Assert.Equal(HttpStatusCode.OK, turn.StatusCode);
@@ -60,8 +46,8 @@ public sealed class RecallTests : IAsyncLifetime
     [Fact]
     public async Task Indexes_are_per_tenant_and_deleting_a_conversation_removes_its_vectors()
     {
-        using var http = _gateway.Http();
-        var store = _gateway.Services.GetRequiredService<IVectorStore>();
+        using var http = Gateway.Http();
+        var store = Gateway.Services.GetRequiredService<IVectorStore>();
         var id = await Create(http, """{"recall_top_k":2}""");
         using var added = await http.PostAsync($"/v1/conversations/{id}/items", ChatCompletionsTests.Json(
             """{"items":[{"role":"user","content":"The launch code is tulip."}]}"""));
