@@ -41,7 +41,9 @@ public sealed class ChatPipeline(ModelRouter router, TokenCounter tokens, IGrain
             yield break;
         }
 
-        var plan = planned.Value with { Deployments = [.. planned.Value.Deployments.Where(d => d.ServesChat)] };
+        var plan = planned.Value.Deployments.All(d => d.ServesChat)
+            ? planned.Value
+            : planned.Value with { Deployments = [.. planned.Value.Deployments.Where(d => d.ServesChat)] };
 
         if (shape?.Invoke(plan) is { } shaped)
         {

@@ -27,9 +27,13 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
     };
 
     private readonly ConcurrentDictionary<string, IChatClient> _clients = new(StringComparer.Ordinal);
+
+    /// <summary>By instance: a plan made on this silo hands out the same deployment objects, so most calls skip building the identity string.</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<RouteDeployment, IChatClient> _byInstance = [];
     private readonly ConcurrentDictionary<string, IEmbeddingGenerator<string, Embedding<float>>> _embedders = new(StringComparer.Ordinal);
 
-    public IChatClient For(RouteDeployment deployment) => _clients.GetOrAdd(Identity(deployment), _ => Build(deployment));
+    public IChatClient For(RouteDeployment deployment) =>
+        _byInstance.GetValue(deployment, d => _clients.GetOrAdd(Identity(d), _ => Build(d)));
 
     /// <summary>The embeddings client of an OpenAI-compatible deployment (the local model is served by the grains' own generator).</summary>
     public IEmbeddingGenerator<string, Embedding<float>> EmbeddingsFor(RouteDeployment deployment) => _embedders.GetOrAdd(Identity(deployment), _ =>

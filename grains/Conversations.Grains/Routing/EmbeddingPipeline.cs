@@ -10,7 +10,7 @@ namespace Conversations.Grains.Routing;
 /// tenant's quotas, embed with retries and fallback (the same Polly strategy and rules as chat), and
 /// settle what was used at the serving deployment's price.
 /// </summary>
-public sealed partial class EmbeddingPipeline(
+public sealed class EmbeddingPipeline(
     ProviderClients clients, IEmbeddingGenerator<string, Embedding<float>> local, TokenCounter tokens, IGrainFactory grains)
 {
     private readonly RouteRetries<Attempt> _retries = new();
@@ -30,7 +30,9 @@ public sealed partial class EmbeddingPipeline(
             return new(null, planned.Error ?? GatewayError.Invalid($"The model '{request.Model}' does not serve embeddings.", "model", "model_not_supported"));
         }
 
-        var plan = planned.Value with { Deployments = [.. planned.Value.Deployments.Where(d => d.ServesEmbeddings)] };
+        var plan = planned.Value.Deployments.All(d => d.ServesEmbeddings)
+            ? planned.Value
+            : planned.Value with { Deployments = [.. planned.Value.Deployments.Where(d => d.ServesEmbeddings)] };
         var prompt = request.Inputs.Sum(tokens.Count);
         var quota = caller is null ? null : grains.GetGrain<ITenantQuotaGrain>(caller.Tenant);
         var leaseId = Guid.NewGuid().ToString("N");
