@@ -17,10 +17,29 @@ public sealed record CompletionRequest(
     [property: Id(5)] string? EndUser = null,
     [property: Id(6)] Caller? Caller = null,
     [property: Id(7)] bool StreamDeltas = true,
-    [property: Id(8)] string? Conversation = null)
+    [property: Id(8)] string? Conversation = null,
+    [property: Id(20)] IReadOnlyList<ToolDefinition>? Tools = null,
+    [property: Id(21)] ToolChoice? ToolChoice = null,
+    [property: Id(22)] bool? ParallelToolCalls = null)
 {
     /// <summary>What sticky routing hashes: the end user, else the conversation.</summary>
     public string? StickyKey => EndUser ?? Conversation;
+
+    /// <summary>What the tokenizer counts for the prompt: each message, and each tool the model is offered.</summary>
+    public IEnumerable<string> PromptTexts =>
+        Messages.Select(m => m.CountedText).Concat((Tools ?? []).Select(t => $"{t.Name} {t.Description} {t.Parameters}"));
+}
+
+/// <summary>
+/// Whether the model may or must call a function: <c>auto</c>, <c>none</c>, <c>required</c> (some
+/// function), or the one function named by <see cref="Function"/>.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("conv.ToolChoice")]
+public sealed record ToolChoice([property: Id(0)] string Mode, [property: Id(1)] string? Function = null)
+{
+    public const string Auto = "auto";
+    public const string None = "none";
+    public const string Required = "required";
 }
 
 /// <summary>
@@ -44,7 +63,8 @@ public sealed record CompletionChunk(
 }
 
 /// <summary>
-/// The outcome of a successful model call. <see cref="ReplayOf"/> is set when an idempotent retry
+/// The outcome of a successful model call: its text and the function calls it made (finish reason
+/// <c>tool_calls</c>). <see cref="ReplayOf"/> is set when an idempotent retry
 /// found the call already done: it names the response that the first request produced.
 /// <see cref="Citations"/> lists the knowledge chunks (<c>{kb}/{doc}#{n}</c>) the context gave the model.
 /// </summary>
@@ -54,10 +74,14 @@ public sealed record CompletionResult(
     [property: Id(1)] string FinishReason,
     [property: Id(2)] TokenUsage Usage,
     [property: Id(3)] string Model,
-    [property: Id(4)] ConversationItem? OutputItem = null,
+    [property: Id(8)] IReadOnlyList<ConversationItem>? OutputItems = null,
     [property: Id(5)] decimal CostUsd = 0,
     [property: Id(6)] string? ReplayOf = null,
-    [property: Id(7)] IReadOnlyList<string>? Citations = null);
+    [property: Id(7)] IReadOnlyList<string>? Citations = null,
+    [property: Id(9)] IReadOnlyList<FunctionCall>? ToolCalls = null)
+{
+    public IReadOnlyList<FunctionCall> Calls => ToolCalls ?? [];
+}
 
 /// <summary>An embeddings call (<c>POST /v1/embeddings</c>): routed and admitted like chat.</summary>
 [GenerateSerializer, Immutable, Alias("conv.EmbeddingRequest")]

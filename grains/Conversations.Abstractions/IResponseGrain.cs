@@ -28,4 +28,7 @@ public sealed record StoredResponse(
     [property: Id(11)] int? MaxOutputTokens,
     [property: Id(12)] float? TopP,
     [property: Id(13)] string Status,
-    [property: Id(14)] string? User);
+    [property: Id(14)] string? User,
+    [property: Id(15)] IReadOnlyList<ToolDefinition>? Tools = null,
+    [property: Id(16)] ToolChoice? ToolChoice = null,
+    [property: Id(17)] bool? ParallelToolCalls = null);

@@ -11,10 +11,16 @@ public static class Ids
 
     public const string Conversation = "conv";
     public const string Message = "msg";
+    public const string FunctionCall = "fc";
+    public const string FunctionCallOutput = "fco";
     public const string Response = "resp";
     public const string ChatCompletion = "chatcmpl";
     public const string KnowledgeBase = "kb";
     public const string Document = "doc";
+
+    /// <summary>A new id for an item of the given kind (<see cref="ItemKinds"/>).</summary>
+    public static string NewItem(string kind) =>
+        New(kind switch { ItemKinds.FunctionCall => FunctionCall, ItemKinds.FunctionCallOutput => FunctionCallOutput, _ => Message });
 
     public static string New(string prefix) =>
         string.Concat(prefix, prefix == ChatCompletion ? "-" : "_", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)));

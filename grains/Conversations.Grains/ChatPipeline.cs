@@ -31,7 +31,7 @@ public sealed class ChatPipeline(ModelRouter router, TokenCounter tokens, IGrain
         // A caller with no limits anywhere has nothing to admit: no tokenizing, no quota round trip; settling still records its usage.
         var caller = request.Caller;
         int? promptTokens = null;
-        int Prompt() => promptTokens ??= tokens.CountPrompt(request.Messages.Select(m => m.Text));
+        int Prompt() => promptTokens ??= tokens.CountPrompt(request.PromptTexts);
         var route = grains.GetGrain<IModelRouteGrain>(GrainKeys.For(caller?.Tenant ?? PlatformRoutes.Tenant, request.Model));
         var counted = caller is { HasNoLimits: false };
         var planned = await route.Plan(new PlanRequest(request.StickyKey, counted && shape is null ? Prompt() : 0, request.MaxOutputTokens, request.StreamDeltas));

@@ -201,7 +201,13 @@ public sealed partial class ConversationGrain(
             yield break;
         }
 
-        var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.Text) }).ToList();
+        var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.CountedText) }).ToList();
+        if (ToolPairs.UnknownOutput(state.State.Items, input) is { } orphan)
+        {
+            yield return CompletionChunk.Failed(GatewayError.Invalid($"No tool call found for function call output with call_id {orphan.CallId}.", "input", "invalid_value"));
+            yield break;
+        }
+
         var policy = Policy(request.Policy, request.Options.Caller?.TenantContextPolicy);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (recalled, knowledge) = policy.Recalls || policy.Retrieves ? await Remember(input, policy, cancellationToken) : ([], []);
@@ -246,8 +252,8 @@ public sealed partial class ConversationGrain(
         }
 
         // The turn is acknowledged only after its items are durable.
-        var output = new ConversationItem(request.OutputItemId, Roles.Assistant, result.Text, result.Usage.OutputTokens, clock.GetUtcNow(), request.ResponseId);
-        var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Append(output).ToList();
+        var output = OutputItems.Of(result, request.OutputItemId, request.ResponseId, clock.GetUtcNow(), tokens.Count);
+        var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Concat(output).ToList();
         var failure = await Persist(state.State.Append(stored).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id)));
         if (failure is null && view is not null)
         {
@@ -261,7 +267,7 @@ public sealed partial class ConversationGrain(
 
         var citations = view?.Sections.FirstOrDefault(section => section.Name == ContextSections.Knowledge)?.ItemIds;
         yield return (failure is null
-            ? CompletionChunk.Done(result with { OutputItem = output, Citations = citations })
+            ? CompletionChunk.Done(result with { OutputItems = output, Citations = citations })
             : CompletionChunk.Failed(failure)) with { Admission = admission, Route = route };
     }
 
@@ -580,7 +586,7 @@ public sealed partial class ConversationGrain(
         (request ?? new ContextPolicy()).Over((conversation ?? state.State).Policy ?? new ContextPolicy()).Over(tenant ?? new ContextPolicy()).Over(ContextPolicy.Default);
 
     private ConversationItem ToItem(NewItem item) =>
-        new(Ids.New(Ids.Message), item.Role, item.Text, tokens.Count(item.Text), clock.GetUtcNow());
+        new(Ids.NewItem(item.Kind), item.Role, item.Text, tokens.Count(item.CountedText), clock.GetUtcNow(), null, item.Call, item.CallId);
 
     /// <summary>Writes <paramref name="next"/>; on failure memory keeps the previous state and the caller gets a 503.</summary>
     private async Task<GatewayError?> Persist(ConversationState next)

@@ -21,7 +21,8 @@ public sealed class SimulatedChatClient(string model, SimulatedModel simulation)
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var reply = simulation.Reply(model, [.. messages.Select(m => (m.Role.Value, m.Text))]);
+        var reply = simulation.Reply(
+            model, [.. messages.Select(m => (m.Role.Value, ChatMessages.Text(m)))], tools: options?.Tools?.Select(t => t.Name).ToHashSet(StringComparer.Ordinal));
         var responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var sent = 0;
         await foreach (var piece in simulation.Stream(reply, cancellationToken))
@@ -34,6 +35,18 @@ public sealed class SimulatedChatClient(string model, SimulatedModel simulation)
 
             sent++;
             yield return new ChatResponseUpdate(ChatRole.Assistant, piece) { ResponseId = responseId, ModelId = model };
+        }
+
+        if (reply.Calls.Count > 0)
+        {
+            yield return new ChatResponseUpdate(
+                ChatRole.Assistant, [.. reply.Calls.Select(c => (AIContent)new FunctionCallContent("call_" + Guid.NewGuid().ToString("N")[..24], c.Name, ChatMessages.Arguments(c.Arguments)))])
+            {
+                ResponseId = responseId,
+                ModelId = model,
+            };
+            yield return Final(responseId, ChatFinishReason.ToolCalls, reply.PromptTokens, reply.CompletionTokens);
+            yield break;
         }
 
         yield return Final(responseId, ChatFinishReason.Stop, reply.PromptTokens, sent);

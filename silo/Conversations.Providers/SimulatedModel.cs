@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Conversations.Routing;
 
@@ -17,22 +18,31 @@ namespace Conversations.Providers;
 /// <item><c>[sim:stall=2]</c> streams two tokens, then waits until cancelled;</item>
 /// <item><c>[sim:delay=250]</c> waits 250 ms before the first token;</item>
 /// <item><c>[sim:tokens=200]</c> replies with about 200 tokens;</item>
-/// <item><c>[sim:retry=2]</c> with a failing status, answers <c>retry-after: 2</c>.</item>
+/// <item><c>[sim:retry=2]</c> with a failing status, answers <c>retry-after: 2</c>;</item>
+/// <item><c>[sim:call=get_weather]</c>, when the request offers that tool, calls it (arguments <c>{"input": what the user said}</c>)
+/// instead of answering; several such directives make parallel calls.</item>
 /// </list>
+/// The calls are made only while the user's message is the last one: once a tool's output follows, the
+/// model answers, quoting the outputs it was given (so a test can see they reached it).
 /// A prompt longer than <see cref="SimulationOptions.ContextWindow"/> fails with 400 <c>context_length_exceeded</c>.
 /// A server-wide <paramref name="fault"/> (directives applied to every request) lets a test make one upstream fail and another not.
 /// The same model backs the in-process provider and the standalone simulated upstream server.
 /// </summary>
 public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOptions options)
 {
-    public SimulatedReply Reply(string model, IReadOnlyList<(string Role, string Text)> messages, string? fault = null)
+    public SimulatedReply Reply(string model, IReadOnlyList<(string Role, string Text)> messages, string? fault = null, IReadOnlyCollection<string>? tools = null)
     {
         var lastUser = messages.LastOrDefault(m => m.Role == "user").Text ?? string.Empty;
         var directives = Directives.Parse(fault + " " + lastUser);
         var turn = messages.Count(m => m.Role == "user");
         var said = DirectivePattern().Replace(lastUser, string.Empty).Trim();
-        var text = directives.ReplyTokens is { } length
-            ? Filler(length)
+        var toolOutputs = messages.Reverse().TakeWhile(m => m.Role == "tool").Reverse().Select(m => m.Text).ToList();
+        var calls = messages.Count > 0 && messages[^1].Role == "user"
+            ? directives.Calls.Where(name => tools?.Contains(name) == true).Select(name => (name, JsonSerializer.Serialize(new { input = said }))).ToList()
+            : [];
+        var text = calls.Count > 0 ? string.Empty
+            : directives.ReplyTokens is { } length ? Filler(length)
+            : toolOutputs.Count > 0 ? $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). The tools returned: {string.Join("; ", toolOutputs)}"
             : $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). You said: {said}";
         var promptTokens = tokens.CountPrompt(messages.Select(m => m.Text));
         if (options.ContextWindow is { } window && promptTokens > window)
@@ -40,7 +50,7 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
             directives = directives with { ContextOverflow = (promptTokens, window) };
         }
 
-        return new SimulatedReply(text, promptTokens, tokens.Count(text), directives);
+        return new SimulatedReply(text, promptTokens, tokens.Count(text) + calls.Sum(c => tokens.Count(c.name + " " + c.Item2)), directives) { Calls = calls };
     }
 
     /// <summary>Streams the reply's tokens with the configured timing, failing where the directives say.</summary>
@@ -107,11 +117,14 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
     private static readonly string[] Words =
         ["the", "gateway", "keeps", "each", "conversation", "on", "the", "server", "so", "clients", "send", "only", "new", "messages"];
 
-    [GeneratedRegex(@"\[sim:(?<name>[a-z]+)(=(?<value>[0-9]+))?\]", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\[sim:(?<name>[a-z]+)(=(?<value>[A-Za-z0-9_-]+))?\]", RegexOptions.CultureInvariant)]
     private static partial Regex DirectivePattern();
 
     public sealed record Directives(int? Status, int? CutAfter, bool Hang, TimeSpan? Delay, int? ReplyTokens, int? StallAfter, int? ResetAfter, TimeSpan? RetryAfter)
     {
+        /// <summary>The functions the model is told to call.</summary>
+        public IReadOnlyList<string> Calls { get; init; } = [];
+
         public (int Prompt, int Window)? ContextOverflow { get; init; }
 
         public static Directives Parse(string text)
@@ -119,9 +132,16 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
             int? status = null, cut = null, replyTokens = null, stall = null, reset = null;
             TimeSpan? delay = null, retryAfter = null;
             var hang = false;
+            var calls = new List<string>();
             foreach (Match match in DirectivePattern().Matches(text))
             {
-                var value = match.Groups["value"].Success ? int.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture) : 0;
+                if (match.Groups["name"].Value == "call")
+                {
+                    calls.Add(match.Groups["value"].Value);
+                    continue;
+                }
+
+                var value = match.Groups["value"].Success && int.TryParse(match.Groups["value"].Value, CultureInfo.InvariantCulture, out var number) ? number : 0;
                 switch (match.Groups["name"].Value)
                 {
                     case "status": status = value; break;
@@ -135,12 +155,16 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
                 }
             }
 
-            return new Directives(status, cut, hang, delay, replyTokens, stall, reset, retryAfter);
+            return new Directives(status, cut, hang, delay, replyTokens, stall, reset, retryAfter) { Calls = calls };
         }
     }
 }
 
-public sealed record SimulatedReply(string Text, int PromptTokens, int CompletionTokens, SimulatedModel.Directives Directives);
+public sealed record SimulatedReply(string Text, int PromptTokens, int CompletionTokens, SimulatedModel.Directives Directives)
+{
+    /// <summary>The function calls the model makes instead of answering: name and arguments (JSON text).</summary>
+    public IReadOnlyList<(string Name, string Arguments)> Calls { get; init; } = [];
+}
 
 /// <summary>A provider answered with an error status (or, for the simulated model, was told to).</summary>
 public sealed class ProviderException(int status, string message) : Exception(message)

@@ -69,7 +69,8 @@ public static class SimulatedUpstreamApp
             recorded.Add(request);
 
             var modelName = request["model"]?.GetValue<string>() ?? "sim-upstream";
-            var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", Text(m?["content"])))], fault.Directives);
+            var tools = (request["tools"] as JsonArray)?.Select(t => t?["function"]?["name"]?.GetValue<string>() ?? string.Empty).ToHashSet(StringComparer.Ordinal);
+            var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", MessageText(m)))], fault.Directives, tools);
             var maxTokens = request["max_completion_tokens"]?.GetValue<int>() ?? request["max_tokens"]?.GetValue<int>();
             if (request["stream"]?.GetValue<bool>() == true)
             {
@@ -143,10 +144,12 @@ public static class SimulatedUpstreamApp
             ["choices"] = new JsonArray(new JsonObject
             {
                 ["index"] = 0,
-                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text.ToString() },
-                ["finish_reason"] = sent == maxTokens ? "length" : "stop",
+                ["message"] = reply.Calls.Count > 0
+                    ? new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = ToolCalls(reply, withIndex: false) }
+                    : new JsonObject { ["role"] = "assistant", ["content"] = text.ToString() },
+                ["finish_reason"] = reply.Calls.Count > 0 ? "tool_calls" : sent == maxTokens ? "length" : "stop",
             }),
-            ["usage"] = Usage(reply.PromptTokens, sent),
+            ["usage"] = Usage(reply.PromptTokens, reply.Calls.Count > 0 ? reply.CompletionTokens : sent),
         });
     }
 
@@ -194,6 +197,24 @@ public static class SimulatedUpstreamApp
         }
 
         StartEventStream(context);
+        if (reply.Calls.Count > 0)
+        {
+            // As OpenAI streams calls: the id and name first, then the arguments in pieces.
+            await Event(context, Chunk(id, created, modelName, new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = ToolCalls(reply, withIndex: true, arguments: false) }, null));
+            for (var i = 0; i < reply.Calls.Count; i++)
+            {
+                var arguments = reply.Calls[i].Arguments;
+                foreach (var piece in new[] { arguments[..(arguments.Length / 2)], arguments[(arguments.Length / 2)..] })
+                {
+                    var delta = new JsonObject { ["index"] = i, ["function"] = new JsonObject { ["arguments"] = piece } };
+                    await Event(context, Chunk(id, created, modelName, new JsonObject { ["tool_calls"] = new JsonArray(delta) }, null));
+                }
+            }
+
+            finish = "tool_calls";
+            sent = reply.CompletionTokens;
+        }
+
         await Event(context, Chunk(id, created, modelName, new JsonObject(), finish));
         if (includeUsage)
         {
@@ -260,10 +281,30 @@ public static class SimulatedUpstreamApp
         }
     }
 
+    private static JsonArray ToolCalls(SimulatedReply reply, bool withIndex, bool arguments = true) => new([.. reply.Calls.Select((call, index) =>
+    {
+        var json = new JsonObject
+        {
+            ["id"] = $"call_{index}_{Guid.NewGuid():N}"[..24],
+            ["type"] = "function",
+            ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = arguments ? call.Arguments : string.Empty },
+        };
+        if (withIndex)
+        {
+            json["index"] = index;
+        }
+
+        return (JsonNode)json;
+    })]);
+
+    /// <summary>A chat message as the simulated model reads it: its text, the calls an assistant made, or a tool's output.</summary>
+    private static string MessageText(JsonNode? message) =>
+        Text(message?["content"]) + string.Concat((message?["tool_calls"] as JsonArray ?? []).Select(c => $"{c?["function"]?["name"]}({c?["function"]?["arguments"]})"));
+
     /// <summary>A message's text, whether its content is a string or a list of text parts (OpenAI) or blocks (Anthropic).</summary>
     internal static string Text(JsonNode? content) => content switch
     {
-        JsonValue value => value.GetValue<string>(),
+        JsonValue value when value.GetValueKind() == JsonValueKind.String => value.GetValue<string>(),
         JsonArray parts => string.Concat(parts.Select(p => p?["text"]?.GetValue<string>())),
         _ => string.Empty,
     };

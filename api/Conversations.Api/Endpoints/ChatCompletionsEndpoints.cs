@@ -64,7 +64,7 @@ public static class ChatCompletionsEndpoints
             return result.IsSuccess
                 ? TypedResults.Json(
                     new ChatCompletionJson(id, created, result.Value.Model,
-                        [new ChatChoiceJson(0, new AssistantMessageJson(Roles.Assistant, result.Value.Text), result.Value.FinishReason)],
+                        [new ChatChoiceJson(0, AssistantMessageJson.From(result.Value), result.Value.FinishReason)],
                         ChatUsageJson.From(result.Value.Usage)),
                     ApiJson.Options)
                 : result.Error.ToResult();
@@ -87,6 +87,13 @@ public static class ChatCompletionsEndpoints
 
                 if (chunk.Final is { } final)
                 {
+                    if (final.Calls.Count > 0)
+                    {
+                        // Providers hand calls over whole, so each goes out as one delta with its id, name and arguments.
+                        var calls = final.Calls.Select((call, index) => ChatToolCallJson.From(call, index)).ToList();
+                        yield return Data(new ChatCompletionChunkJson(id, created, model, [new ChatChunkChoiceJson(0, new ChatDeltaJson(ToolCalls: calls), null)]));
+                    }
+
                     yield return Data(new ChatCompletionChunkJson(id, created, final.Model, [new ChatChunkChoiceJson(0, new ChatDeltaJson(), final.FinishReason)]));
                     if (includeUsage)
                     {
@@ -123,9 +130,10 @@ public static class ChatCompletionsEndpoints
             return GatewayError.Invalid("Only n=1 is supported.", "n", "unsupported_value");
         }
 
-        if (body.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+        var tools = ToolCalls.Read(body.Tools, body.ToolChoice, nested: true);
+        if (!tools.IsSuccess)
         {
-            return GatewayError.Invalid("Tools are not supported yet.", "tools", "unsupported_parameter");
+            return tools.Error;
         }
 
         if (Sampling.Validate(body.Temperature, body.TopP, body.MaxCompletionTokens ?? body.MaxTokens,
@@ -137,14 +145,45 @@ public static class ChatCompletionsEndpoints
         var items = new List<NewItem>(messages.Count);
         for (var i = 0; i < messages.Count; i++)
         {
-            var message = messages[i];
-            if (message?.Role is not { } role || !Roles.IsKnown(role))
+            var read = ReadMessage(messages[i], $"messages[{i}]");
+            if (!read.IsSuccess)
             {
-                return GatewayError.Invalid(
-                    $"Invalid value for 'messages[{i}].role': expected one of 'system', 'developer', 'user', 'assistant'.", $"messages[{i}].role", "invalid_value");
+                return read.Error;
             }
 
-            var text = ContentParts.ReadText(message.Content, $"messages[{i}].content");
+            items.AddRange(read.Value);
+        }
+
+        return new CompletionRequest(body.Model, items, body.Temperature, body.MaxCompletionTokens ?? body.MaxTokens, body.TopP, body.User)
+        {
+            Tools = tools.Value.Tools,
+            ToolChoice = tools.Value.Choice,
+            ParallelToolCalls = body.ParallelToolCalls,
+        };
+    }
+
+    /// <summary>A chat message as items: a message; an assistant's text and its function calls; or a tool's output.</summary>
+    private static Result<List<NewItem>> ReadMessage(ChatMessageJson? message, string param)
+    {
+        if (message?.Role is not { } role || !(Roles.IsKnown(role) || role == Roles.Tool))
+        {
+            return GatewayError.Invalid(
+                $"Invalid value for '{param}.role': expected one of 'system', 'developer', 'user', 'assistant', 'tool'.", $"{param}.role", "invalid_value");
+        }
+
+        if (role == Roles.Tool)
+        {
+            var output = ContentParts.ReadText(message.Content, $"{param}.content");
+            return ToolCalls.CheckCallId(message.ToolCallId, $"{param}.tool_call_id") is { } invalid ? invalid
+                : output.IsSuccess ? new List<NewItem> { NewItem.OutputOf(message.ToolCallId!, output.Value) }
+                : output.Error;
+        }
+
+        var items = new List<NewItem>();
+        var calls = role == Roles.Assistant ? message.ToolCalls ?? [] : [];
+        if (calls.Count == 0 || message.Content is { ValueKind: not JsonValueKind.Null })
+        {
+            var text = ContentParts.ReadText(message.Content, $"{param}.content");
             if (!text.IsSuccess)
             {
                 return text.Error;
@@ -153,6 +192,28 @@ public static class ChatCompletionsEndpoints
             items.Add(new NewItem(role, text.Value));
         }
 
-        return new CompletionRequest(body.Model, items, body.Temperature, body.MaxCompletionTokens ?? body.MaxTokens, body.TopP, body.User);
+        for (var c = 0; c < calls.Count; c++)
+        {
+            var callParam = $"{param}.tool_calls[{c}]";
+            if (calls[c] is not { Function: { } function } call)
+            {
+                return GatewayError.Invalid($"Missing required parameter: '{callParam}.function'.", $"{callParam}.function", "missing_required_parameter");
+            }
+
+            if ((ToolCalls.CheckCallId(call.Id, $"{callParam}.id") ?? ToolCalls.CheckName(function.Name, $"{callParam}.function.name")) is { } invalid)
+            {
+                return invalid;
+            }
+
+            var arguments = ToolCalls.ReadArguments(function.Arguments, $"{callParam}.function.arguments");
+            if (!arguments.IsSuccess)
+            {
+                return arguments.Error;
+            }
+
+            items.Add(NewItem.CallOf(new FunctionCall(call.Id!, function.Name!, arguments.Value)));
+        }
+
+        return items;
     }
 }

@@ -24,11 +24,11 @@ public static class ConversationsEndpoints
         conversations.MapDelete("/{conversationId}", Delete).WithSummary("Delete a conversation and its items.")
             .Produces<DeletedJson>().Produces<OpenAIErrorBody>(404);
         conversations.MapGet("/{conversationId}/items", ListItems).WithSummary("List a conversation's items.")
-            .Produces<ListJson<MessageItemJson>>().Produces<OpenAIErrorBody>(404);
+            .Produces<ListJson<ItemJson>>().Produces<OpenAIErrorBody>(404);
         conversations.MapPost("/{conversationId}/items", AddItems).WithSummary("Append items to a conversation.")
-            .Accepts<ItemsCreateJson>("application/json").Produces<ListJson<MessageItemJson>>().Produces<OpenAIErrorBody>(404);
+            .Accepts<ItemsCreateJson>("application/json").Produces<ListJson<ItemJson>>().Produces<OpenAIErrorBody>(404);
         conversations.MapGet("/{conversationId}/items/{itemId}", GetItem).WithSummary("Retrieve one item.")
-            .Produces<MessageItemJson>().Produces<OpenAIErrorBody>(404);
+            .Produces<ItemJson>().Produces<OpenAIErrorBody>(404);
         conversations.MapDelete("/{conversationId}/items/{itemId}", DeleteItem).WithSummary("Delete one item; returns the conversation.")
             .Produces<ConversationJson>().Produces<OpenAIErrorBody>(404);
         return v1;
@@ -185,7 +185,7 @@ public static class ConversationsEndpoints
         }
 
         var item = await api.Conversation(conversationId).GetItem(itemId);
-        return item.IsSuccess ? TypedResults.Json(MessageItemJson.From(item.Value), ApiJson.Options) : item.Error.ToResult();
+        return item.IsSuccess ? TypedResults.Json(ItemJson.From(item.Value), ApiJson.Options) : item.Error.ToResult();
     }
 
     private static async Task<IResult> DeleteItem(string conversationId, string itemId, [AsParameters] ApiServices api) =>

@@ -12,7 +12,6 @@ namespace Conversations.Api.Endpoints;
 /// </summary>
 internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
 {
-    private const int OutputIndex = 0;
     private const int ContentIndex = 0;
     private int _sequence;
 
@@ -24,23 +23,24 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
             yield return Event("response.created", new { response = plan.InProgress() });
             yield return Event("response.in_progress", new { response = plan.InProgress() });
             var itemId = plan.OutputItemId;
-            yield return Event("response.output_item.added", new
-            {
-                output_index = OutputIndex,
-                item = new { id = itemId, type = "message", status = "in_progress", role = Roles.Assistant, content = Array.Empty<object>() },
-            });
-            yield return Event("response.content_part.added", new
-            {
-                item_id = itemId, output_index = OutputIndex, content_index = ContentIndex, part = TextPartJson.Output(string.Empty),
-            });
-
+            var messageStarted = false;
             for (var chunk = first; ; chunk = await reader.NextAsync())
             {
                 if (chunk.Delta is { } delta)
                 {
+                    if (!messageStarted)
+                    {
+                        // The message is announced with its first text: a model that only calls functions writes none.
+                        messageStarted = true;
+                        foreach (var started in MessageStarted(itemId))
+                        {
+                            yield return started;
+                        }
+                    }
+
                     yield return Event("response.output_text.delta", new
                     {
-                        item_id = itemId, output_index = OutputIndex, content_index = ContentIndex, delta, logprobs = Array.Empty<object>(),
+                        item_id = itemId, output_index = 0, content_index = ContentIndex, delta, logprobs = Array.Empty<object>(),
                     });
                     continue;
                 }
@@ -59,20 +59,68 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                     yield break;
                 }
 
-                var output = stored.Value.Output[0];
-                yield return Event("response.output_text.done", new
+                for (var index = 0; index < stored.Value.Output.Count; index++)
                 {
-                    item_id = itemId, output_index = OutputIndex, content_index = ContentIndex, text = output.Text, logprobs = Array.Empty<object>(),
-                });
-                yield return Event("response.content_part.done", new
-                {
-                    item_id = itemId, output_index = OutputIndex, content_index = ContentIndex, part = TextPartJson.Output(output.Text),
-                });
-                yield return Event("response.output_item.done", new { output_index = OutputIndex, item = MessageItemJson.From(output) });
+                    var output = stored.Value.Output[index];
+                    var events = output.Call is { } call ? CallEvents(output, call, index)
+                        : MessageEvents(output, index, announce: !messageStarted);
+                    foreach (var item in events)
+                    {
+                        yield return item;
+                    }
+                }
+
                 yield return Event("response.completed", new { response = plan.ToJson(stored.Value) });
                 yield break;
             }
         }
+    }
+
+    private IEnumerable<SseItem<string>> MessageStarted(string itemId, int index = 0)
+    {
+        yield return Event("response.output_item.added", new
+        {
+            output_index = index,
+            item = new { id = itemId, type = ItemKinds.Message, status = "in_progress", role = Roles.Assistant, content = Array.Empty<object>() },
+        });
+        yield return Event("response.content_part.added", new
+        {
+            item_id = itemId, output_index = index, content_index = ContentIndex, part = TextPartJson.Output(string.Empty),
+        });
+    }
+
+    private IEnumerable<SseItem<string>> MessageEvents(ConversationItem output, int index, bool announce)
+    {
+        if (announce)
+        {
+            foreach (var started in MessageStarted(output.Id, index))
+            {
+                yield return started;
+            }
+        }
+
+        yield return Event("response.output_text.done", new
+        {
+            item_id = output.Id, output_index = index, content_index = ContentIndex, text = output.Text, logprobs = Array.Empty<object>(),
+        });
+        yield return Event("response.content_part.done", new
+        {
+            item_id = output.Id, output_index = index, content_index = ContentIndex, part = TextPartJson.Output(output.Text),
+        });
+        yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
+    }
+
+    /// <summary>A function call's events; providers hand calls over whole, so its arguments are one delta.</summary>
+    private IEnumerable<SseItem<string>> CallEvents(ConversationItem output, FunctionCall call, int index)
+    {
+        yield return Event("response.output_item.added", new
+        {
+            output_index = index,
+            item = (ItemJson)new FunctionCallItemJson(output.Id, "in_progress", call.CallId, call.Name, string.Empty),
+        });
+        yield return Event("response.function_call_arguments.delta", new { item_id = output.Id, output_index = index, delta = call.Arguments });
+        yield return Event("response.function_call_arguments.done", new { item_id = output.Id, output_index = index, arguments = call.Arguments });
+        yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
     }
 
     /// <summary>An idempotent retry of a finished response: its events, at once.</summary>
@@ -80,11 +128,11 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
     {
         var json = ResponseJson.From(response, store: true);
         var sequence = 0;
-        var text = response.Output.Count > 0 ? response.Output[0].Text : string.Empty;
+        var message = response.Output.FirstOrDefault(item => item.Call is null);
         yield return Format("response.created", new { response = json }, sequence++);
         yield return Format("response.output_text.done", new
         {
-            item_id = json.Output.Count > 0 ? json.Output[0].Id : null, output_index = OutputIndex, content_index = ContentIndex, text, logprobs = Array.Empty<object>(),
+            item_id = message?.Id, output_index = 0, content_index = ContentIndex, text = message?.Text ?? string.Empty, logprobs = Array.Empty<object>(),
         }, sequence++);
         yield return Format("response.completed", new { response = json }, sequence);
         await Task.CompletedTask;

@@ -17,8 +17,10 @@ internal sealed class ResponsePlan
 
     private ResponsePlan(
         ResponseCreateJson body, string model, string? conversationId, List<ConversationItem> input, List<NewItem> history, DateTimeOffset createdAt,
-        Idempotency? idempotency, Context.ContextPolicy? policy)
+        Idempotency? idempotency, Context.ContextPolicy? policy, (List<ToolDefinition>? Tools, ToolChoice? Choice) tools)
     {
+        Tools = tools.Tools;
+        ToolChoice = tools.Choice;
         Policy = policy;
         Idempotency = idempotency;
         Body = body;
@@ -50,6 +52,11 @@ internal sealed class ResponsePlan
 
     public Idempotency? Idempotency { get; }
 
+    /// <summary>The functions the model may call, and whether it may or must.</summary>
+    public List<ToolDefinition>? Tools { get; }
+
+    public ToolChoice? ToolChoice { get; }
+
     /// <summary>The request's own context policy (<c>context_policy</c> and <c>truncation</c>), for a conversation turn.</summary>
     public Context.ContextPolicy? Policy { get; }
 
@@ -77,9 +84,10 @@ internal sealed class ResponsePlan
             return invalid;
         }
 
-        if (body.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+        var tools = ToolCalls.Read(body.Tools, body.ToolChoice, nested: false);
+        if (!tools.IsSuccess)
         {
-            return GatewayError.Invalid("Tools are not supported yet.", "tools", "unsupported_parameter");
+            return tools.Error;
         }
 
         var policy = body.ContextPolicy?.ToPolicy("context_policy") ?? new Context.ContextPolicy();
@@ -119,19 +127,24 @@ internal sealed class ResponsePlan
                 return chain.Error;
             }
 
-            history.AddRange(chain.Value.SelectMany(r => r.Input.Concat(r.Output)).Select(item => new NewItem(item.Role, item.Text)));
+            history.AddRange(chain.Value.SelectMany(r => r.Input.Concat(r.Output)).Select(item => item.ToNew()));
         }
 
         var now = api.Clock.GetUtcNow();
-        var items = input.Value.Select(item => new ConversationItem(Ids.New(Ids.Message), item.Role, item.Text, 0, now)).ToList();
+        var items = input.Value.Select(item => new ConversationItem(Ids.NewItem(item.Kind), item.Role, item.Text, 0, now, null, item.Call, item.CallId)).ToList();
         return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now, idempotency,
-            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation });
+            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value);
     }
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
     public IAsyncEnumerable<CompletionChunk> Start(ApiServices api)
     {
-        var options = new CompletionRequest(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, api.EndUser(Body.User), api.Caller, Body.Stream == true);
+        var options = new CompletionRequest(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, api.EndUser(Body.User), api.Caller, Body.Stream == true)
+        {
+            Tools = Tools,
+            ToolChoice = ToolChoice,
+            ParallelToolCalls = Body.ParallelToolCalls,
+        };
         if (ConversationId is { } conversation)
         {
             return api.Conversation(conversation).RunTurn(
@@ -145,7 +158,7 @@ internal sealed class ResponsePlan
         }
 
         context.AddRange(History);
-        context.AddRange(Input.Select(item => new NewItem(item.Role, item.Text)));
+        context.AddRange(Input.Select(item => item.ToNew()));
         return api.Inference.Complete(options with { Messages = context }, api.Aborted);
     }
 
@@ -167,9 +180,9 @@ internal sealed class ResponsePlan
     /// <summary>Builds the stored response from the model's result and stores it when <c>store</c> is on.</summary>
     public async Task<Result<StoredResponse>> Complete(CompletionResult result, ApiServices api)
     {
-        var output = result.OutputItem
-            ?? new ConversationItem(OutputItemId, Roles.Assistant, result.Text, result.Usage.OutputTokens, api.Clock.GetUtcNow(), ResponseId);
-        var response = ToStored([output], result.Usage, "completed");
+        // A conversation turn's items come from the conversation; a stateless call's are made here (their token counts are not needed).
+        var output = result.OutputItems ?? OutputItems.Of(result, OutputItemId, ResponseId, api.Clock.GetUtcNow(), _ => 0);
+        var response = ToStored([.. output], result.Usage, "completed");
         if (result.Citations is { Count: > 0 } citations)
         {
             // The knowledge chunks the model was given, as OpenAI-shaped metadata (a string of at most 512 characters).
@@ -195,15 +208,16 @@ internal sealed class ResponsePlan
     {
         var page = await api.Conversation(conversationId).ListItems(new ItemQuery(null, ItemQuery.MaxLimit, Ascending: false));
         var items = page.Value?.Items.Where(item => item.ResponseId == responseId).Reverse().ToList() ?? [];
-        if (items.Count == 0 || items[^1].Role != Roles.Assistant)
+        var outputs = items.AsEnumerable().Reverse().TakeWhile(item => item.Role == Roles.Assistant).Count(); // the model's message and calls end the turn
+        if (outputs == 0)
         {
             return GatewayError.NotFound("response", responseId);
         }
 
-        var rebuilt = ToStored([items[^1]], new TokenUsage(0, items[^1].Tokens), "completed") with
+        var rebuilt = ToStored(items[^outputs..], new TokenUsage(0, items[^outputs..].Sum(item => item.Tokens)), "completed") with
         {
             Id = responseId,
-            Input = items[..^1],
+            Input = items[..^outputs],
             CreatedAt = items[0].CreatedAt,
         };
         var saved = await api.Response(responseId).Save(rebuilt);
@@ -249,7 +263,10 @@ internal sealed class ResponsePlan
         Body.MaxOutputTokens,
         Body.TopP,
         status,
-        Body.User);
+        Body.User,
+        Tools,
+        ToolChoice,
+        Body.ParallelToolCalls);
 
     /// <summary><c>conversation</c> may be an id or <c>{"id": …}</c>.</summary>
     private static Result<string?> ReadConversationId(JsonElement? conversation) => conversation switch

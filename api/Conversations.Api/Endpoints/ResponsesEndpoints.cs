@@ -34,7 +34,7 @@ public static class ResponsesEndpoints
         responses.MapDelete("/{responseId}", Delete).WithSummary("Delete a stored response.")
             .Produces<DeletedJson>().Produces<OpenAIErrorBody>(404);
         responses.MapGet("/{responseId}/input_items", ListInputItems).WithSummary("List a stored response's input items.")
-            .Produces<ListJson<MessageItemJson>>().Produces<OpenAIErrorBody>(404);
+            .Produces<ListJson<ItemJson>>().Produces<OpenAIErrorBody>(404);
         return v1;
     }
 

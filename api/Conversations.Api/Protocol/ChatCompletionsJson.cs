@@ -13,9 +13,19 @@ public sealed record ChatCompletionCreateJson(
     bool? Stream,
     StreamOptionsJson? StreamOptions,
     string? User,
-    JsonElement? Tools);
+    JsonElement? Tools,
+    JsonElement? ToolChoice = null,
+    bool? ParallelToolCalls = null);
 
-public sealed record ChatMessageJson(string? Role, JsonElement? Content, string? Name);
+public sealed record ChatMessageJson(string? Role, JsonElement? Content, string? Name, List<ChatToolCallJson?>? ToolCalls = null, string? ToolCallId = null);
+
+/// <summary>A function call in a chat message (<c>tool_calls[]</c>); <see cref="Index"/> is set only in stream deltas.</summary>
+public sealed record ChatToolCallJson(string? Id, string? Type, ChatFunctionCallJson? Function, int? Index = null)
+{
+    public static ChatToolCallJson From(FunctionCall call, int? index = null) => new(call.CallId, "function", new ChatFunctionCallJson(call.Name, call.Arguments), index);
+}
+
+public sealed record ChatFunctionCallJson(string? Name, string? Arguments);
 
 public sealed record StreamOptionsJson(bool? IncludeUsage);
 
@@ -34,7 +44,13 @@ public sealed record ChatChoiceJson(int Index, AssistantMessageJson Message, str
     public object? Logprobs => null;
 }
 
-public sealed record AssistantMessageJson(string Role, string Content);
+public sealed record AssistantMessageJson(string Role, string? Content, IReadOnlyList<ChatToolCallJson>? ToolCalls = null)
+{
+    /// <summary>The model's message: its text (<c>null</c> when it only called functions) and its calls.</summary>
+    public static AssistantMessageJson From(CompletionResult result) => result.Calls.Count == 0
+        ? new(Roles.Assistant, result.Text)
+        : new(Roles.Assistant, result.Text.Length > 0 ? result.Text : null, [.. result.Calls.Select(call => ChatToolCallJson.From(call))]);
+}
 
 public sealed record ChatCompletionChunkJson(
     string Id,
@@ -48,7 +64,7 @@ public sealed record ChatCompletionChunkJson(
 
 public sealed record ChatChunkChoiceJson(int Index, ChatDeltaJson Delta, string? FinishReason);
 
-public sealed record ChatDeltaJson(string? Role = null, string? Content = null);
+public sealed record ChatDeltaJson(string? Role = null, string? Content = null, IReadOnlyList<ChatToolCallJson>? ToolCalls = null);
 
 public sealed record ChatUsageJson(int PromptTokens, int CompletionTokens, int TotalTokens)
 {

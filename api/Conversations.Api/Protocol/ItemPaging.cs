@@ -18,8 +18,8 @@ public static class ItemPaging
         return new ItemQuery(after, limit ?? ItemQuery.DefaultLimit, order == "asc");
     }
 
-    public static ListJson<MessageItemJson> ToJson(ItemPage page) => new(
-        [.. page.Items.Select(MessageItemJson.From)],
+    public static ListJson<ItemJson> ToJson(ItemPage page) => new(
+        [.. page.Items.Select(ItemJson.From)],
         page.Items.Count > 0 ? page.Items[0].Id : null,
         page.Items.Count > 0 ? page.Items[^1].Id : null,
         page.HasMore);

@@ -1,20 +1,33 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Conversations.Api;
 
-/// <summary>An item as clients send it (<c>input</c> of a response, <c>items</c> of a conversation).</summary>
-public sealed record InputItemJson(string? Type, string? Role, JsonElement? Content);
+/// <summary>
+/// An item as clients send it (<c>input</c> of a response, <c>items</c> of a conversation): a message
+/// (<c>role</c>, <c>content</c>), a <c>function_call</c> the model made (<c>call_id</c>, <c>name</c>,
+/// <c>arguments</c>), or a <c>function_call_output</c> (<c>call_id</c>, <c>output</c>).
+/// </summary>
+public sealed record InputItemJson(string? Type, string? Role, JsonElement? Content, string? CallId = null, string? Name = null, JsonElement? Arguments = null, JsonElement? Output = null);
 
-/// <summary>A message item as OpenAI returns it.</summary>
-public sealed record MessageItemJson(string Type, string Id, string Status, string Role, IReadOnlyList<TextPartJson> Content)
+/// <summary>An item as OpenAI returns it; <c>type</c> says which kind.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(MessageItemJson), ItemKinds.Message)]
+[JsonDerivedType(typeof(FunctionCallItemJson), ItemKinds.FunctionCall)]
+[JsonDerivedType(typeof(FunctionCallOutputItemJson), ItemKinds.FunctionCallOutput)]
+public abstract record ItemJson(string Id, string Status)
 {
-    public static MessageItemJson From(ConversationItem item) => new(
-        "message",
-        item.Id,
-        "completed",
-        item.Role,
-        [item.Role == Roles.Assistant ? TextPartJson.Output(item.Text) : TextPartJson.Input(item.Text)]);
+    public static ItemJson From(ConversationItem item) =>
+        item.Call is { } call ? new FunctionCallItemJson(item.Id, "completed", call.CallId, call.Name, call.Arguments)
+        : item.CallId is { } callId ? new FunctionCallOutputItemJson(item.Id, "completed", callId, item.Text)
+        : new MessageItemJson(item.Id, "completed", item.Role, [item.Role == Roles.Assistant ? TextPartJson.Output(item.Text) : TextPartJson.Input(item.Text)]);
 }
+
+public sealed record MessageItemJson(string Id, string Status, string Role, IReadOnlyList<TextPartJson> Content) : ItemJson(Id, Status);
+
+public sealed record FunctionCallItemJson(string Id, string Status, string CallId, string Name, string Arguments) : ItemJson(Id, Status);
+
+public sealed record FunctionCallOutputItemJson(string Id, string Status, string CallId, string Output) : ItemJson(Id, Status);
 
 public sealed record TextPartJson(string Type, string Text, IReadOnlyList<object>? Annotations = null, IReadOnlyList<object>? Logprobs = null)
 {
@@ -55,27 +68,57 @@ public static class InputItems
                 return GatewayError.Invalid($"Invalid '{itemParam}': expected an item object.", itemParam, "invalid_type");
             }
 
-            if (item.Type is not (null or "message"))
+            Result<NewItem> next = item.Type switch
             {
-                return GatewayError.Invalid($"Items of type '{item.Type}' are not supported; send message items.", $"{itemParam}.type", "unsupported_item_type");
+                null or ItemKinds.Message => Message(item, itemParam),
+                ItemKinds.FunctionCall => Call(item, itemParam),
+                ItemKinds.FunctionCallOutput => Output(item, itemParam),
+                _ => GatewayError.Invalid(
+                    $"Items of type '{item.Type}' are not supported; send message, function_call or function_call_output items.", $"{itemParam}.type", "unsupported_item_type"),
+            };
+            if (!next.IsSuccess)
+            {
+                return next.Error;
             }
 
-            if (item.Role is null || !Roles.IsKnown(item.Role))
-            {
-                return GatewayError.Invalid(
-                    $"Invalid value for '{itemParam}.role': expected one of 'user', 'assistant', 'system', 'developer'.", $"{itemParam}.role", "invalid_value");
-            }
-
-            var text = ContentParts.ReadText(item.Content, $"{itemParam}.content");
-            if (!text.IsSuccess)
-            {
-                return text.Error;
-            }
-
-            read.Add(new NewItem(item.Role, text.Value));
+            read.Add(next.Value);
         }
 
         return read;
+    }
+
+    private static Result<NewItem> Message(InputItemJson item, string param)
+    {
+        if (item.Role is null || !Roles.IsKnown(item.Role))
+        {
+            return GatewayError.Invalid(
+                $"Invalid value for '{param}.role': expected one of 'user', 'assistant', 'system', 'developer'.", $"{param}.role", "invalid_value");
+        }
+
+        var text = ContentParts.ReadText(item.Content, $"{param}.content");
+        return text.IsSuccess ? new NewItem(item.Role, text.Value) : text.Error;
+    }
+
+    private static Result<NewItem> Call(InputItemJson item, string param)
+    {
+        if ((ToolCalls.CheckCallId(item.CallId, $"{param}.call_id") ?? ToolCalls.CheckName(item.Name, $"{param}.name")) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var arguments = ToolCalls.ReadArguments(item.Arguments is { ValueKind: JsonValueKind.String } text ? text.GetString() : null, $"{param}.arguments");
+        return arguments.IsSuccess ? NewItem.CallOf(new FunctionCall(item.CallId!, item.Name!, arguments.Value)) : arguments.Error;
+    }
+
+    private static Result<NewItem> Output(InputItemJson item, string param)
+    {
+        if (ToolCalls.CheckCallId(item.CallId, $"{param}.call_id") is { } invalid)
+        {
+            return invalid;
+        }
+
+        var output = ContentParts.ReadText(item.Output, $"{param}.output");
+        return output.IsSuccess ? NewItem.OutputOf(item.CallId!, output.Value) : output.Error;
     }
 
     /// <summary>A response's <c>input</c>: a string (one user message) or an array of items.</summary>

@@ -17,7 +17,9 @@ public sealed record ResponseCreateJson(
     string? User,
     JsonElement? Tools,
     string? Truncation = null,
-    ContextPolicyJson? ContextPolicy = null);
+    ContextPolicyJson? ContextPolicy = null,
+    JsonElement? ToolChoice = null,
+    bool? ParallelToolCalls = null);
 
 /// <summary>The Responses API's response object.</summary>
 public sealed record ResponseJson(
@@ -27,7 +29,7 @@ public sealed record ResponseJson(
     string? Instructions,
     int? MaxOutputTokens,
     string Model,
-    IReadOnlyList<MessageItemJson> Output,
+    IReadOnlyList<ItemJson> Output,
     string? PreviousResponseId,
     bool Store,
     float Temperature,
@@ -36,15 +38,12 @@ public sealed record ResponseJson(
     string? User,
     IReadOnlyDictionary<string, string> Metadata,
     ConversationRefJson? Conversation,
+    bool ParallelToolCalls,
+    object ToolChoice,
+    IReadOnlyList<FunctionToolJson> Tools,
     ResponseErrorJson? Error = null)
 {
     public string Object => "response";
-
-    public bool ParallelToolCalls => true;
-
-    public string ToolChoice => "auto";
-
-    public IReadOnlyList<object> Tools => [];
 
     public string Truncation => "disabled";
 
@@ -57,7 +56,7 @@ public sealed record ResponseJson(
         response.Instructions,
         response.MaxOutputTokens,
         response.Model,
-        [.. response.Output.Select(MessageItemJson.From)],
+        [.. response.Output.Select(ItemJson.From)],
         response.PreviousResponseId,
         store,
         response.Temperature ?? 1,
@@ -66,7 +65,26 @@ public sealed record ResponseJson(
         response.User,
         response.Metadata,
         response.ConversationId is { } conversation ? new ConversationRefJson(conversation) : null,
+        response.ParallelToolCalls ?? true,
+        response.ToolChoice switch
+        {
+            { Function: { } function } => new { type = "function", name = function },
+            { } choice => choice.Mode,
+            null => Conversations.ToolChoice.Auto,
+        },
+        [.. (response.Tools ?? []).Select(FunctionToolJson.From)],
         error);
+}
+
+/// <summary>A function tool as the Responses API echoes it.</summary>
+public sealed record FunctionToolJson(string Name, string? Description, JsonElement? Parameters)
+{
+    public string Type => "function";
+
+    public bool Strict => false;
+
+    public static FunctionToolJson From(ToolDefinition tool) =>
+        new(tool.Name, tool.Description, tool.Parameters is { } schema ? JsonDocument.Parse(schema).RootElement.Clone() : null);
 }
 
 public sealed record ConversationRefJson(string Id);

@@ -130,4 +130,7 @@ public static class LeftOutReasons
 
     /// <summary>Outside the window, but recalled as relevant to the new input: the model sees it in the recall section.</summary>
     public const string Recalled = "recalled";
+
+    /// <summary>A function call whose output is not in the context, or an output whose call is not: sent alone, a provider would refuse the request.</summary>
+    public const string UnpairedToolCall = "unpaired_tool_call";
 }

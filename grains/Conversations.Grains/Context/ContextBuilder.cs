@@ -9,7 +9,7 @@ namespace Conversations.Grains.Context;
 /// count, framing included, that <see cref="TokenCounter.CountPrompt"/> gives): instructions, the
 /// conversation's facts, the most recent whole turns that fit (the window), and the new input, which
 /// is always present. A turn is a user message with everything up to the next one, so a question
-/// never loses its answer (nor, when tool items exist, a call its result). Older turns are left out
+/// never loses its answer, nor a function call its output (<see cref="ToolPairs"/>). Older turns are left out
 /// from the oldest end only: the window is always the recent, unbroken end of the conversation.
 /// </summary>
 public sealed class ContextBuilder(TokenCounter tokens)
@@ -100,6 +100,20 @@ public sealed class ContextBuilder(TokenCounter tokens)
             window.InsertRange(0, turn);
         }
 
+        // A call and its output are seen together or not at all (a summary or the budget can part them).
+        var unpaired = ToolPairs.Unpaired([.. window, .. inputs.Input]);
+        if (inputs.Input.FirstOrDefault(item => unpaired.Contains(item.Id) && item.CallId is not null) is { } answer)
+        {
+            return TooLong($"The function call that the output for call_id {answer.CallId} answers does not fit the context budget of {budget} tokens.");
+        }
+
+        foreach (var item in window.Where(item => unpaired.Contains(item.Id)))
+        {
+            windowCost -= Cost(item.Tokens);
+            leftOut.Add(new LeftOut(item.Id, LeftOutReasons.UnpairedToolCall));
+        }
+
+        window.RemoveAll(item => unpaired.Contains(item.Id));
         used += windowCost - recallReserve;
         if (used > budget)
         {
@@ -134,7 +148,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
     private Packed Recall(IReadOnlyList<ConversationItem> candidates, List<ConversationItem> window, ContextPolicy policy, int allowance, List<LeftOut> leftOut)
     {
         var inWindow = window.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
-        var packed = Pack(RecallHeading, [.. candidates.Where(i => !inWindow.Contains(i.Id)).Take(policy.RecallTopK ?? 0).Select(i => (i.Id, $"- {i.Role}: {i.Text}"))], allowance);
+        var packed = Pack(RecallHeading, [.. candidates.Where(i => !inWindow.Contains(i.Id)).Take(policy.RecallTopK ?? 0).Select(i => (i.Id, "- " + Transcript.Line(i)))], allowance);
         var recalled = packed.Ids.ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i < leftOut.Count; i++)
         {
@@ -230,7 +244,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
 
     private static int Cost(int textTokens) => textTokens + TokenCounter.MessageOverhead;
 
-    private static NewItem Message(ConversationItem item) => new(item.Role, item.Text);
+    private static NewItem Message(ConversationItem item) => item.ToNew();
 
     private static GatewayError TooLong(string message) => GatewayError.Invalid(message, "input", ProviderException.ContextLengthExceeded);
 }

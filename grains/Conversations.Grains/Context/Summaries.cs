@@ -3,6 +3,15 @@ using Conversations.Context;
 
 namespace Conversations.Grains.Context;
 
+/// <summary>An item as one line of a plain-text transcript (a summarizer's input, a recalled line).</summary>
+public static class Transcript
+{
+    public static string Line(ConversationItem item) =>
+        item.Call is { } call ? $"{item.Role} called {call.Name}({call.Arguments})"
+        : item.CallId is not null ? $"tool output: {item.Text}"
+        : $"{item.Role}: {item.Text}";
+}
+
 /// <summary>The summarizer's prompt: the earlier summary merged with the items that left the window.</summary>
 public static class Summaries
 {
@@ -22,7 +31,7 @@ public static class Summaries
         text.Append("New messages:");
         foreach (var item in items)
         {
-            text.Append('\n').Append(item.Role).Append(": ").Append(item.Text);
+            text.Append('\n').Append(Transcript.Line(item));
         }
 
         return [new NewItem(Roles.System, Instructions), new NewItem(Roles.User, text.ToString())];

@@ -27,7 +27,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     {
         using var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         total.CancelAfter(plan.Config.Timeouts.Total);
-        var call = new Call(plan, route, request, [.. request.Messages.Select(ToChatMessage)], Options(request), new AttemptCursor(plan), total, cancellationToken);
+        var call = new Call(plan, route, request, ChatMessages.From(request.Messages), Options(request), new AttemptCursor(plan), total, cancellationToken);
 
         Attempt attempt;
         try
@@ -86,7 +86,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
                 var elapsed = time.GetElapsedTime(started);
                 Succeeded(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, elapsed));
                 activity?.Dispose();
-                return new Attempt(Done: Result(call, response.Text, response.FinishReason, response.Usage));
+                return new Attempt(Done: Result(call, response.Text, response.FinishReason, response.Usage, ChatMessages.Calls(response.Messages.SelectMany(m => m.Contents))));
             }
 
             // The stream outlives this attempt, so it is tied to the whole call; the first-token timeout is disarmed below.
@@ -112,7 +112,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
 
             Succeeded(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(started)));
             activity?.Dispose();
-            return new Attempt(Done: Result(call, string.Empty, stream.FinishReason, stream.Usage));
+            return new Attempt(Done: Result(call, string.Empty, stream.FinishReason, stream.Usage, stream.Calls));
         }
         catch (Exception exception) when (!call.Aborted.IsCancellationRequested)
         {
@@ -182,7 +182,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         }
 
         Succeeded(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(stream.Started), stream.FirstTokenAfter));
-        yield return CompletionChunk.Done(Result(call, stream.Text.ToString(), stream.FinishReason, stream.Usage));
+        yield return CompletionChunk.Done(Result(call, stream.Text.ToString(), stream.FinishReason, stream.Usage, stream.Calls));
     }
 
     private async Task<Attempt> Failed(Call call, RouteDeployment deployment, Activity? activity, AttemptFailure failure, Exception? exception)
@@ -214,29 +214,29 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         }
     }
 
-    private CompletionResult Result(Call call, string text, ChatFinishReason? finish, UsageDetails? usage) => new(
-        text, FinishReasonName(finish), ToUsage(usage, call.Request, text), call.Plan.Alias);
+    private CompletionResult Result(Call call, string text, ChatFinishReason? finish, UsageDetails? usage, IEnumerable<FunctionCall> calls)
+    {
+        List<FunctionCall> made = [.. calls];
+        var output = text + string.Concat(made.Select(c => ItemKinds.CountedText(string.Empty, c)));
+        return new(text, made.Count > 0 ? "tool_calls" : FinishReasonName(finish), ToUsage(usage, call.Request, output), call.Plan.Alias, ToolCalls: made.Count > 0 ? made : null);
+    }
 
     /// <summary>Provider-reported usage wins; a provider that reports none is counted with the tokenizer.</summary>
     private TokenUsage ToUsage(UsageDetails? usage, CompletionRequest request, string output) => new(
-        (int?)usage?.InputTokenCount ?? tokens.CountPrompt(request.Messages.Select(m => m.Text)),
+        (int?)usage?.InputTokenCount ?? tokens.CountPrompt(request.PromptTexts),
         (int?)usage?.OutputTokenCount ?? tokens.Count(output));
 
-    private static ChatOptions Options(CompletionRequest request) => new()
+    private static ChatOptions Options(CompletionRequest request)
     {
-        Temperature = request.Temperature,
-        TopP = request.TopP,
-        MaxOutputTokens = request.MaxOutputTokens,
-    };
-
-    private static ChatMessage ToChatMessage(NewItem item) => new(
-        item.Role switch
+        var options = new ChatOptions
         {
-            Roles.Assistant => ChatRole.Assistant,
-            Roles.System or Roles.Developer => ChatRole.System,
-            _ => ChatRole.User,
-        },
-        item.Text);
+            Temperature = request.Temperature,
+            TopP = request.TopP,
+            MaxOutputTokens = request.MaxOutputTokens,
+        };
+        ChatMessages.AddTools(options, request);
+        return options;
+    }
 
     private static string FinishReasonName(ChatFinishReason? reason) =>
         reason == ChatFinishReason.Length ? "length"
@@ -282,6 +282,9 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
 
         public UsageDetails? Usage { get; private set; }
 
+        /// <summary>The function calls the model made (providers hand them over whole, once their arguments are complete).</summary>
+        public List<FunctionCall> Calls { get; } = [];
+
         public void Observe(ChatResponseUpdate update)
         {
             FinishReason = update.FinishReason ?? FinishReason;
@@ -292,6 +295,8 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
                     Usage = usage.Details;
                 }
             }
+
+            Calls.AddRange(ChatMessages.Calls(update.Contents));
         }
 
         public void Start(IAsyncEnumerator<ChatResponseUpdate> updates, string firstText, TimeSpan firstTokenAfter)

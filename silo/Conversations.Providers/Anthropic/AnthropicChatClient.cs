@@ -184,6 +184,12 @@ public sealed class AnthropicChatClient : IChatClient
 
     private byte[] Body(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
     {
+        if (options?.Tools is { Count: > 0 } || messages.Any(m => m.Contents.Any(c => c is FunctionCallContent or FunctionResultContent)))
+        {
+            // Not yet translated to tool_use / tool_result blocks: refused, never sent with the calls flattened to text.
+            throw new ProviderException(400, "Function calling is not supported on Anthropic deployments of this gateway yet.") { Code = "unsupported_parameter" };
+        }
+
         var (system, turns) = AnthropicConversation.From(messages);
         var buffer = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))

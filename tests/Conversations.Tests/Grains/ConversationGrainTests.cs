@@ -44,7 +44,7 @@ public sealed class ConversationGrainTests(ClusterFixture fixture)
         Assert.Equal([Roles.User, Roles.User, Roles.Assistant], items.Select(i => i.Role));
         Assert.Equal("What is my name?", items[1].Text);
         Assert.Equal(result.Text, items[2].Text);
-        Assert.Equal(result.OutputItem!.Id, items[2].Id);
+        Assert.Equal(Assert.Single(result.OutputItems!).Id, items[2].Id);
     }
 
     [Fact]
