@@ -55,6 +55,71 @@ public sealed class ContextBuilderProperties
     }
 
     [Fact]
+    public void A_function_call_and_its_output_are_sent_together_or_not_at_all_under_every_strategy()
+    {
+        // Turns of: a user message, then maybe text, then 0-3 calls with their outputs (or, sometimes, abandoned without them), then maybe an answer.
+        var turn = Gen.Select(Gen.Int[1, 30], Gen.Int[0, 3], Gen.Int[0, 9], Gen.Bool, Gen.Int[0, 1000], (words, calls, abandon, answered, seed) =>
+        {
+            List<ConversationItem> items = [Item(Roles.User, Text(words, seed))];
+            var made = Enumerable.Range(0, calls).Select(c => CallItem($"call_{seed}_{c}", Text(c + 2, seed + c))).ToList();
+            items.AddRange(made);
+            if (abandon > 0)
+            {
+                items.AddRange(made.Select(call => OutputItem(call.Call!.CallId, Text(words / 2 + 1, seed + 7))));
+            }
+
+            if (answered)
+            {
+                items.Add(Item(Roles.Assistant, Text(words, seed + 3)));
+            }
+
+            return items;
+        });
+        var cases = Gen.Select(turn.Array[0, 25], Gen.Int[20, 2_000], Gen.Int[0, 8], Gen.Int[0, 80], Gen.Int[0, 4], Gen.Bool)
+            .Select((turns, budget, windowTurns, summarized, recalls, answerPending) =>
+            {
+                var history = turns.SelectMany(t => t).ToArray();
+                var pending = history.Reverse().TakeWhile(i => i.Call is not null).Select(i => i.Call!.CallId).Reverse().ToList();
+                ConversationItem[] input = answerPending && pending.Count > 0
+                    ? [.. pending.Select(id => OutputItem(id, "result of " + id))] // the client answers the model's calls
+                    : [Item(Roles.User, "and then?")];
+                return (history, input, budget, windowTurns: windowTurns == 0 ? (int?)null : windowTurns,
+                    summary: Summary(history, summarized), recalled: history.Where((_, i) => i % 5 == 2).Take(recalls).ToArray());
+            });
+
+        cases.Sample(c =>
+        {
+            var policy = new ContextPolicy(WindowTurns: c.windowTurns, Truncation: true, RecallTopK: 4, RecallTokens: 200);
+            var built = Builder.Build(new ContextInputs(null, new Dictionary<string, string>(), c.history, c.input, c.budget, policy, c.summary, c.recalled));
+            if (!built.IsSuccess)
+            {
+                return built.Error.Code == "context_length_exceeded";
+            }
+
+            var messages = built.Value.Messages;
+            var open = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var message in messages)
+            {
+                if (message.Call is { } call && !open.Add(call.CallId))
+                {
+                    return false;
+                }
+
+                if (message.CallId is { } answered && !open.Remove(answered))
+                {
+                    return false; // an output with no call before it
+                }
+            }
+
+            var windowIds = built.Value.View.Sections.FirstOrDefault(s => s.Name == ContextSections.Window)?.ItemIds ?? [];
+            return open.Count == 0                                                                              // every call answered
+                && Tokens.CountPrompt(messages.Select(m => m.CountedText)) <= c.budget                          // within budget
+                && messages.TakeLast(c.input.Length).SequenceEqual(c.input.Select(i => i.ToNew()))              // the input, last
+                && c.history.All(i => windowIds.Contains(i.Id) != built.Value.View.LeftOut.Any(l => l.Id == i.Id)); // each item sent or explained
+        }, iter: 400);
+    }
+
+    [Fact]
     public void With_truncation_disabled_the_whole_history_is_sent_or_the_turn_is_refused()
     {
         var history = Enumerable.Range(0, 40).Select(i => Item(i % 2 == 0 ? Roles.User : Roles.Assistant, Text(20, i))).ToArray();
@@ -91,6 +156,15 @@ public sealed class ContextBuilderProperties
 
     private static ConversationItem Item(string role, string text) =>
         new(Ids.New(Ids.Message), role, text, Tokens.Count(text), DateTimeOffset.UnixEpoch);
+
+    private static ConversationItem CallItem(string callId, string arguments)
+    {
+        var call = new FunctionCall(callId, "lookup", $$"""{"q":"{{arguments}}"}""");
+        return new(Ids.New(Ids.FunctionCall), Roles.Assistant, string.Empty, Tokens.Count(ItemKinds.CountedText(string.Empty, call)), DateTimeOffset.UnixEpoch, null, call);
+    }
+
+    private static ConversationItem OutputItem(string callId, string output) =>
+        new(Ids.New(Ids.FunctionCallOutput), Roles.Tool, output, Tokens.Count(output), DateTimeOffset.UnixEpoch, null, null, callId);
 
     private static string Text(int words, int seed) => string.Join(' ', Enumerable.Range(seed, words).Select(i => Words[i % Words.Length]));
 }
