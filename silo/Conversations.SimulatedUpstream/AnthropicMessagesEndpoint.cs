@@ -41,7 +41,8 @@ internal static class AnthropicMessagesEndpoint
             }
 
             recorded.Add(request.Body);
-            var reply = model.Reply(request.Model, request.Messages, fault.Directives);
+            var tools = (request.Body["tools"] as JsonArray)?.Select(t => t?["name"]?.GetValue<string>() ?? string.Empty).ToHashSet(StringComparer.Ordinal);
+            var reply = model.Reply(request.Model, request.Messages, fault.Directives, tools);
             if (request.Stream)
             {
                 await Stream(context, model, reply, request);
@@ -90,8 +91,7 @@ internal static class AnthropicMessagesEndpoint
             messages.Add(("system", system));
         }
 
-        messages.AddRange(request["messages"]!.AsArray()
-            .Select(m => (m?["role"]?.GetValue<string>() ?? "user", SimulatedUpstreamApp.Text(m?["content"]))));
+        messages.AddRange(request["messages"]!.AsArray().SelectMany(Read));
         return new MessagesRequest(
             request,
             request["model"]?.GetValue<string>() ?? "sim-upstream",
@@ -99,6 +99,37 @@ internal static class AnthropicMessagesEndpoint
             request["max_tokens"]!.GetValue<int>(),
             request["stream"]?.GetValue<bool>() == true);
     }
+
+    /// <summary>A message as the simulated model reads it: its text, the tools an assistant called, and each tool result as a "tool" message.</summary>
+    private static IEnumerable<(string Role, string Text)> Read(JsonNode? message)
+    {
+        var role = message?["role"]?.GetValue<string>() ?? "user";
+        if (message?["content"] is not JsonArray blocks)
+        {
+            yield return (role, SimulatedUpstreamApp.Text(message?["content"]));
+            yield break;
+        }
+
+        foreach (var result in blocks.Where(b => b?["type"]?.GetValue<string>() == "tool_result"))
+        {
+            yield return ("tool", SimulatedUpstreamApp.Text(result?["content"]));
+        }
+
+        var text = SimulatedUpstreamApp.Text(new JsonArray([.. blocks.Where(b => b?["type"]?.GetValue<string>() == "text").Select(b => b?.DeepClone())]))
+            + string.Concat(blocks.Where(b => b?["type"]?.GetValue<string>() == "tool_use").Select(b => $"{b?["name"]}({b?["input"]?.ToJsonString()})"));
+        if (text.Length > 0 || role == "assistant")
+        {
+            yield return (role, text);
+        }
+    }
+
+    private static JsonObject ToolUse((string Name, string Arguments) call, int index, bool withInput) => new()
+    {
+        ["type"] = "tool_use",
+        ["id"] = $"toolu_{index}_{Guid.NewGuid():N}"[..24],
+        ["name"] = call.Name,
+        ["input"] = withInput ? JsonNode.Parse(call.Arguments) : new JsonObject(),
+    };
 
     private static async Task Complete(HttpContext context, SimulatedModel model, SimulatedReply reply, MessagesRequest request)
     {
@@ -125,8 +156,10 @@ internal static class AnthropicMessagesEndpoint
             return;
         }
 
-        var message = Message(request.Model, reply.PromptTokens, sent, stopReason);
-        message["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text.ToString() });
+        var message = Message(request.Model, reply.PromptTokens, reply.Calls.Count > 0 ? reply.CompletionTokens : sent, reply.Calls.Count > 0 ? "tool_use" : stopReason);
+        message["content"] = reply.Calls.Count > 0
+            ? new JsonArray([.. reply.Calls.Select((call, index) => (JsonNode)ToolUse(call, index, withInput: true))])
+            : new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text.ToString() });
         await context.Response.WriteAsJsonAsync(message);
     }
 
@@ -178,12 +211,41 @@ internal static class AnthropicMessagesEndpoint
             return;
         }
 
-        if (!started)
+        if (reply.Calls.Count > 0)
         {
-            await Start(context, message);
+            // Each call is a tool_use block whose input arrives as JSON fragments.
+            SimulatedUpstreamApp.StartEventStream(context);
+            await Event(context, "message_start", new JsonObject { ["type"] = "message_start", ["message"] = message });
+            for (var i = 0; i < reply.Calls.Count; i++)
+            {
+                var input = reply.Calls[i].Arguments;
+                await Event(context, "content_block_start", new JsonObject { ["type"] = "content_block_start", ["index"] = i, ["content_block"] = ToolUse(reply.Calls[i], i, withInput: false) });
+                foreach (var part in new[] { input[..(input.Length / 2)], input[(input.Length / 2)..] })
+                {
+                    await Event(context, "content_block_delta", new JsonObject
+                    {
+                        ["type"] = "content_block_delta",
+                        ["index"] = i,
+                        ["delta"] = new JsonObject { ["type"] = "input_json_delta", ["partial_json"] = part },
+                    });
+                }
+
+                await Event(context, "content_block_stop", new JsonObject { ["type"] = "content_block_stop", ["index"] = i });
+            }
+
+            stopReason = "tool_use";
+            sent = reply.CompletionTokens;
+        }
+        else
+        {
+            if (!started)
+            {
+                await Start(context, message);
+            }
+
+            await Event(context, "content_block_stop", new JsonObject { ["type"] = "content_block_stop", ["index"] = 0 });
         }
 
-        await Event(context, "content_block_stop", new JsonObject { ["type"] = "content_block_stop", ["index"] = 0 });
         await Event(context, "message_delta", new JsonObject
         {
             ["type"] = "message_delta",

@@ -9,7 +9,7 @@ namespace Conversations.Providers.Anthropic;
 
 /// <summary>
 /// Anthropic's Messages API (<c>POST {baseUrl}/messages</c>) as an <see cref="IChatClient"/>, for text
-/// conversations. System messages become the top-level <c>system</c> string and consecutive turns of one
+/// conversations with function tools (<c>tool_use</c> and <c>tool_result</c> blocks). System messages become the top-level <c>system</c> string and consecutive turns of one
 /// role are merged, because the API takes no system role and requires user and assistant to alternate.
 /// An error status, or an <c>error</c> event inside a stream, throws <see cref="ProviderException"/>; a
 /// stream that ends before <c>message_stop</c> yields no finish reason, so the caller can tell it was cut.
@@ -64,14 +64,24 @@ public sealed class AnthropicChatClient : IChatClient
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
         var message = document.RootElement;
-        var text = string.Concat(message.GetProperty("content").EnumerateArray()
-            .Where(block => block.GetProperty("type").ValueEquals("text"))
-            .Select(block => block.GetProperty("text").GetString()));
+        var contents = new List<AIContent>();
+        foreach (var block in message.GetProperty("content").EnumerateArray())
+        {
+            if (block.GetProperty("type").ValueEquals("text"))
+            {
+                contents.Add(new TextContent(block.GetProperty("text").GetString()));
+            }
+            else if (block.GetProperty("type").ValueEquals("tool_use"))
+            {
+                contents.Add(Call(block.GetProperty("id").GetString()!, block.GetProperty("name").GetString()!, block.GetProperty("input").GetRawText()));
+            }
+        }
+
         var id = message.GetProperty("id").GetString();
         var usage = new AnthropicUsage();
         usage.Update(message.GetProperty("usage"));
 
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, text) { MessageId = id })
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents) { MessageId = id })
         {
             ResponseId = id,
             ModelId = message.GetProperty("model").GetString(),
@@ -90,6 +100,7 @@ public sealed class AnthropicChatClient : IChatClient
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         string? id = null, model = null, stopReason = null;
         var usage = new AnthropicUsage();
+        var calls = new SortedDictionary<int, (string Id, string Name, System.Text.StringBuilder Input)>(); // by block index, until the message ends
         await foreach (var item in SseParser.Create(body).EnumerateAsync(cancellationToken))
         {
             if (string.IsNullOrWhiteSpace(item.Data))
@@ -106,6 +117,14 @@ public sealed class AnthropicChatClient : IChatClient
                     id = message.GetProperty("id").GetString();
                     model = message.GetProperty("model").GetString();
                     usage.Update(message.GetProperty("usage"));
+                    break;
+
+                case "content_block_start" when data.GetProperty("content_block") is var block && block.GetProperty("type").ValueEquals("tool_use"):
+                    calls[data.GetProperty("index").GetInt32()] = (block.GetProperty("id").GetString()!, block.GetProperty("name").GetString()!, new());
+                    break;
+
+                case "content_block_delta" when data.GetProperty("delta") is var inputDelta && inputDelta.GetProperty("type").ValueEquals("input_json_delta"):
+                    calls[data.GetProperty("index").GetInt32()].Input.Append(inputDelta.GetProperty("partial_json").GetString());
                     break;
 
                 case "content_block_delta":
@@ -132,8 +151,9 @@ public sealed class AnthropicChatClient : IChatClient
                     break;
 
                 case "message_stop":
-                    // Only here is the answer complete; a stream that ends before this carries no finish reason.
-                    yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(usage.ToDetails())])
+                    // Only here is the answer complete; a stream that ends before this carries no finish reason. Calls are handed over whole.
+                    yield return new ChatResponseUpdate(
+                        ChatRole.Assistant, [.. calls.Values.Select(c => Call(c.Id, c.Name, c.Input.Length > 0 ? c.Input.ToString() : "{}")), new UsageContent(usage.ToDetails())])
                     {
                         ResponseId = id,
                         MessageId = id,
@@ -184,12 +204,6 @@ public sealed class AnthropicChatClient : IChatClient
 
     private byte[] Body(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
     {
-        if (options?.Tools is { Count: > 0 } || messages.Any(m => m.Contents.Any(c => c is FunctionCallContent or FunctionResultContent)))
-        {
-            // Not yet translated to tool_use / tool_result blocks: refused, never sent with the calls flattened to text.
-            throw new ProviderException(400, "Function calling is not supported on Anthropic deployments of this gateway yet.") { Code = "unsupported_parameter" };
-        }
-
         var (system, turns) = AnthropicConversation.From(messages);
         var buffer = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
@@ -207,7 +221,7 @@ public sealed class AnthropicChatClient : IChatClient
             {
                 json.WriteStartObject();
                 json.WriteString("role", turn.Role);
-                json.WriteString("content", turn.Text);
+                turn.WriteContent(json);
                 json.WriteEndObject();
             }
 
@@ -233,11 +247,57 @@ public sealed class AnthropicChatClient : IChatClient
                 json.WriteEndArray();
             }
 
+            WriteTools(json, options);
             json.WriteBoolean("stream", stream);
             json.WriteEndObject();
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Function tools as Anthropic declares them (<c>input_schema</c>), and the tool choice (<c>auto</c>, <c>any</c>, <c>tool</c>, <c>none</c>).</summary>
+    private static void WriteTools(Utf8JsonWriter json, ChatOptions? options)
+    {
+        if (options?.Tools is not { Count: > 0 } tools)
+        {
+            return;
+        }
+
+        json.WriteStartArray("tools");
+        foreach (var tool in tools.OfType<AIFunctionDeclaration>())
+        {
+            json.WriteStartObject();
+            json.WriteString("name", tool.Name);
+            if (tool.Description is { Length: > 0 } description)
+            {
+                json.WriteString("description", description);
+            }
+
+            json.WritePropertyName("input_schema");
+            tool.JsonSchema.WriteTo(json);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteStartObject("tool_choice");
+        json.WriteString("type", options.ToolMode switch
+        {
+            RequiredChatToolMode { RequiredFunctionName: not null } => "tool",
+            RequiredChatToolMode => "any",
+            NoneChatToolMode => "none",
+            _ => "auto",
+        });
+        if (options.ToolMode is RequiredChatToolMode { RequiredFunctionName: { } name })
+        {
+            json.WriteString("name", name);
+        }
+
+        if (options.AllowMultipleToolCalls == false)
+        {
+            json.WriteBoolean("disable_parallel_tool_use", true);
+        }
+
+        json.WriteEndObject();
     }
 
     private async Task ThrowIfFailed(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -288,6 +348,8 @@ public sealed class AnthropicChatClient : IChatClient
         "overloaded_error" => 529,
         _ => 500, // api_error, and types added later: a failure on Anthropic's side.
     };
+
+    private static FunctionCallContent Call(string id, string name, string input) => new(id, name, ChatMessages.Arguments(input));
 
     private static ChatFinishReason? FinishReasonOf(string? stopReason) => stopReason switch
     {

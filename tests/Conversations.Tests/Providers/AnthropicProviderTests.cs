@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using Conversations.Providers;
 using Conversations.Providers.Anthropic;
 using Conversations.Tests.Infrastructure;
@@ -284,6 +285,40 @@ public sealed class AnthropicProviderTests : IAsyncLifetime
 
         Assert.Equal(401, refused.Status);
         Assert.Equal("key [redacted] is revoked", refused.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Function_tools_round_trip_as_tool_use_and_tool_result_blocks(bool stream)
+    {
+        var weather = AIFunctionFactory.CreateDeclaration(
+            "get_weather", "The weather in a city.", JsonDocument.Parse("""{"type":"object","properties":{"input":{"type":"string"}}}""").RootElement);
+        var options = new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireSpecific("get_weather"), AllowMultipleToolCalls = false };
+        List<ChatMessage> history = [new(ChatRole.User, "Lisbon? [sim:call=get_weather]")];
+
+        var called = stream ? (await Collect(Client().GetStreamingResponseAsync(history, options))).ToChatResponse() : await Client().GetResponseAsync(history, options);
+
+        Assert.Equal(ChatFinishReason.ToolCalls, called.FinishReason);
+        var call = Assert.Single(called.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
+        Assert.Equal("get_weather", call.Name);
+        Assert.Equal("Lisbon?", call.Arguments!["input"]!.ToString());
+        var declared = (await _upstream.ReceivedRequests())[^1];
+        Assert.Equal("object", declared.GetProperty("tools")[0].GetProperty("input_schema").GetProperty("type").GetString());
+        Assert.Equal("tool", declared.GetProperty("tool_choice").GetProperty("type").GetString());
+        Assert.Equal("get_weather", declared.GetProperty("tool_choice").GetProperty("name").GetString());
+        Assert.True(declared.GetProperty("tool_choice").GetProperty("disable_parallel_tool_use").GetBoolean());
+
+        history.Add(new ChatMessage(ChatRole.Assistant, [call]));
+        history.Add(new ChatMessage(ChatRole.Tool, [new FunctionResultContent(call.CallId, "22 degrees")]));
+        var answered = await Client().GetResponseAsync(history, options);
+
+        Assert.Contains("The tools returned: 22 degrees", answered.Text, StringComparison.Ordinal);
+        var sent = (await _upstream.ReceivedRequests())[^1].GetProperty("messages");
+        var toolUse = sent[1].GetProperty("content")[0];
+        Assert.Equal(("tool_use", call.CallId, "Lisbon?"), (toolUse.GetProperty("type").GetString(), toolUse.GetProperty("id").GetString(), toolUse.GetProperty("input").GetProperty("input").GetString()));
+        var result = sent[2].GetProperty("content")[0];
+        Assert.Equal(("user", "tool_result", call.CallId), (sent[2].GetProperty("role").GetString(), result.GetProperty("type").GetString(), result.GetProperty("tool_use_id").GetString()));
     }
 
     private AnthropicChatClient Client(string key = UpstreamServer.Key, Uri? baseUrl = null) =>
