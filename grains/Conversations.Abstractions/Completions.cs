@@ -5,7 +5,8 @@ namespace Conversations;
 /// <summary>
 /// A model call as the gateway pipeline sees it: the full context plus sampling options. Without
 /// <see cref="StreamDeltas"/> the call yields only its outcome: each streamed element costs a grain
-/// round trip, which a client that waits for the whole answer does not need.
+/// round trip, which a client that waits for the whole answer does not need. <see cref="Knowledge"/>, on a
+/// stateless call, asks for retrieval from knowledge bases (its own, over the tenant's default policy).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionRequest")]
 public sealed record CompletionRequest(
@@ -20,7 +21,8 @@ public sealed record CompletionRequest(
     [property: Id(8)] string? Conversation = null,
     [property: Id(20)] IReadOnlyList<ToolDefinition>? Tools = null,
     [property: Id(21)] ToolChoice? ToolChoice = null,
-    [property: Id(22)] bool? ParallelToolCalls = null)
+    [property: Id(22)] bool? ParallelToolCalls = null,
+    [property: Id(23)] Context.ContextPolicy? Knowledge = null)
 {
     /// <summary>What sticky routing hashes: the end user, else the conversation.</summary>
     public string? StickyKey => EndUser ?? Conversation;

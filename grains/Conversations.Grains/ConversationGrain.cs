@@ -490,10 +490,7 @@ public sealed partial class ConversationGrain(
             IReadOnlyList<VectorMatchRef> knowledge = [];
             if (policy.Retrieves)
             {
-                var tenant = GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant;
-                var found = await Task.WhenAll(policy.KnowledgeBases!.Select(kb => vectors.For(tenant, KnowledgeScopes.Scope(kb))
-                    .Search(query, policy.KnowledgeTopK ?? 0, policy.KnowledgeMinScore ?? 0)));
-                knowledge = [.. found.SelectMany(m => m).OrderByDescending(m => m.Score).Take(policy.KnowledgeTopK ?? 0).Select(m => new VectorMatchRef(m.Id, m.Text, m.Score))];
+                knowledge = await KnowledgeRetrieval.Search(vectors, GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant, query, policy);
             }
 
             return (recalled, knowledge);

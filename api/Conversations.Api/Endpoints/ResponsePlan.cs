@@ -57,7 +57,7 @@ internal sealed class ResponsePlan
 
     public ToolChoice? ToolChoice { get; }
 
-    /// <summary>The request's own context policy (<c>context_policy</c> and <c>truncation</c>), for a conversation turn.</summary>
+    /// <summary>The request's own context policy (<c>context_policy</c> and <c>truncation</c>), for a conversation turn; a stateless response uses its knowledge fields.</summary>
     public Context.ContextPolicy? Policy { get; }
 
     public static async Task<Result<ResponsePlan>> Prepare(ResponseCreateJson body, ApiServices api, Idempotency? idempotency)
@@ -97,9 +97,10 @@ internal sealed class ResponsePlan
             return policy.Error ?? truncation.Error!;
         }
 
-        if (body.ContextPolicy is not null && conversationId.Value is null)
+        if (conversationId.Value is null && ConversationOnly(policy.Value) is { } field)
         {
-            return GatewayError.Invalid("'context_policy' applies to turns of a conversation; send 'conversation' with it.", "context_policy", "invalid_value");
+            // Without a conversation the client owns the context: only retrieval from knowledge bases applies.
+            return GatewayError.Invalid($"'context_policy.{field}' applies to turns of a conversation; send 'conversation' with it.", $"context_policy.{field}", "invalid_value");
         }
 
         if (await KnowledgeBaseEndpoints.CheckPolicy(policy.Value, api, "context_policy") is { } unknown)
@@ -144,6 +145,7 @@ internal sealed class ResponsePlan
             Tools = Tools,
             ToolChoice = ToolChoice,
             ParallelToolCalls = Body.ParallelToolCalls,
+            Knowledge = ConversationId is null ? Policy : null, // a stateless response retrieves by its own policy over the tenant's
         };
         if (ConversationId is { } conversation)
         {
@@ -267,6 +269,15 @@ internal sealed class ResponsePlan
         Tools,
         ToolChoice,
         Body.ParallelToolCalls);
+
+    /// <summary>The first field of <paramref name="policy"/> that only a conversation turn can use, if any.</summary>
+    private static string? ConversationOnly(Context.ContextPolicy policy) =>
+        policy.MaxTokens is not null ? "max_tokens"
+        : policy.WindowTurns is not null ? "window_turns"
+        : policy.StateTokens is not null ? "state_tokens"
+        : policy.Summarizer is not null || policy.SummaryTokens is not null || policy.SummarizeAfterTokens is not null ? "summarizer"
+        : policy.RecallTopK is not null || policy.RecallTokens is not null || policy.RecallMinScore is not null ? "recall_top_k"
+        : null;
 
     /// <summary><c>conversation</c> may be an id or <c>{"id": …}</c>.</summary>
     private static Result<string?> ReadConversationId(JsonElement? conversation) => conversation switch

@@ -47,6 +47,56 @@ public sealed class KnowledgeBaseTests : UpstreamGatewayTest
     }
 
     [Fact]
+    public async Task A_stateless_response_is_grounded_in_the_knowledge_bases_it_names_after_its_instructions()
+    {
+        using var http = Gateway.Http();
+        var kb = await CreateKnowledgeBase(http);
+        await Ingest(http, kb, "manual.md", Manual);
+
+        using var answered = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(
+            $$$"""{"model":"remote","instructions":"Be brief.","input":"How long is the pump warranty?","context_policy":{"knowledge_bases":["{{{kb}}}"],"knowledge_top_k":2}}"""));
+        using var refused = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(
+            $$$"""{"model":"remote","input":"hi","context_policy":{"knowledge_bases":["{{{kb}}}"],"window_turns":3}}"""));
+
+        var response = JsonDocument.Parse(await answered.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        var sent = (await Upstream.ReceivedRequests()).Last(r => r.GetRawText().Contains("pump warranty", StringComparison.Ordinal)).GetProperty("messages");
+        Assert.Equal("Be brief.", sent[0].GetProperty("content").GetString());
+        var knowledge = sent[1].GetProperty("content").GetString()!;
+        Assert.StartsWith("Knowledge that may help", knowledge, StringComparison.Ordinal);
+        var citations = response.GetProperty("metadata").GetProperty("citations").GetString()!.Split(' ');
+        Assert.InRange(citations.Length, 1, 2);
+        Assert.All(citations, id => Assert.Contains($"[{id}]", knowledge, StringComparison.Ordinal));
+        Assert.Equal("How long is the pump warranty?", sent[2].GetProperty("content").GetString());
+        await refused.AssertOpenAIError(HttpStatusCode.BadRequest, "context_policy.window_turns");
+    }
+
+    [Fact]
+    public async Task A_tenants_default_knowledge_base_grounds_its_stateless_responses_but_not_its_chat_completions()
+    {
+        var admin = new Tenancy.TenantClient(Gateway.Http());
+        var tenant = await admin.CreateTenant();
+        var (_, secret) = await admin.CreateKey(tenant);
+        using var http = Gateway.Http(secret);
+        var kb = await CreateKnowledgeBase(http);
+        await Ingest(http, kb, "manual.md", Manual);
+        using var update = await Gateway.Http().PostAsync($"/v1/admin/tenants/{tenant}", ChatCompletionsTests.Json($$$"""{"context_policy":{"knowledge_bases":["{{{kb}}}"]}}"""));
+        Assert.Equal(HttpStatusCode.OK, update.StatusCode);
+
+        using var response = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json("""{"model":"remote","input":"Is the boiler under warranty?"}"""));
+        using var chat = await http.PostAsync("/v1/chat/completions", ChatCompletionsTests.Json("""{"model":"remote","messages":[{"role":"user","content":"Is the boiler still under warranty?"}]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        var received = await Upstream.ReceivedRequests();
+        var grounded = received.Last(r => r.GetRawText().Contains("Is the boiler under", StringComparison.Ordinal)).GetProperty("messages");
+        var plain = received.Last(r => r.GetRawText().Contains("Is the boiler still", StringComparison.Ordinal)).GetProperty("messages");
+        Assert.StartsWith("Knowledge that may help", grounded[0].GetProperty("content").GetString(), StringComparison.Ordinal);
+        Assert.Contains(kb, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("metadata").GetProperty("citations").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, plain.GetArrayLength()); // chat completions pass the client's messages as they are
+    }
+
+    [Fact]
     public async Task Another_tenant_can_neither_read_nor_attach_a_knowledge_base()
     {
         using var http = Gateway.Http();

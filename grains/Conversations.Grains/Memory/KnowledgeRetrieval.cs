@@ -1,0 +1,40 @@
+using Conversations.Context;
+using Conversations.Grains.Context;
+using Conversations.Memory;
+using Microsoft.Extensions.AI;
+
+namespace Conversations.Grains.Memory;
+
+/// <summary>
+/// Retrieval from a tenant's knowledge bases: the chunks most similar to a query, best first, across
+/// the policy's knowledge bases. Shared by conversation turns and stateless responses.
+/// </summary>
+public static class KnowledgeRetrieval
+{
+    public static async Task<IReadOnlyList<VectorMatchRef>> Search(IVectorStore vectors, string tenant, float[] query, ContextPolicy policy)
+    {
+        var found = await Task.WhenAll(policy.KnowledgeBases!.Select(kb => vectors.For(tenant, KnowledgeScopes.Scope(kb))
+            .Search(query, policy.KnowledgeTopK ?? 0, policy.KnowledgeMinScore ?? 0)));
+        return [.. found.SelectMany(m => m).OrderByDescending(m => m.Score).Take(policy.KnowledgeTopK ?? 0).Select(m => new VectorMatchRef(m.Id, m.Text, m.Score))];
+    }
+
+    /// <summary>
+    /// A stateless call's messages with the knowledge section added after its leading system messages
+    /// (the instructions), within the policy's allowance; and the ids of the chunks it holds, for citations.
+    /// </summary>
+    public static async Task<(IReadOnlyList<NewItem> Messages, IReadOnlyList<string> Cited)> Ground(
+        CompletionRequest request, ContextPolicy policy, IVectorStore vectors, IEmbeddingGenerator<string, Embedding<float>> embeddings,
+        ContextBuilder builder, CancellationToken cancellationToken)
+    {
+        var question = string.Join('\n', request.Messages.Reverse().TakeWhile(m => m.Role is not (Roles.Assistant or Roles.System or Roles.Developer)).Reverse().Select(m => m.Text));
+        var query = (await embeddings.GenerateAsync([question], cancellationToken: cancellationToken))[0].Vector.ToArray();
+        var chunks = await Search(vectors, request.Caller!.Tenant, query, policy);
+        if (builder.KnowledgeSection(chunks, policy, policy.KnowledgeTokens ?? 0) is not ({ Length: > 0 } text, var ids))
+        {
+            return (request.Messages, []);
+        }
+
+        var head = request.Messages.TakeWhile(m => m.Role is Roles.System or Roles.Developer).Count();
+        return ([.. request.Messages.Take(head), new NewItem(Roles.System, text), .. request.Messages.Skip(head)], ids);
+    }
+}
