@@ -13,7 +13,7 @@ namespace Conversations.Bench;
 /// </summary>
 public static class GatewayBench
 {
-    private const string Key = "sk-bench-admin";
+    internal const string Key = "sk-bench-admin";
     private static readonly int[] Connections = [1, 8, 64];
 
     public static async Task<(string Markdown, object Json, string Svg)> Run(string root, TimeSpan duration)
@@ -24,19 +24,7 @@ public static class GatewayBench
         await using var streamingUpstream = await BenchServers.StartUpstream(streamingPort, tokensPerSecond: 1_000);
         await using var proxy = await BenchServers.StartProxy(proxyPort, new Uri($"http://127.0.0.1:{upstreamPort}/"));
         var data = Directory.CreateTempSubdirectory("conversations-bench-");
-        using var gateway = await BenchServers.StartGateway(root, gatewayPort, new Dictionary<string, string>
-        {
-            ["CONVERSATIONS_API_KEY"] = Key,
-            ["Conversations__Cluster__LocalStoragePath"] = Path.Combine(data.FullName, "bench.db"),
-            ["Conversations__Cluster__SiloPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Conversations__Cluster__GatewayPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Conversations__Routes__bench__Deployments__0__Name"] = "bench-upstream",
-            ["Conversations__Routes__bench__Deployments__0__Provider"] = "OpenAICompatible",
-            ["Conversations__Routes__bench__Deployments__0__BaseUrl"] = $"http://127.0.0.1:{upstreamPort}/v1",
-            ["Conversations__Routes__bench-stream__Deployments__0__Name"] = "bench-stream-upstream",
-            ["Conversations__Routes__bench-stream__Deployments__0__Provider"] = "OpenAICompatible",
-            ["Conversations__Routes__bench-stream__Deployments__0__BaseUrl"] = $"http://127.0.0.1:{streamingPort}/v1",
-        });
+        using var gateway = await StartGateway(root, gatewayPort, data, upstreamPort, streamingPort);
         try
         {
             var direct = new Uri($"http://127.0.0.1:{upstreamPort}/v1/chat/completions");
@@ -71,6 +59,22 @@ public static class GatewayBench
             data.Delete(recursive: true);
         }
     }
+
+    /// <summary>The service as its own process (embedded default, SQLite state under <paramref name="data"/>), routing "bench" and "bench-stream" to the upstreams.</summary>
+    internal static Task<Process> StartGateway(string root, int gatewayPort, DirectoryInfo data, int upstreamPort, int streamingPort) =>
+        BenchServers.StartGateway(root, gatewayPort, new Dictionary<string, string>
+        {
+            ["CONVERSATIONS_API_KEY"] = Key,
+            ["Conversations__Cluster__LocalStoragePath"] = Path.Combine(data.FullName, "bench.db"),
+            ["Conversations__Cluster__SiloPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Conversations__Cluster__GatewayPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Conversations__Routes__bench__Deployments__0__Name"] = "bench-upstream",
+            ["Conversations__Routes__bench__Deployments__0__Provider"] = "OpenAICompatible",
+            ["Conversations__Routes__bench__Deployments__0__BaseUrl"] = $"http://127.0.0.1:{upstreamPort}/v1",
+            ["Conversations__Routes__bench-stream__Deployments__0__Name"] = "bench-stream-upstream",
+            ["Conversations__Routes__bench-stream__Deployments__0__Provider"] = "OpenAICompatible",
+            ["Conversations__Routes__bench-stream__Deployments__0__BaseUrl"] = $"http://127.0.0.1:{streamingPort}/v1",
+        });
 
     private static HttpClient Client(Uri baseAddress, string key = Key)
     {

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|quota|context] [--concurrency 64] [--seconds 5]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context] [--concurrency 64] [--seconds 5] [--rounds 5]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -24,6 +24,12 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "gateway.json"), System.Text.Json.JsonSerializer.Serialize(json, JsonOutput.Options));
         await File.WriteAllTextAsync(Path.Combine(results, "gateway-latency.svg"), svg);
         return 0;
+    case "latency":
+        var (latencyReport, latencyJson) = await LatencyBench.Run(FindRoot(), Option("--rounds", 5), TimeSpan.FromSeconds(seconds));
+        Console.WriteLine(latencyReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "latency.md"), latencyReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "latency.json"), latencyJson.ToJsonString(JsonOutput.Options));
+        return 0;
     case "context":
         var (contextReport, contextJson) = await ContextBench.Run(BenchServers.FreePort());
         Console.WriteLine(contextReport);
@@ -31,7 +37,7 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "context.json"), contextJson.ToJsonString(JsonOutput.Options));
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, quota, context.");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context.");
         return 2;
 }
 

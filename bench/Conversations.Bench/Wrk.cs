@@ -22,14 +22,19 @@ public static partial class Wrk
         }
     }
 
-    public static async Task<Measurement.Result> Post(string name, Uri url, string body, string? bearer, int connections, TimeSpan duration)
+    public static Task<Measurement.Result> Post(string name, Uri url, string body, string? bearer, int connections, TimeSpan duration) =>
+        Request(name, url, body, bearer, connections, duration);
+
+    public static Task<Measurement.Result> Get(string name, Uri url, string? bearer, int connections, TimeSpan duration) =>
+        Request(name, url, null, bearer, connections, duration);
+
+    private static async Task<Measurement.Result> Request(string name, Uri url, string? body, string? bearer, int connections, TimeSpan duration)
     {
         var script = Path.Combine(Path.GetTempPath(), $"wrk-{Guid.NewGuid():N}.lua");
-        var escaped = body.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+        var escaped = body?.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
         await File.WriteAllTextAsync(script, $"""
-            wrk.method = "POST"
-            wrk.body = "{escaped}"
-            wrk.headers["Content-Type"] = "application/json"
+            wrk.method = "{(body is null ? "GET" : "POST")}"
+            {(body is null ? string.Empty : $"wrk.body = \"{escaped}\"\nwrk.headers[\"Content-Type\"] = \"application/json\"")}
             {(bearer is null ? string.Empty : $"wrk.headers[\"Authorization\"] = \"Bearer {bearer}\"")}
             """);
         try

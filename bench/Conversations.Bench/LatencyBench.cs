@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Conversations.Bench;
+
+/// <summary>
+/// What the gateway adds at one connection, measured in alternating rounds so that drift on a noisy
+/// machine lands on every target alike: direct to the upstream, the gateway to the same upstream over
+/// HTTP, the gateway with its in-process simulated model (no upstream I/O), and <c>GET /v1/models</c>
+/// (authentication, one grain call, JSON). Each figure is the median over the rounds.
+/// </summary>
+public static class LatencyBench
+{
+    private const string Chat = """{"model":"bench","max_tokens":64,"messages":[{"role":"user","content":"What does a gateway add to a model call?"}]}""";
+    private const string InProcessChat = """{"model":"sim-small","max_tokens":64,"messages":[{"role":"user","content":"What does a gateway add to a model call?"}]}""";
+
+    public static async Task<(string Markdown, JsonObject Json)> Run(string root, int rounds, TimeSpan duration)
+    {
+        await Wrk.EnsureInstalled();
+        var (upstreamPort, gatewayPort) = (BenchServers.FreePort(), BenchServers.FreePort());
+        await using var upstream = await BenchServers.StartUpstream(upstreamPort, tokensPerSecond: 0);
+        var data = Directory.CreateTempSubdirectory("conversations-latency-");
+        using var gateway = await GatewayBench.StartGateway(root, gatewayPort, data, upstreamPort, upstreamPort);
+        try
+        {
+            var direct = new Uri($"http://127.0.0.1:{upstreamPort}/v1/chat/completions");
+            var viaGateway = new Uri($"http://127.0.0.1:{gatewayPort}/v1/chat/completions");
+            var models = new Uri($"http://127.0.0.1:{gatewayPort}/v1/models");
+            var targets = new (string Name, Func<Task<Measurement.Result>> Measure)[]
+            {
+                ("direct to the upstream", () => Wrk.Post("direct", direct, Chat, null, 1, duration)),
+                ("gateway to the upstream over HTTP", () => Wrk.Post("gateway", viaGateway, Chat, GatewayBench.Key, 1, duration)),
+                ("gateway, in-process simulated model", () => Wrk.Post("in-process", viaGateway, InProcessChat, GatewayBench.Key, 1, duration)),
+                ("gateway, GET /v1/models", () => Wrk.Get("models", models, GatewayBench.Key, 1, duration)),
+            };
+
+            var results = targets.ToDictionary(t => t.Name, _ => new List<Measurement.Result>());
+            for (var round = 0; round < rounds; round++)
+            {
+                foreach (var (name, measure) in targets)
+                {
+                    results[name].Add(await measure());
+                }
+            }
+
+            return Report(results, rounds, duration);
+        }
+        finally
+        {
+            gateway.Kill();
+            await gateway.WaitForExitAsync();
+            data.Delete(recursive: true);
+        }
+    }
+
+    private static (string, JsonObject) Report(Dictionary<string, List<Measurement.Result>> results, int rounds, TimeSpan duration)
+    {
+        static double Median(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToList();
+            return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        var direct = results.First().Value;
+        var (directP50, directP99) = (Median(direct.Select(r => r.P50Ms)), Median(direct.Select(r => r.P99Ms)));
+        var md = new StringBuilder();
+        md.AppendLine(inv, $"# Added latency at one connection ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)");
+        md.AppendLine();
+        md.AppendLine(inv, $"{rounds} alternating rounds of {duration.TotalSeconds:0} s per target (wrk, 1 connection, after a 1 s warm-up each); medians over the rounds.");
+        md.AppendLine();
+        md.AppendLine("| target | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|");
+        var json = new JsonObject { ["rounds"] = rounds, ["seconds"] = duration.TotalSeconds };
+        foreach (var (name, runs) in results)
+        {
+            var (rps, p50, p99) = (Median(runs.Select(r => r.OpsPerSecond)), Median(runs.Select(r => r.P50Ms)), Median(runs.Select(r => r.P99Ms)));
+            var added = name.Contains("upstream", StringComparison.Ordinal) && runs != direct;
+            md.AppendLine(inv, $"| {name} | {rps:N0} | {p50:0.000} | {p99:0.000} | {(added ? (p50 - directP50).ToString("0.000", inv) : "")} | {(added ? (p99 - directP99).ToString("0.000", inv) : "")} |");
+            json[name] = new JsonObject
+            {
+                ["requests_per_second"] = rps,
+                ["p50_ms"] = p50,
+                ["p99_ms"] = p99,
+                ["p50_ms_per_round"] = new JsonArray([.. runs.Select(r => (JsonNode)JsonValue.Create(r.P50Ms))]),
+            };
+        }
+
+        return (md.ToString(), json);
+    }
+}
