@@ -28,10 +28,7 @@ public sealed partial class ConversationGrain(
 {
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
-    private SummaryJob? _summaryJob;
-    private IGrainTimer? _summaryTimer;
-    private bool _summarizing;
-    private int _summaryFailures;
+    private BackgroundWork<SummaryJob>? _summaries;
     private IGrainTimer? _indexTimer;
     private bool _indexing;
     private bool _indexAgain;
@@ -44,6 +41,8 @@ public sealed partial class ConversationGrain(
     private string ConversationId => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
 
     private GatewayError NotFound => GatewayError.NotFound("conversation", ConversationId);
+
+    private BackgroundWork<SummaryJob> SummaryWork => _summaries ??= new(this, Summarize, LogSummaryFailed, summaryOptions.Value);
 
     public async Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null)
     {
@@ -337,119 +336,73 @@ public sealed partial class ConversationGrain(
             return;
         }
 
-        _summaryJob = new SummaryJob(model, caller, pending, policy.SummaryTokens ?? ContextPolicy.Default.SummaryTokens!.Value);
-        if (!_summarizing)
-        {
-            StartSummaryTimer(TimeSpan.Zero);
-        }
+        SummaryWork.Schedule(new SummaryJob(model, caller, pending, policy.SummaryTokens ?? ContextPolicy.Default.SummaryTokens!.Value));
     }
 
-    private void StartSummaryTimer(TimeSpan due)
+    /// <summary>One summarizer call over the oldest pending items; a failure changes nothing and is retried.</summary>
+    private async Task<PassOutcome> Summarize(SummaryJob job, CancellationToken cancellationToken)
     {
-        _summaryTimer?.Dispose();
-        _summaryTimer = this.RegisterGrainTimer(Summarize, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { Interleave = true });
+        var before = state.State;
+        var start = before.Summary is { } earlier ? ContextBuilder.Covered(before.Items, earlier) : 0;
+        var batch = new List<ConversationItem>();
+        var tokensRead = 0;
+        foreach (var item in before.Items.Skip(start).TakeWhile(item => job.Pending.Contains(item.Id)))
+        {
+            if (batch.Count > 0 && tokensRead + item.Tokens > summaryOptions.Value.MaxTranscriptTokens)
+            {
+                break;
+            }
+
+            batch.Add(item);
+            tokensRead += item.Tokens;
+        }
+
+        // A summary ends where a turn ends, so a turn is never split between the summary and the window.
+        var next = start + batch.Count;
+        if (next < before.Items.Count && before.Items[next].Role != Roles.User)
+        {
+            var turnStart = batch.FindLastIndex(item => item.Role == Roles.User);
+            batch.RemoveRange(Math.Max(turnStart, 0), batch.Count - Math.Max(turnStart, 0));
+        }
+
+        if (batch.Count == 0)
+        {
+            return PassOutcome.Done;
+        }
+
+        var outcome = await Call(new CompletionRequest(job.Model, Summaries.Prompt(before.Summary, batch), MaxOutputTokens: job.SummaryTokens, Caller: job.Caller, StreamDeltas: false), cancellationToken);
+        using var gate = await Gate.Enter(_writeGate, cancellationToken);
+        var covering = start + batch.Count;
+        var unchanged = ReferenceEquals(state.State.Summary, before.Summary)
+            && state.State.Items.Count >= covering
+            && state.State.Items.Take(covering).Select(i => i.Id).SequenceEqual(before.Items.Take(covering).Select(i => i.Id), StringComparer.Ordinal);
+        if (outcome?.Final is not { FinishReason: "stop", Text.Length: > 0 } final || !unchanged)
+        {
+            // Failed, cut short, or the conversation changed under the summary (an item deleted): try again later, nothing lost or hidden.
+            return PassOutcome.Failed(outcome?.Error?.Code ?? (unchanged ? "incomplete_summary" : "conversation_changed"));
+        }
+
+        var covered = state.State.Items.FindIndex(item => item.Id == batch[^1].Id) + 1;
+        var summary = new ConversationSummary(final.Text, batch[^1].Id, covered, clock.GetUtcNow(), job.Model);
+        if (await Persist(state.State with { Summary = summary }) is not null)
+        {
+            return PassOutcome.Failed("storage_unavailable");
+        }
+
+        // More backlog than one call reads goes on at once.
+        return state.State.Items.Skip(summary.Items).Any(item => job.Pending.Contains(item.Id)) ? PassOutcome.More : PassOutcome.Done;
     }
 
-    /// <summary>One summarizer call over the oldest pending items; a failure changes nothing and is retried with backoff.</summary>
-    private async Task Summarize(CancellationToken cancellationToken)
+    /// <summary>A background model call through the pipeline (admitted and metered against the caller's tenant): its last chunk.</summary>
+    private async Task<CompletionChunk?> Call(CompletionRequest request, CancellationToken cancellationToken)
     {
-        if (_summarizing || _summaryJob is not { } job)
+        CompletionChunk? outcome = null;
+        await foreach (var chunk in pipeline.Run(request, cancellationToken))
         {
-            return;
+            outcome = chunk;
         }
 
-        _summarizing = true;
-        try
-        {
-            var before = state.State;
-            var start = before.Summary is { } earlier ? ContextBuilder.Covered(before.Items, earlier) : 0;
-            var batch = new List<ConversationItem>();
-            var tokensRead = 0;
-            foreach (var item in before.Items.Skip(start).TakeWhile(item => job.Pending.Contains(item.Id)))
-            {
-                if (batch.Count > 0 && tokensRead + item.Tokens > summaryOptions.Value.MaxTranscriptTokens)
-                {
-                    break;
-                }
-
-                batch.Add(item);
-                tokensRead += item.Tokens;
-            }
-
-            // A summary ends where a turn ends, so a turn is never split between the summary and the window.
-            var next = start + batch.Count;
-            if (next < before.Items.Count && before.Items[next].Role != Roles.User)
-            {
-                var turnStart = batch.FindLastIndex(item => item.Role == Roles.User);
-                batch.RemoveRange(Math.Max(turnStart, 0), batch.Count - Math.Max(turnStart, 0));
-            }
-
-            if (batch.Count == 0)
-            {
-                ClearJob(job);
-                return;
-            }
-
-            var request = new CompletionRequest(job.Model, Summaries.Prompt(before.Summary, batch), MaxOutputTokens: job.SummaryTokens, Caller: job.Caller, StreamDeltas: false);
-            CompletionChunk? outcome = null;
-            await foreach (var chunk in pipeline.Run(request, cancellationToken))
-            {
-                outcome = chunk;
-            }
-
-            using var gate = await Gate.Enter(_writeGate, cancellationToken);
-            var covering = start + batch.Count;
-            var unchanged = ReferenceEquals(state.State.Summary, before.Summary)
-                && state.State.Items.Count >= covering
-                && state.State.Items.Take(covering).Select(i => i.Id).SequenceEqual(before.Items.Take(covering).Select(i => i.Id), StringComparer.Ordinal);
-            if (outcome?.Final is not { FinishReason: "stop", Text.Length: > 0 } final || !unchanged)
-            {
-                // Failed, cut short, or the conversation changed under the summary (an item deleted): try again later, nothing lost or hidden.
-                _summaryFailures++;
-                LogSummaryFailed(outcome?.Error?.Code ?? (unchanged ? "incomplete_summary" : "conversation_changed"), _summaryFailures);
-                StartSummaryTimer(RetryDelay());
-                return;
-            }
-
-            var covered = state.State.Items.FindIndex(item => item.Id == batch[^1].Id) + 1;
-            var summary = new ConversationSummary(final.Text, batch[^1].Id, covered, clock.GetUtcNow(), job.Model);
-            if (await Persist(state.State with { Summary = summary }) is not null)
-            {
-                _summaryFailures++;
-                StartSummaryTimer(RetryDelay());
-                return;
-            }
-
-            _summaryFailures = 0;
-            if (state.State.Items.Skip(summary.Items).Any(item => job.Pending.Contains(item.Id)))
-            {
-                StartSummaryTimer(TimeSpan.Zero); // more backlog than one call reads
-            }
-            else
-            {
-                ClearJob(job);
-            }
-        }
-        finally
-        {
-            _summarizing = false;
-        }
-    }
-
-    /// <summary>Forgets a finished job, unless a turn has meanwhile scheduled a newer one.</summary>
-    private void ClearJob(SummaryJob job)
-    {
-        if (ReferenceEquals(_summaryJob, job))
-        {
-            _summaryJob = null;
-        }
-    }
-
-    private TimeSpan RetryDelay()
-    {
-        var options = summaryOptions.Value;
-        var delay = options.SummaryRetryDelay * Math.Pow(2, Math.Min(_summaryFailures - 1, 16));
-        return delay < options.MaxRetryDelay ? delay : options.MaxRetryDelay;
+        return outcome;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Summarizing a conversation failed ({Reason}); attempt {Attempt}, retrying later")]
