@@ -5,7 +5,8 @@ namespace Conversations;
 /// <summary>
 /// A model call as the gateway pipeline sees it: the full context plus sampling options. Without
 /// <see cref="StreamDeltas"/> the call yields only its outcome: each streamed element costs a grain
-/// round trip, which a client that waits for the whole answer does not need.
+/// round trip, which a client that waits for the whole answer does not need. With <see cref="JsonOutput"/>
+/// the model is asked to answer one JSON object (OpenAI's <c>response_format</c> <c>json_object</c>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionRequest")]
 public sealed record CompletionRequest(
@@ -17,7 +18,8 @@ public sealed record CompletionRequest(
     [property: Id(5)] string? EndUser = null,
     [property: Id(6)] Caller? Caller = null,
     [property: Id(7)] bool StreamDeltas = true,
-    [property: Id(8)] string? Conversation = null)
+    [property: Id(8)] string? Conversation = null,
+    [property: Id(9)] bool JsonOutput = false)
 {
     /// <summary>What sticky routing hashes: the end user, else the conversation.</summary>
     public string? StickyKey => EndUser ?? Conversation;

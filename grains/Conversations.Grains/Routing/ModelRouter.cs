@@ -227,6 +227,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         Temperature = request.Temperature,
         TopP = request.TopP,
         MaxOutputTokens = request.MaxOutputTokens,
+        ResponseFormat = request.JsonOutput ? ChatResponseFormat.Json : null,
     };
 
     private static ChatMessage ToChatMessage(NewItem item) => new(
