@@ -21,7 +21,7 @@ public sealed class SimulatedChatClient(string model, SimulatedModel simulation)
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var reply = simulation.Reply(model, [.. messages.Select(m => (m.Role.Value, m.Text))]);
+        var reply = simulation.Reply(model, [.. messages.Select(m => (m.Role.Value, m.Text))], json: options?.ResponseFormat is ChatResponseFormatJson);
         var responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var sent = 0;
         await foreach (var piece in simulation.Stream(reply, cancellationToken))
