@@ -29,6 +29,7 @@ public sealed partial class ConversationGrain(
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     private BackgroundWork<SummaryJob>? _summaries;
+    private BackgroundWork<ExtractionJob>? _extractions;
     private IGrainTimer? _indexTimer;
     private bool _indexing;
     private bool _indexAgain;
@@ -43,6 +44,8 @@ public sealed partial class ConversationGrain(
     private GatewayError NotFound => GatewayError.NotFound("conversation", ConversationId);
 
     private BackgroundWork<SummaryJob> SummaryWork => _summaries ??= new(this, Summarize, LogSummaryFailed, summaryOptions.Value);
+
+    private BackgroundWork<ExtractionJob> ExtractionWork => _extractions ??= new(this, Extract, LogExtractionFailed, summaryOptions.Value);
 
     public async Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null)
     {
@@ -159,11 +162,7 @@ public sealed partial class ConversationGrain(
             return GatewayError.NotFound("item", itemId);
         }
 
-        // A summary that covers the deleted item would still carry it: it goes too, and is rewritten later.
-        var summary = state.State.Summary is { } current && state.State.Items.FindIndex(item => item.Id == itemId) < ContextBuilder.Covered(state.State.Items, current)
-            ? null
-            : state.State.Summary;
-        var updated = state.State with { Items = state.State.Items.FindAll(item => item.Id != itemId), Summary = summary };
+        var updated = state.State.WithoutItem(itemId);
         if (await Persist(updated) is { } failure)
         {
             return failure;
@@ -258,6 +257,11 @@ public sealed partial class ConversationGrain(
             ScheduleIndexing();
         }
 
+        if (failure is null && policy.Extractor is { } extractor)
+        {
+            ExtractionWork.Schedule(new ExtractionJob(extractor, request.Options.Caller));
+        }
+
         var citations = view?.Sections.FirstOrDefault(section => section.Name == ContextSections.Knowledge)?.ItemIds;
         yield return (failure is null
             ? CompletionChunk.Done(result with { OutputItem = output, Citations = citations })
@@ -287,7 +291,7 @@ public sealed partial class ConversationGrain(
     public async Task<Result<ConversationMemory>> GetMemory()
     {
         var current = Durable;
-        return current.Exists ? new ConversationMemory(current.Facts, current.Summary, (await VectorIndex().Sources()).Count) : NotFound;
+        return current.Exists ? current.ToMemory((await VectorIndex().Sources()).Count) : NotFound;
     }
 
     public async Task<Result<ConversationMemory>> UpdateFacts(IReadOnlyDictionary<string, string?> changes)
@@ -317,7 +321,7 @@ public sealed partial class ConversationGrain(
         }
 
         var updated = state.State with { Facts = facts };
-        return await Persist(updated) ?? (Result<ConversationMemory>)new ConversationMemory(facts, updated.Summary, null);
+        return await Persist(updated) ?? (Result<ConversationMemory>)updated.ToMemory(null);
     }
 
     /// <summary>
@@ -393,6 +397,47 @@ public sealed partial class ConversationGrain(
         return state.State.Items.Skip(summary.Items).Any(item => job.Pending.Contains(item.Id)) ? PassOutcome.More : PassOutcome.Done;
     }
 
+    /// <summary>
+    /// One extractor call over the items it has not read; its changes are merged into the facts as they are now, and the mark
+    /// moves past those items. A failed call, an answer that is not a JSON object, or an item deleted meanwhile changes nothing.
+    /// </summary>
+    private async Task<PassOutcome> Extract(ExtractionJob job, CancellationToken cancellationToken)
+    {
+        var before = state.State;
+        var batch = FactExtraction.Unread(before.Items, before.ExtractedThroughItemId, summaryOptions.Value.MaxTranscriptTokens);
+        if (batch.Count == 0)
+        {
+            return PassOutcome.Done;
+        }
+
+        var outcome = await Call(new CompletionRequest(job.Model, FactExtraction.Prompt(before.Facts, batch), MaxOutputTokens: FactExtraction.MaxAnswerTokens,
+            Caller: job.Caller, StreamDeltas: false, JsonOutput: true), cancellationToken);
+        using var gate = await Gate.Enter(_writeGate, cancellationToken);
+        if (!state.State.Exists)
+        {
+            return PassOutcome.Done; // deleted meanwhile
+        }
+
+        var ids = state.State.Items.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
+        if (!batch.TrueForAll(item => ids.Contains(item.Id)))
+        {
+            return PassOutcome.Failed("conversation_changed");
+        }
+
+        if (outcome?.Final is not { FinishReason: "stop" } final || FactExtraction.Parse(final.Text) is not { } changes)
+        {
+            return PassOutcome.Failed(outcome?.Error?.Code ?? (outcome?.Final is { FinishReason: "stop" } ? "unparseable_answer" : "incomplete_answer"));
+        }
+
+        var facts = FactExtraction.Merge(before.Facts, state.State.Facts, changes);
+        if (await Persist(state.State with { Facts = facts, ExtractedThroughItemId = batch[^1].Id }) is not null)
+        {
+            return PassOutcome.Failed("storage_unavailable");
+        }
+
+        return state.State.Items[^1].Id == batch[^1].Id ? PassOutcome.Done : PassOutcome.More;
+    }
+
     /// <summary>A background model call through the pipeline (admitted and metered against the caller's tenant): its last chunk.</summary>
     private async Task<CompletionChunk?> Call(CompletionRequest request, CancellationToken cancellationToken)
     {
@@ -408,7 +453,12 @@ public sealed partial class ConversationGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Summarizing a conversation failed ({Reason}); attempt {Attempt}, retrying later")]
     private partial void LogSummaryFailed(string reason, int attempt);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Extracting a conversation's facts failed ({Reason}); attempt {Attempt}, retrying later")]
+    private partial void LogExtractionFailed(string reason, int attempt);
+
     private sealed record SummaryJob(string Model, Conversations.Tenancy.Caller? Caller, HashSet<string> Pending, int SummaryTokens);
+
+    private sealed record ExtractionJob(string Model, Conversations.Tenancy.Caller? Caller);
 
     private ScopedVectors VectorIndex()
     {
