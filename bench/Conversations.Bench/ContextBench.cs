@@ -15,7 +15,8 @@ namespace Conversations.Bench;
 /// Long conversations (220 turns) with facts planted early and asked about much later, run through
 /// the real conversation grain against the simulated upstream, which records exactly what context it
 /// received. For each strategy mix: the share of questions whose fact reached the upstream, tokens
-/// sent per turn against full history, and the context-build time (p50, p99).
+/// sent per turn against full history, and the context-build time (p50, p99). Facts are stated as "my … is …", the one
+/// pattern the simulated model's JSON mode extracts, so the extraction strategy has something to find.
 /// </summary>
 public static class ContextBench
 {
@@ -25,9 +26,9 @@ public static class ContextBench
     private static readonly (int Turn, string Fact, int AskedAt, string Question, string Answer)[] Facts =
     [
         (3, "My sister's name is Margot and she lives in Lyon.", 140, "What is my sister's name?", "Margot"),
-        (25, "I was born in the small town of Tromsø in the far north.", 170, "Which town was I born in?", "Tromsø"),
+        (25, "My home town is Tromsø, a small town in the far north.", 170, "Which town did I grow up in?", "Tromsø"),
         (60, "My favourite number is 7413, I use it everywhere.", 200, "What is my favourite number?", "7413"),
-        (95, "I drive an old green Volvo estate from 1998.", 215, "What car do I drive?", "Volvo"),
+        (95, "My car is an old green Volvo estate from 1998.", 215, "What car do I drive?", "Volvo"),
     ];
 
     private static readonly string[] Topics =
@@ -43,7 +44,8 @@ public static class ContextBench
         ("window (20 turns)", new ContextPolicy(WindowTurns: 20)),
         ("window + summary", new ContextPolicy(WindowTurns: 20, Summarizer: "summarizer", SummarizeAfterTokens: 400, SummaryTokens: 300)),
         ("window + recall", new ContextPolicy(WindowTurns: 20, RecallTopK: 3)),
-        ("everything", new ContextPolicy(WindowTurns: 20, Summarizer: "summarizer", SummarizeAfterTokens: 400, SummaryTokens: 300, RecallTopK: 3)),
+        ("window + extraction", new ContextPolicy(WindowTurns: 20, Extractor: "extractor")),
+        ("everything", new ContextPolicy(WindowTurns: 20, Summarizer: "summarizer", SummarizeAfterTokens: 400, SummaryTokens: 300, RecallTopK: 3, Extractor: "extractor")),
     ];
 
     public static async Task<(string Markdown, JsonArray Json)> Run(int upstreamPort)
@@ -56,6 +58,8 @@ public static class ContextBench
             [$"Conversations:Routes:{Model}:Deployments:0:BaseUrl"] = $"http://127.0.0.1:{upstreamPort}/v1",
             ["Conversations:Routes:summarizer:Deployments:0:Name"] = "simulated-summarizer",
             ["Conversations:Routes:summarizer:Deployments:0:Provider"] = "Simulated",
+            ["Conversations:Routes:extractor:Deployments:0:Name"] = "simulated-extractor",
+            ["Conversations:Routes:extractor:Deployments:0:Provider"] = "Simulated",
         }).Build();
         builder.ConfigureSilo((_, silo) =>
         {
@@ -169,8 +173,12 @@ public static class ContextBench
         }
 
         markdown.AppendLine();
-        markdown.AppendLine("Summaries here are written by the simulated model, which echoes the start of what it is given: the summary rows measure the");
-        markdown.AppendLine("mechanism (tokens, timing), not summary quality. Run them with a real summarizer route for quality figures.");
+        markdown.AppendLine("The simulated summarizer echoes all it is given, which is longer than summary_tokens, so every summary call ends with");
+        markdown.AppendLine("finish_reason length and, as a summary is written only from a complete answer, none is written: the summary rows show a");
+        markdown.AppendLine("window's figures here. Run them with a real summarizer route for summary figures.");
+        markdown.AppendLine("Facts here are extracted by the simulated model's pattern extractor (its JSON mode finds \"my … is …\" statements, and the");
+        markdown.AppendLine("planted facts are phrased that way), not by a real LLM: the extraction rows show the mechanism (facts extracted in the");
+        markdown.AppendLine("background reach later turns in the state section, at its token cost), not extraction quality.");
         markdown.AppendLine("Recall uses the local all-MiniLM-L6-v2 model; its first use loads the model (about 1.5 s), which lands in that strategy's p99.");
         return markdown.ToString();
     }

@@ -7,6 +7,7 @@ namespace Conversations;
 /// <see cref="StreamDeltas"/> the call yields only its outcome: each streamed element costs a grain
 /// round trip, which a client that waits for the whole answer does not need. <see cref="Knowledge"/>, on a
 /// stateless call, asks for retrieval from knowledge bases (its own, over the tenant's default policy).
+/// With <see cref="JsonOutput"/> the model is asked to answer one JSON object (OpenAI's <c>response_format</c> <c>json_object</c>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionRequest")]
 public sealed record CompletionRequest(
@@ -19,6 +20,7 @@ public sealed record CompletionRequest(
     [property: Id(6)] Caller? Caller = null,
     [property: Id(7)] bool StreamDeltas = true,
     [property: Id(8)] string? Conversation = null,
+    [property: Id(9)] bool JsonOutput = false,
     [property: Id(20)] IReadOnlyList<ToolDefinition>? Tools = null,
     [property: Id(21)] ToolChoice? ToolChoice = null,
     [property: Id(22)] bool? ParallelToolCalls = null,

@@ -57,11 +57,13 @@ public sealed record ConversationInfo(
     [property: Id(3)] int ItemCount,
     [property: Id(4)] Context.ContextPolicy? Policy = null);
 
+/// <summary>A conversation's memory: its facts, rolling summary, indexed items, and the last item the fact extractor has read.</summary>
 [GenerateSerializer, Immutable, Alias("conv.ConversationMemory")]
 public sealed record ConversationMemory(
     [property: Id(0)] IReadOnlyDictionary<string, string> Facts,
     [property: Id(1)] Context.ConversationSummary? Summary,
-    [property: Id(2)] int? IndexedItems);
+    [property: Id(2)] int? IndexedItems,
+    [property: Id(3)] string? ExtractedThroughItemId = null);
 
 /// <summary>A new context policy for a conversation; a <c>null</c> <see cref="Policy"/> returns it to the defaults.</summary>
 [GenerateSerializer, Immutable, Alias("conv.PolicyChange")]

@@ -28,10 +28,8 @@ public sealed partial class ConversationGrain(
 {
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
-    private SummaryJob? _summaryJob;
-    private IGrainTimer? _summaryTimer;
-    private bool _summarizing;
-    private int _summaryFailures;
+    private BackgroundWork<SummaryJob>? _summaries;
+    private BackgroundWork<ExtractionJob>? _extractions;
     private IGrainTimer? _indexTimer;
     private bool _indexing;
     private bool _indexAgain;
@@ -44,6 +42,10 @@ public sealed partial class ConversationGrain(
     private string ConversationId => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
 
     private GatewayError NotFound => GatewayError.NotFound("conversation", ConversationId);
+
+    private BackgroundWork<SummaryJob> SummaryWork => _summaries ??= new(this, Summarize, LogSummaryFailed, summaryOptions.Value);
+
+    private BackgroundWork<ExtractionJob> ExtractionWork => _extractions ??= new(this, Extract, LogExtractionFailed, summaryOptions.Value);
 
     public async Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null)
     {
@@ -160,11 +162,7 @@ public sealed partial class ConversationGrain(
             return GatewayError.NotFound("item", itemId);
         }
 
-        // A summary that covers the deleted item would still carry it: it goes too, and is rewritten later.
-        var summary = state.State.Summary is { } current && state.State.Items.FindIndex(item => item.Id == itemId) < ContextBuilder.Covered(state.State.Items, current)
-            ? null
-            : state.State.Summary;
-        var updated = state.State with { Items = state.State.Items.FindAll(item => item.Id != itemId), Summary = summary };
+        var updated = state.State.WithoutItem(itemId);
         if (await Persist(updated) is { } failure)
         {
             return failure;
@@ -265,6 +263,11 @@ public sealed partial class ConversationGrain(
             ScheduleIndexing();
         }
 
+        if (failure is null && policy.Extractor is { } extractor)
+        {
+            ExtractionWork.Schedule(new ExtractionJob(extractor, request.Options.Caller));
+        }
+
         var citations = view?.Sections.FirstOrDefault(section => section.Name == ContextSections.Knowledge)?.ItemIds;
         yield return (failure is null
             ? CompletionChunk.Done(result with { OutputItems = output, Citations = citations })
@@ -294,7 +297,7 @@ public sealed partial class ConversationGrain(
     public async Task<Result<ConversationMemory>> GetMemory()
     {
         var current = Durable;
-        return current.Exists ? new ConversationMemory(current.Facts, current.Summary, (await VectorIndex().Sources()).Count) : NotFound;
+        return current.Exists ? current.ToMemory((await VectorIndex().Sources()).Count) : NotFound;
     }
 
     public async Task<Result<ConversationMemory>> UpdateFacts(IReadOnlyDictionary<string, string?> changes)
@@ -324,7 +327,7 @@ public sealed partial class ConversationGrain(
         }
 
         var updated = state.State with { Facts = facts };
-        return await Persist(updated) ?? (Result<ConversationMemory>)new ConversationMemory(facts, updated.Summary, null);
+        return await Persist(updated) ?? (Result<ConversationMemory>)updated.ToMemory(null);
     }
 
     /// <summary>
@@ -343,125 +346,125 @@ public sealed partial class ConversationGrain(
             return;
         }
 
-        _summaryJob = new SummaryJob(model, caller, pending, policy.SummaryTokens ?? ContextPolicy.Default.SummaryTokens!.Value);
-        if (!_summarizing)
-        {
-            StartSummaryTimer(TimeSpan.Zero);
-        }
+        SummaryWork.Schedule(new SummaryJob(model, caller, pending, policy.SummaryTokens ?? ContextPolicy.Default.SummaryTokens!.Value));
     }
 
-    private void StartSummaryTimer(TimeSpan due)
+    /// <summary>One summarizer call over the oldest pending items; a failure changes nothing and is retried.</summary>
+    private async Task<PassOutcome> Summarize(SummaryJob job, CancellationToken cancellationToken)
     {
-        _summaryTimer?.Dispose();
-        _summaryTimer = this.RegisterGrainTimer(Summarize, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { Interleave = true });
+        var before = state.State;
+        var start = before.Summary is { } earlier ? ContextBuilder.Covered(before.Items, earlier) : 0;
+        var batch = new List<ConversationItem>();
+        var tokensRead = 0;
+        foreach (var item in before.Items.Skip(start).TakeWhile(item => job.Pending.Contains(item.Id)))
+        {
+            if (batch.Count > 0 && tokensRead + item.Tokens > summaryOptions.Value.MaxTranscriptTokens)
+            {
+                break;
+            }
+
+            batch.Add(item);
+            tokensRead += item.Tokens;
+        }
+
+        // A summary ends where a turn ends, so a turn is never split between the summary and the window.
+        var next = start + batch.Count;
+        if (next < before.Items.Count && before.Items[next].Role != Roles.User)
+        {
+            var turnStart = batch.FindLastIndex(item => item.Role == Roles.User);
+            batch.RemoveRange(Math.Max(turnStart, 0), batch.Count - Math.Max(turnStart, 0));
+        }
+
+        if (batch.Count == 0)
+        {
+            return PassOutcome.Done;
+        }
+
+        var outcome = await Call(new CompletionRequest(job.Model, Summaries.Prompt(before.Summary, batch), MaxOutputTokens: job.SummaryTokens, Caller: job.Caller, StreamDeltas: false), cancellationToken);
+        using var gate = await Gate.Enter(_writeGate, cancellationToken);
+        var covering = start + batch.Count;
+        var unchanged = ReferenceEquals(state.State.Summary, before.Summary)
+            && state.State.Items.Count >= covering
+            && state.State.Items.Take(covering).Select(i => i.Id).SequenceEqual(before.Items.Take(covering).Select(i => i.Id), StringComparer.Ordinal);
+        if (outcome?.Final is not { FinishReason: "stop", Text.Length: > 0 } final || !unchanged)
+        {
+            // Failed, cut short, or the conversation changed under the summary (an item deleted): try again later, nothing lost or hidden.
+            return PassOutcome.Failed(outcome?.Error?.Code ?? (unchanged ? "incomplete_summary" : "conversation_changed"));
+        }
+
+        var covered = state.State.Items.FindIndex(item => item.Id == batch[^1].Id) + 1;
+        var summary = new ConversationSummary(final.Text, batch[^1].Id, covered, clock.GetUtcNow(), job.Model);
+        if (await Persist(state.State with { Summary = summary }) is not null)
+        {
+            return PassOutcome.Failed("storage_unavailable");
+        }
+
+        // More backlog than one call reads goes on at once.
+        return state.State.Items.Skip(summary.Items).Any(item => job.Pending.Contains(item.Id)) ? PassOutcome.More : PassOutcome.Done;
     }
 
-    /// <summary>One summarizer call over the oldest pending items; a failure changes nothing and is retried with backoff.</summary>
-    private async Task Summarize(CancellationToken cancellationToken)
+    /// <summary>
+    /// One extractor call over the items it has not read; its changes are merged into the facts as they are now, and the mark
+    /// moves past those items. A failed call, an answer that is not a JSON object, or an item deleted meanwhile changes nothing.
+    /// </summary>
+    private async Task<PassOutcome> Extract(ExtractionJob job, CancellationToken cancellationToken)
     {
-        if (_summarizing || _summaryJob is not { } job)
+        var before = state.State;
+        var batch = FactExtraction.Unread(before.Items, before.ExtractedThroughItemId, summaryOptions.Value.MaxTranscriptTokens);
+        if (batch.Count == 0)
         {
-            return;
+            return PassOutcome.Done;
         }
 
-        _summarizing = true;
-        try
+        var outcome = await Call(new CompletionRequest(job.Model, FactExtraction.Prompt(before.Facts, batch), MaxOutputTokens: FactExtraction.MaxAnswerTokens,
+            Caller: job.Caller, StreamDeltas: false, JsonOutput: true), cancellationToken);
+        using var gate = await Gate.Enter(_writeGate, cancellationToken);
+        if (!state.State.Exists)
         {
-            var before = state.State;
-            var start = before.Summary is { } earlier ? ContextBuilder.Covered(before.Items, earlier) : 0;
-            var batch = new List<ConversationItem>();
-            var tokensRead = 0;
-            foreach (var item in before.Items.Skip(start).TakeWhile(item => job.Pending.Contains(item.Id)))
-            {
-                if (batch.Count > 0 && tokensRead + item.Tokens > summaryOptions.Value.MaxTranscriptTokens)
-                {
-                    break;
-                }
-
-                batch.Add(item);
-                tokensRead += item.Tokens;
-            }
-
-            // A summary ends where a turn ends, so a turn is never split between the summary and the window.
-            var next = start + batch.Count;
-            if (next < before.Items.Count && before.Items[next].Role != Roles.User)
-            {
-                var turnStart = batch.FindLastIndex(item => item.Role == Roles.User);
-                batch.RemoveRange(Math.Max(turnStart, 0), batch.Count - Math.Max(turnStart, 0));
-            }
-
-            if (batch.Count == 0)
-            {
-                ClearJob(job);
-                return;
-            }
-
-            var request = new CompletionRequest(job.Model, Summaries.Prompt(before.Summary, batch), MaxOutputTokens: job.SummaryTokens, Caller: job.Caller, StreamDeltas: false);
-            CompletionChunk? outcome = null;
-            await foreach (var chunk in pipeline.Run(request, cancellationToken))
-            {
-                outcome = chunk;
-            }
-
-            using var gate = await Gate.Enter(_writeGate, cancellationToken);
-            var covering = start + batch.Count;
-            var unchanged = ReferenceEquals(state.State.Summary, before.Summary)
-                && state.State.Items.Count >= covering
-                && state.State.Items.Take(covering).Select(i => i.Id).SequenceEqual(before.Items.Take(covering).Select(i => i.Id), StringComparer.Ordinal);
-            if (outcome?.Final is not { FinishReason: "stop", Text.Length: > 0 } final || !unchanged)
-            {
-                // Failed, cut short, or the conversation changed under the summary (an item deleted): try again later, nothing lost or hidden.
-                _summaryFailures++;
-                LogSummaryFailed(outcome?.Error?.Code ?? (unchanged ? "incomplete_summary" : "conversation_changed"), _summaryFailures);
-                StartSummaryTimer(RetryDelay());
-                return;
-            }
-
-            var covered = state.State.Items.FindIndex(item => item.Id == batch[^1].Id) + 1;
-            var summary = new ConversationSummary(final.Text, batch[^1].Id, covered, clock.GetUtcNow(), job.Model);
-            if (await Persist(state.State with { Summary = summary }) is not null)
-            {
-                _summaryFailures++;
-                StartSummaryTimer(RetryDelay());
-                return;
-            }
-
-            _summaryFailures = 0;
-            if (state.State.Items.Skip(summary.Items).Any(item => job.Pending.Contains(item.Id)))
-            {
-                StartSummaryTimer(TimeSpan.Zero); // more backlog than one call reads
-            }
-            else
-            {
-                ClearJob(job);
-            }
+            return PassOutcome.Done; // deleted meanwhile
         }
-        finally
+
+        var ids = state.State.Items.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
+        if (!batch.TrueForAll(item => ids.Contains(item.Id)))
         {
-            _summarizing = false;
+            return PassOutcome.Failed("conversation_changed");
         }
+
+        if (outcome?.Final is not { FinishReason: "stop" } final || FactExtraction.Parse(final.Text) is not { } changes)
+        {
+            return PassOutcome.Failed(outcome?.Error?.Code ?? (outcome?.Final is { FinishReason: "stop" } ? "unparseable_answer" : "incomplete_answer"));
+        }
+
+        var facts = FactExtraction.Merge(before.Facts, state.State.Facts, changes);
+        if (await Persist(state.State with { Facts = facts, ExtractedThroughItemId = batch[^1].Id }) is not null)
+        {
+            return PassOutcome.Failed("storage_unavailable");
+        }
+
+        return state.State.Items[^1].Id == batch[^1].Id ? PassOutcome.Done : PassOutcome.More;
     }
 
-    /// <summary>Forgets a finished job, unless a turn has meanwhile scheduled a newer one.</summary>
-    private void ClearJob(SummaryJob job)
+    /// <summary>A background model call through the pipeline (admitted and metered against the caller's tenant): its last chunk.</summary>
+    private async Task<CompletionChunk?> Call(CompletionRequest request, CancellationToken cancellationToken)
     {
-        if (ReferenceEquals(_summaryJob, job))
+        CompletionChunk? outcome = null;
+        await foreach (var chunk in pipeline.Run(request, cancellationToken))
         {
-            _summaryJob = null;
+            outcome = chunk;
         }
-    }
 
-    private TimeSpan RetryDelay()
-    {
-        var options = summaryOptions.Value;
-        var delay = options.SummaryRetryDelay * Math.Pow(2, Math.Min(_summaryFailures - 1, 16));
-        return delay < options.MaxRetryDelay ? delay : options.MaxRetryDelay;
+        return outcome;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Summarizing a conversation failed ({Reason}); attempt {Attempt}, retrying later")]
     private partial void LogSummaryFailed(string reason, int attempt);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Extracting a conversation's facts failed ({Reason}); attempt {Attempt}, retrying later")]
+    private partial void LogExtractionFailed(string reason, int attempt);
+
     private sealed record SummaryJob(string Model, Conversations.Tenancy.Caller? Caller, HashSet<string> Pending, int SummaryTokens);
+
+    private sealed record ExtractionJob(string Model, Conversations.Tenancy.Caller? Caller);
 
     private ScopedVectors VectorIndex()
     {

@@ -28,9 +28,29 @@ public sealed record ConversationState
     /// <summary>The rolling summary of the oldest items, when a summarizer has written one.</summary>
     [Id(7)] public Conversations.Context.ConversationSummary? Summary { get; init; }
 
+    /// <summary>The last item the fact extractor has read, when it has read any; always an item that is still there.</summary>
+    [Id(8)] public string? ExtractedThroughItemId { get; init; }
+
     public bool Exists => Id is not null;
 
     public ConversationInfo ToInfo() => new(Id!, CreatedAt, Metadata, Items.Count, Policy);
+
+    public ConversationMemory ToMemory(int? indexedItems) => new(Facts, Summary, indexedItems, ExtractedThroughItemId);
+
+    /// <summary>
+    /// Without the item. A summary that covers it goes too (it would still carry it), to be rewritten later; the extractor's
+    /// mark moves back to the item before it. Facts already taken from the item stay: a client removes them through the state.
+    /// </summary>
+    public ConversationState WithoutItem(string itemId)
+    {
+        var index = Items.FindIndex(item => item.Id == itemId);
+        return this with
+        {
+            Items = Items.FindAll(item => item.Id != itemId),
+            Summary = Summary is { } current && index < Context.ContextBuilder.Covered(Items, current) ? null : Summary,
+            ExtractedThroughItemId = ExtractedThroughItemId != itemId ? ExtractedThroughItemId : index > 0 ? Items[index - 1].Id : null,
+        };
+    }
 
     public ConversationState Append(IEnumerable<ConversationItem> items) => this with { Items = [.. Items, .. items] };
 

@@ -22,7 +22,8 @@ public sealed class SimulatedChatClient(string model, SimulatedModel simulation)
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var reply = simulation.Reply(
-            model, [.. messages.Select(m => (m.Role.Value, ChatMessages.Text(m)))], tools: options?.Tools?.Select(t => t.Name).ToHashSet(StringComparer.Ordinal));
+            model, [.. messages.Select(m => (m.Role.Value, ChatMessages.Text(m)))],
+            tools: options?.Tools?.Select(t => t.Name).ToHashSet(StringComparer.Ordinal), json: options?.ResponseFormat is ChatResponseFormatJson);
         var responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var sent = 0;
         await foreach (var piece in simulation.Stream(reply, cancellationToken))

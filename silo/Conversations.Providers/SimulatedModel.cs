@@ -27,10 +27,20 @@ namespace Conversations.Providers;
 /// A prompt longer than <see cref="SimulationOptions.ContextWindow"/> fails with 400 <c>context_length_exceeded</c>.
 /// A server-wide <paramref name="fault"/> (directives applied to every request) lets a test make one upstream fail and another not.
 /// The same model backs the in-process provider and the standalone simulated upstream server.
+/// <para>
+/// Asked for JSON output (<paramref name="json"/>: <c>ChatOptions.ResponseFormat</c> JSON in process, <c>response_format</c>
+/// <c>json_object</c> or <c>json_schema</c> over HTTP), it answers one JSON object of the facts it finds in user messages
+/// by one pattern, <c>my &lt;one to four words&gt; is &lt;value&gt;</c> (case-insensitive; the value ends at <c>. , ; ! ?</c>
+/// or the line's end), keyed by the words in snake case without apostrophes: "My sister's name is Margot." gives
+/// <c>{"sisters_name":"Margot"}</c>, a later statement of a key wins, and nothing found gives <c>{}</c>. Transcript lines
+/// an assistant said (<c>assistant: …</c>) are skipped. This is a test double for a fact-extracting LLM, not an
+/// extractor: it understands nothing else. <c>[sim:tokens=N]</c> still answers filler (not JSON).
+/// </para>
 /// </summary>
 public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOptions options)
 {
-    public SimulatedReply Reply(string model, IReadOnlyList<(string Role, string Text)> messages, string? fault = null, IReadOnlyCollection<string>? tools = null)
+    public SimulatedReply Reply(
+        string model, IReadOnlyList<(string Role, string Text)> messages, string? fault = null, IReadOnlyCollection<string>? tools = null, bool json = false)
     {
         var lastUser = messages.LastOrDefault(m => m.Role == "user").Text ?? string.Empty;
         var directives = Directives.Parse(fault + " " + lastUser);
@@ -42,6 +52,7 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
             : [];
         var text = calls.Count > 0 ? string.Empty
             : directives.ReplyTokens is { } length ? Filler(length)
+            : json ? FactsStated(messages)
             : toolOutputs.Count > 0 ? $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). The tools returned: {string.Join("; ", toolOutputs)}"
             : $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). You said: {said}";
         var promptTokens = tokens.CountPrompt(messages.Select(m => m.Text));
@@ -111,6 +122,21 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
         }
     }
 
+    /// <summary>JSON mode: the facts user messages state as "my … is …" (see the class summary).</summary>
+    private static string FactsStated(IEnumerable<(string Role, string Text)> messages)
+    {
+        var facts = new System.Text.Json.Nodes.JsonObject();
+        var lines = messages.Where(m => m.Role == "user").SelectMany(m => m.Text.Split('\n'))
+            .Where(line => !line.TrimStart().StartsWith("assistant:", StringComparison.OrdinalIgnoreCase));
+        foreach (Match match in lines.SelectMany(line => FactPattern().Matches(DirectivePattern().Replace(line, string.Empty))))
+        {
+            var words = match.Groups["key"].Value.ToLowerInvariant().Replace("'", string.Empty, StringComparison.Ordinal).Replace("’", string.Empty, StringComparison.Ordinal);
+            facts[string.Join('_', words.Split(' ', StringSplitOptions.RemoveEmptyEntries))] = match.Groups["value"].Value.Trim();
+        }
+
+        return facts.ToJsonString();
+    }
+
     private static string Filler(int tokenCount) =>
         string.Join(' ', Enumerable.Range(0, Math.Max(1, tokenCount)).Select(i => Words[i % Words.Length]));
 
@@ -119,6 +145,9 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
 
     [GeneratedRegex(@"\[sim:(?<name>[a-z]+)(=(?<value>[A-Za-z0-9_-]+))?\]", RegexOptions.CultureInvariant)]
     private static partial Regex DirectivePattern();
+
+    [GeneratedRegex(@"\bmy\s+(?<key>[\p{L}\p{N}'’]+(?:\s+[\p{L}\p{N}'’]+){0,3}?)\s+is\s+(?<value>[^.,;!?\n]+)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex FactPattern();
 
     public sealed record Directives(int? Status, int? CutAfter, bool Hang, TimeSpan? Delay, int? ReplyTokens, int? StallAfter, int? ResetAfter, TimeSpan? RetryAfter)
     {

@@ -10,7 +10,8 @@ namespace Conversations.SimulatedUpstream;
 /// <summary>
 /// An OpenAI-compatible server backed by <see cref="SimulatedModel"/>: chat completions (plain and
 /// streamed, with usage), embeddings and models; plus Anthropic's Messages API in
-/// <see cref="AnthropicMessagesEndpoint"/>. Faults come from the same <c>[sim:…]</c> directives;
+/// <see cref="AnthropicMessagesEndpoint"/>. Faults come from the same <c>[sim:…]</c> directives (and <c>[sim:hold]</c>,
+/// see <see cref="ServerFault"/>); <c>response_format</c> <c>json_object</c> or <c>json_schema</c> selects the model's JSON mode;
 /// a stream cut mid-way aborts the connection, as a failing upstream would. The last requests it
 /// received are listed at <c>GET /sim/requests</c>, so tests can see exactly what context was sent.
 /// </summary>
@@ -67,10 +68,12 @@ public static class SimulatedUpstreamApp
             }
 
             recorded.Add(request);
+            await fault.Hold(context.RequestAborted);
 
             var modelName = request["model"]?.GetValue<string>() ?? "sim-upstream";
             var tools = (request["tools"] as JsonArray)?.Select(t => t?["function"]?["name"]?.GetValue<string>() ?? string.Empty).ToHashSet(StringComparer.Ordinal);
-            var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", MessageText(m)))], fault.Directives, tools);
+            var json = (request["response_format"] as JsonObject)?["type"]?.GetValue<string>() is "json_object" or "json_schema";
+            var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", MessageText(m)))], fault.Directives, tools, json);
             var maxTokens = request["max_completion_tokens"]?.GetValue<int>() ?? request["max_tokens"]?.GetValue<int>();
             if (request["stream"]?.GetValue<bool>() == true)
             {
@@ -320,14 +323,36 @@ public static class SimulatedUpstreamApp
     }
 }
 
-/// <summary>Fault directives this server applies to every request; set at start-up or through <c>PUT /sim/fault</c>.</summary>
+/// <summary>
+/// Fault directives this server applies to every request; set at start-up or through <c>PUT /sim/fault</c>. One directive
+/// is the server's own: <c>[sim:hold]</c> keeps each chat completion request waiting, once recorded, until the directives
+/// are next set, and then answers it under the new ones; so a test can act while a call is in flight, without timing.
+/// </summary>
 internal sealed class ServerFault(string? directives)
 {
+    private const string HoldDirective = "[sim:hold]";
+
     private volatile string? _directives = directives;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string? Directives
     {
         get => _directives;
-        set => _directives = value;
+        set
+        {
+            _directives = value;
+            Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+    }
+
+    /// <summary>Waits while the directives say <c>[sim:hold]</c>, until they are set again.</summary>
+    public async Task Hold(CancellationToken cancellationToken)
+    {
+        var changed = Volatile.Read(ref _changed);
+        while (_directives?.Contains(HoldDirective, StringComparison.Ordinal) == true)
+        {
+            await changed.Task.WaitAsync(cancellationToken);
+            changed = Volatile.Read(ref _changed);
+        }
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Conversations.Api.Errors;
 using Conversations.Api.Security;
 using Conversations.Context;
@@ -14,7 +13,7 @@ namespace Conversations.Api.Endpoints;
 /// What the model sees of a conversation: a preview of the next turn's context (each section, its
 /// tokens, what is left out and why), and the conversation's structured state (facts).
 /// </summary>
-public static partial class ConversationContextEndpoints
+public static class ConversationContextEndpoints
 {
     public static RouteGroupBuilder MapConversationContext(this RouteGroupBuilder v1)
     {
@@ -85,7 +84,7 @@ public static partial class ConversationContextEndpoints
         }
 
         if (facts.Count > Facts.MaxCount
-            || facts.Any(f => !FactKey().IsMatch(f.Key) || f.Value?.Length > Facts.MaxValueLength))
+            || facts.Any(f => !Facts.IsValidKey(f.Key) || f.Value?.Length > Facts.MaxValueLength))
         {
             return GatewayError.Invalid(
                 $"Invalid 'facts': at most {Facts.MaxCount}; keys are 1 to {Facts.MaxKeyLength} letters, digits, '.', '_' or '-'; values at most {Facts.MaxValueLength} characters.",
@@ -103,7 +102,4 @@ public static partial class ConversationContextEndpoints
     private static IResult Answer(string conversationId, Result<ConversationMemory> memory) => memory.IsSuccess
         ? TypedResults.Json(ConversationStateJson.From(conversationId, memory.Value), ApiJson.Options)
         : memory.Error.ToResult();
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$", RegexOptions.CultureInvariant)]
-    private static partial Regex FactKey();
 }

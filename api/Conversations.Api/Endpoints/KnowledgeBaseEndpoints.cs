@@ -37,14 +37,17 @@ public static class KnowledgeBaseEndpoints
 
     /// <summary>
     /// What a policy names must be the caller's: its knowledge bases (404 for another tenant's, as for any
-    /// id of another tenant) and a summarizer model its key may use.
+    /// id of another tenant) and summarizer and extractor models its key may use.
     /// </summary>
     /// <param name="tenant">The tenant the policy is for; the caller's own by default.</param>
     public static async Task<GatewayError?> CheckPolicy(ContextPolicy? policy, ApiServices api, string param, string? tenant = null)
     {
-        if (policy?.Summarizer is { } summarizer && !api.Caller.MayUseModel(summarizer))
+        foreach (var (model, field) in new[] { (policy?.Summarizer, "summarizer"), (policy?.Extractor, "extractor") })
         {
-            return GatewayError.ModelNotFound(summarizer) with { Param = param + ".summarizer" };
+            if (model is not null && !api.Caller.MayUseModel(model))
+            {
+                return GatewayError.ModelNotFound(model) with { Param = $"{param}.{field}" };
+            }
         }
 
         foreach (var kb in policy?.KnowledgeBases ?? [])

@@ -22,21 +22,22 @@ public sealed record ContextPolicyJson(
     List<string>? KnowledgeBases = null,
     int? KnowledgeTopK = null,
     int? KnowledgeTokens = null,
-    float? KnowledgeMinScore = null)
+    float? KnowledgeMinScore = null,
+    string? Extractor = null)
 {
     public const int MaxKnowledgeBases = 10;
 
     public Result<ContextPolicy> ToPolicy(string param)
     {
         if (MaxTokens is < 1 or > 10_000_000 || WindowTurns is < 1 or > 100_000 || StateTokens is < 0 or > 1_000_000
-            || SummaryTokens is < 16 or > 100_000 || SummarizeAfterTokens is < 0 or > 10_000_000 || Summarizer is { Length: 0 or > 128 }
+            || SummaryTokens is < 16 or > 100_000 || SummarizeAfterTokens is < 0 or > 10_000_000 || Summarizer is { Length: 0 or > 128 } || Extractor is { Length: 0 or > 128 }
             || RecallTopK is < 0 or > 50 || RecallTokens is < 0 or > 100_000 || RecallMinScore is < -1 or > 1 || (RecallMinScore is { } score && float.IsNaN(score))
             || KnowledgeTopK is < 0 or > 50 || KnowledgeTokens is < 0 or > 100_000 || KnowledgeMinScore is < -1 or > 1 || (KnowledgeMinScore is { } k && float.IsNaN(k))
             || KnowledgeBases is { Count: > MaxKnowledgeBases } || KnowledgeBases?.Any(kb => !Ids.IsValid(kb, Ids.KnowledgeBase)) == true)
         {
             return GatewayError.Invalid(
                 $"Invalid '{param}': max_tokens is 1 to 10000000, window_turns 1 to 100000, state_tokens 0 to 1000000, "
-                + "summary_tokens 16 to 100000, summarize_after_tokens 0 to 10000000, summarizer a model name, "
+                + "summary_tokens 16 to 100000, summarize_after_tokens 0 to 10000000, summarizer and extractor model names, "
                 + "recall_top_k 0 to 50, recall_tokens 0 to 100000, recall_min_score -1 to 1, knowledge_top_k 0 to 50, knowledge_tokens 0 to 100000, "
                 + $"knowledge_min_score -1 to 1, knowledge_bases up to {MaxKnowledgeBases} 'kb_' ids.", param, "invalid_value");
         }
@@ -44,7 +45,7 @@ public sealed record ContextPolicyJson(
         return ParseTruncation(Truncation, $"{param}.truncation") is { IsSuccess: false } invalid
             ? invalid.Error
             : new ContextPolicy(MaxTokens, WindowTurns, StateTokens, ParseTruncation(Truncation, param).Value, Summarizer, SummaryTokens, SummarizeAfterTokens,
-                RecallTopK, RecallTokens, RecallMinScore, KnowledgeBases?.Distinct(StringComparer.Ordinal).ToList(), KnowledgeTopK, KnowledgeTokens, KnowledgeMinScore);
+                RecallTopK, RecallTokens, RecallMinScore, KnowledgeBases?.Distinct(StringComparer.Ordinal).ToList(), KnowledgeTopK, KnowledgeTokens, KnowledgeMinScore, Extractor);
     }
 
     public static Result<bool?> ParseTruncation(string? truncation, string param) => truncation switch
@@ -58,7 +59,7 @@ public sealed record ContextPolicyJson(
     public static ContextPolicyJson? From(ContextPolicy? policy) => policy is null ? null : new(
         policy.MaxTokens, policy.WindowTurns, policy.StateTokens, policy.Truncation switch { true => "auto", false => "disabled", null => null },
         policy.Summarizer, policy.SummaryTokens, policy.SummarizeAfterTokens, policy.RecallTopK, policy.RecallTokens, policy.RecallMinScore,
-        policy.KnowledgeBases is null ? null : [.. policy.KnowledgeBases], policy.KnowledgeTopK, policy.KnowledgeTokens, policy.KnowledgeMinScore);
+        policy.KnowledgeBases is null ? null : [.. policy.KnowledgeBases], policy.KnowledgeTopK, policy.KnowledgeTokens, policy.KnowledgeMinScore, policy.Extractor);
 }
 
 /// <summary>What the model would see on a conversation's next turn (<c>GET /v1/conversations/{id}/context</c>).</summary>
@@ -76,15 +77,18 @@ public sealed record ContextSectionJson(string Name, int Tokens, int Messages, I
 
 public sealed record LeftOutJson(string Id, string Reason);
 
-/// <summary>A conversation's structured state: facts the model sees in a compact section on every turn, and the rolling summary.</summary>
-public sealed record ConversationStateJson(string ConversationId, IReadOnlyDictionary<string, string> Facts, SummaryJson? Summary, int? IndexedItems)
+/// <summary>
+/// A conversation's structured state: facts the model sees in a compact section on every turn, the rolling summary, and
+/// the last item the fact extractor has read (<c>extracted_through_item_id</c>, when an extractor has run).
+/// </summary>
+public sealed record ConversationStateJson(string ConversationId, IReadOnlyDictionary<string, string> Facts, SummaryJson? Summary, int? IndexedItems, string? ExtractedThroughItemId)
 {
     public string Object => "conversation.state";
 
     public static ConversationStateJson From(string conversationId, ConversationMemory memory) => new(
         conversationId, memory.Facts,
         memory.Summary is { } s ? new SummaryJson(s.Text, s.ThroughItemId, s.Items, s.UpdatedAt.ToUnixTimeSeconds(), s.Model) : null,
-        memory.IndexedItems);
+        memory.IndexedItems, memory.ExtractedThroughItemId);
 }
 
 /// <summary>The rolling summary: it covers the conversation's first <c>items</c> items, through <c>through_item_id</c>.</summary>

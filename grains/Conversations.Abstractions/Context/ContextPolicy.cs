@@ -20,6 +20,11 @@ namespace Conversations.Context;
 /// window are summarized in the background once more than <see cref="SummarizeAfterTokens"/> of them
 /// are unsummarized; the summary takes their place in the context, within <see cref="SummaryTokens"/>.
 /// </para>
+/// <para>
+/// With an <see cref="Extractor"/> (a model alias), after each turn the items not yet read are sent
+/// in the background to that model, which answers the changes to the conversation's facts as one JSON
+/// object; they are merged into the facts within <see cref="Facts"/>' limits.
+/// </para>
 [GenerateSerializer, Immutable, Alias("conv.ContextPolicy")]
 public sealed record ContextPolicy(
     [property: Id(0)] int? MaxTokens = null,
@@ -35,7 +40,8 @@ public sealed record ContextPolicy(
     [property: Id(10)] IReadOnlyList<string>? KnowledgeBases = null,
     [property: Id(11)] int? KnowledgeTopK = null,
     [property: Id(12)] int? KnowledgeTokens = null,
-    [property: Id(13)] float? KnowledgeMinScore = null)
+    [property: Id(13)] float? KnowledgeMinScore = null,
+    [property: Id(14)] string? Extractor = null)
 {
     public static ContextPolicy Default { get; } = new(
         Truncation: true, StateTokens: 1_000, SummaryTokens: 500, SummarizeAfterTokens: 1_000, RecallTopK: 0, RecallTokens: 500, RecallMinScore: 0.3f,
@@ -61,7 +67,8 @@ public sealed record ContextPolicy(
         KnowledgeBases ?? fallback.KnowledgeBases,
         KnowledgeTopK ?? fallback.KnowledgeTopK,
         KnowledgeTokens ?? fallback.KnowledgeTokens,
-        KnowledgeMinScore ?? fallback.KnowledgeMinScore);
+        KnowledgeMinScore ?? fallback.KnowledgeMinScore,
+        Extractor ?? fallback.Extractor);
 }
 
 /// <summary>A rolling summary of a conversation's oldest items, up to and including <see cref="ThroughItemId"/>.</summary>
@@ -96,11 +103,17 @@ public sealed record LeftOut(
     [property: Id(1)] string Reason);
 
 /// <summary>Limits on a conversation's structured state.</summary>
-public static class Facts
+public static partial class Facts
 {
     public const int MaxCount = 100;
     public const int MaxKeyLength = 64;
     public const int MaxValueLength = 2_000;
+
+    /// <summary>1 to <see cref="MaxKeyLength"/> letters, digits, '.', '_' or '-'.</summary>
+    public static bool IsValidKey(string key) => KeyPattern().IsMatch(key);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,64}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex KeyPattern();
 }
 
 public static class ContextSections

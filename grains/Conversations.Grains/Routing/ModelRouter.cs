@@ -233,6 +233,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             Temperature = request.Temperature,
             TopP = request.TopP,
             MaxOutputTokens = request.MaxOutputTokens,
+            ResponseFormat = request.JsonOutput ? ChatResponseFormat.Json : null,
         };
         ChatMessages.AddTools(options, request);
         return options;

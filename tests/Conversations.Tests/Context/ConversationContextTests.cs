@@ -102,6 +102,7 @@ public sealed class ConversationContextTests : UpstreamGatewayTest
 
     [Theory]
     [InlineData("/v1/conversations", """{"context_policy":{"window_turns":0}}""", "context_policy")]
+    [InlineData("/v1/conversations", """{"context_policy":{"extractor":""}}""", "context_policy")]
     [InlineData("/v1/responses", """{"model":"remote","input":"x","truncation":"sometimes"}""", "truncation")]
     [InlineData("/v1/responses", """{"model":"remote","input":"x","context_policy":{"max_tokens":-5}}""", "context_policy")]
     [InlineData("/v1/responses", """{"model":"remote","input":"x","context_policy":{"truncation":"maybe"}}""", "context_policy.truncation")]

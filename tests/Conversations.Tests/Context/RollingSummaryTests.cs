@@ -10,57 +10,29 @@ namespace Conversations.Tests.Context;
 /// simulated upstream here, so a test can make it hang or fail): the turn never waits for it, a
 /// failure loses nothing and is retried, and the summary then takes the old turns' place.
 /// </summary>
-public sealed class RollingSummaryTests : IAsyncLifetime
+public sealed class RollingSummaryTests() : BackgroundModelGatewayTest("summarizer", new Dictionary<string, string> { ["Timeouts:Total"] = "00:00:02" })
 {
     private const string Policy = """{"window_turns":2,"summarizer":"summarizer","summarize_after_tokens":10,"summary_tokens":200}""";
 
-    private UpstreamServer _model = null!;
-    private UpstreamServer _summarizer = null!;
-    private GatewayFactory _gateway = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _model = await UpstreamServer.StartAsync();
-        _summarizer = await UpstreamServer.StartAsync();
-        var settings = _model.GatewaySettings("remote");
-        foreach (var (key, value) in _summarizer.CredentialSettings("summarizer"))
-        {
-            settings[key] = value;
-        }
-
-        settings["Conversations:Routes:summarizer:Deployments:0:Name"] = "summarizer-upstream";
-        settings["Conversations:Routes:summarizer:Deployments:0:Credential"] = "summarizer";
-        settings["Conversations:Routes:summarizer:Deployments:0:UpstreamModel"] = "sim-upstream";
-        settings["Conversations:Routes:summarizer:Retry:MaxRetriesPerDeployment"] = "0";
-        settings["Conversations:Routes:summarizer:Timeouts:Total"] = "00:00:02";
-        settings["Conversations:Context:SummaryRetryDelay"] = "00:00:00.200";
-        _gateway = new GatewayFactory(settings);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _model.DisposeAsync();
-        await _summarizer.DisposeAsync();
-    }
+    private UpstreamServer Summarizer => Background;
 
     [Fact]
     public async Task A_turn_never_waits_for_the_summarizer_and_the_summary_then_replaces_the_turns_that_left_the_window()
     {
-        using var http = _gateway.Http();
-        await _summarizer.SetFault("[sim:hang]");
+        using var http = Gateway.Http();
+        await Summarizer.SetFault("[sim:hang]");
         var id = await Create(http, turns: 6, "hang");
 
         using var turn = await Turn(http, id, "first question after the history"); // the summarizer hangs meanwhile
-        await _summarizer.SetFault(string.Empty);
+        await Summarizer.SetFault(string.Empty);
         var summary = await Eventually.Get(() => Summary(http, id));
         var preview = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/v1/conversations/{id}/context?model=remote", UriKind.Relative))).RootElement;
         using var next = await Turn(http, id, "second question");
-        var sent = (await _model.ReceivedRequests()).Last(r => r.GetRawText().Contains("second question", StringComparison.Ordinal)).GetProperty("messages");
+        var sent = (await Model.ReceivedRequests()).Last(r => r.GetRawText().Contains("second question", StringComparison.Ordinal)).GetProperty("messages");
 
         Assert.Equal(HttpStatusCode.OK, turn.StatusCode);
         Assert.Equal(8, summary.GetProperty("items").GetInt32()); // the four turns that left the window
-        Assert.Contains("hang question 0", (await _summarizer.ReceivedRequests())[^1].GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("hang question 0", (await Summarizer.ReceivedRequests())[^1].GetRawText(), StringComparison.Ordinal);
         var summarized = preview.GetProperty("left_out").EnumerateArray().Where(l => l.GetProperty("reason").GetString() == "summarized").ToList();
         Assert.Equal(8, summarized.Count);
         Assert.Contains(preview.GetProperty("sections").EnumerateArray(), s => s.GetProperty("name").GetString() == "summary");
@@ -71,15 +43,15 @@ public sealed class RollingSummaryTests : IAsyncLifetime
     [Fact]
     public async Task A_failing_summarizer_loses_nothing_and_is_retried_until_it_succeeds()
     {
-        using var http = _gateway.Http();
-        await _summarizer.SetFault("[sim:status=500]");
+        using var http = Gateway.Http();
+        await Summarizer.SetFault("[sim:status=500]");
         var id = await Create(http, turns: 6, "fail");
 
         using var turn = await Turn(http, id, "a question while the summarizer fails");
         var retried = await Eventually.Get(async () =>
-            (await _summarizer.ReceivedRequests()).Count(r => r.GetRawText().Contains("fail question 0", StringComparison.Ordinal)) >= 2 ? "retried" : null);
+            (await Summarizer.ReceivedRequests()).Count(r => r.GetRawText().Contains("fail question 0", StringComparison.Ordinal)) >= 2 ? "retried" : null);
         var noSummaryYet = await Summary(http, id);
-        await _summarizer.SetFault(string.Empty);
+        await Summarizer.SetFault(string.Empty);
         var summary = await Eventually.Get(() => Summary(http, id));
         var items = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/v1/conversations/{id}/items?limit=100", UriKind.Relative))).RootElement;
 

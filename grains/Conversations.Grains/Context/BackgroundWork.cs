@@ -1,0 +1,94 @@
+namespace Conversations.Grains.Context;
+
+/// <summary>What one background pass did: everything, part (more to do at once), or nothing, for a reason code that is logged.</summary>
+internal readonly record struct PassOutcome(string? FailureReason, bool MoreToDo)
+{
+    public static PassOutcome Done => default;
+
+    public static PassOutcome More => new(null, true);
+
+    public static PassOutcome Failed(string reason) => new(reason, false);
+}
+
+/// <summary>
+/// A grain's background work after its turns (the rolling summary, fact extraction), off the client's path: each pass runs
+/// on an interleaving one-shot grain timer, one pass at a time, for the latest job a turn scheduled. A job scheduled while a
+/// pass runs gets a pass right after it; a failed pass (or one that threw) is retried after a delay that doubles from
+/// <see cref="SummaryOptions.SummaryRetryDelay"/> up to <see cref="SummaryOptions.MaxRetryDelay"/>. A job pending in memory
+/// is lost if the grain deactivates; the next turn schedules it again.
+/// </summary>
+internal sealed class BackgroundWork<TJob>(
+    IGrainBase grain, Func<TJob, CancellationToken, Task<PassOutcome>> pass, Action<string, int> logFailure, SummaryOptions options)
+    where TJob : class
+{
+    private TJob? _job;
+    private IGrainTimer? _timer;
+    private bool _running;
+    private bool _scheduledWhileRunning;
+    private int _failures;
+
+    public void Schedule(TJob job)
+    {
+        _job = job;
+        if (_running)
+        {
+            _scheduledWhileRunning = true;
+            return;
+        }
+
+        Start(TimeSpan.Zero);
+    }
+
+    private void Start(TimeSpan due)
+    {
+        _timer?.Dispose();
+        _timer = grain.RegisterGrainTimer(Run, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { Interleave = true });
+    }
+
+    private async Task Run(CancellationToken cancellationToken)
+    {
+        if (_running || _job is not { } job)
+        {
+            return;
+        }
+
+        _running = true;
+        _scheduledWhileRunning = false;
+        PassOutcome outcome;
+        try
+        {
+            outcome = await pass(job, cancellationToken);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            outcome = PassOutcome.Failed(exception.GetType().Name); // the type only: provider text stays out of logs
+        }
+        finally
+        {
+            _running = false;
+        }
+
+        if (outcome.FailureReason is { } reason)
+        {
+            _failures++;
+            logFailure(reason, _failures);
+            Start(RetryDelay());
+        }
+        else if (outcome.MoreToDo || _scheduledWhileRunning)
+        {
+            _failures = 0;
+            Start(TimeSpan.Zero);
+        }
+        else
+        {
+            _failures = 0;
+            _job = null;
+        }
+    }
+
+    private TimeSpan RetryDelay()
+    {
+        var delay = options.SummaryRetryDelay * Math.Pow(2, Math.Min(_failures - 1, 16));
+        return delay < options.MaxRetryDelay ? delay : options.MaxRetryDelay;
+    }
+}
