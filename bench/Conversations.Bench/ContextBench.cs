@@ -173,9 +173,9 @@ public static class ContextBench
         }
 
         markdown.AppendLine();
-        markdown.AppendLine("The simulated summarizer echoes all it is given, which is longer than summary_tokens, so every summary call ends with");
-        markdown.AppendLine("finish_reason length and, as a summary is written only from a complete answer, none is written: the summary rows show a");
-        markdown.AppendLine("window's figures here. Run them with a real summarizer route for summary figures.");
+        markdown.AppendLine("Summaries here are written by the simulated model, which echoes the first 100 words of what it is given: the summary");
+        markdown.AppendLine("rows measure the mechanism (a summary written in the background, its tokens in place of the turns it covers), not summary");
+        markdown.AppendLine("quality; an echo keeps the start of the transcript, not its facts. Run them with a real summarizer route for quality figures.");
         markdown.AppendLine("Facts here are extracted by the simulated model's pattern extractor (its JSON mode finds \"my … is …\" statements, and the");
         markdown.AppendLine("planted facts are phrased that way), not by a real LLM: the extraction rows show the mechanism (facts extracted in the");
         markdown.AppendLine("background reach later turns in the state section, at its token cost), not extraction quality.");

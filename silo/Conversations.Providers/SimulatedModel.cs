@@ -22,6 +22,8 @@ namespace Conversations.Providers;
 /// <item><c>[sim:call=get_weather]</c>, when the request offers that tool, calls it (arguments <c>{"input": what the user said}</c>)
 /// instead of answering; several such directives make parallel calls.</item>
 /// </list>
+/// The reply echoes at most the first <see cref="EchoWords"/> words of what the user said, so a summarizer
+/// built on it keeps the start of what it is given.
 /// The calls are made only while the user's message is the last one: once a tool's output follows, the
 /// model answers, quoting the outputs it was given (so a test can see they reached it).
 /// A prompt longer than <see cref="SimulationOptions.ContextWindow"/> fails with 400 <c>context_length_exceeded</c>.
@@ -54,7 +56,7 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
             : directives.ReplyTokens is { } length ? Filler(length)
             : json ? FactsStated(messages)
             : toolOutputs.Count > 0 ? $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). The tools returned: {string.Join("; ", toolOutputs)}"
-            : $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). You said: {said}";
+            : $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). You said: {Echo(said)}";
         var promptTokens = tokens.CountPrompt(messages.Select(m => m.Text));
         if (options.ContextWindow is { } window && promptTokens > window)
         {
@@ -136,6 +138,15 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
 
         return facts.ToJsonString();
     }
+
+    /// <summary>What the user said, up to <see cref="EchoWords"/> words: a long input (a summarizer's transcript) gets a bounded reply, as from a real model.</summary>
+    private static string Echo(string said)
+    {
+        var words = said.Split(' ', EchoWords + 1);
+        return words.Length <= EchoWords ? said : string.Join(' ', words[..EchoWords]) + " …";
+    }
+
+    public const int EchoWords = 100;
 
     private static string Filler(int tokenCount) =>
         string.Join(' ', Enumerable.Range(0, Math.Max(1, tokenCount)).Select(i => Words[i % Words.Length]));
