@@ -34,6 +34,11 @@ public static class ConversationsApi
         services.AddProblemDetails();
         services.AddOpenApi();
         services.TryAddTimeProvider();
+        if (!services.Any(d => d.ServiceType == typeof(IStatelessInference)))
+        {
+            services.AddSingleton<IStatelessInference, Endpoints.LaneInference>(); // a client-only process; a silo registers its own
+        }
+
         return builder;
     }
 

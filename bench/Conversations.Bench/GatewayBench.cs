@@ -60,7 +60,7 @@ public static class GatewayBench
         }
     }
 
-    /// <summary>The service as its own process (embedded default, SQLite state under <paramref name="data"/>), routing "bench" and "bench-stream" to the upstreams.</summary>
+    /// <summary>The service as its own process (embedded default, SQLite state under <paramref name="data"/>), routing "bench" and "bench-stream" to the upstreams and "bench-local" to the in-process simulated model.</summary>
     internal static Task<Process> StartGateway(string root, int gatewayPort, DirectoryInfo data, int upstreamPort, int streamingPort) =>
         BenchServers.StartGateway(root, gatewayPort, new Dictionary<string, string>
         {
@@ -74,6 +74,8 @@ public static class GatewayBench
             ["Conversations__Routes__bench-stream__Deployments__0__Name"] = "bench-stream-upstream",
             ["Conversations__Routes__bench-stream__Deployments__0__Provider"] = "OpenAICompatible",
             ["Conversations__Routes__bench-stream__Deployments__0__BaseUrl"] = $"http://127.0.0.1:{streamingPort}/v1",
+            ["Conversations__Routes__bench-local__Deployments__0__Name"] = "bench-local",
+            ["Conversations__Routes__bench-local__Deployments__0__Provider"] = "Simulated",
         });
 
     private static HttpClient Client(Uri baseAddress, string key = Key)

@@ -13,6 +13,19 @@ public interface IInferenceGrain : IGrainWithStringKey
     Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
 }
 
+/// <summary>
+/// Where the API sends stateless calls. In a silo (the embedded default, or an API co-hosted with each
+/// silo) they run in the process that took the HTTP request: no grain hop, no cross-silo hop, and load is
+/// spread by whatever spreads the HTTP requests. An API process that is only an Orleans client sends them
+/// to an inference lane (<see cref="IInferenceGrain"/>).
+/// </summary>
+public interface IStatelessInference
+{
+    IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default);
+
+    Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
+}
+
 /// <summary>Spreads stateless calls over a fixed set of inference grains, which the cluster places across silos.</summary>
 public static class InferenceLanes
 {

@@ -11,7 +11,8 @@ public sealed record ApiServices(
     HttpContext Http,
     [property: FromServices] IGrainFactory Grains,
     [property: FromServices] ILoggerFactory LoggerFactory,
-    [property: FromServices] TimeProvider Clock)
+    [property: FromServices] TimeProvider Clock,
+    [property: FromServices] IStatelessInference Inference)
 {
     /// <summary>The header that names the end user when a request body has no <c>user</c> field.</summary>
     public const string EndUserHeader = "x-conversations-user";
@@ -32,6 +33,4 @@ public sealed record ApiServices(
     public IConversationGrain Conversation(string id) => Grains.GetGrain<IConversationGrain>(GrainKeys.For(Tenant, id));
 
     public IResponseGrain Response(string id) => Grains.GetGrain<IResponseGrain>(GrainKeys.For(Tenant, id));
-
-    public IInferenceGrain Inference => Grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick());
 }

@@ -1,0 +1,12 @@
+namespace Conversations.Api.Endpoints;
+
+/// <summary>Stateless calls from an API process that is only an Orleans client: each goes to an inference lane grain.</summary>
+internal sealed class LaneInference(IGrainFactory grains) : IStatelessInference
+{
+    public IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default) =>
+        Lane().Complete(request, cancellationToken);
+
+    public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => Lane().Embed(request);
+
+    private IInferenceGrain Lane() => grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick());
+}
