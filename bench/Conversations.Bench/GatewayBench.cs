@@ -33,6 +33,12 @@ public static class GatewayBench
             var viaGateway = new Uri(gatewayBase, "/v1/chat/completions");
             const string chat = """{"model":"bench","max_tokens":64,"messages":[{"role":"user","content":"What does a gateway add to a model call?"}]}""";
 
+            // Warm every target until tiered compilation settles: a first, cold measurement at one connection read 3x slow.
+            foreach (var (url, key) in new[] { (direct, (string?)null), (viaProxy, null), (viaGateway, Key) })
+            {
+                await Wrk.Post("warm-up", url, chat, key, 8, TimeSpan.FromSeconds(5));
+            }
+
             var stateless = new List<Measurement.Result>();
             foreach (var connections in Connections)
             {
