@@ -7,7 +7,7 @@ namespace Conversations;
 /// <see cref="StreamDeltas"/> the call yields only its outcome: each streamed element costs a grain
 /// round trip, which a client that waits for the whole answer does not need. <see cref="Knowledge"/>, on a
 /// stateless call, asks for retrieval from knowledge bases (its own, over the tenant's default policy).
-/// With <see cref="JsonOutput"/> the model is asked to answer one JSON object (OpenAI's <c>response_format</c> <c>json_object</c>).
+/// With <see cref="Format"/> the model is asked to answer JSON: any object, or one that follows a schema (OpenAI's <c>response_format</c>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionRequest")]
 public sealed record CompletionRequest(
@@ -20,11 +20,11 @@ public sealed record CompletionRequest(
     [property: Id(6)] Caller? Caller = null,
     [property: Id(7)] bool StreamDeltas = true,
     [property: Id(8)] string? Conversation = null,
-    [property: Id(9)] bool JsonOutput = false,
     [property: Id(20)] IReadOnlyList<ToolDefinition>? Tools = null,
     [property: Id(21)] ToolChoice? ToolChoice = null,
     [property: Id(22)] bool? ParallelToolCalls = null,
-    [property: Id(23)] Context.ContextPolicy? Knowledge = null)
+    [property: Id(23)] Context.ContextPolicy? Knowledge = null,
+    [property: Id(24)] OutputFormat? Format = null)
 {
     /// <summary>What sticky routing hashes: the end user, else the conversation.</summary>
     public string? StickyKey => EndUser ?? Conversation;
@@ -32,6 +32,24 @@ public sealed record CompletionRequest(
     /// <summary>What the tokenizer counts for the prompt: each message, and each tool the model is offered.</summary>
     public IEnumerable<string> PromptTexts =>
         Messages.Select(m => m.CountedText).Concat((Tools ?? []).Select(t => $"{t.Name} {t.Description} {t.Parameters}"));
+}
+
+/// <summary>
+/// The shape of the answer: one JSON object (<see cref="JsonObject"/>), or JSON that follows
+/// <see cref="Schema"/> (JSON Schema text) under <see cref="Name"/>. Plain text needs no format.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("conv.OutputFormat")]
+public sealed record OutputFormat(
+    [property: Id(0)] string Type,
+    [property: Id(1)] string? Name = null,
+    [property: Id(2)] string? Schema = null,
+    [property: Id(3)] string? Description = null,
+    [property: Id(4)] bool? Strict = null)
+{
+    public const string JsonObjectType = "json_object";
+    public const string JsonSchemaType = "json_schema";
+
+    public static OutputFormat JsonObject { get; } = new(JsonObjectType);
 }
 
 /// <summary>

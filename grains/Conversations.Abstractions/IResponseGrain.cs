@@ -31,4 +31,5 @@ public sealed record StoredResponse(
     [property: Id(14)] string? User,
     [property: Id(15)] IReadOnlyList<ToolDefinition>? Tools = null,
     [property: Id(16)] ToolChoice? ToolChoice = null,
-    [property: Id(17)] bool? ParallelToolCalls = null);
+    [property: Id(17)] bool? ParallelToolCalls = null,
+    [property: Id(18)] OutputFormat? Format = null);

@@ -417,7 +417,7 @@ public sealed partial class ConversationGrain(
         }
 
         var outcome = await Call(new CompletionRequest(job.Model, FactExtraction.Prompt(before.Facts, batch), MaxOutputTokens: FactExtraction.MaxAnswerTokens,
-            Caller: job.Caller, StreamDeltas: false, JsonOutput: true), cancellationToken);
+            Caller: job.Caller, StreamDeltas: false, Format: OutputFormat.JsonObject), cancellationToken);
         using var gate = await Gate.Enter(_writeGate, cancellationToken);
         if (!state.State.Exists)
         {

@@ -61,6 +61,15 @@ public static class ChatMessages
         options.AllowMultipleToolCalls = request.ParallelToolCalls;
     }
 
+    /// <summary>The answer's format as chat options take it: any JSON object, or JSON following a schema.</summary>
+    public static ChatResponseFormat? Format(OutputFormat? format) => format switch
+    {
+        { Type: OutputFormat.JsonSchemaType, Schema: { } schema } =>
+            ChatResponseFormat.ForJsonSchema(JsonDocument.Parse(schema).RootElement.Clone(), format.Name, format.Description),
+        { Type: OutputFormat.JsonObjectType or OutputFormat.JsonSchemaType } => ChatResponseFormat.Json,
+        _ => null,
+    };
+
     /// <summary>The function calls among a response's contents, with their arguments as JSON text.</summary>
     public static IEnumerable<FunctionCall> Calls(IEnumerable<AIContent> contents) =>
         contents.OfType<FunctionCallContent>().Select(call => new FunctionCall(

@@ -136,6 +136,12 @@ public static class ChatCompletionsEndpoints
             return tools.Error;
         }
 
+        var format = OutputFormats.Read(body.ResponseFormat, "response_format", nested: true);
+        if (!format.IsSuccess)
+        {
+            return format.Error;
+        }
+
         if (Sampling.Validate(body.Temperature, body.TopP, body.MaxCompletionTokens ?? body.MaxTokens,
                 body.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens") is { } invalid)
         {
@@ -159,6 +165,7 @@ public static class ChatCompletionsEndpoints
             Tools = tools.Value.Tools,
             ToolChoice = tools.Value.Choice,
             ParallelToolCalls = body.ParallelToolCalls,
+            Format = format.Value,
         };
     }
 

@@ -17,8 +17,9 @@ internal sealed class ResponsePlan
 
     private ResponsePlan(
         ResponseCreateJson body, string model, string? conversationId, List<ConversationItem> input, List<NewItem> history, DateTimeOffset createdAt,
-        Idempotency? idempotency, Context.ContextPolicy? policy, (List<ToolDefinition>? Tools, ToolChoice? Choice) tools)
+        Idempotency? idempotency, Context.ContextPolicy? policy, (List<ToolDefinition>? Tools, ToolChoice? Choice) tools, OutputFormat? format)
     {
+        Format = format;
         Tools = tools.Tools;
         ToolChoice = tools.Choice;
         Policy = policy;
@@ -57,6 +58,9 @@ internal sealed class ResponsePlan
 
     public ToolChoice? ToolChoice { get; }
 
+    /// <summary>The answer's format (<c>text.format</c>); plain text when <c>null</c>.</summary>
+    public OutputFormat? Format { get; }
+
     /// <summary>The request's own context policy (<c>context_policy</c> and <c>truncation</c>), for a conversation turn; a stateless response uses its knowledge fields.</summary>
     public Context.ContextPolicy? Policy { get; }
 
@@ -85,9 +89,10 @@ internal sealed class ResponsePlan
         }
 
         var tools = ToolCalls.Read(body.Tools, body.ToolChoice, nested: false);
-        if (!tools.IsSuccess)
+        var format = OutputFormats.Read(body.Text?.Format, "text.format", nested: false);
+        if (!tools.IsSuccess || !format.IsSuccess)
         {
-            return tools.Error;
+            return tools.Error ?? format.Error!;
         }
 
         var policy = body.ContextPolicy?.ToPolicy("context_policy") ?? new Context.ContextPolicy();
@@ -134,7 +139,7 @@ internal sealed class ResponsePlan
         var now = api.Clock.GetUtcNow();
         var items = input.Value.Select(item => new ConversationItem(Ids.NewItem(item.Kind), item.Role, item.Text, 0, now, null, item.Call, item.CallId)).ToList();
         return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now, idempotency,
-            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value);
+            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value, format.Value);
     }
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
@@ -145,6 +150,7 @@ internal sealed class ResponsePlan
             Tools = Tools,
             ToolChoice = ToolChoice,
             ParallelToolCalls = Body.ParallelToolCalls,
+            Format = Format,
             Knowledge = ConversationId is null ? Policy : null, // a stateless response retrieves by its own policy over the tenant's
         };
         if (ConversationId is { } conversation)
@@ -268,7 +274,8 @@ internal sealed class ResponsePlan
         Body.User,
         Tools,
         ToolChoice,
-        Body.ParallelToolCalls);
+        Body.ParallelToolCalls,
+        Format);
 
     /// <summary>The first field of <paramref name="policy"/> that only a conversation turn can use, if any.</summary>
     private static string? ConversationOnly(Context.ContextPolicy policy) =>

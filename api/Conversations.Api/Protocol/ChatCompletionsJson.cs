@@ -15,7 +15,8 @@ public sealed record ChatCompletionCreateJson(
     string? User,
     JsonElement? Tools,
     JsonElement? ToolChoice = null,
-    bool? ParallelToolCalls = null);
+    bool? ParallelToolCalls = null,
+    JsonElement? ResponseFormat = null);
 
 public sealed record ChatMessageJson(string? Role, JsonElement? Content, string? Name, List<ChatToolCallJson?>? ToolCalls = null, string? ToolCallId = null);
 

@@ -19,7 +19,11 @@ public sealed record ResponseCreateJson(
     string? Truncation = null,
     ContextPolicyJson? ContextPolicy = null,
     JsonElement? ToolChoice = null,
-    bool? ParallelToolCalls = null);
+    bool? ParallelToolCalls = null,
+    ResponseTextJson? Text = null);
+
+/// <summary>The Responses API's <c>text</c> options: the answer's <c>format</c>.</summary>
+public sealed record ResponseTextJson(JsonElement? Format);
 
 /// <summary>The Responses API's response object.</summary>
 public sealed record ResponseJson(
@@ -47,7 +51,11 @@ public sealed record ResponseJson(
 
     public string Truncation => "disabled";
 
-    public object Text => new { format = new { type = "text" } };
+    public object Text => new { format = OutputFormats.ToJson(Format) };
+
+    /// <summary>The answer's format, echoed as <c>text.format</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public OutputFormat? Format { get; init; }
 
     public static ResponseJson From(StoredResponse response, bool store, string status = "completed", ResponseErrorJson? error = null) => new(
         response.Id,
@@ -73,7 +81,10 @@ public sealed record ResponseJson(
             null => Conversations.ToolChoice.Auto,
         },
         [.. (response.Tools ?? []).Select(FunctionToolJson.From)],
-        error);
+        error)
+    {
+        Format = response.Format,
+    };
 }
 
 /// <summary>A function tool as the Responses API echoes it.</summary>

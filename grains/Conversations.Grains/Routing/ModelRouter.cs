@@ -233,7 +233,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             Temperature = request.Temperature,
             TopP = request.TopP,
             MaxOutputTokens = request.MaxOutputTokens,
-            ResponseFormat = request.JsonOutput ? ChatResponseFormat.Json : null,
+            ResponseFormat = ChatMessages.Format(request.Format),
         };
         ChatMessages.AddTools(options, request);
         return options;

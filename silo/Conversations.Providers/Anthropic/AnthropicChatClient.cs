@@ -205,6 +205,13 @@ public sealed class AnthropicChatClient : IChatClient
     private byte[] Body(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
     {
         var (system, turns) = AnthropicConversation.From(messages);
+        if (options?.ResponseFormat is ChatResponseFormatJson format)
+        {
+            // The Messages API has no JSON mode: the format is asked for in the system prompt.
+            var instruction = "Respond with one JSON object and nothing else."
+                + (format.Schema is { } schema ? $" It must follow this JSON Schema ({format.SchemaName ?? "answer"}): {schema.GetRawText()}" : string.Empty);
+            system = system is null ? instruction : system + "\n\n" + instruction;
+        }
         var buffer = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
         {

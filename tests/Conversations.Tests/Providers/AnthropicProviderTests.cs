@@ -321,6 +321,18 @@ public sealed class AnthropicProviderTests : IAsyncLifetime
         Assert.Equal(("user", "tool_result", call.CallId), (sent[2].GetProperty("role").GetString(), result.GetProperty("type").GetString(), result.GetProperty("tool_use_id").GetString()));
     }
 
+    [Fact]
+    public async Task A_json_schema_is_asked_for_in_the_system_prompt_as_the_messages_api_has_no_json_mode()
+    {
+        var schema = JsonDocument.Parse("""{"type":"object","properties":{"city":{"type":"string"}}}""").RootElement;
+
+        await Client().GetResponseAsync([new(ChatRole.System, "be brief"), new(ChatRole.User, "hi")], new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(schema, "home") });
+
+        var system = (await _upstream.ReceivedRequests())[^1].GetProperty("system").GetString()!;
+        Assert.StartsWith("be brief\n\nRespond with one JSON object and nothing else.", system, StringComparison.Ordinal);
+        Assert.Contains("(home): {\"type\":\"object\"", system, StringComparison.Ordinal);
+    }
+
     private AnthropicChatClient Client(string key = UpstreamServer.Key, Uri? baseUrl = null) =>
         new(_http, baseUrl ?? _upstream.BaseUrl, key, Model, DefaultMaxTokens);
 
