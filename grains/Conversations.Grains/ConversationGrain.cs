@@ -200,9 +200,9 @@ public sealed partial class ConversationGrain(
         }
 
         var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.CountedText) }).ToList();
-        if (ToolPairs.UnknownOutput(state.State.Items, input) is { } orphan)
+        if (ToolPairs.Check(state.State.Items, input) is { } unpaired)
         {
-            yield return CompletionChunk.Failed(GatewayError.Invalid($"No tool call found for function call output with call_id {orphan.CallId}.", "input", "invalid_value"));
+            yield return CompletionChunk.Failed(unpaired);
             yield break;
         }
 
@@ -211,7 +211,8 @@ public sealed partial class ConversationGrain(
         var (recalled, knowledge) = policy.Recalls || policy.Retrieves ? await Remember(input, policy, cancellationToken) : ([], []);
         var remembering = System.Diagnostics.Stopwatch.GetElapsedTime(started);
 
-        // The context is built once the route is known: its deployments' windows set the budget.
+        // The context is built once the route is known: its deployments' windows set the budget, less what the tools take.
+        var toolTokens = tokens.CountPrompt(request.Options.PromptTexts.Skip(request.Options.Messages.Count)) - TokenCounter.MessageOverhead;
         ContextView? view = null;
         Result<CompletionRequest> Shape(RoutePlan plan)
         {
@@ -219,7 +220,7 @@ public sealed partial class ConversationGrain(
             using var _ = ContextMetrics.Time(remembering, building);
             var built = context.Build(new ContextInputs(
                 request.Instructions, state.State.Facts, state.State.Items, input,
-                ContextBudget.For(plan.Deployments, request.Options.MaxOutputTokens, policy), policy, state.State.Summary, recalled, knowledge));
+                Math.Max(0, ContextBudget.For(plan.Deployments, request.Options.MaxOutputTokens, policy) - toolTokens), policy, state.State.Summary, recalled, knowledge));
             view = built.Value?.View;
             return built.IsSuccess ? request.Options with { Messages = built.Value.Messages } : built.Error;
         }

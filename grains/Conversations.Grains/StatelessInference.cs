@@ -19,7 +19,8 @@ public sealed partial class StatelessInference(
     public async IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         IReadOnlyList<string> cited = [];
-        if (request.Knowledge?.Over(request.Caller?.TenantContextPolicy).Over(ContextPolicy.Default) is { Retrieves: true } policy && request.Caller is not null)
+        if (request.Knowledge?.Over(request.Caller?.TenantContextPolicy).Over(ContextPolicy.Default) is { Retrieves: true } policy
+            && request.Caller is { } caller && caller.MayUseModel(request.Model))
         {
             // Grounded in the tenant's knowledge bases: retrieved before the call, cited in its result. A failure finds nothing.
             try
@@ -27,7 +28,7 @@ public sealed partial class StatelessInference(
                 (var messages, cited) = await KnowledgeRetrieval.Ground(request, policy, vectors, embedder, builder, cancellationToken);
                 request = request with { Messages = messages };
             }
-            catch (Exception exception) when (exception is not OperationCanceledException)
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {
                 LogRetrievalFailed(exception);
             }

@@ -11,9 +11,44 @@ namespace Conversations.Providers;
 /// </summary>
 public static class ChatMessages
 {
-    private static readonly JsonElement EmptyParameters = JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement.Clone();
+    private static readonly JsonElement EmptyParameters = JsonElement.Parse("""{"type":"object","properties":{}}""");
 
-    public static List<ChatMessage> From(IEnumerable<NewItem> items)
+    public static List<ChatMessage> From(IEnumerable<NewItem> items) => Translate(OutputsAfterCalls([.. items]));
+
+    /// <summary>
+    /// Each output moved to directly after the calls it answers (in call order), as Chat Completions requires: an
+    /// output sent a turn later, or after a user message, would otherwise land where an upstream refuses it.
+    /// </summary>
+    private static List<NewItem> OutputsAfterCalls(List<NewItem> items)
+    {
+        var outputs = items.Where(i => i.CallId is not null).GroupBy(i => i.CallId!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var calls = items.Where(i => i.Call is not null).Select(i => i.Call!.CallId).ToHashSet(StringComparer.Ordinal);
+        var ordered = new List<NewItem>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i].CallId is { } answered && calls.Contains(answered))
+            {
+                continue; // placed after its call
+            }
+
+            ordered.Add(items[i]);
+            if (items[i].Call is not null && (i + 1 == items.Count || items[i + 1].Call is null))
+            {
+                // The end of a run of calls: their outputs follow at once, in call order.
+                var start = i;
+                while (start > 0 && items[start - 1].Call is not null)
+                {
+                    start--;
+                }
+
+                ordered.AddRange(items[start..(i + 1)].Select(c => outputs.GetValueOrDefault(c.Call!.CallId)).OfType<NewItem>());
+            }
+        }
+
+        return ordered;
+    }
+
+    private static List<ChatMessage> Translate(List<NewItem> items)
     {
         var messages = new List<ChatMessage>();
         foreach (var item in items)
@@ -50,7 +85,7 @@ public static class ChatMessages
         }
 
         options.Tools = [.. tools.Select(tool => (AITool)AIFunctionFactory.CreateDeclaration(
-            tool.Name, tool.Description, tool.Parameters is { } schema ? JsonDocument.Parse(schema).RootElement.Clone() : EmptyParameters))];
+            tool.Name, tool.Description, tool.Parameters is { } schema ? JsonElement.Parse(schema) : EmptyParameters))];
         options.ToolMode = request.ToolChoice switch
         {
             { Function: { } function } => ChatToolMode.RequireSpecific(function),
@@ -65,15 +100,20 @@ public static class ChatMessages
     public static ChatResponseFormat? Format(OutputFormat? format) => format switch
     {
         { Type: OutputFormat.JsonSchemaType, Schema: { } schema } =>
-            ChatResponseFormat.ForJsonSchema(JsonDocument.Parse(schema).RootElement.Clone(), format.Name, format.Description),
+            ChatResponseFormat.ForJsonSchema(JsonElement.Parse(schema), format.Name, format.Description),
         { Type: OutputFormat.JsonObjectType or OutputFormat.JsonSchemaType } => ChatResponseFormat.Json,
         _ => null,
     };
 
-    /// <summary>The function calls among a response's contents, with their arguments as JSON text.</summary>
+    /// <summary>
+    /// The function calls among a response's contents, with their arguments as JSON text; arguments a provider sent
+    /// that are not JSON (a call cut short) are empty, never <c>{}</c>, so they cannot pass for a call without arguments.
+    /// </summary>
     public static IEnumerable<FunctionCall> Calls(IEnumerable<AIContent> contents) =>
         contents.OfType<FunctionCallContent>().Select(call => new FunctionCall(
-            call.CallId, call.Name, JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions)));
+            call.CallId, call.Name, call.Exception is not null && call.Arguments is null
+                ? string.Empty
+                : JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions)));
 
     /// <summary>A message's text as a plain-text model reads it: its text, a call's name and arguments, or a tool's output.</summary>
     public static string Text(ChatMessage message) => string.Concat(message.Contents.Select(content => content switch

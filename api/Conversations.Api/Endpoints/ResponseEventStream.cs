@@ -13,7 +13,7 @@ namespace Conversations.Api.Endpoints;
 internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
 {
     private const int ContentIndex = 0;
-    private int _sequence;
+    private readonly ItemEvents _events = new();
 
     public async IAsyncEnumerable<SseItem<string>> Events(ChunkReader reader, CompletionChunk first)
     {
@@ -32,7 +32,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                     {
                         // The message is announced with its first text: a model that only calls functions writes none.
                         messageStarted = true;
-                        foreach (var started in MessageStarted(itemId))
+                        foreach (var started in _events.MessageStarted(itemId))
                         {
                             yield return started;
                         }
@@ -62,9 +62,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                 for (var index = 0; index < stored.Value.Output.Count; index++)
                 {
                     var output = stored.Value.Output[index];
-                    var events = output.Call is { } call ? CallEvents(output, call, index)
-                        : MessageEvents(output, index, announce: !messageStarted);
-                    foreach (var item in events)
+                    foreach (var item in _events.Of(output, index, announce: !messageStarted))
                     {
                         yield return item;
                     }
@@ -76,65 +74,21 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
         }
     }
 
-    private IEnumerable<SseItem<string>> MessageStarted(string itemId, int index = 0)
-    {
-        yield return Event("response.output_item.added", new
-        {
-            output_index = index,
-            item = new { id = itemId, type = ItemKinds.Message, status = "in_progress", role = Roles.Assistant, content = Array.Empty<object>() },
-        });
-        yield return Event("response.content_part.added", new
-        {
-            item_id = itemId, output_index = index, content_index = ContentIndex, part = TextPartJson.Output(string.Empty),
-        });
-    }
-
-    private IEnumerable<SseItem<string>> MessageEvents(ConversationItem output, int index, bool announce)
-    {
-        if (announce)
-        {
-            foreach (var started in MessageStarted(output.Id, index))
-            {
-                yield return started;
-            }
-        }
-
-        yield return Event("response.output_text.done", new
-        {
-            item_id = output.Id, output_index = index, content_index = ContentIndex, text = output.Text, logprobs = Array.Empty<object>(),
-        });
-        yield return Event("response.content_part.done", new
-        {
-            item_id = output.Id, output_index = index, content_index = ContentIndex, part = TextPartJson.Output(output.Text),
-        });
-        yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
-    }
-
-    /// <summary>A function call's events; providers hand calls over whole, so its arguments are one delta.</summary>
-    private IEnumerable<SseItem<string>> CallEvents(ConversationItem output, FunctionCall call, int index)
-    {
-        yield return Event("response.output_item.added", new
-        {
-            output_index = index,
-            item = (ItemJson)new FunctionCallItemJson(output.Id, "in_progress", call.CallId, call.Name, string.Empty),
-        });
-        yield return Event("response.function_call_arguments.delta", new { item_id = output.Id, output_index = index, delta = call.Arguments });
-        yield return Event("response.function_call_arguments.done", new { item_id = output.Id, output_index = index, arguments = call.Arguments });
-        yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
-    }
-
-    /// <summary>An idempotent retry of a finished response: its events, at once.</summary>
+    /// <summary>An idempotent retry of a finished response: the events its items make, at once.</summary>
     public static async IAsyncEnumerable<SseItem<string>> Replay(StoredResponse response)
     {
         var json = ResponseJson.From(response, store: true);
-        var sequence = 0;
-        var message = response.Output.FirstOrDefault(item => item.Call is null);
-        yield return Format("response.created", new { response = json }, sequence++);
-        yield return Format("response.output_text.done", new
+        var events = new ItemEvents();
+        yield return events.Event("response.created", new { response = json });
+        for (var index = 0; index < response.Output.Count; index++)
         {
-            item_id = message?.Id, output_index = 0, content_index = ContentIndex, text = message?.Text ?? string.Empty, logprobs = Array.Empty<object>(),
-        }, sequence++);
-        yield return Format("response.completed", new { response = json }, sequence);
+            foreach (var item in events.Of(response.Output[index], index, announce: true))
+            {
+                yield return item;
+            }
+        }
+
+        yield return events.Event("response.completed", new { response = json });
         await Task.CompletedTask;
     }
 
@@ -145,7 +99,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
 
     private SseItem<string> Failed(GatewayError error) => Event("response.failed", new { response = plan.Failed(error) });
 
-    private SseItem<string> Event<T>(string type, T payload) => Format(type, payload, _sequence++);
+    private SseItem<string> Event<T>(string type, T payload) => _events.Event(type, payload);
 
     private static SseItem<string> Format<T>(string type, T payload, int sequence)
     {
@@ -163,5 +117,63 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
         }
 
         return new SseItem<string>(ordered.ToJsonString(ApiJson.Options), type);
+    }
+
+    /// <summary>Numbers events and writes an output item's events: a message's text events, or a function call's.</summary>
+    private sealed class ItemEvents
+    {
+        private int _sequence;
+
+        public SseItem<string> Event<T>(string type, T payload) => Format(type, payload, _sequence++);
+
+        public IEnumerable<SseItem<string>> Of(ConversationItem output, int index, bool announce) =>
+            output.Call is { } call ? CallEvents(output, call, index) : MessageEvents(output, index, announce);
+
+        public IEnumerable<SseItem<string>> MessageStarted(string itemId, int index = 0)
+        {
+            yield return Event("response.output_item.added", new
+            {
+                output_index = index,
+                item = new { id = itemId, type = ItemKinds.Message, status = "in_progress", role = Roles.Assistant, content = Array.Empty<object>() },
+            });
+            yield return Event("response.content_part.added", new
+            {
+                item_id = itemId, output_index = index, content_index = ContentIndex, part = TextPartJson.Output(string.Empty),
+            });
+        }
+
+        private IEnumerable<SseItem<string>> MessageEvents(ConversationItem output, int index, bool announce)
+        {
+            if (announce)
+            {
+                foreach (var started in MessageStarted(output.Id, index))
+                {
+                    yield return started;
+                }
+            }
+
+            yield return Event("response.output_text.done", new
+            {
+                item_id = output.Id, output_index = index, content_index = ContentIndex, text = output.Text, logprobs = Array.Empty<object>(),
+            });
+            yield return Event("response.content_part.done", new
+            {
+                item_id = output.Id, output_index = index, content_index = ContentIndex, part = TextPartJson.Output(output.Text),
+            });
+            yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
+        }
+
+        /// <summary>A function call's events; providers hand calls over whole, so its arguments are one delta.</summary>
+        private IEnumerable<SseItem<string>> CallEvents(ConversationItem output, FunctionCall call, int index)
+        {
+            yield return Event("response.output_item.added", new
+            {
+                output_index = index,
+                item = (ItemJson)new FunctionCallItemJson(output.Id, "in_progress", call.CallId, call.Name, string.Empty),
+            });
+            yield return Event("response.function_call_arguments.delta", new { item_id = output.Id, output_index = index, delta = call.Arguments });
+            yield return Event("response.function_call_arguments.done", new { item_id = output.Id, output_index = index, arguments = call.Arguments });
+            yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
+        }
     }
 }

@@ -138,6 +138,12 @@ internal sealed class ResponsePlan
 
         var now = api.Clock.GetUtcNow();
         var items = input.Value.Select(item => new ConversationItem(Ids.NewItem(item.Kind), item.Role, item.Text, 0, now, null, item.Call, item.CallId)).ToList();
+        if (body.PreviousResponseId is not null
+            && ToolPairs.Check(history.Select(item => new ConversationItem(string.Empty, item.Role, item.Text, 0, now, null, item.Call, item.CallId)), items) is { } unpaired)
+        {
+            return unpaired; // a chained response's calls and outputs follow the chain as a conversation's do
+        }
+
         return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now, idempotency,
             policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value, format.Value);
     }
@@ -284,6 +290,7 @@ internal sealed class ResponsePlan
         : policy.StateTokens is not null ? "state_tokens"
         : policy.Summarizer is not null || policy.SummaryTokens is not null || policy.SummarizeAfterTokens is not null ? "summarizer"
         : policy.RecallTopK is not null || policy.RecallTokens is not null || policy.RecallMinScore is not null ? "recall_top_k"
+        : policy.Extractor is not null ? "extractor"
         : null;
 
     /// <summary><c>conversation</c> may be an id or <c>{"id": …}</c>.</summary>

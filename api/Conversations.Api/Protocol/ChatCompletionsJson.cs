@@ -45,7 +45,10 @@ public sealed record ChatChoiceJson(int Index, AssistantMessageJson Message, str
     public object? Logprobs => null;
 }
 
-public sealed record AssistantMessageJson(string Role, string? Content, IReadOnlyList<ChatToolCallJson>? ToolCalls = null)
+public sealed record AssistantMessageJson(
+    string Role,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Content,
+    IReadOnlyList<ChatToolCallJson>? ToolCalls = null)
 {
     /// <summary>The model's message: its text (<c>null</c> when it only called functions) and its calls.</summary>
     public static AssistantMessageJson From(CompletionResult result) => result.Calls.Count == 0

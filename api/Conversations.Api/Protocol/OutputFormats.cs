@@ -64,7 +64,7 @@ public static partial class OutputFormats
         {
             type = format.Type,
             name = format.Name,
-            schema = JsonDocument.Parse(format.Schema!).RootElement.Clone(),
+            schema = JsonElement.Parse(format.Schema!),
             description = format.Description,
             strict = format.Strict ?? false,
         },

@@ -95,7 +95,7 @@ public sealed record FunctionToolJson(string Name, string? Description, JsonElem
     public bool Strict => false;
 
     public static FunctionToolJson From(ToolDefinition tool) =>
-        new(tool.Name, tool.Description, tool.Parameters is { } schema ? JsonDocument.Parse(schema).RootElement.Clone() : null);
+        new(tool.Name, tool.Description, tool.Parameters is { } schema ? JsonElement.Parse(schema) : null);
 }
 
 public sealed record ConversationRefJson(string Id);

@@ -36,6 +36,11 @@ internal sealed class BackgroundWork<TJob>(
             return;
         }
 
+        if (_failures > 0)
+        {
+            return; // failing: the pending retry runs the latest job; a turn never cuts the backoff short
+        }
+
         Start(TimeSpan.Zero);
     }
 

@@ -58,8 +58,9 @@ public static class FactExtraction
     {
         var current = new SortedDictionary<string, string>(facts.ToDictionary(), StringComparer.Ordinal);
         var text = new StringBuilder("Current facts: ").Append(JsonSerializer.Serialize(current, Compact)).Append("\n\nNew messages:");
-        foreach (var item in items)
+        foreach (var item in items.Where(item => item.Call is null && item.CallId is null))
         {
+            // Function calls and their outputs are left out: a tool's output is untrusted text, and facts are sent as system messages.
             text.Append('\n').Append(Transcript.Line(item));
         }
 

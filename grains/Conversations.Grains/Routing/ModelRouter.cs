@@ -92,8 +92,16 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             // The stream outlives this attempt, so it is tied to the whole call; the first-token timeout is disarmed below.
             var stream = new OpenStream(deployment, activity, started, firstToken);
             updates = client.GetStreamingResponseAsync(call.Messages, call.Options, firstToken.Token).GetAsyncEnumerator(firstToken.Token);
+            var responding = false;
             while (await updates.MoveNextAsync())
             {
+                if (!responding)
+                {
+                    // The provider answers: an answer made only of function calls has no first token, so from here it gets the whole-answer time.
+                    responding = true;
+                    firstToken.CancelAfter(call.Plan.Config.Timeouts.Attempt);
+                }
+
                 stream.Observe(updates.Current);
                 if (updates.Current.Text is { Length: > 0 } text)
                 {
@@ -218,7 +226,9 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     {
         List<FunctionCall> made = [.. calls];
         var output = text + string.Concat(made.Select(c => ItemKinds.CountedText(string.Empty, c)));
-        return new(text, made.Count > 0 ? "tool_calls" : FinishReasonName(finish), ToUsage(usage, call.Request, output), call.Plan.Alias, ToolCalls: made.Count > 0 ? made : null);
+        // A call cut short (length, content filter) keeps that reason, so no client runs a function on partial arguments.
+        var reason = FinishReasonName(finish);
+        return new(text, made.Count > 0 && reason == "stop" ? "tool_calls" : reason, ToUsage(usage, call.Request, output), call.Plan.Alias, ToolCalls: made.Count > 0 ? made : null);
     }
 
     /// <summary>Provider-reported usage wins; a provider that reports none is counted with the tokenizer.</summary>

@@ -158,5 +158,67 @@ public sealed class FunctionCallingTests : UpstreamGatewayTest
         Assert.Equal(0, items.GetArrayLength());
     }
 
+    [Fact]
+    public async Task A_call_sent_again_or_an_output_sent_twice_is_refused_as_invalid_not_as_too_long()
+    {
+        using var http = Gateway.Http();
+        var conversation = JsonDocument.Parse(await (await http.PostAsync("/v1/conversations", Json("{}"))).Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        var tools = new[] { new { type = "function", name = "get_weather" } };
+        using var called = await http.PostAsync("/v1/responses", Json(JsonSerializer.Serialize(new { model = "remote", conversation, tools, input = "Lisbon [sim:call=get_weather]" })));
+        var call = JsonDocument.Parse(await called.Content.ReadAsStringAsync()).RootElement.GetProperty("output")[0];
+        var callId = call.GetProperty("call_id").GetString()!;
+        var output = new { type = "function_call_output", call_id = callId, output = "22 degrees" };
+        using var answered = await http.PostAsync("/v1/responses", Json(JsonSerializer.Serialize(new { model = "remote", conversation, tools, input = new[] { output } })));
+
+        using var outputAgain = await http.PostAsync("/v1/responses", Json(JsonSerializer.Serialize(new { model = "remote", conversation, tools, input = new[] { output } })));
+        using var callAgain = await http.PostAsync("/v1/responses", Json(JsonSerializer.Serialize(new
+        {
+            model = "remote", conversation, tools,
+            input = new object[] { new { type = "function_call", call_id = callId, name = "get_weather", arguments = "{}" }, output },
+        })));
+        using var callAlone = await http.PostAsync("/v1/responses", Json(JsonSerializer.Serialize(new
+        {
+            model = "remote", conversation, tools, input = new object[] { new { type = "function_call", call_id = "call_new", name = "get_weather", arguments = "{}" } },
+        })));
+
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Contains("already has an output", (await outputAgain.AssertOpenAIError(HttpStatusCode.BadRequest, "input")).GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("already in the conversation", (await callAgain.AssertOpenAIError(HttpStatusCode.BadRequest, "input")).GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("no function_call_output", (await callAlone.AssertOpenAIError(HttpStatusCode.BadRequest, "input")).GetProperty("message").GetString(), StringComparison.Ordinal);
+        var items = JsonDocument.Parse(await http.GetStringAsync($"/v1/conversations/{conversation}/items")).RootElement.GetProperty("data");
+        Assert.Equal(4, items.GetArrayLength()); // the two turns, and nothing from the refused ones
+    }
+
+    [Fact]
+    public async Task An_answer_that_only_calls_functions_has_null_content_and_replays_as_function_call_events()
+    {
+        using var http = Gateway.Http();
+        var chatBody = """{"model":"remote","messages":[{"role":"user","content":"x [sim:call=f]"}],"tools":[{"type":"function","function":{"name":"f"}}]}""";
+        var responseBody = """{"model":"remote","stream":true,"input":"y [sim:call=f]","tools":[{"type":"function","name":"f"}]}""";
+
+        using var chat = await http.PostAsync("/v1/chat/completions", Json(chatBody));
+        var message = JsonDocument.Parse(await chat.Content.ReadAsStringAsync()).RootElement.GetProperty("choices")[0].GetProperty("message");
+        var first = await Stream(http, responseBody, "replay-calls-1");
+        var replayed = await Stream(http, responseBody, "replay-calls-1");
+
+        Assert.Equal(JsonValueKind.Null, message.GetProperty("content").ValueKind);
+        Assert.Equal("f", message.GetProperty("tool_calls")[0].GetProperty("function").GetProperty("name").GetString());
+        Assert.Equal(1, (await Upstream.ReceivedRequests()).Count(r => r.GetRawText().Contains("y [sim:call=f]", StringComparison.Ordinal))); // the retry called no model
+        Assert.Contains("response.function_call_arguments.done", replayed.Types);
+        Assert.Equal(first.CallId, replayed.CallId);
+    }
+
+    private static async Task<(List<string> Types, string? CallId)> Stream(HttpClient http, string body, string idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = Json(body) };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        using var response = await http.SendAsync(request);
+        var events = (await response.Content.ReadAsStringAsync()).Split('\n')
+            .Where(line => line.StartsWith("data: ", StringComparison.Ordinal))
+            .Select(line => JsonDocument.Parse(line["data: ".Length..]).RootElement).ToList();
+        var done = events.FirstOrDefault(e => e.GetProperty("type").GetString() == "response.output_item.done");
+        return ([.. events.Select(e => e.GetProperty("type").GetString()!)], done.ValueKind == JsonValueKind.Undefined ? null : done.GetProperty("item").GetProperty("call_id").GetString());
+    }
+
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
 }
