@@ -212,6 +212,13 @@ public static class ChatCompletionsEndpoints
                 return invalid;
             }
 
+            if (call.Type is not (null or "function") || items.Exists(item => item.Call?.CallId == call.Id))
+            {
+                return call.Type is not (null or "function")
+                    ? GatewayError.Invalid($"Invalid '{callParam}.type': expected 'function'.", $"{callParam}.type", "invalid_value")
+                    : GatewayError.Invalid($"Invalid '{callParam}.id': the id '{call.Id}' is used twice.", $"{callParam}.id", "invalid_value");
+            }
+
             var arguments = ToolCalls.ReadArguments(function.Arguments, $"{callParam}.function.arguments");
             if (!arguments.IsSuccess)
             {

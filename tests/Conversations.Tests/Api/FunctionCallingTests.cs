@@ -135,6 +135,7 @@ public sealed class FunctionCallingTests : UpstreamGatewayTest
     [InlineData("""{"model":"remote","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}""", "tool_choice")]
     [InlineData("""{"model":"remote","messages":[{"role":"tool","content":"x"}]}""", "messages[0].tool_call_id")]
     [InlineData("""{"model":"remote","messages":[{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"not json"}}]}]}""", "messages[0].tool_calls[0].function.arguments")]
+    [InlineData("""{"model":"remote","messages":[{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"c1","type":"function","function":{"name":"g","arguments":"{}"}}]}]}""", "messages[0].tool_calls[1].id")]
     public async Task Malformed_tools_and_calls_are_refused_naming_the_field(string body, string param)
     {
         using var http = Gateway.Http();
