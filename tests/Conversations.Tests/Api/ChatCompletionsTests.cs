@@ -25,6 +25,37 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
         Assert.Equal(completion.Usage.InputTokenCount + completion.Usage.OutputTokenCount, completion.Usage.TotalTokenCount);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_embedded_simulated_model_calls_a_tool_when_told_to(bool stream)
+    {
+        var options = new ChatCompletionOptions { Tools = { ChatTool.CreateFunctionTool("get_weather", "The weather.") } };
+        List<ChatMessage> messages = [new UserChatMessage("Lisbon? [sim:call=get_weather]")];
+
+        var (name, finish) = stream ? await StreamedCall(messages, options) : await Call(messages, options);
+
+        Assert.Equal("get_weather", name);
+        Assert.Equal(ChatFinishReason.ToolCalls, finish);
+    }
+
+    private async Task<(string? Name, ChatFinishReason? Finish)> Call(List<ChatMessage> messages, ChatCompletionOptions options)
+    {
+        ChatCompletion completion = await Chat.CompleteChatAsync(messages, options);
+        return (Assert.Single(completion.ToolCalls).FunctionName, completion.FinishReason);
+    }
+
+    private async Task<(string? Name, ChatFinishReason? Finish)> StreamedCall(List<ChatMessage> messages, ChatCompletionOptions options)
+    {
+        (string? Name, ChatFinishReason? Finish) seen = (null, null);
+        await foreach (var update in Chat.CompleteChatStreamingAsync(messages, options))
+        {
+            seen = (seen.Name ?? (update.ToolCallUpdates.Count > 0 ? update.ToolCallUpdates[0].FunctionName : null), seen.Finish ?? update.FinishReason);
+        }
+
+        return seen;
+    }
+
     [Fact]
     public async Task Streaming_completion_sends_deltas_and_a_usage_chunk()
     {
