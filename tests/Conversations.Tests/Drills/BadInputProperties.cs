@@ -18,7 +18,9 @@ public sealed class BadInputProperties(GatewayFixture fixture)
 {
     private static readonly string[] FieldNames =
         ["model", "messages", "input", "conversation", "items", "metadata", "stream", "stream_options", "temperature", "top_p",
-         "max_tokens", "max_output_tokens", "previous_response_id", "instructions", "store", "role", "content", "type", "user", "n", "tools"];
+         "max_tokens", "max_output_tokens", "previous_response_id", "instructions", "store", "role", "content", "type", "user", "n", "tools",
+         "tool_choice", "parallel_tool_calls", "tool_calls", "tool_call_id", "function", "name", "parameters", "call_id", "arguments", "output",
+         "response_format", "json_schema", "schema", "text", "format", "context_policy", "knowledge_bases"];
 
     /// <summary>250 in the suite; the larger run sets <c>CONVERSATIONS_FUZZ_ITERATIONS</c> (see bench/README.md).</summary>
     private static readonly long Iterations =
@@ -86,6 +88,9 @@ public sealed class BadInputProperties(GatewayFixture fixture)
             Gen.Const<JsonNode?>((JsonNode?)null),
             Gen.Const<JsonNode?>((JsonNode?)conversationId),
             Gen.Const<JsonNode?>((JsonNode?)"sim-small"),
+            Gen.Const<JsonNode?>((JsonNode?)"function"),
+            Gen.Const<JsonNode?>((JsonNode?)"json_schema"),
+            Gen.Const<JsonNode?>((JsonNode?)"function_call_output"),
             Gen.Int[0, 70_000].Select(n => (JsonNode?)new string('x', n)));
         var value = Gen.OneOf(
             scalar,
