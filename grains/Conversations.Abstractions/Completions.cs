@@ -100,7 +100,8 @@ public sealed record CompletionResult(
     [property: Id(5)] decimal CostUsd = 0,
     [property: Id(6)] string? ReplayOf = null,
     [property: Id(7)] IReadOnlyList<string>? Citations = null,
-    [property: Id(9)] IReadOnlyList<FunctionCall>? ToolCalls = null)
+    [property: Id(9)] IReadOnlyList<FunctionCall>? ToolCalls = null,
+    [property: Id(10)] bool? Truncation = null)
 {
     public IReadOnlyList<FunctionCall> Calls => ToolCalls ?? [];
 }

@@ -271,7 +271,7 @@ public sealed partial class ConversationGrain(
 
         var citations = view?.Sections.FirstOrDefault(section => section.Name == ContextSections.Knowledge)?.ItemIds;
         yield return (failure is null
-            ? CompletionChunk.Done(result with { OutputItems = output, Citations = citations })
+            ? CompletionChunk.Done(result with { OutputItems = output, Citations = citations, Truncation = policy.Truncation })
             : CompletionChunk.Failed(failure)) with { Admission = admission, Route = route };
     }
 

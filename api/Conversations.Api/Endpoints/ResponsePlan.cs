@@ -196,7 +196,7 @@ internal sealed class ResponsePlan
     {
         // A conversation turn's items come from the conversation; a stateless call's are made here (their token counts are not needed).
         var output = result.OutputItems ?? OutputItems.Of(result, OutputItemId, ResponseId, api.Clock.GetUtcNow(), _ => 0);
-        var response = ToStored([.. output], result.Usage, "completed");
+        var response = ToStored([.. output], result.Usage, "completed") with { Truncation = result.Truncation };
         if (result.Citations is { Count: > 0 } citations)
         {
             // The knowledge chunks the model was given, as OpenAI-shaped metadata (a string of at most 512 characters).
@@ -281,7 +281,8 @@ internal sealed class ResponsePlan
         Tools,
         ToolChoice,
         Body.ParallelToolCalls,
-        Format);
+        Format,
+        ConversationId is null ? null : Policy?.Truncation ?? true); // a turn's final value comes from its conversation
 
     /// <summary>The first field of <paramref name="policy"/> that only a conversation turn can use, if any.</summary>
     private static string? ConversationOnly(Context.ContextPolicy policy) =>

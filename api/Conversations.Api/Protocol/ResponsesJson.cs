@@ -49,7 +49,11 @@ public sealed record ResponseJson(
 {
     public string Object => "response";
 
-    public string Truncation => "disabled";
+    /// <summary>What OpenAI calls <c>truncation</c>: <c>auto</c> when the context may leave older items out (a conversation turn's default here).</summary>
+    public string Truncation => TruncationOn == true ? "auto" : "disabled";
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool? TruncationOn { get; init; }
 
     public object Text => new { format = OutputFormats.ToJson(Format) };
 
@@ -84,6 +88,7 @@ public sealed record ResponseJson(
         error)
     {
         Format = response.Format,
+        TruncationOn = response.Truncation,
     };
 }
 

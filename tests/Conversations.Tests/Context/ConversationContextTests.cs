@@ -130,6 +130,30 @@ public sealed class ConversationContextTests : UpstreamGatewayTest
         await unknownModel.AssertOpenAIError(HttpStatusCode.NotFound, "model");
     }
 
+    [Fact]
+    public async Task A_response_says_which_truncation_its_context_used()
+    {
+        using var http = Gateway.Http();
+        var auto = await Create(http, turns: 1);
+        var disabled = await Create(http, turns: 1, policy: """{"truncation":"disabled"}""");
+
+        var turnDefault = await TruncationOf(http, $$"""{"model":"remote","conversation":"{{auto}}","input":"hi"}""");
+        var turnDisabled = await TruncationOf(http, $$"""{"model":"remote","conversation":"{{disabled}}","input":"hi"}""");
+        var requestDisabled = await TruncationOf(http, $$"""{"model":"remote","conversation":"{{auto}}","truncation":"disabled","input":"hi"}""");
+        var stateless = await TruncationOf(http, """{"model":"remote","input":"hi"}""");
+
+        Assert.Equal(["auto", "disabled", "disabled", "disabled"], new[] { turnDefault, turnDisabled, requestDisabled, stateless });
+    }
+
+    private static async Task<string> TruncationOf(HttpClient http, string body)
+    {
+        using var response = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(body));
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var fetched = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/v1/responses/{json.GetProperty("id").GetString()}", UriKind.Relative))).RootElement;
+        Assert.Equal(json.GetProperty("truncation").GetString(), fetched.GetProperty("truncation").GetString()); // stored as answered
+        return json.GetProperty("truncation").GetString()!;
+    }
+
     /// <summary>A conversation with <paramref name="turns"/> question/answer turns (added 20 items at a time, OpenAI's limit).</summary>
     private static async Task<string> Create(HttpClient http, int turns, string? policy = null)
     {
