@@ -33,6 +33,7 @@ public sealed partial class ModelRouteGrain(
     {
         if (Current is not { } route)
         {
+            DeactivateOnIdle(); // a name no route has: do not keep an activation per invented name
             return Task.FromResult<Result<RoutePlan>>(GatewayError.ModelNotFound(Alias));
         }
 
