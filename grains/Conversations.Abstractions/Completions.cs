@@ -30,8 +30,10 @@ public sealed record CompletionRequest(
     public string? StickyKey => EndUser ?? Conversation;
 
     /// <summary>What the tokenizer counts for the prompt: each message, and each tool the model is offered.</summary>
-    public IEnumerable<string> PromptTexts =>
-        Messages.Select(m => m.CountedText).Concat((Tools ?? []).Select(t => $"{t.Name} {t.Description} {t.Parameters}"));
+    public IEnumerable<string> PromptTexts => Messages.Select(m => m.CountedText).Concat(ToolTexts);
+
+    /// <summary>What the tokenizer counts for the tools the model is offered, one text per tool.</summary>
+    public IEnumerable<string> ToolTexts => (Tools ?? []).Select(t => $"{t.Name} {t.Description} {t.Parameters}");
 }
 
 /// <summary>

@@ -212,7 +212,7 @@ public sealed partial class ConversationGrain(
         var remembering = System.Diagnostics.Stopwatch.GetElapsedTime(started);
 
         // The context is built once the route is known: its deployments' windows set the budget, less what the tools take.
-        var toolTokens = tokens.CountPrompt(request.Options.PromptTexts.Skip(request.Options.Messages.Count)) - TokenCounter.MessageOverhead;
+        var toolTokens = request.Options.Tools is null ? 0 : tokens.CountPrompt(request.Options.ToolTexts) - TokenCounter.MessageOverhead;
         ContextView? view = null;
         Result<CompletionRequest> Shape(RoutePlan plan)
         {

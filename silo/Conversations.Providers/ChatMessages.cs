@@ -13,7 +13,8 @@ public static class ChatMessages
 {
     private static readonly JsonElement EmptyParameters = JsonElement.Parse("""{"type":"object","properties":{}}""");
 
-    public static List<ChatMessage> From(IEnumerable<NewItem> items) => Translate(OutputsAfterCalls([.. items]));
+    public static List<ChatMessage> From(IReadOnlyList<NewItem> items) =>
+        Translate(items.Any(i => i.CallId is not null) ? OutputsAfterCalls([.. items]) : items);
 
     /// <summary>
     /// Each output moved to directly after the calls it answers (in call order), as Chat Completions requires: an
@@ -48,7 +49,7 @@ public static class ChatMessages
         return ordered;
     }
 
-    private static List<ChatMessage> Translate(List<NewItem> items)
+    private static List<ChatMessage> Translate(IReadOnlyList<NewItem> items)
     {
         var messages = new List<ChatMessage>();
         foreach (var item in items)
@@ -109,11 +110,12 @@ public static class ChatMessages
     /// The function calls among a response's contents, with their arguments as JSON text; arguments a provider sent
     /// that are not JSON (a call cut short) are empty, never <c>{}</c>, so they cannot pass for a call without arguments.
     /// </summary>
-    public static IEnumerable<FunctionCall> Calls(IEnumerable<AIContent> contents) =>
-        contents.OfType<FunctionCallContent>().Select(call => new FunctionCall(
-            call.CallId, call.Name, call.Exception is not null && call.Arguments is null
-                ? string.Empty
-                : JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions)));
+    public static IEnumerable<FunctionCall> Calls(IEnumerable<AIContent> contents) => contents.OfType<FunctionCallContent>().Select(Call);
+
+    public static FunctionCall Call(FunctionCallContent call) => new(
+        call.CallId, call.Name, call.Exception is not null && call.Arguments is null
+            ? string.Empty
+            : JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions));
 
     /// <summary>A message's text as a plain-text model reads it: its text, a call's name and arguments, or a tool's output.</summary>
     public static string Text(ChatMessage message) => string.Concat(message.Contents.Select(content => content switch

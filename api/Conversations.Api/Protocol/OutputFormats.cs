@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace Conversations.Api;
 
@@ -7,7 +6,7 @@ namespace Conversations.Api;
 /// Reads the answer's format as the two OpenAI APIs send it: Chat Completions' <c>response_format</c>
 /// nests a schema under <c>json_schema</c>; the Responses API's <c>text.format</c> does not.
 /// </summary>
-public static partial class OutputFormats
+public static class OutputFormats
 {
     public static Result<OutputFormat?> Read(JsonElement? format, string param, bool nested)
     {
@@ -36,7 +35,7 @@ public static partial class OutputFormats
                 }
 
                 var name = spec.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-                if (name is null || !SchemaName().IsMatch(name))
+                if (!ToolCalls.IsName(name))
                 {
                     return GatewayError.Invalid(
                         $"Invalid '{schemaParam}.name': 1 to 64 letters, digits, underscores or dashes.", $"{schemaParam}.name", name is null ? "missing_required_parameter" : "invalid_value");
@@ -70,7 +69,4 @@ public static partial class OutputFormats
         },
         _ => new { type = format.Type },
     };
-
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$", RegexOptions.CultureInvariant)]
-    private static partial Regex SchemaName();
 }

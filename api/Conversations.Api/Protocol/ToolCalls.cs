@@ -59,9 +59,12 @@ public static partial class ToolCalls
         : callId.Length > 128 ? GatewayError.Invalid($"Invalid '{param}': at most 128 characters.", param, "string_above_max_length")
         : null;
 
+    /// <summary>OpenAI's rule for function and schema names: 1 to 64 letters, digits, underscores or dashes.</summary>
+    public static bool IsName(string? name) => name is not null && FunctionName().IsMatch(name);
+
     public static GatewayError? CheckName(string? name, string param) =>
         name is null ? GatewayError.Invalid($"Missing required parameter: '{param}'.", param, "missing_required_parameter")
-        : !FunctionName().IsMatch(name) ? GatewayError.Invalid($"Invalid '{param}': a function name is 1 to 64 letters, digits, underscores or dashes.", param, "invalid_value")
+        : !IsName(name) ? GatewayError.Invalid($"Invalid '{param}': a function name is 1 to 64 letters, digits, underscores or dashes.", param, "invalid_value")
         : null;
 
     /// <summary>A call's arguments: JSON text of an object, as models write them.</summary>

@@ -305,9 +305,11 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
                 {
                     Usage = usage.Details;
                 }
+                else if (content is FunctionCallContent call)
+                {
+                    Calls.Add(ChatMessages.Call(call));
+                }
             }
-
-            Calls.AddRange(ChatMessages.Calls(update.Contents));
         }
 
         public void Start(IAsyncEnumerator<ChatResponseUpdate> updates, string firstText, TimeSpan firstTokenAfter)
