@@ -11,6 +11,9 @@ namespace Conversations.Providers;
 /// </summary>
 public static class ChatMessages
 {
+    /// <summary>Microsoft.Extensions.AI's JSON options, written compactly, as models write arguments.</summary>
+    internal static readonly JsonSerializerOptions Compact = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
+
     private static readonly JsonElement EmptyParameters = JsonElement.Parse("""{"type":"object","properties":{}}""");
 
     public static List<ChatMessage> From(IReadOnlyList<NewItem> items) =>
@@ -115,13 +118,13 @@ public static class ChatMessages
     public static FunctionCall Call(FunctionCallContent call) => new(
         call.CallId, call.Name, call.Exception is not null && call.Arguments is null
             ? string.Empty
-            : JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions));
+            : JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), Compact));
 
     /// <summary>A message's text as a plain-text model reads it: its text, a call's name and arguments, or a tool's output.</summary>
     public static string Text(ChatMessage message) => string.Concat(message.Contents.Select(content => content switch
     {
         TextContent text => text.Text,
-        FunctionCallContent call => $"{call.Name}({JsonSerializer.Serialize(call.Arguments, AIJsonUtilities.DefaultOptions)})",
+        FunctionCallContent call => $"{call.Name}({JsonSerializer.Serialize(call.Arguments, Compact)})",
         FunctionResultContent result => result.Result?.ToString(),
         _ => null,
     }));

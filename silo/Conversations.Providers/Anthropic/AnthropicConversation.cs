@@ -45,7 +45,7 @@ internal sealed record AnthropicConversation(string? System, IReadOnlyList<Anthr
                         break;
                     case FunctionCallContent call:
                         blocks.Add(new AnthropicBlock("tool_use", Id: call.CallId, Name: call.Name,
-                            Input: JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions)));
+                            Input: JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), ChatMessages.Compact)));
                         break;
                     case FunctionResultContent result:
                         // Results lead the user turn that follows the calls.

@@ -31,7 +31,7 @@ public sealed class FunctionCallingTests : UpstreamGatewayTest
         Assert.Equal(OpenAI.Chat.ChatFinishReason.ToolCalls, called.FinishReason);
         var call = Assert.Single(called.ToolCalls);
         Assert.Equal("get_weather", call.FunctionName);
-        Assert.Equal("Weather in Lisbon?", JsonDocument.Parse(call.FunctionArguments).RootElement.GetProperty("input").GetString());
+        Assert.Equal("""{"input":"Weather in Lisbon?"}""", call.FunctionArguments.ToString()); // compact, as models write arguments
 
         messages.Add(new AssistantChatMessage(called));
         messages.Add(new ToolChatMessage(call.Id, "22 degrees and sunny"));
