@@ -92,12 +92,12 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             // The stream outlives this attempt, so it is tied to the whole call; the first-token timeout is disarmed below.
             var stream = new OpenStream(deployment, activity, started, firstToken);
             updates = client.GetStreamingResponseAsync(call.Messages, call.Options, firstToken.Token).GetAsyncEnumerator(firstToken.Token);
-            var responding = false;
+            var responding = call.Request.Tools is not { Count: > 0 }; // with tools, the answer may be calls only: no first token ever comes
             while (await updates.MoveNextAsync())
             {
                 if (!responding)
                 {
-                    // The provider answers: an answer made only of function calls has no first token, so from here it gets the whole-answer time.
+                    // The provider answers, and may be writing calls: from here the attempt gets the whole-answer time.
                     responding = true;
                     firstToken.CancelAfter(call.Plan.Config.Timeouts.Attempt);
                 }
