@@ -20,32 +20,44 @@ public static class ChatMessages
         Translate(items.Any(i => i.CallId is not null) ? OutputsAfterCalls([.. items]) : items);
 
     /// <summary>
-    /// Each output moved to directly after the calls it answers (in call order), as Chat Completions requires: an
-    /// output sent a turn later, or after a user message, would otherwise land where an upstream refuses it.
+    /// Each output moved to directly after the run of calls it answers (in call order), as Chat Completions
+    /// requires, when only calls and outputs stand between them (outputs sent in another order, or calls
+    /// answered one by one). An output that comes after other messages stays where it is: moving it back
+    /// would put the newest input behind older messages.
     /// </summary>
     private static List<NewItem> OutputsAfterCalls(List<NewItem> items)
     {
-        var outputs = items.Where(i => i.CallId is not null).GroupBy(i => i.CallId!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-        var calls = items.Where(i => i.Call is not null).Select(i => i.Call!.CallId).ToHashSet(StringComparer.Ordinal);
         var ordered = new List<NewItem>(items.Count);
+        var moved = new HashSet<int>();
         for (var i = 0; i < items.Count; i++)
         {
-            if (items[i].CallId is { } answered && calls.Contains(answered))
+            if (moved.Contains(i))
             {
-                continue; // placed after its call
+                continue;
             }
 
             ordered.Add(items[i]);
-            if (items[i].Call is not null && (i + 1 == items.Count || items[i + 1].Call is null))
+            if (items[i].Call is null || (i + 1 < items.Count && items[i + 1].Call is not null))
             {
-                // The end of a run of calls: their outputs follow at once, in call order.
-                var start = i;
-                while (start > 0 && items[start - 1].Call is not null)
-                {
-                    start--;
-                }
+                continue;
+            }
 
-                ordered.AddRange(items[start..(i + 1)].Select(c => outputs.GetValueOrDefault(c.Call!.CallId)).OfType<NewItem>());
+            // The end of a run of calls: its outputs in the block of calls and outputs that follows come next, in call order.
+            var start = i;
+            while (start > 0 && items[start - 1].Call is not null)
+            {
+                start--;
+            }
+
+            var block = Enumerable.Range(i + 1, items.Count - i - 1).TakeWhile(j => items[j].Call is not null || items[j].CallId is not null)
+                .Where(j => items[j].CallId is not null && !moved.Contains(j)).ToList();
+            foreach (var call in items[start..(i + 1)])
+            {
+                if (block.FirstOrDefault(j => items[j].CallId == call.Call!.CallId && !moved.Contains(j), -1) is var output and >= 0)
+                {
+                    ordered.Add(items[output]);
+                    moved.Add(output);
+                }
             }
         }
 
@@ -100,14 +112,37 @@ public static class ChatMessages
         options.AllowMultipleToolCalls = request.ParallelToolCalls;
     }
 
-    /// <summary>The answer's format as chat options take it: any JSON object, or JSON following a schema.</summary>
-    public static ChatResponseFormat? Format(OutputFormat? format) => format switch
+    /// <summary>
+    /// The answer's format as chat options take it: any JSON object, or JSON following a schema. For OpenAI-compatible
+    /// deployments the schema also goes out as the client wrote it, with its <c>strict</c>: Microsoft.Extensions.AI would
+    /// otherwise rewrite it into its strict form (every property required, constraints moved into descriptions).
+    /// </summary>
+    public static void AddFormat(ChatOptions options, OutputFormat? format)
     {
-        { Type: OutputFormat.JsonSchemaType, Schema: { } schema } =>
-            ChatResponseFormat.ForJsonSchema(JsonElement.Parse(schema), format.Name, format.Description),
-        { Type: OutputFormat.JsonObjectType or OutputFormat.JsonSchemaType } => ChatResponseFormat.Json,
-        _ => null,
-    };
+        options.ResponseFormat = format switch
+        {
+            { Type: OutputFormat.JsonSchemaType, Schema: { } schema } =>
+                ChatResponseFormat.ForJsonSchema(JsonElement.Parse(schema), format.Name, format.Description),
+            { Type: OutputFormat.JsonObjectType or OutputFormat.JsonSchemaType } => ChatResponseFormat.Json,
+            _ => null,
+        };
+        if (format is { Type: OutputFormat.JsonSchemaType, Schema: { } exact })
+        {
+            options.RawRepresentationFactory = _ => new OpenAI.Chat.ChatCompletionOptions
+            {
+                ResponseFormat = OpenAI.Chat.ChatResponseFormat.CreateJsonSchemaFormat(
+                    format.Name ?? "answer", BinaryData.FromString(exact), format.Description, format.Strict),
+            };
+        }
+    }
+
+    /// <summary>Whether a streamed update shows the model writing function calls (which M.E.AI hands over only when complete).</summary>
+    public static bool WritesCalls(ChatResponseUpdate update) =>
+        update.RawRepresentation is OpenAI.Chat.StreamingChatCompletionUpdate { ToolCallUpdates.Count: > 0 }
+        || ReferenceEquals(update.RawRepresentation, CallsStarted);
+
+    /// <summary>The raw representation of an update that a provider client yields when the model starts writing a call.</summary>
+    public static object CallsStarted { get; } = new();
 
     /// <summary>
     /// The function calls among a response's contents, with their arguments as JSON text; arguments a provider sent
@@ -115,8 +150,9 @@ public static class ChatMessages
     /// </summary>
     public static IEnumerable<FunctionCall> Calls(IEnumerable<AIContent> contents) => contents.OfType<FunctionCallContent>().Select(Call);
 
+    /// <summary>A call as the gateway keeps it; a provider that sent no id gets one, since its output must name it.</summary>
     public static FunctionCall Call(FunctionCallContent call) => new(
-        call.CallId, call.Name, call.Exception is not null && call.Arguments is null
+        string.IsNullOrEmpty(call.CallId) ? "call_" + Guid.NewGuid().ToString("N")[..24] : call.CallId, call.Name, call.Exception is not null && call.Arguments is null
             ? string.Empty
             : JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), Compact));
 

@@ -138,10 +138,17 @@ internal sealed class ResponsePlan
 
         var now = api.Clock.GetUtcNow();
         var items = input.Value.Select(item => new ConversationItem(Ids.NewItem(item.Kind), item.Role, item.Text, 0, now, null, item.Call, item.CallId)).ToList();
-        if (body.PreviousResponseId is not null
-            && ToolPairs.Check(history.Select(item => new ConversationItem(string.Empty, item.Role, item.Text, 0, now, null, item.Call, item.CallId)), items) is { } unpaired)
+        if (body.PreviousResponseId is not null)
         {
-            return unpaired; // a chained response's calls and outputs follow the chain as a conversation's do
+            // A chained response's calls and outputs follow the chain as a conversation's do, and the chain's last calls must be answered.
+            List<ConversationItem> chained = [.. history.Select(item => new ConversationItem(string.Empty, item.Role, item.Text, 0, now, null, item.Call, item.CallId))];
+            var waiting = ToolPairs.LeftWaiting(chained, items).FirstOrDefault();
+            var unpaired = ToolPairs.Check(chained, items)
+                ?? (waiting is null ? null : GatewayError.Invalid($"No tool output found for function call {waiting}.", "input", "invalid_value"));
+            if (unpaired is not null)
+            {
+                return unpaired;
+            }
         }
 
         return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now, idempotency,

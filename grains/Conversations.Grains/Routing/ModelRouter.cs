@@ -92,13 +92,13 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             // The stream outlives this attempt, so it is tied to the whole call; the first-token timeout is disarmed below.
             var stream = new OpenStream(deployment, activity, started, firstToken);
             updates = client.GetStreamingResponseAsync(call.Messages, call.Options, firstToken.Token).GetAsyncEnumerator(firstToken.Token);
-            var responding = call.Request.Tools is not { Count: > 0 }; // with tools, the answer may be calls only: no first token ever comes
+            var writingCalls = false;
             while (await updates.MoveNextAsync())
             {
-                if (!responding)
+                if (!writingCalls && ChatMessages.WritesCalls(updates.Current))
                 {
-                    // The provider answers, and may be writing calls: from here the attempt gets the whole-answer time.
-                    responding = true;
+                    // The model is writing calls, which have no first token: from here the attempt gets the whole-answer time.
+                    writingCalls = true;
                     firstToken.CancelAfter(call.Plan.Config.Timeouts.Attempt);
                 }
 
@@ -228,6 +228,11 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         var output = text + string.Concat(made.Select(c => ItemKinds.CountedText(string.Empty, c)));
         // A call cut short (length, content filter) keeps that reason, so no client runs a function on partial arguments.
         var reason = FinishReasonName(finish);
+        if (reason is not ("length" or "content_filter"))
+        {
+            made = [.. made.Select(c => c.Arguments.Length == 0 ? c with { Arguments = "{}" } : c)]; // a finished call with no arguments has none: {}
+        }
+
         return new(text, made.Count > 0 && reason == "stop" ? "tool_calls" : reason, ToUsage(usage, call.Request, output), call.Plan.Alias, ToolCalls: made.Count > 0 ? made : null);
     }
 
@@ -243,8 +248,8 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             Temperature = request.Temperature,
             TopP = request.TopP,
             MaxOutputTokens = request.MaxOutputTokens,
-            ResponseFormat = ChatMessages.Format(request.Format),
         };
+        ChatMessages.AddFormat(options, request.Format);
         ChatMessages.AddTools(options, request);
         return options;
     }

@@ -121,6 +121,7 @@ public sealed class AnthropicChatClient : IChatClient
 
                 case "content_block_start" when data.GetProperty("content_block") is var block && block.GetProperty("type").ValueEquals("tool_use"):
                     calls[data.GetProperty("index").GetInt32()] = (block.GetProperty("id").GetString()!, block.GetProperty("name").GetString()!, new());
+                    yield return new ChatResponseUpdate(ChatRole.Assistant, (string?)null) { RawRepresentation = ChatMessages.CallsStarted, ResponseId = id, ModelId = model };
                     break;
 
                 case "content_block_delta" when data.GetProperty("delta") is var inputDelta && inputDelta.GetProperty("type").ValueEquals("input_json_delta"):
@@ -356,7 +357,19 @@ public sealed class AnthropicChatClient : IChatClient
         _ => 500, // api_error, and types added later: a failure on Anthropic's side.
     };
 
-    private static FunctionCallContent Call(string id, string name, string input) => new(id, name, ChatMessages.Arguments(input));
+    /// <summary>A tool_use block as a call; input that is not JSON (a call cut short) is marked so, never passed as <c>{}</c>.</summary>
+    private static FunctionCallContent Call(string id, string name, string input)
+    {
+        try
+        {
+            using var parsed = JsonDocument.Parse(input);
+            return new FunctionCallContent(id, name, ChatMessages.Arguments(input));
+        }
+        catch (JsonException exception)
+        {
+            return new FunctionCallContent(id, name) { Exception = exception };
+        }
+    }
 
     private static ChatFinishReason? FinishReasonOf(string? stopReason) => stopReason switch
     {
