@@ -33,4 +33,5 @@ public sealed record StoredResponse(
     [property: Id(16)] ToolChoice? ToolChoice = null,
     [property: Id(17)] bool? ParallelToolCalls = null,
     [property: Id(18)] OutputFormat? Format = null,
-    [property: Id(19)] bool? Truncation = null);
+    [property: Id(19)] bool? Truncation = null,
+    [property: Id(20)] string? IncompleteReason = null);

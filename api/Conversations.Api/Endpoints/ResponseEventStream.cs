@@ -68,7 +68,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                     }
                 }
 
-                yield return Event("response.completed", new { response = plan.ToJson(stored.Value) });
+                yield return Event(Finished(stored.Value), new { response = plan.ToJson(stored.Value) });
                 yield break;
             }
         }
@@ -88,9 +88,12 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
             }
         }
 
-        yield return events.Event("response.completed", new { response = json });
+        yield return events.Event(Finished(response), new { response = json });
         await Task.CompletedTask;
     }
+
+    /// <summary>The last event of a response that finished: <c>response.incomplete</c> when it was cut short.</summary>
+    private static string Finished(StoredResponse response) => response.Status == "incomplete" ? "response.incomplete" : "response.completed";
 
     private sealed class ClaimRelease(ResponsePlan plan) : IAsyncDisposable
     {

@@ -203,7 +203,13 @@ internal sealed class ResponsePlan
     {
         // A conversation turn's items come from the conversation; a stateless call's are made here (their token counts are not needed).
         var output = result.OutputItems ?? OutputItems.Of(result, OutputItemId, ResponseId, api.Clock.GetUtcNow(), _ => 0);
-        var response = ToStored([.. output], result.Usage, "completed") with { Truncation = result.Truncation };
+        // An answer cut short is "incomplete", as OpenAI says, with the reason.
+        var incomplete = result.FinishReason switch { "length" => "max_output_tokens", "content_filter" => "content_filter", _ => null };
+        var response = ToStored([.. output], result.Usage, incomplete is null ? "completed" : "incomplete") with
+        {
+            Truncation = result.Truncation,
+            IncompleteReason = incomplete,
+        };
         if (result.Citations is { Count: > 0 } citations)
         {
             // The knowledge chunks the model was given, as OpenAI-shaped metadata (a string of at most 512 characters).
@@ -261,7 +267,7 @@ internal sealed class ResponsePlan
         }
     }
 
-    public ResponseJson ToJson(StoredResponse response, string status = "completed", ResponseErrorJson? error = null) =>
+    public ResponseJson ToJson(StoredResponse response, string? status = null, ResponseErrorJson? error = null) =>
         ResponseJson.From(response, Store, status, error);
 
     public ResponseJson InProgress() => ToJson(ToStored([], new TokenUsage(0, 0), "in_progress"), "in_progress");

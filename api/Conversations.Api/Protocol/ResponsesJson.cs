@@ -61,10 +61,17 @@ public sealed record ResponseJson(
     [System.Text.Json.Serialization.JsonIgnore]
     public OutputFormat? Format { get; init; }
 
-    public static ResponseJson From(StoredResponse response, bool store, string status = "completed", ResponseErrorJson? error = null) => new(
+    /// <summary>Why an <c>incomplete</c> response stopped (<c>max_output_tokens</c>, <c>content_filter</c>).</summary>
+    public object? IncompleteDetails => Status == "incomplete" ? new { reason = IncompleteReason } : null;
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? IncompleteReason { get; init; }
+
+    /// <summary>The response as OpenAI shows it; <paramref name="status"/> overrides the stored one (in progress, failed).</summary>
+    public static ResponseJson From(StoredResponse response, bool store, string? status = null, ResponseErrorJson? error = null) => new(
         response.Id,
         response.CreatedAt.ToUnixTimeSeconds(),
-        status,
+        status ?? response.Status,
         response.Instructions,
         response.MaxOutputTokens,
         response.Model,
@@ -73,7 +80,7 @@ public sealed record ResponseJson(
         store,
         response.Temperature ?? 1,
         response.TopP ?? 1,
-        status == "completed" ? ResponseUsageJson.From(response.Usage) : null,
+        (status ?? response.Status) is "completed" or "incomplete" ? ResponseUsageJson.From(response.Usage) : null,
         response.User,
         response.Metadata,
         response.ConversationId is { } conversation ? new ConversationRefJson(conversation) : null,
@@ -89,6 +96,7 @@ public sealed record ResponseJson(
     {
         Format = response.Format,
         TruncationOn = response.Truncation,
+        IncompleteReason = response.IncompleteReason,
     };
 }
 

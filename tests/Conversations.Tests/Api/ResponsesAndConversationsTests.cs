@@ -197,6 +197,25 @@ public sealed class ResponsesAndConversationsTests(GatewayFixture fixture)
         await fetchedAgain.AssertOpenAIError(HttpStatusCode.NotFound);
     }
 
+    [Fact]
+    public async Task An_answer_cut_at_max_output_tokens_is_incomplete_and_says_why()
+    {
+        using var http = fixture.Gateway.Http();
+        const string body = """{"model":"sim-small","input":"[sim:tokens=50] go on","max_output_tokens":5}""";
+
+        using var plain = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(body));
+        var response = JsonDocument.Parse(await plain.Content.ReadAsStringAsync()).RootElement;
+        var stored = JsonDocument.Parse(await http.GetStringAsync($"/v1/responses/{response.GetProperty("id").GetString()}")).RootElement;
+        using var streamed = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(body.Replace("{", "{\"stream\":true,", StringComparison.Ordinal)));
+        var last = (await streamed.Content.ReadAsStringAsync()).Split('\n').Last(line => line.StartsWith("data: ", StringComparison.Ordinal));
+
+        Assert.Equal("incomplete", response.GetProperty("status").GetString());
+        Assert.Equal("max_output_tokens", response.GetProperty("incomplete_details").GetProperty("reason").GetString());
+        Assert.Equal(5, response.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+        Assert.Equal("incomplete", stored.GetProperty("status").GetString());
+        Assert.Equal("response.incomplete", JsonDocument.Parse(last["data: ".Length..]).RootElement.GetProperty("type").GetString());
+    }
+
     private async Task<ResponseResult> Turn(string conversationId, string text) =>
         await Responses.CreateResponseAsync(new CreateResponseOptions("sim-small", [ResponseItem.CreateUserMessageItem(text)])
         {
