@@ -195,7 +195,11 @@ public sealed partial class ConversationGrain(
             // A retry of a turn that already happened: answer with its outcome, call no model, append nothing.
             yield return seen.Fingerprint != idempotency.Fingerprint || seen.ResponseId is null
                 ? CompletionChunk.Failed(GatewayError.IdempotencyKeyReused)
-                : CompletionChunk.Done(new CompletionResult(string.Empty, "stop", new TokenUsage(0, 0), request.Options.Model, ReplayOf: seen.ResponseId));
+                : CompletionChunk.Done(new CompletionResult(string.Empty, "stop", new TokenUsage(0, 0), request.Options.Model, ReplayOf: seen.ResponseId)
+                {
+                    // What the model wrote, so that a response record lost with the first attempt is rebuilt exactly.
+                    OutputItems = seen.Outputs > 0 ? state.State.Items.FindAll(item => seen.ItemIds.TakeLast(seen.Outputs).Contains(item.Id)) : null,
+                });
             yield break;
         }
 
@@ -253,7 +257,7 @@ public sealed partial class ConversationGrain(
         // The turn is acknowledged only after its items are durable.
         var output = OutputItems.Of(result, request.OutputItemId, request.ResponseId, clock.GetUtcNow(), tokens.Count);
         var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Concat(output).ToList();
-        var failure = await Persist(state.State.Append(stored).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id)));
+        var failure = await Persist(state.State.Append(stored).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id), output.Count));
         if (failure is null && view is not null)
         {
             ScheduleSummary(policy, request.Options.Caller, view);

@@ -57,11 +57,12 @@ public sealed record ConversationState
     public IdempotencyRecord? FindIdempotent(string key) => Idempotency.Find(r => r.Key == key);
 
     /// <summary>Remembers what a keyed request produced; the oldest keys are forgotten past <see cref="IdempotencyRecord.Remembered"/>.</summary>
-    public ConversationState Remember(Idempotency? idempotency, string? responseId, IEnumerable<string> itemIds) => idempotency is null
+    /// <param name="outputs">How many of the last <paramref name="itemIds"/> the model wrote (a turn's message and calls).</param>
+    public ConversationState Remember(Idempotency? idempotency, string? responseId, IEnumerable<string> itemIds, int outputs = 0) => idempotency is null
         ? this
         : this with
         {
-            Idempotency = [.. Idempotency.TakeLast(IdempotencyRecord.Remembered - 1), new IdempotencyRecord(idempotency.Key, idempotency.Fingerprint, responseId, [.. itemIds])],
+            Idempotency = [.. Idempotency.TakeLast(IdempotencyRecord.Remembered - 1), new IdempotencyRecord(idempotency.Key, idempotency.Fingerprint, responseId, [.. itemIds], outputs)],
         };
 }
 
@@ -70,7 +71,8 @@ public sealed record IdempotencyRecord(
     [property: Id(0)] string Key,
     [property: Id(1)] string Fingerprint,
     [property: Id(2)] string? ResponseId,
-    [property: Id(3)] List<string> ItemIds)
+    [property: Id(3)] List<string> ItemIds,
+    [property: Id(4)] int Outputs = 0)
 {
     public const int Remembered = 1_000;
 }

@@ -230,12 +230,22 @@ internal sealed class ResponsePlan
         return stored;
     }
 
-    /// <summary>Rebuilds and stores the response of a turn from the items it appended to its conversation.</summary>
-    public async Task<Result<StoredResponse>> Rebuild(string responseId, string conversationId, ApiServices api)
+    /// <summary>
+    /// Rebuilds and stores the response of a turn from the items it appended to its conversation: <paramref name="written"/>
+    /// (what the model wrote, as the conversation remembered it) is the output, the rest the input. A turn remembered
+    /// without them (before they were kept) takes its trailing assistant items as the output.
+    /// </summary>
+    public async Task<Result<StoredResponse>> Rebuild(string responseId, string conversationId, IReadOnlyList<ConversationItem>? written, ApiServices api)
     {
         var page = await api.Conversation(conversationId).ListItems(new ItemQuery(null, ItemQuery.MaxLimit, Ascending: false));
         var items = page.Value?.Items.Where(item => item.ResponseId == responseId).Reverse().ToList() ?? [];
-        var outputs = items.AsEnumerable().Reverse().TakeWhile(item => item.Role == Roles.Assistant).Count(); // the model's message and calls end the turn
+        if (written is { Count: > 0 })
+        {
+            var ids = written.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
+            items = [.. items.Where(item => !ids.Contains(item.Id)), .. written];
+        }
+
+        var outputs = written is { Count: > 0 } ? written.Count : items.AsEnumerable().Reverse().TakeWhile(item => item.Role == Roles.Assistant).Count();
         if (outputs == 0)
         {
             return GatewayError.NotFound("response", responseId);

@@ -79,7 +79,7 @@ public static class ResponsesEndpoints
         if (first.Error is not null || first.Final?.ReplayOf is not null)
         {
             await reader.DisposeAsync();
-            return first.Error is { } error ? await turn.Fail(error, api) : await Replay(first.Final!.ReplayOf!, stream, api, turn);
+            return first.Error is { } error ? await turn.Fail(error, api) : await Replay(first.Final!.ReplayOf!, stream, api, turn, first.Final.OutputItems);
         }
 
         if (stream)
@@ -108,13 +108,14 @@ public static class ResponsesEndpoints
     }
 
     /// <summary>Answers an idempotent retry with the response the first request produced.</summary>
-    private static async Task<IResult> Replay(string responseId, bool stream, ApiServices api, ResponsePlan? plan = null)
+    private static async Task<IResult> Replay(
+        string responseId, bool stream, ApiServices api, ResponsePlan? plan = null, IReadOnlyList<ConversationItem>? outputs = null)
     {
         var original = await api.Response(responseId).Get();
         if (!original.IsSuccess && plan?.ConversationId is { } conversationId)
         {
             // The turn was stored but its response record was not (the first attempt failed in between): rebuild it from the turn's items.
-            original = await plan.Rebuild(responseId, conversationId, api);
+            original = await plan.Rebuild(responseId, conversationId, outputs, api);
         }
 
         if (!original.IsSuccess)

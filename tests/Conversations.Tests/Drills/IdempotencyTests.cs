@@ -47,6 +47,24 @@ public sealed class IdempotencyTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task A_retry_rebuilds_a_lost_response_record_with_exactly_what_the_model_wrote()
+    {
+        using var http = fixture.Gateway.Http();
+        var conversation = await HttpConversation.CreateAsync(http);
+        // store:false keeps no response record, as when the first attempt died before saving it; the input ends with an assistant message.
+        var body = $$"""{"model":"sim-small","conversation":"{{conversation.Id}}","store":false,"input":[{"role":"user","content":"hi"},{"role":"assistant","content":"an earlier answer"}]}""";
+        var key = Guid.NewGuid().ToString("N");
+
+        var first = await Send(http, body, key);
+        var retry = await Send(http, body, key);
+
+        Assert.Equal(first.GetProperty("id").GetString(), retry.GetProperty("id").GetString());
+        var output = Assert.Single(retry.GetProperty("output").EnumerateArray());
+        Assert.Equal(first.GetProperty("output")[0].GetProperty("id").GetString(), output.GetProperty("id").GetString());
+        Assert.Equal(3, (await conversation.ItemsAsync()).Count);
+    }
+
+    [Fact]
     public async Task The_same_key_with_another_body_is_refused_with_422()
     {
         using var http = fixture.Gateway.Http();
