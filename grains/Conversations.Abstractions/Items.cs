@@ -22,8 +22,6 @@ public sealed record ConversationItem(
 
     /// <summary>What the tokenizer counts for this item: its text, or a call's name and arguments.</summary>
     public string CountedText => ItemKinds.CountedText(Text, Call);
-
-    public string Kind => ItemKinds.Of(Call, CallId);
 }
 
 /// <summary>An item as a client submits it (or a model call takes it), before it is given an id and a token count.</summary>

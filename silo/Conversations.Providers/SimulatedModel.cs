@@ -50,7 +50,7 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
         var said = DirectivePattern().Replace(lastUser, string.Empty).Trim();
         var toolOutputs = messages.Reverse().TakeWhile(m => m.Role == "tool").Reverse().Select(m => m.Text).ToList();
         var calls = messages.Count > 0 && messages[^1].Role == "user"
-            ? directives.Calls.Where(name => tools?.Contains(name) == true).Select(name => (name, JsonSerializer.Serialize(new { input = said }))).ToList()
+            ? directives.Calls.Where(name => tools?.Contains(name) == true).Select(name => (Name: name, Arguments: JsonSerializer.Serialize(new { input = said }))).ToList()
             : [];
         var text = calls.Count > 0 ? string.Empty
             : directives.ReplyTokens is { } length ? Filler(length)
@@ -63,7 +63,7 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
             directives = directives with { ContextOverflow = (promptTokens, window) };
         }
 
-        return new SimulatedReply(text, promptTokens, tokens.Count(text) + calls.Sum(c => tokens.Count(c.name + " " + c.Item2)), directives) { Calls = calls };
+        return new SimulatedReply(text, promptTokens, tokens.Count(text) + calls.Sum(c => tokens.Count($"{c.Name} {c.Arguments}")), directives) { Calls = calls };
     }
 
     /// <summary>Streams the reply's tokens with the configured timing, failing where the directives say.</summary>

@@ -162,8 +162,11 @@ public sealed class ContextBuilder(TokenCounter tokens)
     }
 
     /// <summary>The knowledge section for a stateless call: its text (empty when nothing fits) and the chunk ids it holds.</summary>
-    public (string Text, IReadOnlyList<string> Ids) KnowledgeSection(IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance) =>
-        Knowledge(chunks, policy, allowance) is var packed ? (packed.Text, packed.Ids) : default;
+    public (string Text, IReadOnlyList<string> Ids) KnowledgeSection(IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance)
+    {
+        var packed = Knowledge(chunks, policy, allowance);
+        return (packed.Text, packed.Ids);
+    }
 
     /// <summary>The retrieved chunks (best first) that fit <paramref name="allowance"/>, each under its source id, as one system message.</summary>
     private Packed Knowledge(IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance) =>
