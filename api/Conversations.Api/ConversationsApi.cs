@@ -44,6 +44,7 @@ public static class ConversationsApi
 
     public static WebApplication MapConversationsApi(this WebApplication app)
     {
+        GatewayOverhead.UseGatewayOverhead(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages(context => context.HttpContext.Response.ContentLength is null && !context.HttpContext.Response.HasStarted
             ? ApiErrors.WriteAsync(context.HttpContext, StatusError(context.HttpContext))

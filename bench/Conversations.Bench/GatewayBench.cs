@@ -71,6 +71,7 @@ public static class GatewayBench
         BenchServers.StartGateway(root, gatewayPort, new Dictionary<string, string>
         {
             ["CONVERSATIONS_API_KEY"] = Key,
+            ["DOTNET_GCgen0size"] = "0x4000000", // as the run command (launchSettings.json) and the AppHost run it
             ["Conversations__Cluster__LocalStoragePath"] = Path.Combine(data.FullName, "bench.db"),
             ["Conversations__Cluster__SiloPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Conversations__Cluster__GatewayPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),

@@ -49,7 +49,21 @@ public static class LatencyBench
                 }
             }
 
-            return Report(results, rounds, duration);
+            // Per request: the same alternation, a .NET client timing each request on one connection.
+            using var directClient = new PerRequestLatency(direct, Chat, null);
+            using var gatewayClient = new PerRequestLatency(viaGateway, Chat, GatewayBench.Key);
+            await directClient.Run(duration);
+            await gatewayClient.Run(duration);
+            directClient.Samples.Clear(); // the warm-up round is not counted
+            gatewayClient.Samples.Clear();
+            for (var round = 0; round < rounds; round++)
+            {
+                await directClient.Run(duration);
+                await gatewayClient.Run(duration);
+            }
+
+            var (markdown, json) = Report(results, rounds, duration);
+            return (markdown + PerRequestReport(directClient, gatewayClient, json), json);
         }
         finally
         {
@@ -57,6 +71,40 @@ public static class LatencyBench
             await gateway.WaitForExitAsync();
             data.Delete(recursive: true);
         }
+    }
+
+    private static string PerRequestReport(PerRequestLatency direct, PerRequestLatency gateway, JsonObject json)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var added = gateway.Samples.Where(s => s.Added is not null).Select(s => s.Added!.Value).ToList();
+        var rows = new (string Name, List<double> Values)[]
+        {
+            ("direct to the upstream: what the client waited", [.. direct.Samples.Select(s => s.Total)]),
+            ("gateway to the upstream over HTTP: what the client waited", [.. gateway.Samples.Select(s => s.Total)]),
+            ("gateway: what it added (waited less its Server-Timing upstream time)", added),
+        };
+        var md = new StringBuilder();
+        md.AppendLine();
+        md.AppendLine("## Per request");
+        md.AppendLine();
+        md.AppendLine("The same alternation with a .NET client on one keep-alive connection, timing every request; rounds pooled.");
+        md.AppendLine("The last row is the distribution of what the gateway added to each request: the client's wait less the time the gateway");
+        md.AppendLine("spent in its HTTP exchange with the upstream (request sent to response headers), which it reports in `Server-Timing`.");
+        md.AppendLine("It includes the client's extra hop, Kestrel, authentication, routing, the SDK's serialization both ways, and reading the upstream's body.");
+        md.AppendLine();
+        md.AppendLine("| per request | requests | p50 ms | p90 ms | p99 ms | p99.9 ms |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|");
+        var perRequest = new JsonObject();
+        foreach (var (name, values) in rows)
+        {
+            var (p50, p90, p99, p999) = (PerRequestLatency.Percentile(values, 0.50), PerRequestLatency.Percentile(values, 0.90),
+                PerRequestLatency.Percentile(values, 0.99), PerRequestLatency.Percentile(values, 0.999));
+            md.AppendLine(inv, $"| {name} | {values.Count:N0} | {p50:0.000} | {p90:0.000} | {p99:0.000} | {p999:0.000} |");
+            perRequest[name] = new JsonObject { ["requests"] = values.Count, ["p50_ms"] = p50, ["p90_ms"] = p90, ["p99_ms"] = p99, ["p999_ms"] = p999 };
+        }
+
+        json["per_request"] = perRequest;
+        return md.ToString();
     }
 
     private static (string, JsonObject) Report(Dictionary<string, List<Measurement.Result>> results, int rounds, TimeSpan duration)

@@ -21,7 +21,8 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
 {
     public const string ActivitySource = "Conversations.Providers";
 
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    /// <summary>One connection pool for every deployment, each exchange timed for <see cref="UpstreamTime"/>.</summary>
+    private static readonly HttpClient Http = new(new UpstreamTime.Handler(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }))
     {
         Timeout = Timeout.InfiniteTimeSpan, // routing owns timeouts
     };
@@ -73,6 +74,7 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
             // Retries and fallback belong to routing, which sees every deployment; not to one SDK client (decision 0004).
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = Timeout.InfiniteTimeSpan,
+            Transport = new HttpClientPipelineTransport(Http),
         });
 
     private ProviderCredential? Credential(RouteDeployment deployment) =>

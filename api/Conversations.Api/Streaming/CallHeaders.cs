@@ -6,13 +6,16 @@ namespace Conversations.Api.Streaming;
 
 /// <summary>
 /// The headers a model call answers with: OpenAI's <c>x-ratelimit-*</c> (from the window that
-/// constrains the caller most) and the deployment that served it, after how many attempts.
+/// constrains the caller most), the deployment that served it, after how many attempts, and
+/// <c>Server-Timing: upstream;dur=…</c>, the milliseconds spent in HTTP exchanges with upstreams
+/// (for a stream, until the upstream began answering), so a client can tell the gateway's time from the model's.
 /// </summary>
 public static class CallHeaders
 {
     public const string Deployment = "x-conversations-deployment";
     public const string Attempts = "x-conversations-attempts";
     public const string RouteVersion = "x-conversations-route-version";
+    public const string ServerTiming = "Server-Timing";
 
     public static void Write(HttpResponse response, ChunkReader reader) => Write(response, reader.Admission, reader.Route);
 
@@ -25,24 +28,36 @@ public static class CallHeaders
             response.Headers[Attempts] = route.Attempts.ToString(CultureInfo.InvariantCulture);
             response.Headers[RouteVersion] = route.RouteVersion.ToString(CultureInfo.InvariantCulture);
         }
+
+        if (served?.Upstream is { } upstream)
+        {
+            response.Headers[ServerTiming] = string.Create(CultureInfo.InvariantCulture, $"upstream;dur={upstream.TotalMilliseconds:0.###}");
+            Hosting.GatewayOverhead.Track(response.HttpContext, served.Deployment, upstream);
+        }
     }
 
     private static void Write(HttpResponse response, Admission? admission)
     {
-        Write(response, "requests", admission?.Requests);
-        Write(response, "tokens", admission?.Tokens);
+        Write(response, RequestLimits, admission?.Requests);
+        Write(response, TokenLimits, admission?.Tokens);
     }
 
-    private static void Write(HttpResponse response, string kind, RateLimitStatus? status)
+    private static readonly (string Limit, string Remaining, string Reset) RequestLimits =
+        ("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests");
+
+    private static readonly (string Limit, string Remaining, string Reset) TokenLimits =
+        ("x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens");
+
+    private static void Write(HttpResponse response, (string Limit, string Remaining, string Reset) names, RateLimitStatus? status)
     {
         if (status is null)
         {
             return;
         }
 
-        response.Headers[$"x-ratelimit-limit-{kind}"] = status.Limit.ToString(CultureInfo.InvariantCulture);
-        response.Headers[$"x-ratelimit-remaining-{kind}"] = status.Remaining.ToString(CultureInfo.InvariantCulture);
-        response.Headers[$"x-ratelimit-reset-{kind}"] = Duration(status.ResetAfter);
+        response.Headers[names.Limit] = status.Limit.ToString(CultureInfo.InvariantCulture);
+        response.Headers[names.Remaining] = status.Remaining.ToString(CultureInfo.InvariantCulture);
+        response.Headers[names.Reset] = Duration(status.ResetAfter);
     }
 
     /// <summary>OpenAI's duration format: <c>20ms</c>, <c>1.5s</c>, <c>6m0s</c>.</summary>

@@ -89,12 +89,16 @@ public sealed record AttemptReport(
     [property: Id(3)] TimeSpan? FirstToken = null,
     [property: Id(4)] TimeSpan? RetryAfter = null);
 
-/// <summary>Which deployment served a call, after how many attempts, under which route version.</summary>
+/// <summary>
+/// Which deployment served a call, after how many attempts, under which route version; and the time
+/// spent in HTTP exchanges with upstreams up to the answer (a stream: up to its headers), null when there were none.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("conv.ServedBy")]
 public sealed record ServedBy(
     [property: Id(0)] string Deployment,
     [property: Id(1)] int Attempts,
-    [property: Id(2)] int RouteVersion);
+    [property: Id(2)] int RouteVersion,
+    [property: Id(3)] TimeSpan? Upstream = null);
 
 /// <summary>A route's current version and health; <see cref="Config"/> is null once a tenant-only alias was deleted.</summary>
 [GenerateSerializer, Immutable, Alias("conv.RouteView")]

@@ -27,7 +27,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     {
         using var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         total.CancelAfter(plan.Config.Timeouts.Total);
-        var call = new Call(plan, route, request, ChatMessages.From(request.Messages), Options(request), new AttemptCursor(plan), total, cancellationToken);
+        var call = new Call(plan, route, request, ChatMessages.From(request.Messages), Options(request), new AttemptCursor(plan), total, new UpstreamTime(), cancellationToken);
 
         Attempt attempt;
         try
@@ -39,7 +39,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             attempt = new Attempt(Failure: ProviderFailures.Classify(new TimeoutException(), plan.Config, false, totalTimedOut: true));
         }
 
-        var servedBy = new ServedBy(call.Cursor.LastTried.Name, call.Cursor.Attempts, plan.Version);
+        var servedBy = new ServedBy(call.Cursor.LastTried.Name, call.Cursor.Attempts, plan.Version, call.Upstream.Elapsed);
         if (attempt.Failure is { } failure)
         {
             yield return CompletionChunk.Failed(failure.Error) with { Route = servedBy };
@@ -64,6 +64,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     private async ValueTask<Attempt> Try(Call call)
     {
         call.Cursor.Begin();
+        UpstreamTime.Current = call.Upstream; // this attempt's exchanges are timed; reverted when it returns
         var deployment = call.Cursor.Deployment;
         var activity = Source.StartActivity("route.attempt");
         activity?.SetTag("conversations.route", call.Plan.Alias);
@@ -272,7 +273,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
 
     private sealed record Call(
         RoutePlan Plan, IModelRouteGrain Route, CompletionRequest Request, List<ChatMessage> Messages, ChatOptions Options,
-        AttemptCursor Cursor, CancellationTokenSource Total, CancellationToken Aborted);
+        AttemptCursor Cursor, CancellationTokenSource Total, UpstreamTime Upstream, CancellationToken Aborted);
 
     /// <summary>An attempt's outcome: failed, done (a whole answer), or a stream that has produced its first token.</summary>
     private sealed record Attempt(AttemptFailure? Failure = null, CompletionResult? Done = null, OpenStream? Stream = null) : IRouteAttempt;

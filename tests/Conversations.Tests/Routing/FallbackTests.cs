@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
+using Conversations.Api.Hosting;
 using Conversations.Api.Streaming;
 using Conversations.Grains.Routing;
 using Conversations.Tests.Api;
@@ -222,6 +224,45 @@ public sealed class FallbackTests(RoutingFixture fixture) : IClassFixture<Routin
         {
             await fixture.Primary.SetFault(string.Empty);
         }
+    }
+
+    [Fact]
+    public async Task The_upstreams_time_is_told_apart_from_the_gateways_in_server_timing_and_the_overhead_metric()
+    {
+        var recorded = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, meters) =>
+            {
+                if (instrument.Name == GatewayOverhead.Instrument)
+                {
+                    meters.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: GatewayOverhead.DeploymentTag, Value: "timed" })
+                {
+                    recorded.TrySetResult(value);
+                }
+            }
+        });
+        listener.Start();
+
+        using var response = await Chat("timed", "marker-timing [sim:delay=300]");
+        using var inProcess = await Chat("sim-small", "marker-timing in process");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var timing = Header(response, CallHeaders.ServerTiming);
+        Assert.StartsWith("upstream;dur=", timing, StringComparison.Ordinal);
+        var upstream = double.Parse(timing["upstream;dur=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(upstream >= 300, $"the upstream held its answer 300 ms, all inside the timed exchange; timed {upstream} ms");
+        var overhead = await recorded.Task.WaitAsync(TimeSpan.FromSeconds(30)); // recorded as the response ends, maybe after the client has it
+        Assert.InRange(overhead, 0, upstream); // the gateway's share leaves out the 300 ms the upstream held its answer
+        Assert.False(inProcess.Headers.Contains(CallHeaders.ServerTiming)); // an in-process model makes no upstream exchange
     }
 
     [Fact]

@@ -65,6 +65,7 @@ public sealed class RoutingFixture : IAsyncLifetime
               "slow": { "Deployments": [ { "Name": "p", "Credential": "primary" }, { "Name": "s", "Credential": "secondary", "Priority": 1 } ], "Timeouts": { "Attempt": "00:00:00.300" } },
               "total": { "Deployments": [ { "Name": "p", "Credential": "primary" }, { "Name": "s", "Credential": "secondary", "Priority": 1 } ], "Timeouts": { "Total": "00:00:01" } },
               "spans": { "Deployments": [ { "Name": "p", "Credential": "primary" }, { "Name": "s", "Credential": "secondary", "Priority": 1 } ], "Retry": { "BaseDelay": "00:00:00.010" } },
+              "timed": { "Deployments": [ { "Name": "timed", "Credential": "secondary" } ] },
               "claude": { "Deployments": [ { "Name": "anthropic", "Provider": "Anthropic", "Credential": "secondary", "UpstreamModel": "claude-sim" } ] }
             }
           }
