@@ -48,12 +48,16 @@ public sealed record FunctionCall(
     [property: Id(1)] string Name,
     [property: Id(2)] string Arguments);
 
-/// <summary>A function the model may call: its name, what it does, and its parameters as a JSON Schema (JSON text).</summary>
+/// <summary>
+/// A function the model may call: its name, what it does, its parameters as a JSON Schema (JSON text),
+/// and whether the client asked for strict adherence to that schema (null: it did not say).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("conv.ToolDefinition")]
 public sealed record ToolDefinition(
     [property: Id(0)] string Name,
     [property: Id(1)] string? Description,
-    [property: Id(2)] string? Parameters);
+    [property: Id(2)] string? Parameters,
+    [property: Id(3)] bool? Strict = null);
 
 /// <summary>The item types of OpenAI's Responses and Conversations APIs.</summary>
 public static class ItemKinds

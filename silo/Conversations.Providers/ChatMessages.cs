@@ -100,8 +100,7 @@ public static class ChatMessages
             return;
         }
 
-        options.Tools = [.. tools.Select(tool => (AITool)AIFunctionFactory.CreateDeclaration(
-            tool.Name, tool.Description, tool.Parameters is { } schema ? JsonElement.Parse(schema) : EmptyParameters))];
+        options.Tools = [.. tools.Select(tool => (AITool)new DeclaredFunction(tool, tool.Parameters is { } schema ? JsonElement.Parse(schema) : EmptyParameters))];
         options.ToolMode = request.ToolChoice switch
         {
             { Function: { } function } => ChatToolMode.RequireSpecific(function),

@@ -101,14 +101,12 @@ public sealed record ResponseJson(
 }
 
 /// <summary>A function tool as the Responses API echoes it.</summary>
-public sealed record FunctionToolJson(string Name, string? Description, JsonElement? Parameters)
+public sealed record FunctionToolJson(string Name, string? Description, JsonElement? Parameters, bool Strict)
 {
     public string Type => "function";
 
-    public bool Strict => false;
-
     public static FunctionToolJson From(ToolDefinition tool) =>
-        new(tool.Name, tool.Description, tool.Parameters is { } schema ? JsonElement.Parse(schema) : null);
+        new(tool.Name, tool.Description, tool.Parameters is { } schema ? JsonElement.Parse(schema) : null, tool.Strict == true);
 }
 
 public sealed record ConversationRefJson(string Id);

@@ -127,7 +127,18 @@ public static partial class ToolCalls
             parameters = schema.GetRawText();
         }
 
-        return new ToolDefinition(name!, String(function, "description"), parameters);
+        bool? strict = null;
+        if (function.TryGetProperty("strict", out var strictness) && strictness.ValueKind != JsonValueKind.Null)
+        {
+            if (strictness.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                return GatewayError.Invalid($"Invalid type for '{param}.strict': expected a boolean.", $"{param}.strict", "invalid_type");
+            }
+
+            strict = strictness.GetBoolean();
+        }
+
+        return new ToolDefinition(name!, String(function, "description"), parameters, strict);
     }
 
     private static Result<ToolChoice?> ReadChoice(JsonElement? choice, bool nested, List<ToolDefinition> tools)

@@ -50,6 +50,33 @@ public sealed class FunctionCallingTests : UpstreamGatewayTest
     }
 
     [Fact]
+    public async Task Function_schemas_strict_and_the_tool_choice_reach_the_upstream_exactly_as_the_client_wrote_them()
+    {
+        const string Open = """{"type":"object","properties":{"labels":{"type":"object"}},"additionalProperties":{"type":"string"}}""";
+        var options = new ChatCompletionOptions
+        {
+            Tools =
+            {
+                ChatTool.CreateFunctionTool("get_weather", "The weather in a city.", BinaryData.FromString(WeatherSchema), functionSchemaIsStrict: true),
+                ChatTool.CreateFunctionTool("tag", "Tags a city.", BinaryData.FromString(Open)),
+            },
+            ToolChoice = ChatToolChoice.CreateFunctionChoice("tag"),
+            AllowParallelToolCalls = false,
+        };
+
+        await Chat.CompleteChatAsync([new UserChatMessage("marker-exact-tools")], options);
+
+        var sent = (await Upstream.ReceivedRequests()).Last(r => r.GetRawText().Contains("marker-exact-tools", StringComparison.Ordinal));
+        var tools = sent.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("function")).ToList();
+        Assert.True(JsonElement.DeepEquals(JsonElement.Parse(WeatherSchema), tools[0].GetProperty("parameters")), tools[0].GetRawText()); // no additionalProperties added
+        Assert.True(tools[0].GetProperty("strict").GetBoolean());
+        Assert.True(JsonElement.DeepEquals(JsonElement.Parse(Open), tools[1].GetProperty("parameters")), tools[1].GetRawText()); // a schema-valued additionalProperties kept
+        Assert.False(tools[1].TryGetProperty("strict", out _));
+        Assert.Equal("tag", sent.GetProperty("tool_choice").GetProperty("function").GetProperty("name").GetString());
+        Assert.False(sent.GetProperty("parallel_tool_calls").GetBoolean());
+    }
+
+    [Fact]
     public async Task A_streamed_chat_completion_delivers_parallel_calls_with_ids_names_and_arguments()
     {
         var options = new ChatCompletionOptions { Tools = { Weather, ChatTool.CreateFunctionTool("get_time", "The time in a city.") } };
@@ -110,7 +137,7 @@ public sealed class FunctionCallingTests : UpstreamGatewayTest
     public async Task A_streamed_response_announces_the_call_as_a_function_call_item()
     {
         using var http = Gateway.Http();
-        var body = """{"model":"remote","stream":true,"input":"Faro [sim:call=get_weather]","tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{}}}]}""";
+        var body = """{"model":"remote","stream":true,"input":"Faro [sim:call=get_weather]","tools":[{"type":"function","name":"get_weather","strict":true,"parameters":{"type":"object","properties":{},"additionalProperties":false}}]}""";
 
         using var response = await http.PostAsync("/v1/responses", Json(body));
         var events = (await response.Content.ReadAsStringAsync()).Split('\n')
@@ -127,11 +154,13 @@ public sealed class FunctionCallingTests : UpstreamGatewayTest
         Assert.Equal("get_weather", done.GetProperty("name").GetString());
         Assert.Equal("Faro", JsonDocument.Parse(done.GetProperty("arguments").GetString()!).RootElement.GetProperty("input").GetString());
         Assert.Equal("get_weather", events[^1].GetProperty("response").GetProperty("tools")[0].GetProperty("name").GetString());
+        Assert.True(events[^1].GetProperty("response").GetProperty("tools")[0].GetProperty("strict").GetBoolean());
     }
 
     [Theory]
     [InlineData("""{"model":"remote","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"bad name"}}]}""", "tools[0].function.name")]
     [InlineData("""{"model":"remote","messages":[{"role":"user","content":"x"}],"tools":[{"type":"web_search"}]}""", "tools[0].type")]
+    [InlineData("""{"model":"remote","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","strict":"yes"}}]}""", "tools[0].function.strict")]
     [InlineData("""{"model":"remote","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}""", "tool_choice")]
     [InlineData("""{"model":"remote","messages":[{"role":"tool","content":"x"}]}""", "messages[0].tool_call_id")]
     [InlineData("""{"model":"remote","messages":[{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"not json"}}]}]}""", "messages[0].tool_calls[0].function.arguments")]
