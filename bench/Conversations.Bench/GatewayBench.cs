@@ -55,7 +55,7 @@ public static class GatewayBench
             };
             var streaming = await Streaming(streamingPort, gatewayBase);
             var stateful = await Stateful(gatewayBase, duration);
-            var memory = await MemoryPerConversation(gateway, gatewayBase);
+            var memory = await MemoryPerConversation(root, upstreamPort, streamingPort);
             return Report(stateless, quota, streaming, stateful, memory);
         }
         finally
@@ -67,11 +67,12 @@ public static class GatewayBench
     }
 
     /// <summary>The service as its own process (embedded default, SQLite state under <paramref name="data"/>), routing "bench" and "bench-stream" to the upstreams and "bench-local" to the in-process simulated model.</summary>
-    internal static Task<Process> StartGateway(string root, int gatewayPort, DirectoryInfo data, int upstreamPort, int streamingPort) =>
+    /// <param name="gen0Budget">The 64 MB first generation the run command and the AppHost give silos; off, the runtime's default.</param>
+    internal static Task<Process> StartGateway(string root, int gatewayPort, DirectoryInfo data, int upstreamPort, int streamingPort, bool gen0Budget = true) =>
         BenchServers.StartGateway(root, gatewayPort, new Dictionary<string, string>
         {
             ["CONVERSATIONS_API_KEY"] = Key,
-            ["DOTNET_GCgen0size"] = "0x4000000", // as the run command (launchSettings.json) and the AppHost run it
+            ["DOTNET_GCgen0size"] = gen0Budget ? "0x4000000" : "0",
             ["Conversations__Cluster__LocalStoragePath"] = Path.Combine(data.FullName, "bench.db"),
             ["Conversations__Cluster__SiloPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Conversations__Cluster__GatewayPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
@@ -158,14 +159,36 @@ public static class GatewayBench
         return [stateless, stateful];
     }
 
-    /// <summary>Resident memory added per active conversation (each created and given one turn).</summary>
-    private static async Task<(int Count, double BytesPerConversation)> MemoryPerConversation(Process gateway, Uri gatewayBase)
+    /// <summary>
+    /// Resident memory added per active conversation (each created and given one turn), on a gateway of its own with the
+    /// runtime's default GC budget: with a 64 MB first generation, new conversations fill memory freed gen0 regions already
+    /// hold, and resident growth reads near zero. A warm-up batch first, so code and caches are not counted.
+    /// </summary>
+    private static async Task<(int Count, double BytesPerConversation)> MemoryPerConversation(string root, int upstreamPort, int streamingPort)
     {
         const int count = 2_000;
-        using var http = Client(gatewayBase);
-        var before = BenchServers.ResidentBytes(gateway);
+        var (port, data) = (BenchServers.FreePort(), Directory.CreateTempSubdirectory("conversations-memory-"));
+        using var gateway = await StartGateway(root, port, data, upstreamPort, streamingPort, gen0Budget: false);
+        try
+        {
+            using var http = Client(new Uri($"http://127.0.0.1:{port}"));
+            await Converse(http, 0, 200);
+            var before = BenchServers.ResidentBytes(gateway);
+            await Converse(http, 200, count);
+            return (count, (BenchServers.ResidentBytes(gateway) - before) / (double)count);
+        }
+        finally
+        {
+            gateway.Kill();
+            await gateway.WaitForExitAsync();
+            data.Delete(recursive: true);
+        }
+    }
+
+    private static async Task Converse(HttpClient http, int first, int count)
+    {
         using var gate = new SemaphoreSlim(32);
-        await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+        await Task.WhenAll(Enumerable.Range(first, count).Select(async i =>
         {
             await gate.WaitAsync();
             try
@@ -178,7 +201,6 @@ public static class GatewayBench
                 gate.Release();
             }
         }));
-        return (count, (BenchServers.ResidentBytes(gateway) - before) / (double)count);
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
