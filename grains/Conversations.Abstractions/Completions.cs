@@ -71,7 +71,8 @@ public sealed record ToolChoice([property: Id(0)] string Mode, [property: Id(1)]
 /// Exactly one of <see cref="Delta"/>, <see cref="Final"/> and <see cref="Error"/> is set; the stream always
 /// ends with <see cref="Final"/> or <see cref="Error"/>. The first chunk of a call that passed admission
 /// control also carries its <see cref="Admission"/>; the chunk that commits the call to a deployment
-/// (its first delta, or its outcome) carries <see cref="Route"/>.
+/// (its first delta, or its outcome) carries <see cref="Route"/>. The first chunk of a conversation turn
+/// carries its effective <see cref="Truncation"/> (from the conversation's policy), so a stream can say it up front.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionChunk")]
 public sealed record CompletionChunk(
@@ -79,7 +80,8 @@ public sealed record CompletionChunk(
     [property: Id(1)] CompletionResult? Final = null,
     [property: Id(2)] GatewayError? Error = null,
     [property: Id(3)] Admission? Admission = null,
-    [property: Id(4)] Routing.ServedBy? Route = null)
+    [property: Id(4)] Routing.ServedBy? Route = null,
+    [property: Id(5)] bool? Truncation = null)
 {
     public static CompletionChunk Text(string delta) => new(Delta: delta);
     public static CompletionChunk Done(CompletionResult result) => new(Final: result);

@@ -232,6 +232,7 @@ public sealed partial class ConversationGrain(
         CompletionResult? result = null;
         Conversations.Tenancy.Admission? admission = null;
         ServedBy? route = null;
+        var first = true;
         await foreach (var chunk in pipeline.Run(request.Options with { Conversation = this.GetPrimaryKeyString() }, Shape, cancellationToken))
         {
             if (chunk.Final is not null)
@@ -242,7 +243,8 @@ public sealed partial class ConversationGrain(
                 break;
             }
 
-            yield return chunk;
+            yield return first ? chunk with { Truncation = policy.Truncation } : chunk;
+            first = false;
             if (chunk.Error is not null)
             {
                 yield break;

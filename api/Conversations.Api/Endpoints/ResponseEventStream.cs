@@ -20,8 +20,8 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
         await using var release = new ClaimRelease(plan); // a client that goes away mid-stream frees its idempotency key
         await using (reader)
         {
-            yield return Event("response.created", new { response = plan.InProgress() });
-            yield return Event("response.in_progress", new { response = plan.InProgress() });
+            yield return Event("response.created", new { response = plan.InProgress(reader.Truncation) });
+            yield return Event("response.in_progress", new { response = plan.InProgress(reader.Truncation) });
             var itemId = plan.OutputItemId;
             var messageStarted = false;
             for (var chunk = first; ; chunk = await reader.NextAsync())

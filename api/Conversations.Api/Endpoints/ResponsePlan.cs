@@ -280,7 +280,12 @@ internal sealed class ResponsePlan
     public ResponseJson ToJson(StoredResponse response, string? status = null, ResponseErrorJson? error = null) =>
         ResponseJson.From(response, Store, status, error);
 
-    public ResponseJson InProgress() => ToJson(ToStored([], new TokenUsage(0, 0), "in_progress"), "in_progress");
+    /// <param name="truncation">A conversation turn's effective truncation, when its first chunk said it.</param>
+    public ResponseJson InProgress(bool? truncation = null)
+    {
+        var stored = ToStored([], new TokenUsage(0, 0), "in_progress");
+        return ToJson(truncation is null ? stored : stored with { Truncation = truncation }, "in_progress");
+    }
 
     public ResponseJson Failed(GatewayError error) =>
         ToJson(ToStored([], new TokenUsage(0, 0), "failed"), "failed", new ResponseErrorJson(error.Code ?? error.Type, error.Message));

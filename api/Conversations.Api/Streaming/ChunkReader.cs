@@ -19,6 +19,9 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
     /// <summary>The deployment that served the call (or failed it last), once the chunk that says so has been read.</summary>
     public Conversations.Routing.ServedBy? Route { get; private set; }
 
+    /// <summary>A conversation turn's effective truncation, once the chunk that says so has been read.</summary>
+    public bool? Truncation { get; private set; }
+
     public async ValueTask<CompletionChunk> NextAsync()
     {
         try
@@ -27,6 +30,7 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
             {
                 Admission ??= _chunks.Current.Admission;
                 Route ??= _chunks.Current.Route;
+                Truncation ??= _chunks.Current.Truncation ?? _chunks.Current.Final?.Truncation;
                 return _chunks.Current;
             }
 

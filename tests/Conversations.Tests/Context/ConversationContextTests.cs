@@ -145,6 +145,22 @@ public sealed class ConversationContextTests : UpstreamGatewayTest
         Assert.Equal(["auto", "disabled", "disabled", "disabled"], new[] { turnDefault, turnDisabled, requestDisabled, stateless });
     }
 
+    [Fact]
+    public async Task A_streamed_turn_says_its_conversations_truncation_from_its_first_event()
+    {
+        using var http = Gateway.Http();
+        var disabled = await Create(http, turns: 1, policy: """{"truncation":"disabled"}""");
+
+        using var response = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json($$"""{"model":"remote","conversation":"{{disabled}}","stream":true,"input":"hi"}"""));
+        var said = (await response.Content.ReadAsStringAsync()).Split('\n')
+            .Where(line => line.StartsWith("data: ", StringComparison.Ordinal))
+            .Select(line => JsonDocument.Parse(line["data: ".Length..]).RootElement)
+            .Where(e => e.TryGetProperty("response", out _))
+            .Select(e => (e.GetProperty("type").GetString(), e.GetProperty("response").GetProperty("truncation").GetString()));
+
+        Assert.Equal([("response.created", "disabled"), ("response.in_progress", "disabled"), ("response.completed", "disabled")], said);
+    }
+
     private static async Task<string> TruncationOf(HttpClient http, string body)
     {
         using var response = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(body));
