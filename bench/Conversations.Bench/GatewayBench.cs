@@ -248,7 +248,7 @@ public static class GatewayBench
         md.AppendLine();
         Table(md, stateful);
         md.AppendLine();
-        md.AppendLine(inv, $"## Memory: {memory.Bytes / 1024:0.0} KiB resident per active conversation ({memory.Count} conversations, one turn each)");
+        md.AppendLine(inv, $"## Memory: {memory.Bytes / 1024:0.0} KiB resident per active conversation ({memory.Count} conversations, one turn each, on a gateway with the default GC budget)");
         var json = new { stateless, streaming, quota, stateful, memory = new { conversations = memory.Count, bytes_per_conversation = memory.Bytes } };
         return (md.ToString(), json, Chart(stateless));
     }

@@ -27,17 +27,22 @@ public sealed class ExactOpenAITools(IChatClient inner) : DelegatingChatClient(i
         }
 
         var (mode, parallel, rawFactory) = (options.ToolMode, options.AllowMultipleToolCalls, options.RawRepresentationFactory);
+        List<AITool> others = [.. tools.Where(tool => tool is not DeclaredFunction)]; // any other kind stays with M.E.AI
         var exact = options.Clone();
-        exact.Tools = null;
-        exact.ToolMode = null;
-        exact.AllowMultipleToolCalls = null;
+        exact.Tools = others.Count > 0 ? others : null;
+        if (others.Count == 0)
+        {
+            exact.ToolMode = null;
+            exact.AllowMultipleToolCalls = null;
+        }
+
         exact.RawRepresentationFactory = client =>
         {
             var raw = rawFactory?.Invoke(client) as ChatCompletionOptions ?? new ChatCompletionOptions();
             foreach (var tool in tools.OfType<DeclaredFunction>())
             {
                 raw.Tools.Add(ChatTool.CreateFunctionTool(
-                    tool.Name, tool.Description, BinaryData.FromString(tool.JsonSchema.GetRawText()), tool.Definition.Strict));
+                    tool.Name, tool.Definition.Description, BinaryData.FromString(tool.JsonSchema.GetRawText()), tool.Definition.Strict));
             }
 
             raw.ToolChoice = mode switch
@@ -45,7 +50,8 @@ public sealed class ExactOpenAITools(IChatClient inner) : DelegatingChatClient(i
                 RequiredChatToolMode { RequiredFunctionName: { } name } => ChatToolChoice.CreateFunctionChoice(name),
                 RequiredChatToolMode => ChatToolChoice.CreateRequiredChoice(),
                 NoneChatToolMode => ChatToolChoice.CreateNoneChoice(),
-                _ => null, // auto, the default
+                AutoChatToolMode => ChatToolChoice.CreateAutoChoice(),
+                _ => null,
             };
             raw.AllowParallelToolCalls = parallel;
             return raw;

@@ -21,8 +21,17 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
 {
     public const string ActivitySource = "Conversations.Providers";
 
-    /// <summary>One connection pool for every deployment, each exchange timed for <see cref="UpstreamTime"/>.</summary>
-    private static readonly HttpClient Http = new(new UpstreamTime.Handler(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }))
+    /// <summary>
+    /// One connection pool for every deployment, each exchange timed for <see cref="UpstreamTime"/>. No redirects (a
+    /// redirected call would lose its Authorization header, and a POST would become a GET) and no cookies (one store
+    /// would be shared by every tenant and credential).
+    /// </summary>
+    private static readonly HttpClient Http = new(new UpstreamTime.Handler(new SocketsHttpHandler
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        AllowAutoRedirect = false,
+        UseCookies = false,
+    }))
     {
         Timeout = Timeout.InfiniteTimeSpan, // routing owns timeouts
     };

@@ -7,10 +7,13 @@ namespace Conversations.Api.Hosting;
 
 /// <summary>
 /// What the gateway adds to a model call: from the moment the request reaches the API to the moment
-/// its endpoint has written the response, less the call's time in upstream HTTP exchanges
-/// (<see cref="Conversations.Providers.UpstreamTime"/>). Recorded per call as
-/// <c>conversations.gateway.overhead</c> (milliseconds, by the deployment that served the call) for answers sent whole; it includes any retry backoff; a stream's duration is
-/// the model's generation, not the gateway's. The upstream's share also goes to the client as
+/// its endpoint has written the response, less the call's time in HTTP exchanges with the model
+/// deployments it tried (<see cref="Conversations.Providers.UpstreamTime"/>). Recorded as
+/// <c>conversations.gateway.overhead</c> (milliseconds, by the deployment that served the call) for
+/// calls answered successfully and whole: a failed call's time is the failure's (timeouts, backoff),
+/// and a stream's is the model's generation. It includes retry backoff before a success, and for a
+/// conversation turn everything the turn does besides the model call (embedding its input for recall,
+/// building the context, storing the turn). The upstream's share also goes to the client as
 /// <c>Server-Timing: upstream;dur=…</c>, so a client can subtract it from what it measured itself.
 /// </summary>
 public sealed class GatewayOverhead
@@ -33,7 +36,8 @@ public sealed class GatewayOverhead
         var overhead = new GatewayOverhead();
         context.Features.Set(overhead);
         await next(context);
-        if (overhead._upstream is { } upstream && context.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) != true)
+        if (overhead._upstream is { } upstream && context.Response.StatusCode < 400
+            && context.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) != true)
         {
             Histogram.Record(
                 (Stopwatch.GetElapsedTime(overhead._started) - upstream).TotalMilliseconds,
