@@ -44,7 +44,7 @@ public static class ConversationsApi
 
     public static WebApplication MapConversationsApi(this WebApplication app)
     {
-        GatewayOverhead.UseGatewayOverhead(app);
+        GatewayOverhead.Measure(app); // first: the clock starts before authentication
         app.UseExceptionHandler();
         app.UseStatusCodePages(context => context.HttpContext.Response.ContentLength is null && !context.HttpContext.Response.HasStarted
             ? ApiErrors.WriteAsync(context.HttpContext, StatusError(context.HttpContext))

@@ -31,7 +31,7 @@ public sealed class GatewayOverhead
     private string _deployment = string.Empty;
 
     /// <summary>Times each request from before authentication to the end of its endpoint, and records the model calls among them.</summary>
-    public static IApplicationBuilder UseGatewayOverhead(IApplicationBuilder app) => app.Use(static async (context, next) =>
+    public static IApplicationBuilder Measure(IApplicationBuilder app) => app.Use(static async (context, next) =>
     {
         var overhead = new GatewayOverhead();
         context.Features.Set(overhead);
