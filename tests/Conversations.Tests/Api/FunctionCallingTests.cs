@@ -76,6 +76,23 @@ public sealed class FunctionCallingTests : UpstreamGatewayTest
         Assert.False(sent.GetProperty("parallel_tool_calls").GetBoolean());
     }
 
+    [Theory]
+    [InlineData("auto")]
+    [InlineData("none")]
+    [InlineData("required")]
+    public async Task A_tool_choice_mode_reaches_the_upstream_as_the_client_sent_it(string choice)
+    {
+        using var http = Gateway.Http();
+        var marker = $"marker-choice-{choice}";
+
+        using var response = await http.PostAsync("/v1/chat/completions", Json(
+            $$$"""{"model":"remote","messages":[{"role":"user","content":"{{{marker}}}"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"{{{choice}}}"}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = (await Upstream.ReceivedRequests()).Last(r => r.GetRawText().Contains(marker, StringComparison.Ordinal));
+        Assert.Equal(choice, sent.GetProperty("tool_choice").GetString());
+    }
+
     [Fact]
     public async Task A_streamed_chat_completion_delivers_parallel_calls_with_ids_names_and_arguments()
     {
