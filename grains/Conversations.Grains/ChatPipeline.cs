@@ -11,7 +11,7 @@ namespace Conversations.Grains;
 /// call against the tenant's quotas, run it along the route (<see cref="ModelRouter"/>), and settle
 /// what it used. Failures are <see cref="GatewayError"/> values, never exceptions that cross a grain boundary.
 /// </summary>
-public sealed class ChatPipeline(ModelRouter router, TokenCounter tokens, IGrainFactory grains)
+public sealed class ChatPipeline(ModelRouter router, RoutePlanner routes, TokenCounter tokens, IGrainFactory grains)
 {
     public IAsyncEnumerable<CompletionChunk> Run(CompletionRequest request, CancellationToken cancellationToken) => Run(request, null, cancellationToken);
 
@@ -32,9 +32,9 @@ public sealed class ChatPipeline(ModelRouter router, TokenCounter tokens, IGrain
         var caller = request.Caller;
         int? promptTokens = null;
         int Prompt() => promptTokens ??= tokens.CountPrompt(request.PromptTexts);
-        var route = grains.GetGrain<IModelRouteGrain>(GrainKeys.For(caller?.Tenant ?? PlatformRoutes.Tenant, request.Model));
         var counted = caller is { HasNoLimits: false };
-        var planned = await route.Plan(new PlanRequest(request.StickyKey, counted && shape is null ? Prompt() : 0, request.MaxOutputTokens, request.StreamDeltas));
+        var (route, planned) = await routes.Plan(caller?.Tenant, request.Model,
+            new PlanRequest(request.StickyKey, counted && shape is null ? Prompt() : 0, request.MaxOutputTokens, request.StreamDeltas));
         if (!planned.IsSuccess || planned.Value.Deployments.All(d => !d.ServesChat))
         {
             yield return CompletionChunk.Failed(planned.Error ?? GatewayError.Invalid($"The model '{request.Model}' serves embeddings, not chat.", "model", "model_not_supported"));

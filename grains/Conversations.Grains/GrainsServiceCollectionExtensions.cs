@@ -14,6 +14,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<EmbeddingPipeline>();
         services.AddSingleton<ChatPipeline>();
+        services.AddSingleton<RoutePlanner>();
         services.AddSingleton<StatelessInference>();
         services.AddSingleton<IStatelessInference>(sp => sp.GetRequiredService<StatelessInference>()); // an API in this silo runs stateless calls here
         services.AddSingleton<Context.ContextBuilder>();

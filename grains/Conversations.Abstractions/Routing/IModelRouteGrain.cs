@@ -43,6 +43,10 @@ public interface ITenantRoutesGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<IReadOnlyList<ModelDescription>> ListModels();
 
+    /// <summary>Whether the tenant has a route of its own named <paramref name="alias"/> (platform routes are not asked about).</summary>
+    [AlwaysInterleave]
+    Task<bool> Owns(string alias);
+
     /// <summary>Records that the tenant has its own route for <paramref name="alias"/> (or, with <c>null</c>, no longer has).</summary>
     Task Register(string alias, ModelDescription? model);
 }

@@ -11,7 +11,7 @@ namespace Conversations.Grains.Routing;
 /// settle what was used at the serving deployment's price.
 /// </summary>
 public sealed class EmbeddingPipeline(
-    ProviderClients clients, IEmbeddingGenerator<string, Embedding<float>> local, TokenCounter tokens, IGrainFactory grains)
+    ProviderClients clients, IEmbeddingGenerator<string, Embedding<float>> local, RoutePlanner routes, TokenCounter tokens, IGrainFactory grains)
 {
     private readonly RouteRetries<Attempt> _retries = new();
 
@@ -23,8 +23,7 @@ public sealed class EmbeddingPipeline(
         }
 
         var caller = request.Caller;
-        var route = grains.GetGrain<IModelRouteGrain>(GrainKeys.For(caller?.Tenant ?? PlatformRoutes.Tenant, request.Model));
-        var planned = await route.Plan(new PlanRequest(request.EndUser, 0, 0, Streaming: false));
+        var (route, planned) = await routes.Plan(caller?.Tenant, request.Model, new PlanRequest(request.EndUser, 0, 0, Streaming: false));
         if (!planned.IsSuccess || planned.Value.Deployments.All(d => !d.ServesEmbeddings))
         {
             return new(null, planned.Error ?? GatewayError.Invalid($"The model '{request.Model}' does not serve embeddings.", "model", "model_not_supported"));

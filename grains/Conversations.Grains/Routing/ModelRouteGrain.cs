@@ -114,6 +114,14 @@ public sealed partial class ModelRouteGrain(
             config = RouteRules.PricedForTenant(config, options.Value.Credentials);
         }
 
+        // The tenant's route list is written first when the alias gains a route and last when it loses one, so an alias
+        // that has a route is always listed: calls check the list before they activate a route grain (RoutePlanner).
+        var own = config is null ? null : new ModelDescription(Alias, TenantRoutesGrain.OwnedBy(config), config.ContextWindow);
+        if (own is not null && !await Register(own))
+        {
+            return GatewayError.StorageUnavailable;
+        }
+
         var version = new RouteVersion(Version + 1, config, time.GetUtcNow(), changedBy, change);
         var next = new RouteState { Versions = [.. state.State.Versions.TakeLast(KeptVersions - 1), version] };
         if (await state.TryReplace(next) is not null)
@@ -121,15 +129,9 @@ public sealed partial class ModelRouteGrain(
             return GatewayError.StorageUnavailable;
         }
 
-        var own = config is null ? null : new ModelDescription(Alias, TenantRoutesGrain.OwnedBy(config), config.ContextWindow);
-        try
+        if (own is null)
         {
-            await GrainFactory.GetGrain<ITenantRoutesGrain>(Tenant).Register(Alias, own);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            // The version is stored and in force; only /v1/models lags until the next change of this route.
-            LogRegisterFailed(exception, Alias);
+            await Register(null); // if this fails the alias stays listed, and calls to it find no route: a 404 all the same
         }
 
         return Current is null ? new RouteView(Alias, false, Version, null, [], state.State.Versions) : View();
@@ -150,7 +152,21 @@ public sealed partial class ModelRouteGrain(
         return new RouteView(Alias, state.State.Versions is [.., { Config: not null }], Version, route, health, state.State.Versions);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Alias} changed, but listing it for /v1/models failed")]
+    private async Task<bool> Register(ModelDescription? own)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<ITenantRoutesGrain>(Tenant).Register(Alias, own);
+            return true;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogRegisterFailed(exception, Alias);
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Alias}: updating the tenant's route list failed")]
     private partial void LogRegisterFailed(Exception exception, string alias);
 
     /// <summary>Health is per deployment of the current version; a new version starts with fresh circuits.</summary>

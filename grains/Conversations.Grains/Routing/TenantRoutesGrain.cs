@@ -20,6 +20,8 @@ public sealed class TenantRoutesGrain(
         return Task.FromResult<IReadOnlyList<ModelDescription>>([.. models.Values.OrderBy(m => m.Id, StringComparer.Ordinal)]);
     }
 
+    public Task<bool> Owns(string alias) => Task.FromResult(state.State.Own.ContainsKey(alias));
+
     public async Task Register(string alias, ModelDescription? model)
     {
         var own = new Dictionary<string, ModelDescription>(state.State.Own, StringComparer.Ordinal);

@@ -13,6 +13,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Client;
 
+    /// <summary>The keys of every route grain any silo of this cluster has run a call on.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> RouteGrainCalls { get; } = new();
+
     public async ValueTask InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(3);
@@ -20,6 +23,15 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             silo.AddMemoryGrainStorage(StorageNames.Conversations);
             silo.Services.AddConversationGrainServices(new ConfigurationBuilder().Build());
+            silo.AddIncomingGrainCallFilter(context =>
+            {
+                if (context.Grain is Conversations.Grains.Routing.ModelRouteGrain)
+                {
+                    RouteGrainCalls.Enqueue(context.TargetId.Key.ToString()!);
+                }
+
+                return context.Invoke();
+            });
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();

@@ -1,0 +1,46 @@
+using Conversations.Grains;
+using Conversations.Grains.Routing;
+using Conversations.Routing;
+using Conversations.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Conversations.Tests.Routing;
+
+/// <summary>
+/// A model name no route has is refused before any route grain is called (and so activated) for it, so
+/// invented names cost no activation and no storage read; an alias that gains a route is callable at once.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class RoutePlannerTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task An_invented_model_name_is_refused_without_activating_a_route_grain_and_a_new_alias_is_callable_at_once()
+    {
+        var invented = "invented-" + Guid.NewGuid().ToString("N")[..8];
+        var created = "created-" + Guid.NewGuid().ToString("N")[..8];
+        var pipeline = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<ChatPipeline>();
+
+        var refused = await Outcome(pipeline, invented);
+        var changed = await fixture.Grains.GetGrain<IModelRouteGrain>(GrainKeys.For(PlatformRoutes.Tenant, created))
+            .Change(new RouteConfig { Deployments = [new RouteDeployment { Name = "only", Provider = ProviderKind.Simulated }] }, "test");
+        var served = await Outcome(pipeline, created);
+
+        Assert.Equal(404, refused.Error?.Status);
+        Assert.Equal("model_not_found", refused.Error?.Code);
+        Assert.DoesNotContain(fixture.RouteGrainCalls, key => key.EndsWith("/" + invented, StringComparison.Ordinal));
+        Assert.True(changed.IsSuccess, changed.Error?.Message);
+        Assert.NotNull(served.Final);
+        Assert.Contains(fixture.RouteGrainCalls, key => key.EndsWith("/" + created, StringComparison.Ordinal));
+    }
+
+    private static async Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias)
+    {
+        CompletionChunk last = null!;
+        await foreach (var chunk in pipeline.Run(new CompletionRequest(alias, [new NewItem(Roles.User, "hello")], StreamDeltas: false), CancellationToken.None))
+        {
+            last = chunk;
+        }
+
+        return last;
+    }
+}
