@@ -48,14 +48,14 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                 if (chunk.Final is not { } final)
                 {
                     await plan.ReleaseClaim();
-                    yield return Failed(chunk.Error!);
+                    yield return Failed(chunk.Error!, reader.Truncation);
                     yield break;
                 }
 
                 var stored = await plan.Complete(final, api);
                 if (!stored.IsSuccess)
                 {
-                    yield return Failed(stored.Error);
+                    yield return Failed(stored.Error, reader.Truncation);
                     yield break;
                 }
 
@@ -100,7 +100,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
         public async ValueTask DisposeAsync() => await plan.ReleaseClaim();
     }
 
-    private SseItem<string> Failed(GatewayError error) => Event("response.failed", new { response = plan.Failed(error) });
+    private SseItem<string> Failed(GatewayError error, bool? truncation) => Event("response.failed", new { response = plan.Failed(error, truncation) });
 
     private SseItem<string> Event<T>(string type, T payload) => _events.Event(type, payload);
 

@@ -281,14 +281,17 @@ internal sealed class ResponsePlan
         ResponseJson.From(response, Store, status, error);
 
     /// <param name="truncation">A conversation turn's effective truncation, when its first chunk said it.</param>
-    public ResponseJson InProgress(bool? truncation = null)
-    {
-        var stored = ToStored([], new TokenUsage(0, 0), "in_progress");
-        return ToJson(truncation is null ? stored : stored with { Truncation = truncation }, "in_progress");
-    }
+    public ResponseJson InProgress(bool? truncation = null) => ToJson(WithoutOutput("in_progress", truncation), "in_progress");
 
-    public ResponseJson Failed(GatewayError error) =>
-        ToJson(ToStored([], new TokenUsage(0, 0), "failed"), "failed", new ResponseErrorJson(error.Code ?? error.Type, error.Message));
+    /// <param name="truncation">As for <see cref="InProgress"/>.</param>
+    public ResponseJson Failed(GatewayError error, bool? truncation = null) =>
+        ToJson(WithoutOutput("failed", truncation), "failed", new ResponseErrorJson(error.Code ?? error.Type, error.Message));
+
+    private StoredResponse WithoutOutput(string status, bool? truncation)
+    {
+        var stored = ToStored([], new TokenUsage(0, 0), status);
+        return truncation is null ? stored : stored with { Truncation = truncation };
+    }
 
     private StoredResponse ToStored(List<ConversationItem> output, TokenUsage usage, string status) => new(
         ResponseId,

@@ -29,6 +29,18 @@ public sealed partial class ModelRouteGrain(
 
     private int Version => state.State.Versions is [.., var last] ? last.Version : 0;
 
+    /// <summary>
+    /// A route of the tenant's own makes sure the tenant's list names it (a no-op when it does): routes whose listing
+    /// failed under older code, which stored the version first, become callable again once anything reads them.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Versions is [.., { Config: { } own }])
+        {
+            await Register(new ModelDescription(Alias, TenantRoutesGrain.OwnedBy(own), own.ContextWindow));
+        }
+    }
+
     public Task<Result<RoutePlan>> Plan(PlanRequest request)
     {
         if (Current is not { } route)

@@ -24,6 +24,11 @@ public sealed class TenantRoutesGrain(
 
     public async Task Register(string alias, ModelDescription? model)
     {
+        if (state.State.Own.GetValueOrDefault(alias) == model)
+        {
+            return; // already so: no write
+        }
+
         var own = new Dictionary<string, ModelDescription>(state.State.Own, StringComparer.Ordinal);
         if (model is null)
         {

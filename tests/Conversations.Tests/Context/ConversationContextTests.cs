@@ -151,14 +151,22 @@ public sealed class ConversationContextTests : UpstreamGatewayTest
         using var http = Gateway.Http();
         var disabled = await Create(http, turns: 1, policy: """{"truncation":"disabled"}""");
 
-        using var response = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json($$"""{"model":"remote","conversation":"{{disabled}}","stream":true,"input":"hi"}"""));
-        var said = (await response.Content.ReadAsStringAsync()).Split('\n')
+        var completed = await Said(http, $$"""{"model":"remote","conversation":"{{disabled}}","stream":true,"input":"hi"}""");
+        var failed = await Said(http, $$"""{"model":"remote","conversation":"{{disabled}}","stream":true,"input":"cut short [sim:cut=2]"}""");
+
+        Assert.Equal([("response.created", "disabled"), ("response.in_progress", "disabled"), ("response.completed", "disabled")], completed);
+        Assert.Equal([("response.created", "disabled"), ("response.in_progress", "disabled"), ("response.failed", "disabled")], failed);
+    }
+
+    /// <summary>Each event of a streamed response that carries the response: its type and the truncation it says.</summary>
+    private static async Task<List<(string?, string?)>> Said(HttpClient http, string body)
+    {
+        using var response = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(body));
+        return [.. (await response.Content.ReadAsStringAsync()).Split('\n')
             .Where(line => line.StartsWith("data: ", StringComparison.Ordinal))
             .Select(line => JsonDocument.Parse(line["data: ".Length..]).RootElement)
             .Where(e => e.TryGetProperty("response", out _))
-            .Select(e => (e.GetProperty("type").GetString(), e.GetProperty("response").GetProperty("truncation").GetString()));
-
-        Assert.Equal([("response.created", "disabled"), ("response.in_progress", "disabled"), ("response.completed", "disabled")], said);
+            .Select(e => (e.GetProperty("type").GetString(), e.GetProperty("response").GetProperty("truncation").GetString()))];
     }
 
     private static async Task<string> TruncationOf(HttpClient http, string body)

@@ -1,6 +1,7 @@
 using Conversations.Grains;
 using Conversations.Grains.Routing;
 using Conversations.Routing;
+using Conversations.Tenancy;
 using Conversations.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -33,10 +34,34 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
         Assert.Contains(fixture.RouteGrainCalls, key => key.EndsWith("/" + created, StringComparison.Ordinal));
     }
 
-    private static async Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias)
+    [Fact]
+    public async Task A_tenants_own_alias_is_callable_by_that_tenant_only_and_refused_once_removed()
+    {
+        var (tenant, other) = ("acme-" + Guid.NewGuid().ToString("N")[..8], "other-" + Guid.NewGuid().ToString("N")[..8]);
+        var pipeline = fixture.Cluster.Silos[1].ServiceProvider.GetRequiredService<ChatPipeline>();
+        var route = fixture.Grains.GetGrain<IModelRouteGrain>(GrainKeys.For(tenant, "assistant"));
+
+        var added = await route.Change(new RouteConfig { Deployments = [new RouteDeployment { Name = "only", Provider = ProviderKind.Simulated }] }, "test");
+        var byOwner = await Outcome(pipeline, "assistant", Caller(tenant));
+        var byOther = await Outcome(pipeline, "assistant", Caller(other));
+        var removed = await route.Change(null, "test");
+        var afterRemoval = await Outcome(pipeline, "assistant", Caller(tenant));
+
+        Assert.True(added.IsSuccess && removed.IsSuccess);
+        Assert.NotNull(byOwner.Final);
+        Assert.Equal(404, byOther.Error?.Status);
+        Assert.Equal(404, afterRemoval.Error?.Status);
+        Assert.DoesNotContain(fixture.RouteGrainCalls, key => key == GrainKeys.For(other, "assistant")); // refused before any route grain
+    }
+
+    private static Caller Caller(string tenant) =>
+        new(tenant, "key-" + tenant, Role.Member, [], [], Limits.None, Limits.None, Limits.None);
+
+    private static async Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, Caller? caller = null)
     {
         CompletionChunk last = null!;
-        await foreach (var chunk in pipeline.Run(new CompletionRequest(alias, [new NewItem(Roles.User, "hello")], StreamDeltas: false), CancellationToken.None))
+        var request = new CompletionRequest(alias, [new NewItem(Roles.User, "hello")], StreamDeltas: false) { Caller = caller };
+        await foreach (var chunk in pipeline.Run(request, CancellationToken.None))
         {
             last = chunk;
         }
