@@ -43,14 +43,6 @@ public sealed class ClusterCircuitTests(ClusterFixture fixture)
 
     private static ChatPipeline Pipeline(InProcessSiloHandle silo) => silo.ServiceProvider.GetRequiredService<ChatPipeline>();
 
-    private static async Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, string text)
-    {
-        CompletionChunk last = null!;
-        await foreach (var chunk in pipeline.Run(new CompletionRequest(alias, [new NewItem(Roles.User, text)], StreamDeltas: false), CancellationToken.None))
-        {
-            last = chunk;
-        }
-
-        return last;
-    }
+    private static Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, string text) =>
+        pipeline.Outcome(new CompletionRequest(alias, [new NewItem(Roles.User, text)], StreamDeltas: false));
 }

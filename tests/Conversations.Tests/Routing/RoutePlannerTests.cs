@@ -57,15 +57,6 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
     private static Caller Caller(string tenant) =>
         new(tenant, "key-" + tenant, Role.Member, [], [], Limits.None, Limits.None, Limits.None);
 
-    private static async Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, Caller? caller = null)
-    {
-        CompletionChunk last = null!;
-        var request = new CompletionRequest(alias, [new NewItem(Roles.User, "hello")], StreamDeltas: false) { Caller = caller };
-        await foreach (var chunk in pipeline.Run(request, CancellationToken.None))
-        {
-            last = chunk;
-        }
-
-        return last;
-    }
+    private static Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, Caller? caller = null) =>
+        pipeline.Outcome(new CompletionRequest(alias, [new NewItem(Roles.User, "hello")], StreamDeltas: false) { Caller = caller });
 }
