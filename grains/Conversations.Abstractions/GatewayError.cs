@@ -33,8 +33,9 @@ public sealed record GatewayError(
 
     /// <summary>
     /// An upstream failure as the client should see it: 429 and 4xx request errors pass through; the
-    /// gateway's own credential problems (401, 403) and server errors are a bad gateway (502).
+    /// gateway's own credential problems (401, 403), server errors and anything that is not an error
+    /// status at all (a redirect, which the gateway does not follow) are a bad gateway (502).
     /// </summary>
     public static GatewayError Upstream(int status, string message) =>
-        new(status is >= 500 or 0 or 401 or 403 ? 502 : status, status == 429 ? "rate_limit_error" : "upstream_error", "upstream_error", message);
+        new(status is >= 500 or < 400 or 401 or 403 ? 502 : status, status == 429 ? "rate_limit_error" : "upstream_error", "upstream_error", message);
 }

@@ -11,7 +11,7 @@ namespace Conversations.SimulatedUpstream;
 /// An OpenAI-compatible server backed by <see cref="SimulatedModel"/>: chat completions (plain and
 /// streamed, with usage), embeddings and models; plus Anthropic's Messages API in
 /// <see cref="AnthropicMessagesEndpoint"/>. Faults come from the same <c>[sim:…]</c> directives (and <c>[sim:hold]</c>,
-/// see <see cref="ServerFault"/>); <c>response_format</c> <c>json_object</c> or <c>json_schema</c> selects the model's JSON mode;
+/// see <see cref="ServerFault"/>, and <c>[sim:redirect]</c>, a 307 back to itself); <c>response_format</c> <c>json_object</c> or <c>json_schema</c> selects the model's JSON mode;
 /// a stream cut mid-way aborts the connection, as a failing upstream would. The last requests it
 /// received are listed at <c>GET /sim/requests</c>, so tests can see exactly what context was sent.
 /// </summary>
@@ -69,6 +69,11 @@ public static class SimulatedUpstreamApp
 
             recorded.Add(request);
             await fault.Hold(context.RequestAborted);
+            if (messages.Any(m => MessageText(m).Contains(RedirectDirective, StringComparison.Ordinal)))
+            {
+                context.Response.Redirect(context.Request.Path, permanent: false, preserveMethod: true); // 307 to itself
+                return;
+            }
 
             var modelName = request["model"]?.GetValue<string>() ?? "sim-upstream";
             var tools = (request["tools"] as JsonArray)?.Select(t => t?["function"]?["name"]?.GetValue<string>() ?? string.Empty).ToHashSet(StringComparer.Ordinal);
@@ -260,6 +265,9 @@ public static class SimulatedUpstreamApp
         await context.Response.WriteAsync($"data: {payload.ToJsonString()}\n\n");
         await context.Response.Body.FlushAsync();
     }
+
+    /// <summary>In a message, <c>[sim:redirect]</c> answers 307 pointing back at the same endpoint (a gateway must not follow it).</summary>
+    private const string RedirectDirective = "[sim:redirect]";
 
     private static Task Error(HttpContext context, ProviderException exception)
     {

@@ -227,6 +227,18 @@ public sealed class FallbackTests(RoutingFixture fixture) : IClassFixture<Routin
     }
 
     [Fact]
+    public async Task A_redirecting_deployment_is_not_followed_and_the_client_gets_a_gateway_error()
+    {
+        using var response = await Chat("timed", "marker-redirect [sim:redirect]");
+
+        var error = await response.AssertOpenAIError(HttpStatusCode.BadGateway);
+        Assert.Equal("upstream_error", error.GetProperty("type").GetString());
+        // Followed, the call would have gone again without its key (.NET drops it on a redirect) and been refused:
+        // "The model provider refused the gateway's credentials."
+        Assert.Equal("The model provider returned an error.", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task The_upstreams_time_is_told_apart_from_the_gateways_in_server_timing_and_the_overhead_metric()
     {
         var recorded = System.Threading.Channels.Channel.CreateUnbounded<double>();
