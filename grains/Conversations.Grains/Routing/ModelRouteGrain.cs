@@ -37,7 +37,7 @@ public sealed partial class ModelRouteGrain(
     {
         if (state.State.Versions is [.., { Config: { } own }])
         {
-            await Register(new ModelDescription(Alias, TenantRoutesGrain.OwnedBy(own), own.ContextWindow));
+            await Register(TenantRoutesGrain.Listing(Alias, own));
         }
     }
 
@@ -128,7 +128,7 @@ public sealed partial class ModelRouteGrain(
 
         // The tenant's route list is written first when the alias gains a route and last when it loses one, so an alias
         // that has a route is always listed: calls check the list before they activate a route grain (RoutePlanner).
-        var own = config is null ? null : new ModelDescription(Alias, TenantRoutesGrain.OwnedBy(config), config.ContextWindow);
+        var own = config is null ? null : TenantRoutesGrain.Listing(Alias, config);
         if (own is not null && !await Register(own))
         {
             return GatewayError.StorageUnavailable;

@@ -11,7 +11,7 @@ public sealed class TenantRoutesGrain(
 {
     public Task<IReadOnlyList<ModelDescription>> ListModels()
     {
-        var models = options.Value.Routes.ToDictionary(r => r.Key, r => new ModelDescription(r.Key, OwnedBy(r.Value), r.Value.ContextWindow), StringComparer.Ordinal);
+        var models = options.Value.Routes.ToDictionary(r => r.Key, r => Listing(r.Key, r.Value), StringComparer.Ordinal);
         foreach (var (alias, own) in state.State.Own)
         {
             models[alias] = own;
@@ -45,7 +45,10 @@ public sealed class TenantRoutesGrain(
         }
     }
 
-    public static string OwnedBy(RouteConfig route) =>
+    /// <summary>How <c>/v1/models</c> lists a route.</summary>
+    public static ModelDescription Listing(string alias, RouteConfig route) => new(alias, OwnedBy(route), route.ContextWindow);
+
+    private static string OwnedBy(RouteConfig route) =>
         route.Deployments.All(d => d.Provider == ProviderKind.Simulated) ? "conversations-simulated" : "conversations";
 }
 
