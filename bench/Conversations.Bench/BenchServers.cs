@@ -33,7 +33,7 @@ public static class BenchServers
     }
 
     /// <summary>The service under test, the embedded default as its own process, with durable local state.</summary>
-    public static async Task<Process> StartGateway(string root, int port, IReadOnlyDictionary<string, string> environment)
+    public static Task<Process> StartGateway(string root, int port, IReadOnlyDictionary<string, string> environment)
     {
         var dll = Configurations
             .Select(c => Path.Combine(root, "silo", "Conversations.Silo", "bin", c, "net10.0", "Conversations.Silo.dll"))
@@ -47,6 +47,27 @@ public static class BenchServers
             start.Environment[name] = value;
         }
 
+        return StartProcess(start, new Uri($"http://127.0.0.1:{port}/health"));
+    }
+
+    /// <summary>
+    /// The bare proxy as its own process (this program's <c>proxy</c> mode), so that it sits where the gateway
+    /// does: the client, the upstream and it in three processes, as with the gateway.
+    /// </summary>
+    public static Task<Process> StartProxyProcess(int port, Uri upstream)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { typeof(BenchServers).Assembly.Location, "proxy", "--port", port.ToString(CultureInfo.InvariantCulture), "--upstream", upstream.ToString() })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return StartProcess(start, new Uri($"http://127.0.0.1:{port}/v1/models"));
+    }
+
+    /// <summary>Starts a server process and waits until <paramref name="ready"/> answers with success.</summary>
+    private static async Task<Process> StartProcess(ProcessStartInfo start, Uri ready)
+    {
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
@@ -57,7 +78,7 @@ public static class BenchServers
         {
             try
             {
-                if ((await http.GetAsync(new Uri($"http://127.0.0.1:{port}/health"))).IsSuccessStatusCode)
+                if ((await http.GetAsync(ready)).IsSuccessStatusCode)
                 {
                     return process;
                 }
@@ -70,7 +91,7 @@ public static class BenchServers
         }
 
         process.Kill();
-        throw new TimeoutException("The gateway did not become healthy.");
+        throw new TimeoutException($"{ready.GetLeftPart(UriPartial.Authority)} did not become ready.");
     }
 
     /// <summary>Resident memory of a process, from /proc.</summary>

@@ -36,6 +36,15 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "context.md"), contextReport);
         await File.WriteAllTextAsync(Path.Combine(results, "context.json"), contextJson.ToJsonString(JsonOutput.Options));
         return 0;
+    case "proxy":
+        // The bare proxy as a process of its own (the latency scenario starts it), so it sits where the gateway does.
+        await using (var proxy = await BenchServers.StartProxy(Option("--port", 0), new Uri(args[Array.IndexOf(args, "--upstream") + 1])))
+        {
+            Console.WriteLine("ready");
+            await proxy.WaitForShutdownAsync();
+        }
+
+        return 0;
     default:
         Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context.");
         return 2;
