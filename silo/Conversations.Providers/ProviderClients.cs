@@ -5,7 +5,6 @@ using System.Globalization;
 using Conversations.Providers.Anthropic;
 using Conversations.Routing;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAI;
 
@@ -15,9 +14,11 @@ namespace Conversations.Providers;
 /// The <see cref="IChatClient"/> for each deployment a route names, built on first use and kept for
 /// the silo's life. Credentials are resolved here, from configuration, and go nowhere else. Every
 /// client is wrapped in Microsoft.Extensions.AI's OpenTelemetry middleware, so each provider call is
-/// a <c>gen_ai</c> span (without message content) inside its routing attempt's span.
+/// a <c>gen_ai</c> span (without message content) inside its routing attempt's span. The middleware is
+/// given no logger: it would log every exception as a warning with its stack trace, including each
+/// client that hangs up, and the provider's error text; the router logs provider failures itself.
 /// </summary>
-public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCounter tokens, ILoggerFactory loggerFactory) : IDisposable
+public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCounter tokens) : IDisposable
 {
     public const string ActivitySource = "Conversations.Providers";
 
@@ -49,7 +50,7 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
     public IEmbeddingGenerator<string, Embedding<float>> EmbeddingsFor(RouteDeployment deployment) => _embedders.GetOrAdd(Identity(deployment), _ =>
         deployment.Provider == ProviderKind.OpenAICompatible
             ? OpenAI(deployment).GetEmbeddingClient(deployment.UpstreamModel ?? deployment.Name).AsIEmbeddingGenerator()
-                .AsBuilder().UseOpenTelemetry(loggerFactory, ActivitySource).Build()
+                .AsBuilder().UseOpenTelemetry(sourceName: ActivitySource).Build()
             : throw new NotSupportedException($"Deployment '{deployment.Name}' does not serve embeddings."));
 
     /// <summary>Everything that makes two deployments' clients differ; a changed route gets a new client.</summary>
@@ -71,7 +72,7 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
         };
 
         return inner.AsBuilder()
-            .UseOpenTelemetry(loggerFactory, ActivitySource)
+            .UseOpenTelemetry(sourceName: ActivitySource)
             .Build();
     }
 
