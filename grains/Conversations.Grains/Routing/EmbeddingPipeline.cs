@@ -2,6 +2,7 @@ using Conversations.Providers;
 using Conversations.Routing;
 using Conversations.Tenancy;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace Conversations.Grains.Routing;
 
@@ -11,7 +12,8 @@ namespace Conversations.Grains.Routing;
 /// settle what was used at the serving deployment's price.
 /// </summary>
 public sealed class EmbeddingPipeline(
-    ProviderClients clients, IEmbeddingGenerator<string, Embedding<float>> local, RoutePlanner routes, TokenCounter tokens, IGrainFactory grains)
+    ProviderClients clients, IEmbeddingGenerator<string, Embedding<float>> local, RoutePlanner routes, TokenCounter tokens, IGrainFactory grains,
+    ILogger<EmbeddingPipeline> logger)
 {
     private readonly RouteRetries<Attempt> _retries = new();
 
@@ -90,6 +92,7 @@ public sealed class EmbeddingPipeline(
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             var failure = ProviderFailures.Classify(exception, plan.Config, firstTokenTimedOut: false, totalTimedOut: false);
+            ProviderFailures.Log(logger, deployment.Name, exception.GetType().Name, failure.UpstreamStatus, failure.Error.Status);
             await route.Report(new AttemptReport(deployment.Name, failure.ReportAs, RetryAfter: failure.RetryAfter));
             return new Attempt(Failure: failure);
         }

@@ -160,7 +160,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             catch (Exception exception) when (!call.Aborted.IsCancellationRequested)
             {
                 failure = ProviderFailures.Classify(exception, call.Plan.Config, false, call.Total.IsCancellationRequested);
-                LogProviderFailure(stream.Deployment.Name, exception.GetType().Name, failure.UpstreamStatus, failure.Error.Status);
+                ProviderFailures.Log(logger, stream.Deployment.Name, exception.GetType().Name, failure.UpstreamStatus, failure.Error.Status);
             }
 
             if (failure is null && !hasNext && stream.FinishReason is null)
@@ -198,7 +198,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     {
         if (exception is not null)
         {
-            LogProviderFailure(deployment.Name, exception.GetType().Name, failure.UpstreamStatus, failure.Error.Status);
+            ProviderFailures.Log(logger, deployment.Name, exception.GetType().Name, failure.UpstreamStatus, failure.Error.Status);
         }
 
         await ReportFailure(call, new AttemptReport(deployment.Name, failure.ReportAs, RetryAfter: failure.RetryAfter));
@@ -266,10 +266,6 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model deployment {Deployment} ended its stream without a finish reason")]
     private partial void LogTruncatedStream(string deployment);
-
-    /// <summary>The exception's type, not its message: provider error text can echo a (masked) credential.</summary>
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model deployment {Deployment} failed ({ErrorType}, upstream status {UpstreamStatus}); answering {Status}")]
-    private partial void LogProviderFailure(string deployment, string errorType, int? upstreamStatus, int status);
 
     private sealed record Call(
         RoutePlan Plan, IModelRouteGrain Route, CompletionRequest Request, List<ChatMessage> Messages, ChatOptions Options,

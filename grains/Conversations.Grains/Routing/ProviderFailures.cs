@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Conversations.Providers;
 using Conversations.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace Conversations.Grains.Routing;
 
@@ -12,8 +13,12 @@ namespace Conversations.Grains.Routing;
 /// <see cref="RouteConfig.FallbackOnStatus"/> rules; messages never carry provider text that could
 /// echo a credential.
 /// </summary>
-internal static class ProviderFailures
+internal static partial class ProviderFailures
 {
+    /// <summary>The exception's type, not its message: provider error text can echo a (masked) credential.</summary>
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model deployment {Deployment} failed ({ErrorType}, upstream status {UpstreamStatus}); answering {Status}")]
+    public static partial void Log(ILogger logger, string deployment, string errorType, int? upstreamStatus, int status);
+
     public static AttemptFailure Classify(Exception exception, RouteConfig route, bool firstTokenTimedOut, bool totalTimedOut)
     {
         if (totalTimedOut)

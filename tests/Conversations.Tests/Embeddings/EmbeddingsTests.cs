@@ -5,6 +5,8 @@ using Conversations.Api.Streaming;
 using Conversations.Tests.Api;
 using Conversations.Tests.Infrastructure;
 using Conversations.Tests.Tenancy;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OpenAI.Embeddings;
 
 namespace Conversations.Tests.Embeddings;
@@ -12,6 +14,7 @@ namespace Conversations.Tests.Embeddings;
 /// <summary><c>POST /v1/embeddings</c>: the local model through the official SDK, routing with fallback, quotas, and bad input.</summary>
 public sealed class EmbeddingsTests : IAsyncLifetime
 {
+    private readonly CapturedLogs _logs = new();
     private UpstreamServer _upstream = null!;
     private GatewayFactory _gateway = null!;
 
@@ -40,7 +43,7 @@ public sealed class EmbeddingsTests : IAsyncLifetime
             settings[key] = value;
         }
 
-        _gateway = new GatewayFactory(settings);
+        _gateway = new GatewayFactory(settings, services => services.AddSingleton<ILoggerProvider>(_logs));
     }
 
     public async ValueTask DisposeAsync()
@@ -64,7 +67,7 @@ public sealed class EmbeddingsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Float_vectors_name_their_deployment_and_an_unreachable_deployment_falls_back()
+    public async Task Float_vectors_name_their_deployment_and_an_unreachable_deployment_falls_back_and_is_logged()
     {
         using var http = _gateway.Http();
 
@@ -78,6 +81,7 @@ public sealed class EmbeddingsTests : IAsyncLifetime
         Assert.Equal("upstream", Header(remote, CallHeaders.Deployment));
         Assert.Equal(HttpStatusCode.OK, fallback.StatusCode);
         Assert.Equal(("local", "3"), (Header(fallback, CallHeaders.Deployment), Header(fallback, CallHeaders.Attempts)));
+        Assert.Contains(_logs.Lines, line => line.StartsWith("Warning", StringComparison.Ordinal) && line.Contains("Model deployment dead failed", StringComparison.Ordinal));
     }
 
     [Fact]
