@@ -15,6 +15,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<EmbeddingPipeline>();
         services.AddSingleton<ChatPipeline>();
         services.AddSingleton<RoutePlanner>();
+        services.AddSingleton<SteadyRoutes>();
         services.AddSingleton<StatelessInference>();
         services.AddSingleton<IStatelessInference>(sp => sp.GetRequiredService<StatelessInference>()); // an API in this silo runs stateless calls here
         services.AddSingleton<Context.ContextBuilder>();

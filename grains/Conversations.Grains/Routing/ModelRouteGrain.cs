@@ -11,12 +11,14 @@ public sealed partial class ModelRouteGrain(
     [PersistentState("route", StorageNames.Conversations)] IPersistentState<RouteState> state,
     IOptions<RoutingOptions> options,
     TimeProvider time,
+    SteadyRoutes steady,
     ILogger<ModelRouteGrain> logger) : Grain, IModelRouteGrain
 {
     private const int KeptVersions = 50;
 
     private readonly Dictionary<string, DeploymentHealthState> _health = new(StringComparer.Ordinal);
     private RouteConfig? _healthFor;
+    private (RouteConfig Route, int Version)? _published;
 
     private string Tenant => GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant;
 
@@ -39,6 +41,14 @@ public sealed partial class ModelRouteGrain(
         {
             await Register(TenantRoutesGrain.Listing(Alias, own));
         }
+
+        Publish();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        steady.Publish(this.GetPrimaryKeyString(), null);
+        return Task.CompletedTask;
     }
 
     public Task<Result<RoutePlan>> Plan(PlanRequest request)
@@ -50,12 +60,10 @@ public sealed partial class ModelRouteGrain(
         }
 
         var now = time.GetUtcNow();
-        var fits = route.Deployments.Where(d => Fits(d, request)).ToList();
+        var fits = RouteSelector.Fitting(route, request);
         if (fits.Count == 0)
         {
-            return Task.FromResult<Result<RoutePlan>>(GatewayError.Invalid(
-                $"The input ({request.PromptTokens} tokens) plus the requested output does not fit the context window of any deployment of '{Alias}'.",
-                "messages", ProviderException.ContextLengthExceeded));
+            return Task.FromResult<Result<RoutePlan>>(RouteSelector.NothingFits(Alias, request));
         }
 
         var available = fits.Where(d => Health(route, d).Check(now) != Availability.Blocked).ToList();
@@ -76,6 +84,7 @@ public sealed partial class ModelRouteGrain(
         }
 
         List<RouteDeployment> plan = [ordered[0], .. ordered.Skip(1).Where(d => Health(route, d).Check(now) == Availability.Callable)];
+        Publish(); // a cool-down may have ended since the route last stopped being steady
         return Task.FromResult<Result<RoutePlan>>(new RoutePlan(Alias, Version, plan, route));
     }
 
@@ -84,6 +93,7 @@ public sealed partial class ModelRouteGrain(
         if (Current is { } route && route.Find(report.Deployment) is { } deployment)
         {
             Health(route, deployment).Record(report);
+            Publish();
         }
 
         return Task.CompletedTask;
@@ -141,6 +151,7 @@ public sealed partial class ModelRouteGrain(
             return GatewayError.StorageUnavailable;
         }
 
+        Publish(); // before the change is acknowledged: this silo's next call plans with the new version
         if (own is null)
         {
             await Register(null); // if this fails the alias stays listed, and calls to it find no route: a 404 all the same
@@ -199,14 +210,38 @@ public sealed partial class ModelRouteGrain(
         return health;
     }
 
+    /// <summary>
+    /// Lets this silo's calls plan without a grain call while every deployment is callable (<see cref="SteadyRoutes"/>);
+    /// withdraws otherwise. Latency averages matter to the order only under least-latency routing, so only then does
+    /// each report republish them.
+    /// </summary>
+    private void Publish()
+    {
+        var key = this.GetPrimaryKeyString();
+        var now = time.GetUtcNow();
+        if (Current is not { } route || route.Deployments.Any(d => Health(route, d).Check(now) != Availability.Callable))
+        {
+            steady.Publish(key, null);
+            return;
+        }
+
+        if (route.Strategy != RouteStrategy.LeastLatency && steady.Holds(key) && _published == (route, Version))
+        {
+            return;
+        }
+
+        _published = (route, Version);
+        steady.Publish(key, new SteadyRoute(
+            Alias, Version, route,
+            route.Deployments.ToDictionary(d => d.Name, d => LatencyOf(route, d, streaming: false)),
+            route.Deployments.ToDictionary(d => d.Name, d => LatencyOf(route, d, streaming: true))));
+    }
+
     private double? LatencyOf(RouteConfig route, RouteDeployment deployment, bool streaming)
     {
         var health = Health(route, deployment);
         return streaming ? health.FirstTokenMs ?? health.LatencyMs : health.LatencyMs;
     }
-
-    private static bool Fits(RouteDeployment deployment, PlanRequest request) =>
-        request.PromptTokens == 0 || (long)request.PromptTokens + (request.MaxOutputTokens ?? 0) <= deployment.ContextWindow;
 
     private static string CircuitName(CircuitState circuit) => circuit switch
     {

@@ -5,16 +5,23 @@ using Microsoft.Extensions.Options;
 namespace Conversations.Grains.Routing;
 
 /// <summary>
-/// Finds a call's route grain and asks it for a plan. A name that is neither a platform route (the silo's
-/// configuration) nor one the tenant defined (its route list, one activation per tenant) is refused here,
-/// so invented model names never activate a route grain or read its storage.
+/// Finds a call's route grain and its plan: made here when the grain is active in this silo and steady
+/// (<see cref="SteadyRoutes"/>), asked of the grain otherwise. A name that is neither a platform route (the
+/// silo's configuration) nor one the tenant defined (its route list, one activation per tenant) is refused
+/// here, so invented model names never activate a route grain or read its storage.
 /// </summary>
-public sealed class RoutePlanner(IOptions<RoutingOptions> options, IGrainFactory grains)
+public sealed class RoutePlanner(IOptions<RoutingOptions> options, IGrainFactory grains, SteadyRoutes steady)
 {
-    public async Task<(IModelRouteGrain Route, Result<RoutePlan> Plan)> Plan(string? tenant, string alias, PlanRequest request)
+    public async ValueTask<(IModelRouteGrain Route, Result<RoutePlan> Plan)> Plan(string? tenant, string alias, PlanRequest request)
     {
         var owner = tenant ?? PlatformRoutes.Tenant;
-        var route = grains.GetGrain<IModelRouteGrain>(GrainKeys.For(owner, alias));
+        var key = GrainKeys.For(owner, alias);
+        var route = grains.GetGrain<IModelRouteGrain>(key);
+        if (steady.Plan(key, request) is { } local)
+        {
+            return (route, local);
+        }
+
         if (!options.Value.Routes.ContainsKey(alias) && !await grains.GetGrain<ITenantRoutesGrain>(owner).Owns(alias))
         {
             return (route, GatewayError.ModelNotFound(alias));

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using Conversations.Providers;
 using Conversations.Routing;
 
 namespace Conversations.Grains.Routing;
@@ -11,6 +12,14 @@ namespace Conversations.Grains.Routing;
 /// </summary>
 public static class RouteSelector
 {
+    /// <summary>The deployments whose context window takes the request's prompt and requested output.</summary>
+    public static List<RouteDeployment> Fitting(RouteConfig route, PlanRequest request) =>
+        [.. route.Deployments.Where(d => request.PromptTokens == 0 || (long)request.PromptTokens + (request.MaxOutputTokens ?? 0) <= d.ContextWindow)];
+
+    public static GatewayError NothingFits(string alias, PlanRequest request) => GatewayError.Invalid(
+        $"The input ({request.PromptTokens} tokens) plus the requested output does not fit the context window of any deployment of '{alias}'.",
+        "messages", ProviderException.ContextLengthExceeded);
+
     /// <param name="available">The deployments whose circuit and cool-down allow a call, in configuration order.</param>
     /// <param name="random">A uniform draw in [0, 1) for the weighted, canary and unkeyed sticky choices.</param>
     public static IReadOnlyList<RouteDeployment> Order(

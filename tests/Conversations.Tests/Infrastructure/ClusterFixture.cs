@@ -1,4 +1,5 @@
 using Conversations.Grains;
+using Conversations.Routing;
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
@@ -16,6 +17,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>The keys of every route grain any silo of this cluster has run a call on.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> RouteGrainCalls { get; } = new();
 
+    /// <summary>The keys of the route grains asked for a plan, once per request.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> RoutePlans { get; } = new();
+
     public async ValueTask InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(3);
@@ -28,6 +32,10 @@ public sealed class ClusterFixture : IAsyncLifetime
                 if (context.Grain is Conversations.Grains.Routing.ModelRouteGrain)
                 {
                     RouteGrainCalls.Enqueue(context.TargetId.Key.ToString()!);
+                    if (context.InterfaceMethod.Name == nameof(IModelRouteGrain.Plan))
+                    {
+                        RoutePlans.Enqueue(context.TargetId.Key.ToString()!);
+                    }
                 }
 
                 return context.Invoke();

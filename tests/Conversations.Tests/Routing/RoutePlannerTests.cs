@@ -10,6 +10,8 @@ namespace Conversations.Tests.Routing;
 /// <summary>
 /// A model name no route has is refused before any route grain is called (and so activated) for it, so
 /// invented names cost no activation and no storage read; an alias that gains a route is callable at once.
+/// A steady route is planned without a grain call in the silo where its grain is active, and by the grain
+/// everywhere else and as soon as it stops being steady.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class RoutePlannerTests(ClusterFixture fixture)
@@ -54,9 +56,44 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
         Assert.DoesNotContain(fixture.RouteGrainCalls, key => key == GrainKeys.For(other, "assistant")); // refused before any route grain
     }
 
+    [Fact]
+    public async Task A_steady_route_is_planned_in_its_grains_silo_without_a_grain_call_and_by_the_grain_once_a_deployment_cools_down()
+    {
+        var alias = "steady-" + Guid.NewGuid().ToString("N")[..8];
+        var key = GrainKeys.For(PlatformRoutes.Tenant, alias);
+        var changed = await fixture.Grains.GetGrain<IModelRouteGrain>(key)
+            .Change(new RouteConfig { Deployments = [new RouteDeployment { Name = "only", Provider = ProviderKind.Simulated }] }, "test");
+        var home = fixture.Cluster.Silos.Single(silo => silo.ServiceProvider.GetRequiredService<SteadyRoutes>().Holds(key)).ServiceProvider;
+        var away = fixture.Cluster.Silos.First(silo => silo.ServiceProvider != home).ServiceProvider;
+        int Plans() => fixture.RoutePlans.Count(planned => planned == key);
+
+        var before = Plans();
+        var atHome = new[] { await Outcome(home.GetRequiredService<ChatPipeline>(), alias), await Outcome(home.GetRequiredService<ChatPipeline>(), alias) };
+        var plannedAtHome = Plans() - before;
+        var elsewhere = await Outcome(away.GetRequiredService<ChatPipeline>(), alias);
+        var plannedElsewhere = Plans() - before - plannedAtHome;
+
+        // A throttled attempt with a retry-after cools the only deployment down: the grain withdraws the route, plans the next call itself, and refuses it.
+        var throttled = await Outcome(home.GetRequiredService<ChatPipeline>(), alias, "[sim:status=429][sim:retry=60] slow down");
+        var beforeCooling = Plans();
+        var cooling = await Outcome(home.GetRequiredService<ChatPipeline>(), alias);
+
+        Assert.True(changed.IsSuccess, changed.Error?.Message);
+        Assert.All(atHome, outcome => Assert.NotNull(outcome.Final));
+        Assert.Equal(0, plannedAtHome);
+        Assert.NotNull(elsewhere.Final);
+        Assert.Equal(1, plannedElsewhere);
+        Assert.NotNull(throttled.Error);
+        Assert.False(home.GetRequiredService<SteadyRoutes>().Holds(key));
+        Assert.Equal(("deployments_unavailable", 503), (cooling.Error?.Code, cooling.Error?.Status));
+        Assert.Equal(beforeCooling + 1, Plans());
+    }
+
     private static Caller Caller(string tenant) =>
         new(tenant, "key-" + tenant, Role.Member, [], [], Limits.None, Limits.None, Limits.None);
 
-    private static Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, Caller? caller = null) =>
-        pipeline.Outcome(new CompletionRequest(alias, [new NewItem(Roles.User, "hello")], StreamDeltas: false) { Caller = caller });
+    private static Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, Caller? caller = null) => Outcome(pipeline, alias, "hello", caller);
+
+    private static Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, string text, Caller? caller = null) =>
+        pipeline.Outcome(new CompletionRequest(alias, [new NewItem(Roles.User, text)], StreamDeltas: false) { Caller = caller });
 }

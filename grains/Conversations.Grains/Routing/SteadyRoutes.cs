@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using Conversations.Routing;
+
+namespace Conversations.Grains.Routing;
+
+/// <summary>
+/// The routes whose grain is active in this silo and steady: every deployment callable (closed circuit, no
+/// cool-down, so no trial to hand out). A route grain publishes itself here at the end of each turn that
+/// leaves it steady and withdraws in the turn that ends it, so a call on this silo is planned here, by the
+/// same selection the grain makes, without a grain call (on this VM a hop to an idle grain costs more than
+/// anything else in the call; bench/README.md). A plan made here is never older than one the grain handed
+/// out an instant before; calls on other silos ask the grain. See docs/decisions/0008-routes-as-grains-with-a-shared-polly-circuit.md.
+/// </summary>
+public sealed class SteadyRoutes
+{
+    private readonly ConcurrentDictionary<string, SteadyRoute> _routes = new(StringComparer.Ordinal);
+
+    /// <summary>The plan for a call, if the route grain under <paramref name="key"/> is active here and steady.</summary>
+    public Result<RoutePlan>? Plan(string key, PlanRequest request) =>
+        _routes.TryGetValue(key, out var route) ? route.Plan(request) : default(Result<RoutePlan>?);
+
+    /// <summary>Whether the route grain under <paramref name="key"/> is active here and steady.</summary>
+    public bool Holds(string key) => _routes.ContainsKey(key);
+
+    /// <summary>Called by the route grain only, inside its own turns.</summary>
+    internal void Publish(string key, SteadyRoute? route)
+    {
+        if (route is null)
+        {
+            _routes.TryRemove(key, out _);
+        }
+        else
+        {
+            _routes[key] = route;
+        }
+    }
+}
+
+/// <summary>A steady route as its grain last saw it: the version, and each deployment's latency averages for ordering.</summary>
+public sealed record SteadyRoute(
+    string Alias, int Version, RouteConfig Config, IReadOnlyDictionary<string, double?> Latency, IReadOnlyDictionary<string, double?> FirstTokenLatency)
+{
+    public Result<RoutePlan> Plan(PlanRequest request)
+    {
+        var fits = RouteSelector.Fitting(Config, request);
+        if (fits.Count == 0)
+        {
+            return RouteSelector.NothingFits(Alias, request);
+        }
+
+        var latency = request.Streaming ? FirstTokenLatency : Latency;
+        return new RoutePlan(Alias, Version, RouteSelector.Order(Alias, Config, fits, request, d => latency[d.Name], Random.Shared.NextDouble()), Config);
+    }
+}
