@@ -12,8 +12,8 @@ namespace Conversations.Grains.Routing;
 /// settle what was used at the serving deployment's price.
 /// </summary>
 public sealed class EmbeddingPipeline(
-    ProviderClients clients, IEmbeddingGenerator<string, Embedding<float>> local, RoutePlanner routes, TokenCounter tokens, IGrainFactory grains,
-    ILogger<EmbeddingPipeline> logger)
+    ProviderClients clients, IEmbeddingGenerator<string, Embedding<float>> local, RoutePlanner routes, SteadyRoutes steady, TokenCounter tokens,
+    IGrainFactory grains, ILogger<EmbeddingPipeline> logger)
 {
     private readonly RouteRetries<Attempt> _retries = new();
 
@@ -93,7 +93,7 @@ public sealed class EmbeddingPipeline(
         {
             var failure = ProviderFailures.Classify(exception, plan.Config, firstTokenTimedOut: false, totalTimedOut: false);
             ProviderFailures.Log(logger, deployment.Name, exception.GetType().Name, failure.UpstreamStatus, failure.Error.Status);
-            await route.Report(new AttemptReport(deployment.Name, failure.ReportAs, RetryAfter: failure.RetryAfter));
+            await steady.Report(route, new AttemptReport(deployment.Name, failure.ReportAs, RetryAfter: failure.RetryAfter));
             return new Attempt(Failure: failure);
         }
     }

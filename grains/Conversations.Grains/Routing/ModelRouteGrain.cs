@@ -19,10 +19,13 @@ public sealed partial class ModelRouteGrain(
     private readonly Dictionary<string, DeploymentHealthState> _health = new(StringComparer.Ordinal);
     private RouteConfig? _healthFor;
     private (RouteConfig Route, int Version)? _published;
+    private string? _key;
 
-    private string Tenant => GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant;
+    private string Key => _key ??= this.GetPrimaryKeyString();
 
-    private string Alias => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
+    private string Tenant => GrainKeys.Parse(Key).Tenant;
+
+    private string Alias => GrainKeys.Parse(Key).Id;
 
     private RouteConfig? PlatformDefault => options.Value.Routes.GetValueOrDefault(Alias);
 
@@ -47,7 +50,7 @@ public sealed partial class ModelRouteGrain(
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        steady.Publish(this.GetPrimaryKeyString(), null);
+        steady.Publish(Key, null);
         return Task.CompletedTask;
     }
 
@@ -217,24 +220,36 @@ public sealed partial class ModelRouteGrain(
     /// </summary>
     private void Publish()
     {
-        var key = this.GetPrimaryKeyString();
         var now = time.GetUtcNow();
-        if (Current is not { } route || route.Deployments.Any(d => Health(route, d).Check(now) != Availability.Callable))
+        if (Current is not { } route || !AllCallable(route, now))
         {
-            steady.Publish(key, null);
+            steady.Publish(Key, null);
             return;
         }
 
-        if (route.Strategy != RouteStrategy.LeastLatency && steady.Holds(key) && _published == (route, Version))
+        if (route.Strategy != RouteStrategy.LeastLatency && steady.Holds(Key) && _published == (route, Version))
         {
             return;
         }
 
         _published = (route, Version);
-        steady.Publish(key, new SteadyRoute(
+        steady.Publish(Key, new SteadyRoute(
             Alias, Version, route,
             route.Deployments.ToDictionary(d => d.Name, d => LatencyOf(route, d, streaming: false)),
             route.Deployments.ToDictionary(d => d.Name, d => LatencyOf(route, d, streaming: true))));
+    }
+
+    private bool AllCallable(RouteConfig route, DateTimeOffset now)
+    {
+        foreach (var deployment in route.Deployments)
+        {
+            if (Health(route, deployment).Check(now) != Availability.Callable)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private double? LatencyOf(RouteConfig route, RouteDeployment deployment, bool streaming)

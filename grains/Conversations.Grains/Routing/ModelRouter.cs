@@ -15,7 +15,7 @@ namespace Conversations.Grains.Routing;
 /// committed to that deployment: a failure then ends the stream with an error, never with a clean
 /// finish. Each attempt is a span and is reported (one-way) to the route grain.
 /// </summary>
-public sealed partial class ModelRouter(ProviderClients clients, TokenCounter tokens, TimeProvider time, ILogger<ModelRouter> logger)
+public sealed partial class ModelRouter(ProviderClients clients, TokenCounter tokens, TimeProvider time, SteadyRoutes steady, ILogger<ModelRouter> logger)
 {
     public const string ActivitySourceName = "Conversations.Routing";
 
@@ -215,7 +215,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     {
         try
         {
-            await call.Route.Report(report);
+            await steady.Report(call.Route, report);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

@@ -89,6 +89,28 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
         Assert.Equal(beforeCooling + 1, Plans());
     }
 
+    [Fact]
+    public async Task In_the_grains_silo_the_next_call_after_a_route_change_takes_the_new_version_and_a_removed_route_is_refused()
+    {
+        var alias = "changing-" + Guid.NewGuid().ToString("N")[..8];
+        var key = GrainKeys.For(PlatformRoutes.Tenant, alias);
+        var route = fixture.Grains.GetGrain<IModelRouteGrain>(key);
+        static RouteConfig Only(string name) => new() { Deployments = [new RouteDeployment { Name = name, Provider = ProviderKind.Simulated }] };
+
+        await route.Change(Only("one"), "test");
+        var pipeline = fixture.Cluster.Silos.Single(silo => silo.ServiceProvider.GetRequiredService<SteadyRoutes>().Holds(key))
+            .ServiceProvider.GetRequiredService<ChatPipeline>();
+        var first = await Outcome(pipeline, alias);
+        await route.Change(Only("two"), "test");
+        var second = await Outcome(pipeline, alias);
+        await route.Change(null, "test");
+        var removed = await Outcome(pipeline, alias);
+
+        Assert.Equal(("one", 1), (first.Route?.Deployment, first.Route?.RouteVersion));
+        Assert.Equal(("two", 2), (second.Route?.Deployment, second.Route?.RouteVersion));
+        Assert.Equal(404, removed.Error?.Status);
+    }
+
     private static Caller Caller(string tenant) =>
         new(tenant, "key-" + tenant, Role.Member, [], [], Limits.None, Limits.None, Limits.None);
 
