@@ -13,7 +13,8 @@ namespace Conversations.Grains.Routing;
 /// for a call that waits for the whole answer, its answer), every failure is retried or falls back
 /// through Polly's retry strategy, invisibly to the client. After the first token the call is
 /// committed to that deployment: a failure then ends the stream with an error, never with a clean
-/// finish. Each attempt is a span and is reported (one-way) to the route grain.
+/// finish. Each attempt is a span and is reported to the route grain: a success one-way, a failure awaited
+/// (through <see cref="SteadyRoutes"/>, so this silo's calls plan through the grain until it has the report).
 /// </summary>
 public sealed partial class ModelRouter(ProviderClients clients, TokenCounter tokens, TimeProvider time, SteadyRoutes steady, ILogger<ModelRouter> logger)
 {

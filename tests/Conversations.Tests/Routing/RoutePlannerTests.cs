@@ -63,7 +63,7 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
         var key = GrainKeys.For(PlatformRoutes.Tenant, alias);
         var changed = await fixture.Grains.GetGrain<IModelRouteGrain>(key)
             .Change(new RouteConfig { Deployments = [new RouteDeployment { Name = "only", Provider = ProviderKind.Simulated }] }, "test");
-        var home = fixture.Cluster.Silos.Single(silo => silo.ServiceProvider.GetRequiredService<SteadyRoutes>().Holds(key)).ServiceProvider;
+        var home = Home(key);
         var away = fixture.Cluster.Silos.First(silo => silo.ServiceProvider != home).ServiceProvider;
         int Plans() => fixture.RoutePlans.Count(planned => planned == key);
 
@@ -98,8 +98,7 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
         static RouteConfig Only(string name) => new() { Deployments = [new RouteDeployment { Name = name, Provider = ProviderKind.Simulated }] };
 
         await route.Change(Only("one"), "test");
-        var pipeline = fixture.Cluster.Silos.Single(silo => silo.ServiceProvider.GetRequiredService<SteadyRoutes>().Holds(key))
-            .ServiceProvider.GetRequiredService<ChatPipeline>();
+        var pipeline = Home(key).GetRequiredService<ChatPipeline>();
         var first = await Outcome(pipeline, alias);
         await route.Change(Only("two"), "test");
         var second = await Outcome(pipeline, alias);
@@ -110,6 +109,10 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
         Assert.Equal(("two", 2), (second.Route?.Deployment, second.Route?.RouteVersion));
         Assert.Equal(404, removed.Error?.Status);
     }
+
+    /// <summary>The services of the silo where the route grain under <paramref name="key"/> is active (the one whose table holds it).</summary>
+    private IServiceProvider Home(string key) =>
+        fixture.Cluster.Silos.Single(silo => silo.ServiceProvider.GetRequiredService<SteadyRoutes>().Holds(key)).ServiceProvider;
 
     private static Caller Caller(string tenant) =>
         new(tenant, "key-" + tenant, Role.Member, [], [], Limits.None, Limits.None, Limits.None);
