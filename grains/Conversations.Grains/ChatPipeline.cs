@@ -70,8 +70,8 @@ public sealed class ChatPipeline(ModelRouter router, RoutePlanner routes, TokenC
         }
 
         // Admission reserves the prompt (counted with the tokenizer) plus the maximum output, at the dearest deployment's prices.
-        var quota = grains.GetGrain<ITenantQuotaGrain>(caller.Tenant);
-        var leaseId = Guid.NewGuid().ToString("N");
+        var quota = grains.Reference<ITenantQuotaGrain>(caller.Tenant);
+        var leaseId = Ids.Opaque();
         var admitted = counted ? await quota.Admit(Reservation(leaseId, caller, request, plan, Prompt())) : new Admission(null, null);
         if (!admitted.IsSuccess)
         {

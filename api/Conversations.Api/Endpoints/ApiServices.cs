@@ -30,7 +30,7 @@ public sealed record ApiServices(
 
     public ILogger Logger => LoggerFactory.CreateLogger("Conversations.Api");
 
-    public IConversationGrain Conversation(string id) => Grains.GetGrain<IConversationGrain>(GrainKeys.For(Tenant, id));
+    public IConversationGrain Conversation(string id) => Grains.Reference<IConversationGrain>(GrainKeys.For(Tenant, id));
 
-    public IResponseGrain Response(string id) => Grains.GetGrain<IResponseGrain>(GrainKeys.For(Tenant, id));
+    public IResponseGrain Response(string id) => Grains.Reference<IResponseGrain>(GrainKeys.For(Tenant, id));
 }

@@ -35,8 +35,8 @@ public sealed class EmbeddingPipeline(
             ? planned.Value
             : planned.Value with { Deployments = [.. planned.Value.Deployments.Where(d => d.ServesEmbeddings)] };
         var prompt = request.Inputs.Sum(tokens.Count);
-        var quota = caller is null ? null : grains.GetGrain<ITenantQuotaGrain>(caller.Tenant);
-        var leaseId = Guid.NewGuid().ToString("N");
+        var quota = caller is null ? null : grains.Reference<ITenantQuotaGrain>(caller.Tenant);
+        var leaseId = Ids.Opaque();
         var admitted = caller is { HasNoLimits: false }
             ? await quota!.Admit(new AdmissionRequest(leaseId, caller, request.EndUser, prompt, plan.Deployments.Max(d => d.Prices.Cost(prompt, 0))))
             : new Admission(null, null);

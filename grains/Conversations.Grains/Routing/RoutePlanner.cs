@@ -16,7 +16,7 @@ public sealed class RoutePlanner(IOptions<RoutingOptions> options, IGrainFactory
     {
         var owner = tenant ?? PlatformRoutes.Tenant;
         var key = GrainKeys.For(owner, alias);
-        var route = grains.GetGrain<IModelRouteGrain>(key);
+        var route = grains.Reference<IModelRouteGrain>(key);
         if (steady.Plan(key, request) is { } local)
         {
             return (route, local);
