@@ -52,11 +52,13 @@ public static class BenchServers
 
     /// <summary>
     /// The bare proxy as its own process (this program's <c>proxy</c> mode), so that it sits where the gateway
-    /// does: the client, the upstream and it in three processes, as with the gateway.
+    /// does: the client, the upstream and it in three processes, as with the gateway. It gets the gateway's socket
+    /// setting (inline completions), so a runtime setting is not counted as the gateway's own.
     /// </summary>
     public static Task<Process> StartProxyProcess(int port, Uri upstream)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
         foreach (var argument in new[] { typeof(BenchServers).Assembly.Location, "proxy", "--port", port.ToString(CultureInfo.InvariantCulture), "--upstream", upstream.ToString() })
         {
             start.ArgumentList.Add(argument);

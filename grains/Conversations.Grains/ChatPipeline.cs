@@ -111,6 +111,11 @@ public sealed class ChatPipeline(ModelRouter router, RoutePlanner routes, TokenC
             if (!settled)
             {
                 // Failed, cut or abandoned: free the slot on every path, charging what the provider evidently processed.
+                if (streamed > 0 && promptTokens is null)
+                {
+                    await Task.Yield(); // the prompt is counted with the tokenizer: not on the socket thread the failure arrived on
+                }
+
                 var used = streamed == 0 ? new TokenUsage(0, 0) : new TokenUsage(Prompt(), streamed);
                 await quota.Settle(leaseId, caller, request.EndUser, request.Model, used, prices.Cost(used.InputTokens, used.OutputTokens));
             }

@@ -86,6 +86,7 @@ public sealed class EmbeddingPipeline(
             var generator = deployment.Provider == ProviderKind.LocalEmbeddings ? local : clients.EmbeddingsFor(deployment);
             var embeddings = await generator.GenerateAsync(request.Inputs, new EmbeddingGenerationOptions { Dimensions = request.Dimensions }, cancellationToken);
             _ = route.ReportSuccess(new AttemptReport(deployment.Name, AttemptOutcome.Succeeded));
+            await Task.Yield(); // the vectors are copied (and the inputs counted, without reported usage) off the socket thread the answer completed on
             var used = (int?)embeddings.Usage?.InputTokenCount ?? request.Inputs.Sum(tokens.Count);
             return new Attempt(Result: new EmbeddingResult([.. embeddings.Select(e => e.Vector.ToArray())], used, plan.Alias, 0));
         }

@@ -88,6 +88,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
                 var elapsed = time.GetElapsedTime(started);
                 Succeeded(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, elapsed));
                 activity?.Dispose();
+                await OffSocketIfCounting(response.Usage);
                 return new Attempt(Done: Result(call, response.Text, response.FinishReason, response.Usage, ChatMessages.Calls(response.Messages.SelectMany(m => m.Contents))));
             }
 
@@ -122,6 +123,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
 
             Succeeded(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(started)));
             activity?.Dispose();
+            await OffSocketIfCounting(stream.Usage);
             return new Attempt(Done: Result(call, string.Empty, stream.FinishReason, stream.Usage, stream.Calls));
         }
         catch (Exception exception) when (!call.Aborted.IsCancellationRequested)
@@ -192,6 +194,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         }
 
         Succeeded(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(stream.Started), stream.FirstTokenAfter));
+        await OffSocketIfCounting(stream.Usage);
         yield return CompletionChunk.Done(Result(call, stream.Text.ToString(), stream.FinishReason, stream.Usage, stream.Calls));
     }
 
@@ -236,6 +239,18 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         }
 
         return new(text, made.Count > 0 && reason == "stop" ? "tool_calls" : reason, ToUsage(usage, call.Request, output), call.Plan.Alias, ToolCalls: made.Count > 0 ? made : null);
+    }
+
+    /// <summary>
+    /// Before usage is counted with the tokenizer (a provider that reported none), leaves the thread the provider's answer
+    /// completed on: with inline socket completions that is a socket thread, and a long prompt takes milliseconds to count.
+    /// </summary>
+    internal static async ValueTask OffSocketIfCounting(UsageDetails? usage)
+    {
+        if (usage is not { InputTokenCount: not null, OutputTokenCount: not null })
+        {
+            await Task.Yield();
+        }
     }
 
     /// <summary>Provider-reported usage wins; a provider that reports none is counted with the tokenizer.</summary>
