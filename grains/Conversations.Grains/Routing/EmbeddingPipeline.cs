@@ -50,7 +50,7 @@ public sealed class EmbeddingPipeline(
         Attempt attempt;
         try
         {
-            attempt = await _retries.Execute(plan.Config.Retry, cursor, () => Try(cursor, plan, route, request, total.Token), total.Token);
+            attempt = await _retries.Execute(plan.Config.Retry, cursor, () => Try(cursor, plan, route, request, prompt, total.Token), total.Token);
         }
         catch (OperationCanceledException)
         {
@@ -70,7 +70,8 @@ public sealed class EmbeddingPipeline(
             : new(null, attempt.Failure!.Error, served, admitted.Value);
     }
 
-    private async ValueTask<Attempt> Try(AttemptCursor cursor, RoutePlan plan, IModelRouteGrain route, EmbeddingRequest request, CancellationToken cancellationToken)
+    private async ValueTask<Attempt> Try(
+        AttemptCursor cursor, RoutePlan plan, IModelRouteGrain route, EmbeddingRequest request, int counted, CancellationToken cancellationToken)
     {
         cursor.Begin();
         var deployment = cursor.Deployment;
@@ -86,8 +87,8 @@ public sealed class EmbeddingPipeline(
             var generator = deployment.Provider == ProviderKind.LocalEmbeddings ? local : clients.EmbeddingsFor(deployment);
             var embeddings = await generator.GenerateAsync(request.Inputs, new EmbeddingGenerationOptions { Dimensions = request.Dimensions }, cancellationToken);
             _ = route.ReportSuccess(new AttemptReport(deployment.Name, AttemptOutcome.Succeeded));
-            await Task.Yield(); // the vectors are copied (and the inputs counted, without reported usage) off the socket thread the answer completed on
-            var used = (int?)embeddings.Usage?.InputTokenCount ?? request.Inputs.Sum(tokens.Count);
+            await Task.Yield(); // the vectors are copied off the socket thread the answer completed on
+            var used = (int?)embeddings.Usage?.InputTokenCount ?? counted;
             return new Attempt(Result: new EmbeddingResult([.. embeddings.Select(e => e.Vector.ToArray())], used, plan.Alias, 0));
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
