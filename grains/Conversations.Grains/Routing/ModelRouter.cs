@@ -245,7 +245,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     /// Before usage is counted with the tokenizer (a provider that reported none), leaves the thread the provider's answer
     /// completed on: with inline socket completions that is a socket thread, and a long prompt takes milliseconds to count.
     /// </summary>
-    internal static async ValueTask OffSocketIfCounting(UsageDetails? usage)
+    private static async ValueTask OffSocketIfCounting(UsageDetails? usage)
     {
         if (usage is not { InputTokenCount: not null, OutputTokenCount: not null })
         {
