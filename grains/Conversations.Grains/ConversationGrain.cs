@@ -5,6 +5,7 @@ using Conversations.Grains.Memory;
 using Conversations.Memory;
 using Conversations.Providers;
 using Conversations.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Conversations.Grains;
@@ -16,7 +17,7 @@ namespace Conversations.Grains;
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "A SemaphoreSlim whose wait handle is never read holds no unmanaged resource.")]
 public sealed partial class ConversationGrain(
-    [PersistentState("conversation", StorageNames.Conversations)] IPersistentState<ConversationState> state,
+    [PersistentState(ConversationStore.HeadName, StorageNames.Conversations)] IPersistentState<ConversationState> head,
     ChatPipeline pipeline,
     ContextBuilder context,
     Conversations.Grains.Memory.IVectorStore vectors,
@@ -28,6 +29,7 @@ public sealed partial class ConversationGrain(
 {
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
+    private ConversationStore? _store;
     private BackgroundWork<SummaryJob>? _summaries;
     private BackgroundWork<ExtractionJob>? _extractions;
     private IGrainTimer? _indexTimer;
@@ -36,6 +38,9 @@ public sealed partial class ConversationGrain(
 
     /// <summary>The state before a write in progress: interleaved reads see only what storage has confirmed.</summary>
     private ConversationState? _writing;
+
+    private ConversationStore state => _store ??= new(
+        head, ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Conversations), this.GetGrainId(), logger);
 
     private ConversationState Durable => _writing ?? state.State;
 
@@ -46,6 +51,8 @@ public sealed partial class ConversationGrain(
     private BackgroundWork<SummaryJob> SummaryWork => _summaries ??= new(this, Summarize, LogSummaryFailed, summaryOptions.Value);
 
     private BackgroundWork<ExtractionJob> ExtractionWork => _extractions ??= new(this, Extract, LogExtractionFailed, summaryOptions.Value);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => state.Load();
 
     public async Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null)
     {
@@ -96,15 +103,19 @@ public sealed partial class ConversationGrain(
         using var gate = await Gate.Enter(_writeGate, CancellationToken.None);
         if (!state.State.Exists)
         {
-            return NotFound;
+            // A delete cut short after its item pages were listed for clearing: this one finishes the clearing.
+            return state.State.Unreferenced.Count > 0 && await state.TryClear() is { } unfinished ? StorageFailed(unfinished) : NotFound;
         }
 
         var deleted = state.State.ToInfo();
         try
         {
-            // Vectors first: if clearing the conversation then fails, a retried delete still finds it.
+            // Vectors first: if clearing the conversation then fails before its pages are listed, a retried delete still finds it.
             await VectorIndex().Clear();
-            await state.ClearStateAsync();
+            if (await state.TryClear() is { } failure)
+            {
+                return StorageFailed(failure);
+            }
         }
         catch (Exception exception)
         {

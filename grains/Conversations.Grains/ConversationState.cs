@@ -1,8 +1,9 @@
 namespace Conversations.Grains;
 
 /// <summary>
-/// A conversation's persisted state. Replaced as a whole on every change (never mutated in place),
-/// so a failed write can restore the previous value and memory never runs ahead of storage.
+/// A conversation's state. Replaced as a whole on every change (never mutated in place), so a failed
+/// write can restore the previous value and memory never runs ahead of storage. In memory it holds every
+/// item; in storage its <see cref="Items"/> are only those after the sealed <see cref="Pages"/> (see <see cref="ConversationStore"/>).
 /// </summary>
 [GenerateSerializer, Alias("conv.ConversationState")]
 public sealed record ConversationState
@@ -30,6 +31,12 @@ public sealed record ConversationState
 
     /// <summary>The last item the fact extractor has read, when it has read any; always an item that is still there.</summary>
     [Id(8)] public string? ExtractedThroughItemId { get; init; }
+
+    /// <summary>The sealed pages that hold the oldest items, oldest first. Kept by <see cref="ConversationStore"/> alone.</summary>
+    [Id(9)] public List<ItemPageRef> Pages { get; init; } = [];
+
+    /// <summary>Pages no longer referenced whose records are still to be cleared. Kept by <see cref="ConversationStore"/> alone.</summary>
+    [Id(10)] public List<string> Unreferenced { get; init; } = [];
 
     public bool Exists => Id is not null;
 
@@ -75,6 +82,17 @@ public sealed record IdempotencyRecord(
     [property: Id(4)] int Outputs = 0)
 {
     public const int Remembered = 1_000;
+}
+
+/// <summary>A sealed page of a conversation's items: its own storage record, written once under a key never used before.</summary>
+[GenerateSerializer, Immutable, Alias("conv.ItemPageRef")]
+public sealed record ItemPageRef([property: Id(0)] string Key, [property: Id(1)] int Count);
+
+/// <summary>The stored record of one sealed page.</summary>
+[GenerateSerializer, Alias("conv.ItemPageRecord")]
+public sealed record ItemPageRecord
+{
+    [Id(0)] public List<ConversationItem> Items { get; init; } = [];
 }
 
 /// <summary>The names of the grain storage providers that silos register.</summary>

@@ -1,3 +1,4 @@
+using Conversations.Grains;
 using Conversations.Tests.Infrastructure;
 
 namespace Conversations.Tests.Hosting;
@@ -6,7 +7,7 @@ namespace Conversations.Tests.Hosting;
 public sealed class AzureStorageTests
 {
     [Fact]
-    public async Task Conversations_persist_in_azure_blob_storage_across_a_restart_of_the_service()
+    public async Task Conversations_persist_in_azure_blob_storage_across_a_restart_of_the_service_with_their_item_pages()
     {
         await using var azurite = await AzuriteProcess.StartAsync();
         var serviceId = "svc-" + Guid.NewGuid().ToString("N")[..12];
@@ -22,8 +23,16 @@ public sealed class AzureStorageTests
         string id;
         await using (var first = new GatewayFactory(Settings()))
         {
-            var conversation = await HttpConversation.CreateAsync(first.Http());
+            using var http = first.Http();
+            var conversation = await HttpConversation.CreateAsync(http);
             await conversation.TurnAsync("stored in blobs");
+            foreach (var batch in Enumerable.Range(0, ConversationStore.PageSize).Chunk(20)) // the first page is sealed into a blob of its own
+            {
+                using var added = await http.PostAsync($"/v1/conversations/{conversation.Id}/items", Api.ChatCompletionsTests.Json(
+                    System.Text.Json.JsonSerializer.Serialize(new { items = batch.Select(i => new { role = "user", content = $"paged {i}" }) })));
+                Assert.Equal(System.Net.HttpStatusCode.OK, added.StatusCode);
+            }
+
             before = await conversation.ItemsAsync();
             id = conversation.Id;
         }
@@ -31,7 +40,7 @@ public sealed class AzureStorageTests
         await using var second = new GatewayFactory(Settings());
         var restored = new HttpConversation(second.Http(), id);
 
-        Assert.Equal(2, before.Count);
+        Assert.Equal(2 + ConversationStore.PageSize, before.Count);
         Assert.Equal(before, await restored.ItemsAsync());
     }
 }

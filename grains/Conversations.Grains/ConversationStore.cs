@@ -1,0 +1,237 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Storage;
+
+namespace Conversations.Grains;
+
+/// <summary>
+/// Stores a conversation so that a turn writes what it changed, not its whole history. The oldest items are
+/// sealed, <see cref="PageSize"/> at a time, into pages: each its own record, written once under a key never
+/// used before. The head record (the <see cref="ConversationState"/> under the grain's persistent state) holds
+/// everything else: the items after the pages, the list of pages, metadata, memory and idempotency records.
+/// <para>
+/// New pages are named in the head (as unreferenced) before they are written, and referenced by the next head
+/// write, whose ETag check decides; so a page is referenced only once it is whole, a write cut short leaves a
+/// page the head still lists for clearing, and a stale activation, whose head write fails, writes no page at all.
+/// A page that loses items (one deleted) is written again under a new key; the old record is cleared once the
+/// head no longer references it. See docs/decisions/0011-conversation-items-in-sealed-pages.md.
+/// </para>
+/// </summary>
+internal sealed partial class ConversationStore(IPersistentState<ConversationState> head, IGrainStorage storage, GrainId grain, ILogger logger)
+{
+    public const int PageSize = 64;
+
+    /// <summary>The head record's state name (pages are <see cref="PageName"/>), both under the conversation grain's id.</summary>
+    public const string HeadName = "conversation";
+
+    /// <summary>The conversation with every item, as the grain works with it.</summary>
+    public ConversationState State { get; private set; } = head.State;
+
+    /// <summary>Reads the pages the head references (the head itself Orleans has read before activation).</summary>
+    public async Task Load()
+    {
+        var stored = head.State;
+        var pages = await Task.WhenAll(stored.Pages.Select(Read));
+        State = pages.Length == 0 ? stored : stored with { Items = [.. pages.SelectMany(page => page), .. stored.Items] };
+    }
+
+    /// <summary>Writes <paramref name="next"/>; on failure <see cref="State"/> is what storage holds, with no item of <paramref name="next"/>.</summary>
+    public async Task<Exception?> TryReplace(ConversationState next)
+    {
+        var plan = Plan(State, next.Items, Ids.Opaque);
+        var keys = plan.Writes.Select(write => write.Page.Key).ToList();
+        if (keys.Count > 0)
+        {
+            if (await WriteHead(State with { Unreferenced = [.. State.Unreferenced, .. keys] }) is { } named)
+            {
+                return named;
+            }
+
+            try
+            {
+                foreach (var (page, items) in plan.Writes)
+                {
+                    await storage.WriteStateAsync(PageName(page.Key), grain, new GrainState<ItemPageRecord>(new ItemPageRecord { Items = items }));
+                }
+            }
+            catch (Exception exception)
+            {
+                return exception;
+            }
+        }
+
+        var written = next with { Pages = plan.Pages, Unreferenced = [.. State.Unreferenced.Except(keys), .. plan.Dropped] };
+        if (await WriteHead(written) is { } failure)
+        {
+            return failure;
+        }
+
+        // Only now, after a head write whose ETag check passed, is no stored head naming what memory lists as
+        // unreferenced: a head write that failed may still have landed, so nothing is cleared after a failure.
+        await ClearUnreferenced();
+        return null;
+    }
+
+    /// <summary>
+    /// Removes the conversation: its pages (listed first in a head that no longer exists as a conversation, so a
+    /// clear cut short is finished by a later one), then the head. On failure what is left is listed for clearing.
+    /// </summary>
+    public async Task<Exception?> TryClear()
+    {
+        if (State.Pages.Count > 0 || State.Unreferenced.Count > 0)
+        {
+            if (await WriteHead(new ConversationState { Unreferenced = [.. State.Pages.Select(page => page.Key), .. State.Unreferenced] }) is { } failure)
+            {
+                return failure;
+            }
+
+            if (!await ClearUnreferenced())
+            {
+                return new IOException($"Some item pages of {grain} could not be cleared; they stay listed for the next attempt.");
+            }
+        }
+
+        try
+        {
+            await head.ClearStateAsync();
+            State = head.State;
+            return null;
+        }
+        catch (Exception exception)
+        {
+            return exception;
+        }
+    }
+
+    /// <summary>
+    /// Where <paramref name="next"/>'s items go: current pages whose items <paramref name="next"/> still has in place
+    /// are kept; a page that lost items is rewritten under a new key (dropped if it lost them all); from the first page
+    /// whose items moved, the rest is treated as new. Whole pages are then sealed off the items after the last page.
+    /// </summary>
+    internal static PagePlan Plan(ConversationState current, List<ConversationItem> next, Func<string> newKey)
+    {
+        var pages = new List<ItemPageRef>();
+        var writes = new List<(ItemPageRef Page, List<ConversationItem> Items)>();
+        var dropped = new List<string>();
+        HashSet<string>? present = null;
+        var (from, at, inPlace) = (0, 0, true);
+        foreach (var page in current.Pages)
+        {
+            var items = current.Items.GetRange(from, page.Count);
+            from += page.Count;
+            if (inPlace && At(items, next, at))
+            {
+                pages.Add(page);
+                at += items.Count;
+                continue;
+            }
+
+            dropped.Add(page.Key);
+            if (!inPlace)
+            {
+                continue;
+            }
+
+            present ??= next.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
+            var kept = items.FindAll(item => present.Contains(item.Id));
+            inPlace = At(kept, next, at);
+            if (inPlace && kept.Count > 0)
+            {
+                Seal(kept);
+            }
+        }
+
+        for (; next.Count - at >= PageSize;)
+        {
+            Seal(next.GetRange(at, PageSize));
+        }
+
+        return new PagePlan(pages, writes, dropped);
+
+        void Seal(List<ConversationItem> items)
+        {
+            var page = new ItemPageRef(newKey(), items.Count);
+            pages.Add(page);
+            writes.Add((page, items));
+            at += items.Count;
+        }
+    }
+
+    private static bool At(List<ConversationItem> items, List<ConversationItem> next, int at)
+    {
+        if (at + items.Count > next.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (!ReferenceEquals(items[i], next[at + i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Writes <paramref name="state"/> as the head (its items after its pages); on success it is the new <see cref="State"/>.</summary>
+    private async Task<Exception?> WriteHead(ConversationState state)
+    {
+        var paged = state.Pages.Sum(page => page.Count);
+        if (await head.TryReplace(paged == 0 ? state : state with { Items = state.Items.GetRange(paged, state.Items.Count - paged) }) is { } failure)
+        {
+            return failure;
+        }
+
+        State = state;
+        return null;
+    }
+
+    /// <summary>Clears the records of unreferenced pages; what fails stays listed (in memory now, in storage with the next head write).</summary>
+    private async Task<bool> ClearUnreferenced()
+    {
+        if (State.Unreferenced.Count == 0)
+        {
+            return true;
+        }
+
+        var left = new List<string>();
+        foreach (var key in State.Unreferenced)
+        {
+            try
+            {
+                var record = new GrainState<ItemPageRecord>();
+                await storage.ReadStateAsync(PageName(key), grain, record);
+                if (record.RecordExists)
+                {
+                    await storage.ClearStateAsync(PageName(key), grain, record);
+                }
+            }
+            catch (Exception exception)
+            {
+                LogClearFailed(exception, key, grain.ToString());
+                left.Add(key);
+            }
+        }
+
+        State = State with { Unreferenced = left };
+        return left.Count == 0;
+    }
+
+    private async Task<List<ConversationItem>> Read(ItemPageRef page)
+    {
+        var record = new GrainState<ItemPageRecord>();
+        await storage.ReadStateAsync(PageName(page.Key), grain, record);
+        return record is { RecordExists: true, State.Items: { } items } && items.Count == page.Count
+            ? items
+            : throw new InvalidOperationException($"The item page {page.Key} of {grain} is missing or incomplete in storage.");
+    }
+
+    internal static string PageName(string key) => "conversation-items-" + key;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Clearing the unreferenced item page {Page} of {Grain} failed; retrying after a later write")]
+    private partial void LogClearFailed(Exception exception, string page, string grain);
+}
+
+/// <summary>A write's layout: the pages the head will reference, the new ones among them, and the ones it no longer does.</summary>
+internal sealed record PagePlan(List<ItemPageRef> Pages, List<(ItemPageRef Page, List<ConversationItem> Items)> Writes, List<string> Dropped);

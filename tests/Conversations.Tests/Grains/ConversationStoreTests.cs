@@ -1,0 +1,330 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Conversations.Grains;
+using Conversations.Tests.Api;
+using Conversations.Tests.Hosting;
+using Conversations.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+
+namespace Conversations.Tests.Grains;
+
+/// <summary>
+/// A conversation is stored as sealed pages of items plus a small head, so a turn writes what it changed:
+/// where items go (the plan), and the records a real store (the embedded SQLite) holds across a restart.
+/// </summary>
+public sealed class ConversationStoreTests
+{
+    private const int Page = ConversationStore.PageSize;
+
+    [Fact]
+    public void Appending_seals_whole_pages_off_the_unpaged_items_and_keeps_sealed_pages_as_they_are()
+    {
+        var current = Paged(pages: 0, tail: Page - 4);
+        List<ConversationItem> appended = [.. current.Items, .. Items(10, from: 500)];
+
+        var plan = Plan(current, appended);
+
+        var sealedPage = Assert.Single(plan.Writes);
+        Assert.Equal(appended.Take(Page), sealedPage.Items);
+        Assert.Equal([sealedPage.Page], plan.Pages);
+        Assert.Empty(plan.Dropped);
+
+        var later = current with { Items = appended, Pages = plan.Pages };
+        var again = Plan(later, [.. appended, .. Items(3, from: 1_000)]);
+        Assert.Empty(again.Writes);
+        Assert.Equal(plan.Pages, again.Pages);
+    }
+
+    [Fact]
+    public void Deleting_an_item_rewrites_only_its_page_under_a_new_key_and_drops_the_old_one()
+    {
+        var current = Paged(pages: 3, tail: 10);
+        var deleted = current.Items[Page + 5];
+
+        var plan = Plan(current, current.Items.FindAll(item => item != deleted));
+
+        var rewritten = Assert.Single(plan.Writes);
+        Assert.Equal(current.Items.Skip(Page).Take(Page).Where(item => item != deleted), rewritten.Items);
+        Assert.Equal(["p0", "new-0", "p2"], plan.Pages.Select(page => page.Key));
+        Assert.Equal([Page, Page - 1, Page], plan.Pages.Select(page => page.Count));
+        Assert.Equal(["p1"], plan.Dropped);
+    }
+
+    [Fact]
+    public void A_page_whose_items_are_all_gone_is_dropped_without_a_write()
+    {
+        var current = Paged(pages: 3, tail: 10);
+
+        var plan = Plan(current, [.. current.Items.Take(Page), .. current.Items.Skip(2 * Page)]);
+
+        Assert.Empty(plan.Writes);
+        Assert.Equal(["p0", "p2"], plan.Pages.Select(page => page.Key));
+        Assert.Equal(["p1"], plan.Dropped);
+    }
+
+    [Fact]
+    public void From_the_first_page_whose_items_moved_everything_is_paged_again()
+    {
+        var current = Paged(pages: 3, tail: 10);
+        var reordered = new List<ConversationItem>([.. current.Items.Take(Page), .. current.Items.Skip(Page).Reverse()]);
+
+        var plan = Plan(current, reordered);
+
+        Assert.Equal(["p0", "new-0", "new-1"], plan.Pages.Select(page => page.Key));
+        Assert.Equal(reordered.Skip(Page).Take(2 * Page), plan.Writes.SelectMany(write => write.Items));
+        Assert.Equal(["p1", "p2"], plan.Dropped);
+    }
+
+    [Fact]
+    public async Task A_long_conversation_is_stored_as_pages_and_a_small_head_reads_back_whole_after_a_restart_and_deletes_leave_no_record()
+    {
+        var data = Directory.CreateTempSubdirectory("conversations-pages-");
+        try
+        {
+            var texts = Enumerable.Range(0, 150).Select(i => $"item {i}").ToList();
+            string id;
+            List<ItemPageRef> pages;
+            await using (var first = Embedded(data))
+            {
+                using var http = first.Http();
+                id = (await HttpConversation.CreateAsync(http)).Id;
+                foreach (var batch in texts.Chunk(20))
+                {
+                    using var added = await http.PostAsync($"/v1/conversations/{id}/items", ChatCompletionsTests.Json(
+                        JsonSerializer.Serialize(new { items = batch.Select(text => new { role = "user", content = text }) })));
+                    Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+                }
+
+                var stored = await Stored(first, id);
+                Assert.Equal(texts.Skip(2 * Page), stored.Head.Items.Select(item => item.Text));
+                Assert.Equal([Page, Page], stored.Head.Pages.Select(page => page.Count));
+                Assert.Equal(texts.Take(2 * Page), stored.Pages.SelectMany(page => page!).Select(item => item.Text));
+                Assert.Empty(stored.Head.Unreferenced);
+                pages = stored.Head.Pages;
+            }
+
+            await using var second = Embedded(data);
+            using var again = second.Http();
+            var items = await Items(again, id);
+            Assert.Equal(texts, items.Select(item => item.Text));
+
+            using (var removed = await again.DeleteAsync(new Uri($"/v1/conversations/{id}/items/{items[Page + 6].Id}", UriKind.Relative)))
+            {
+                Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+            }
+
+            var afterDelete = await Stored(second, id);
+            Assert.Equal(pages[0], afterDelete.Head.Pages[0]);
+            Assert.NotEqual(pages[1].Key, afterDelete.Head.Pages[1].Key);
+            Assert.Equal(Page - 1, afterDelete.Head.Pages[1].Count);
+            Assert.Null(await PageRecord(second, id, pages[1].Key)); // the deleted item's text is gone from storage, not just unreferenced
+            Assert.Equal(texts.Where(text => text != $"item {Page + 6}"), (await Items(again, id)).Select(item => item.Text));
+
+            using (var deleted = await again.DeleteAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative)))
+            {
+                Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+            }
+
+            foreach (var page in afterDelete.Head.Pages)
+            {
+                Assert.Null(await PageRecord(second, id, page.Key));
+            }
+
+            Assert.False((await Head(second, id)).RecordExists);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    private static PagePlan Plan(ConversationState current, List<ConversationItem> next)
+    {
+        var keys = 0;
+        return ConversationStore.Plan(current, next, () => $"new-{keys++}");
+    }
+
+    private static List<ConversationItem> Items(int count, int from = 0) =>
+        [.. Enumerable.Range(from, count).Select(i => new ConversationItem($"msg_{i}", Roles.User, $"item {i}", 1, DateTimeOffset.UnixEpoch))];
+
+    private static ConversationState Paged(int pages, int tail) => new()
+    {
+        Id = "conv_test",
+        Items = Items(pages * Page + tail),
+        Pages = [.. Enumerable.Range(0, pages).Select(i => new ItemPageRef($"p{i}", Page))],
+    };
+
+    private static GatewayFactory Embedded(DirectoryInfo data) => new(new Dictionary<string, string?>
+    {
+        ["Conversations:Cluster:Storage"] = "Local",
+        ["Conversations:Cluster:LocalStoragePath"] = Path.Combine(data.FullName, "conversations.db"),
+    });
+
+    private static async Task<List<(string Id, string Text)>> Items(HttpClient http, string id)
+    {
+        var items = new List<(string Id, string Text)>();
+        for (string? after = null; ;)
+        {
+            var page = await http.GetFromJsonAsync<JsonElement>($"/v1/conversations/{id}/items?order=asc&limit=100{(after is null ? "" : "&after=" + after)}");
+            items.AddRange(page.GetProperty("data").EnumerateArray().Select(item => (
+                item.GetProperty("id").GetString()!, item.GetProperty("content")[0].GetProperty("text").GetString()!)));
+            if (!page.GetProperty("has_more").GetBoolean())
+            {
+                return items;
+            }
+
+            after = items[^1].Id;
+        }
+    }
+
+    private static async Task<(ConversationState Head, List<List<ConversationItem>?> Pages)> Stored(GatewayFactory gateway, string id)
+    {
+        var head = (await Head(gateway, id)).State ?? throw new InvalidOperationException("No head record.");
+        var pages = new List<List<ConversationItem>?>();
+        foreach (var page in head.Pages)
+        {
+            pages.Add(await PageRecord(gateway, id, page.Key));
+        }
+
+        return (head, pages);
+    }
+
+    private static async Task<GrainState<ConversationState>> Head(GatewayFactory gateway, string id)
+    {
+        var record = new GrainState<ConversationState>();
+        await Storage(gateway).ReadStateAsync(ConversationStore.HeadName, GrainOf(gateway, id), record);
+        return record;
+    }
+
+    private static async Task<List<ConversationItem>?> PageRecord(GatewayFactory gateway, string id, string key)
+    {
+        var record = new GrainState<ItemPageRecord>();
+        await Storage(gateway).ReadStateAsync(ConversationStore.PageName(key), GrainOf(gateway, id), record);
+        return record.RecordExists ? record.State?.Items : null;
+    }
+
+    private static IGrainStorage Storage(GatewayFactory gateway) => gateway.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Conversations);
+
+    private static GrainId GrainOf(GatewayFactory gateway, string id) =>
+        gateway.Services.GetRequiredService<IGrainFactory>().GetGrain<IConversationGrain>(GrainKeys.For("default", id)).GetGrainId();
+}
+
+/// <summary>
+/// The store's write protocol on the embedded SQLite storage with page writes made to fail: a page write cut
+/// short (landed or not) leaves the head as it was, listing the page for clearing, and the next write clears it.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ConversationStoreFaultTests(ClusterFixture fixture) : IDisposable
+{
+    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("conversations-store-");
+    private readonly GrainId _grain = GrainId.Create("conversation", "tests/conv_faults");
+
+    [Fact]
+    public async Task A_page_write_that_fails_after_landing_changes_nothing_the_conversation_shows_and_is_cleared_by_the_next_write()
+    {
+        var storage = new FaultyStorage(new Silo.Storage.SqliteGrainStorage(
+            Path.Combine(_data.FullName, "state.db"), new OrleansGrainStorageSerializer(fixture.Cluster.Client.ServiceProvider.GetRequiredService<Orleans.Serialization.Serializer>())));
+        var store = Store(storage);
+        var first = Items(10, "first");
+        Assert.Null(await store.TryReplace(new ConversationState { Id = "conv_faults", Items = first }));
+
+        storage.FailPagesAfterWriting = true;
+        var failed = await store.TryReplace(store.State with { Items = [.. first, .. Items(ConversationStore.PageSize, "lost")] });
+
+        Assert.NotNull(failed);
+        var orphan = Assert.Single(storage.PagesWritten);
+        var reloaded = Store(storage);
+        await reloaded.Load();
+        Assert.Equal(first.Select(item => item.Id), reloaded.State.Items.Select(item => item.Id));
+        Assert.Equal([orphan], reloaded.State.Unreferenced);
+        Assert.True(await storage.Exists(ConversationStore.PageName(orphan), _grain));
+
+        storage.FailPagesAfterWriting = false;
+        var second = Items(ConversationStore.PageSize, "second");
+        Assert.Null(await reloaded.TryReplace(reloaded.State with { Items = [.. reloaded.State.Items, .. second] }));
+
+        Assert.False(await storage.Exists(ConversationStore.PageName(orphan), _grain));
+        var after = Store(storage);
+        await after.Load();
+        Assert.Equal([.. first, .. second], after.State.Items, new IdComparer());
+        Assert.Single(after.State.Pages);
+
+        // Names of cleared pages leave the stored head with the activation's next write (the one after the clearing).
+        Assert.Null(await reloaded.TryReplace(reloaded.State with { Items = [.. reloaded.State.Items, .. Items(1, "third")] }));
+        var settled = Store(storage);
+        await settled.Load();
+        Assert.Empty(settled.State.Unreferenced);
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _data.Delete(recursive: true);
+    }
+
+    private ConversationStore Store(IGrainStorage storage)
+    {
+        var head = new StoredState<ConversationState>(storage, ConversationStore.HeadName, _grain);
+        head.ReadStateAsync().GetAwaiter().GetResult();
+        return new ConversationStore(head, storage, _grain, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+    }
+
+    private static List<ConversationItem> Items(int count, string label) =>
+        [.. Enumerable.Range(0, count).Select(i => new ConversationItem($"msg_{label}_{i}", Roles.User, $"{label} {i}", 1, DateTimeOffset.UnixEpoch))];
+
+    private sealed class IdComparer : IEqualityComparer<ConversationItem>
+    {
+        public bool Equals(ConversationItem? x, ConversationItem? y) => x?.Id == y?.Id && x?.Text == y?.Text;
+
+        public int GetHashCode(ConversationItem obj) => obj.Id.GetHashCode(StringComparison.Ordinal);
+    }
+
+    /// <summary>Real storage whose page writes can be made to fail after they land (an ambiguous failure: a timeout on a write that happened).</summary>
+    private sealed class FaultyStorage(IGrainStorage inner) : IGrainStorage
+    {
+        public bool FailPagesAfterWriting { get; set; }
+
+        public List<string> PagesWritten { get; } = [];
+
+        public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
+
+        public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+        {
+            await inner.WriteStateAsync(stateName, grainId, grainState);
+            if (FailPagesAfterWriting && stateName.StartsWith(ConversationStore.PageName(""), StringComparison.Ordinal))
+            {
+                PagesWritten.Add(stateName[ConversationStore.PageName("").Length..]);
+                throw new TimeoutException("The page write timed out (after it landed).");
+            }
+        }
+
+        public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
+
+        public async Task<bool> Exists(string stateName, GrainId grainId)
+        {
+            var record = new GrainState<ItemPageRecord>();
+            await inner.ReadStateAsync(stateName, grainId, record);
+            return record.RecordExists;
+        }
+    }
+
+    /// <summary>A grain's persistent state over a storage provider, as Orleans' own bridge keeps it (ETag and existence from storage).</summary>
+    private sealed class StoredState<T>(IGrainStorage storage, string name, GrainId grain) : IPersistentState<T>
+    {
+        private readonly GrainState<T> _record = new();
+
+        public T State { get => _record.State!; set => _record.State = value; }
+
+        public string? Etag => _record.ETag;
+
+        public bool RecordExists => _record.RecordExists;
+
+        public Task ReadStateAsync() => storage.ReadStateAsync(name, grain, _record);
+
+        public Task WriteStateAsync() => storage.WriteStateAsync(name, grain, _record);
+
+        public Task ClearStateAsync() => storage.ClearStateAsync(name, grain, _record);
+    }
+}
