@@ -147,18 +147,48 @@ public static class GatewayBench
         return new StreamTiming(firstTokens[firstTokens.Count / 2], firstTokens[(int)(firstTokens.Count * 0.99)], totals[totals.Count / 2], tokens);
     }
 
-    /// <summary>Turns through the Responses API with a conversation (durable state) against stateless chat through the gateway.</summary>
+    /// <summary>
+    /// Turns through the Responses API with a conversation (durable state) against stateless chat through the gateway; then
+    /// turns on conversations of <see cref="ShortConversation"/> and of <see cref="LongConversation"/> items, with the same
+    /// 10-turn window, so the model sees the same and any difference is the cost of the history itself (its storage above all).
+    /// </summary>
     private static async Task<Measurement.Result[]> Stateful(Uri gateway, TimeSpan duration)
     {
         const int callers = 16;
         using var http = Client(gateway);
-        var conversations = await Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>
-            (await (await http.PostAsJsonAsync("/v1/conversations", new { })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!));
+        var conversations = await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => CreateConversation(http, "{}")));
         var stateless = await Measurement.Run("gateway, stateless chat", callers, duration, async _ =>
             (await http.PostAsync("/v1/chat/completions", Json("""{"model":"bench","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}"""))).EnsureSuccessStatusCode());
-        var stateful = await Measurement.Run("gateway, turn with conversation", callers, duration, async caller =>
-            (await http.PostAsync("/v1/responses", Json($$"""{"model":"bench","max_output_tokens":64,"conversation":"{{conversations[caller]}}","input":"hello"}"""))).EnsureSuccessStatusCode());
-        return [stateless, stateful];
+        var stateful = await Measurement.Run("gateway, turn with conversation", callers, duration, caller => Turn(http, conversations[caller]));
+        var lengths = new List<Measurement.Result>();
+        foreach (var items in new[] { ShortConversation, LongConversation })
+        {
+            var prefilled = await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => Prefilled(http, items)));
+            lengths.Add(await Measurement.Run($"gateway, turn with a conversation of {items:N0} items (window of 10 turns)", callers, duration, caller => Turn(http, prefilled[caller])));
+        }
+
+        return [stateless, stateful, .. lengths];
+    }
+
+    private const int ShortConversation = 20, LongConversation = 2_000;
+
+    private static async Task Turn(HttpClient http, string conversation) =>
+        (await http.PostAsync("/v1/responses", Json($$"""{"model":"bench","max_output_tokens":64,"conversation":"{{conversation}}","input":"hello"}"""))).EnsureSuccessStatusCode();
+
+    private static async Task<string> CreateConversation(HttpClient http, string body) =>
+        (await (await http.PostAsync("/v1/conversations", Json(body))).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+    /// <summary>A conversation with a 10-turn window and <paramref name="items"/> user messages, added 20 at a time (the API's most).</summary>
+    private static async Task<string> Prefilled(HttpClient http, int items)
+    {
+        var id = await CreateConversation(http, """{"context_policy":{"window_turns":10}}""");
+        foreach (var batch in Enumerable.Range(0, items).Chunk(20))
+        {
+            var body = JsonSerializer.Serialize(new { items = batch.Select(i => new { role = "user", content = $"Message {i}: please add line {i} to the quarterly budget." }) });
+            (await http.PostAsync($"/v1/conversations/{id}/items", Json(body))).EnsureSuccessStatusCode();
+        }
+
+        return id;
     }
 
     /// <summary>
@@ -195,7 +225,7 @@ public static class GatewayBench
             await gate.WaitAsync();
             try
             {
-                var id = (await (await http.PostAsJsonAsync("/v1/conversations", new { })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+                var id = await CreateConversation(http, "{}");
                 (await http.PostAsync("/v1/responses", Json($$"""{"model":"bench","max_output_tokens":32,"conversation":"{{id}}","input":"remember me {{i}}"}"""))).EnsureSuccessStatusCode();
             }
             finally
@@ -249,6 +279,9 @@ public static class GatewayBench
         md.AppendLine("## Stateful turns (Responses API with a conversation, durable SQLite state), 16 callers");
         md.AppendLine();
         Table(md, stateful);
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture,
+            $"A turn on a conversation of {LongConversation:N0} items runs at {stateful[^1].OpsPerSecond / stateful[^2].OpsPerSecond:0.00} of the rate on one of {ShortConversation} items, with the same window: the history's cost per turn (storage writes the head and whole pages, not the history; docs/decisions/0011).");
         md.AppendLine();
         md.AppendLine(inv, $"## Memory: {memory.Bytes / 1024:0.0} KiB resident per active conversation ({memory.Count} conversations, one turn each, on a gateway with the default GC budget)");
         var json = new { stateless, streaming, quota, stateful, memory = new { conversations = memory.Count, bytes_per_conversation = memory.Bytes } };
