@@ -14,6 +14,11 @@ public static class ToolPairs
     /// </summary>
     public static GatewayError? Check(IEnumerable<ConversationItem> history, IReadOnlyList<ConversationItem> input)
     {
+        if (!input.Any(item => item.Call is not null || item.CallId is not null))
+        {
+            return null; // messages may follow anything: no pass over the history
+        }
+
         List<ConversationItem> earlier = [.. history];
         var made = earlier.Where(i => i.Call is not null).Select(i => i.Call!.CallId).ToHashSet(StringComparer.Ordinal);
         var answered = earlier.Where(i => i.CallId is not null).Select(i => i.CallId!).ToHashSet(StringComparer.Ordinal);

@@ -25,6 +25,7 @@ public sealed partial class ConversationGrain(
     TokenCounter tokens,
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptions<SummaryOptions> summaryOptions,
+    Microsoft.Extensions.Options.IOptions<ConversationStorageOptions> storageOptions,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain
 {
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -40,7 +41,7 @@ public sealed partial class ConversationGrain(
     private ConversationState? _writing;
 
     private ConversationStore state => _store ??= new(
-        head, ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Conversations), this.GetGrainId(), logger);
+        head, ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Conversations), this.GetGrainId(), logger, storageOptions.Value.SealItemPages);
 
     private ConversationState Durable => _writing ?? state.State;
 
@@ -354,12 +355,16 @@ public sealed partial class ConversationGrain(
     /// </summary>
     private void ScheduleSummary(ContextPolicy policy, Conversations.Tenancy.Caller? caller, ContextView view)
     {
+        if (policy.Summarizer is not { } model)
+        {
+            return; // without a summarizer, no pass over the history (it grows with every turn)
+        }
+
         var pending = view.LeftOut
             .Where(l => l.Reason is LeftOutReasons.TokenBudget or LeftOutReasons.TurnLimit or LeftOutReasons.Recalled)
             .Select(l => l.Id)
             .ToHashSet(StringComparer.Ordinal);
-        var pendingTokens = state.State.Items.Where(item => pending.Contains(item.Id)).Sum(item => item.Tokens);
-        if (policy.Summarizer is not { } model || pendingTokens < (policy.SummarizeAfterTokens ?? 0))
+        if (state.State.Items.Where(item => pending.Contains(item.Id)).Sum(item => item.Tokens) < (policy.SummarizeAfterTokens ?? 0))
         {
             return;
         }

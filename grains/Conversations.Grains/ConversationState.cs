@@ -95,6 +95,18 @@ public sealed record ItemPageRecord
     [Id(0)] public List<ConversationItem> Items { get; init; } = [];
 }
 
+/// <summary>How conversations are stored, bound from <c>Conversations:ConversationStorage</c>.</summary>
+public sealed class ConversationStorageOptions
+{
+    public const string Section = "Conversations:ConversationStorage";
+
+    /// <summary>
+    /// Whether items are sealed into pages (decision 0011). Off only while a cluster still runs silos of a release without
+    /// pages (a rolling upgrade from one): they would read a paged conversation as its last items and lose the rest on write.
+    /// </summary>
+    public bool SealItemPages { get; init; } = true;
+}
+
 /// <summary>The names of the grain storage providers that silos register.</summary>
 public static class StorageNames
 {

@@ -16,7 +16,11 @@ namespace Conversations.Grains;
 /// head no longer references it. See docs/decisions/0011-conversation-items-in-sealed-pages.md.
 /// </para>
 /// </summary>
-internal sealed partial class ConversationStore(IPersistentState<ConversationState> head, IGrainStorage storage, GrainId grain, ILogger logger)
+/// <param name="sealPages">
+/// Off, no new page is sealed (the head keeps every later item) while pages already sealed are still read and kept:
+/// for a rolling upgrade from a release without pages, whose silos would read a paged head as its last items only.
+/// </param>
+internal sealed partial class ConversationStore(IPersistentState<ConversationState> head, IGrainStorage storage, GrainId grain, ILogger logger, bool sealPages = true)
 {
     public const int PageSize = 64;
 
@@ -37,7 +41,7 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
     /// <summary>Writes <paramref name="next"/>; on failure <see cref="State"/> is what storage holds, with no item of <paramref name="next"/>.</summary>
     public async Task<Exception?> TryReplace(ConversationState next)
     {
-        var plan = Plan(State, next.Items, Ids.Opaque);
+        var plan = Plan(State, next.Items, Ids.Opaque, sealPages);
         var keys = plan.Writes.Select(write => write.Page.Key).ToList();
         if (keys.Count > 0)
         {
@@ -105,9 +109,10 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
     /// <summary>
     /// Where <paramref name="next"/>'s items go: current pages whose items <paramref name="next"/> still has in place
     /// are kept; a page that lost items is rewritten under a new key (dropped if it lost them all); from the first page
-    /// whose items moved, the rest is treated as new. Whole pages are then sealed off the items after the last page.
+    /// whose items moved, the rest is treated as new. Whole pages are then sealed off the items after the last page
+    /// (unless <paramref name="seal"/> is off).
     /// </summary>
-    internal static PagePlan Plan(ConversationState current, List<ConversationItem> next, Func<string> newKey)
+    internal static PagePlan Plan(ConversationState current, List<ConversationItem> next, Func<string> newKey, bool seal = true)
     {
         var pages = new List<ItemPageRef>();
         var writes = new List<(ItemPageRef Page, List<ConversationItem> Items)>();
@@ -140,7 +145,7 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
             }
         }
 
-        for (; next.Count - at >= PageSize;)
+        for (; seal && next.Count - at >= PageSize;)
         {
             Seal(next.GetRange(at, PageSize));
         }

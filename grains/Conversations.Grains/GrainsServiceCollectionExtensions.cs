@@ -23,6 +23,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddVectorStore(configuration);
         services.AddSingleton<Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>, Conversations.Embeddings.LocalEmbeddingGenerator>();
         services.Configure<Context.SummaryOptions>(configuration.GetSection(Context.SummaryOptions.Section));
+        services.Configure<ConversationStorageOptions>(configuration.GetSection(ConversationStorageOptions.Section));
         services.AddSingleton(TimeProvider.System);
         return services;
     }

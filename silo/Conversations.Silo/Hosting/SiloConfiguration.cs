@@ -66,6 +66,7 @@ public static class SiloConfiguration
                         blob.BlobServiceClient = new BlobServiceClient(settings.RequireAzureConnectionString(), BoundedRetries());
                         blob.ContainerName = "conversations";
                         blob.GrainStorageSerializer = BinarySerializer(services);
+                        blob.DeleteStateOnClear = true; // a cleared record (a deleted conversation, a dropped item page) leaves no empty blob naming it
                     }));
                 break;
             case GrainStorageMode.Memory:

@@ -78,6 +78,39 @@ public sealed class ConversationStoreTests
     }
 
     [Fact]
+    public void With_sealing_off_no_page_is_sealed_and_pages_already_sealed_are_kept()
+    {
+        var current = Paged(pages: 1, tail: Page - 1);
+
+        var plan = ConversationStore.Plan(current, [.. current.Items, .. Items(2 * Page, from: 500)], () => "new", seal: false);
+
+        Assert.Empty(plan.Writes);
+        Assert.Equal(["p0"], plan.Pages.Select(page => page.Key));
+    }
+
+    [Fact]
+    public async Task With_sealing_off_a_conversation_keeps_every_item_in_its_head()
+    {
+        var data = Directory.CreateTempSubdirectory("conversations-pages-off-");
+        try
+        {
+            await using var gateway = Embedded(data, sealPages: false);
+            using var http = gateway.Http();
+            var id = (await HttpConversation.CreateAsync(http)).Id;
+            await AddItems(http, id, Enumerable.Range(0, Page + 6).Select(i => $"item {i}"));
+
+            var stored = await Stored(gateway, id);
+
+            Assert.Equal(Page + 6, stored.Head.Items.Count);
+            Assert.Empty(stored.Head.Pages);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_long_conversation_is_stored_as_pages_and_a_small_head_reads_back_whole_after_a_restart_and_deletes_leave_no_record()
     {
         var data = Directory.CreateTempSubdirectory("conversations-pages-");
@@ -90,12 +123,7 @@ public sealed class ConversationStoreTests
             {
                 using var http = first.Http();
                 id = (await HttpConversation.CreateAsync(http)).Id;
-                foreach (var batch in texts.Chunk(20))
-                {
-                    using var added = await http.PostAsync($"/v1/conversations/{id}/items", ChatCompletionsTests.Json(
-                        JsonSerializer.Serialize(new { items = batch.Select(text => new { role = "user", content = text }) })));
-                    Assert.Equal(HttpStatusCode.OK, added.StatusCode);
-                }
+                await AddItems(http, id, texts);
 
                 var stored = await Stored(first, id);
                 Assert.Equal(texts.Skip(2 * Page), stored.Head.Items.Select(item => item.Text));
@@ -156,11 +184,23 @@ public sealed class ConversationStoreTests
         Pages = [.. Enumerable.Range(0, pages).Select(i => new ItemPageRef($"p{i}", Page))],
     };
 
-    private static GatewayFactory Embedded(DirectoryInfo data) => new(new Dictionary<string, string?>
+    private static GatewayFactory Embedded(DirectoryInfo data, bool sealPages = true) => new(new Dictionary<string, string?>
     {
         ["Conversations:Cluster:Storage"] = "Local",
         ["Conversations:Cluster:LocalStoragePath"] = Path.Combine(data.FullName, "conversations.db"),
+        ["Conversations:ConversationStorage:SealItemPages"] = sealPages ? "true" : "false",
     });
+
+    /// <summary>User messages added 20 at a time (the API's most per request).</summary>
+    internal static async Task AddItems(HttpClient http, string id, IEnumerable<string> texts)
+    {
+        foreach (var batch in texts.Chunk(20))
+        {
+            using var added = await http.PostAsync($"/v1/conversations/{id}/items", ChatCompletionsTests.Json(
+                JsonSerializer.Serialize(new { items = batch.Select(text => new { role = "user", content = text }) })));
+            Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        }
+    }
 
     private static async Task<List<(string Id, string Text)>> Items(HttpClient http, string id)
     {
@@ -179,7 +219,7 @@ public sealed class ConversationStoreTests
         }
     }
 
-    private static async Task<(ConversationState Head, List<List<ConversationItem>?> Pages)> Stored(GatewayFactory gateway, string id)
+    internal static async Task<(ConversationState Head, List<List<ConversationItem>?> Pages)> Stored(GatewayFactory gateway, string id)
     {
         var head = (await Head(gateway, id)).State ?? throw new InvalidOperationException("No head record.");
         var pages = new List<List<ConversationItem>?>();
@@ -198,7 +238,7 @@ public sealed class ConversationStoreTests
         return record;
     }
 
-    private static async Task<List<ConversationItem>?> PageRecord(GatewayFactory gateway, string id, string key)
+    internal static async Task<List<ConversationItem>?> PageRecord(GatewayFactory gateway, string id, string key)
     {
         var record = new GrainState<ItemPageRecord>();
         await Storage(gateway).ReadStateAsync(ConversationStore.PageName(key), GrainOf(gateway, id), record);

@@ -7,7 +7,7 @@ namespace Conversations.Tests.Hosting;
 public sealed class AzureStorageTests
 {
     [Fact]
-    public async Task Conversations_persist_in_azure_blob_storage_across_a_restart_of_the_service_with_their_item_pages()
+    public async Task Conversations_persist_in_azure_blob_storage_with_their_item_pages_across_a_restart_and_a_delete_clears_the_pages()
     {
         await using var azurite = await AzuriteProcess.StartAsync();
         var serviceId = "svc-" + Guid.NewGuid().ToString("N")[..12];
@@ -21,18 +21,18 @@ public sealed class AzureStorageTests
 
         List<(string Role, string Text)> before;
         string id;
+        ItemPageRef page;
         await using (var first = new GatewayFactory(Settings()))
         {
             using var http = first.Http();
             var conversation = await HttpConversation.CreateAsync(http);
             await conversation.TurnAsync("stored in blobs");
-            foreach (var batch in Enumerable.Range(0, ConversationStore.PageSize).Chunk(20)) // the first page is sealed into a blob of its own
-            {
-                using var added = await http.PostAsync($"/v1/conversations/{conversation.Id}/items", Api.ChatCompletionsTests.Json(
-                    System.Text.Json.JsonSerializer.Serialize(new { items = batch.Select(i => new { role = "user", content = $"paged {i}" }) })));
-                Assert.Equal(System.Net.HttpStatusCode.OK, added.StatusCode);
-            }
-
+            await Grains.ConversationStoreTests.AddItems(http, conversation.Id, Enumerable.Range(0, ConversationStore.PageSize).Select(i => $"paged {i}"));
+            var stored = await Grains.ConversationStoreTests.Stored(first, conversation.Id);
+            Assert.Equal([ConversationStore.PageSize], stored.Head.Pages.Select(page => page.Count)); // the first page, a blob of its own
+            Assert.Equal(ConversationStore.PageSize, stored.Pages.Single()?.Count);
+            Assert.Equal(2, stored.Head.Items.Count);
+            page = stored.Head.Pages[0];
             before = await conversation.ItemsAsync();
             id = conversation.Id;
         }
@@ -42,5 +42,9 @@ public sealed class AzureStorageTests
 
         Assert.Equal(2 + ConversationStore.PageSize, before.Count);
         Assert.Equal(before, await restored.ItemsAsync());
+
+        using var deleted = await second.Http().DeleteAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.OK, deleted.StatusCode);
+        Assert.Null(await Grains.ConversationStoreTests.PageRecord(second, id, page.Key));
     }
 }
