@@ -22,7 +22,6 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
         using var connection = Open();
         Execute(connection, """
             PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = FULL;
             CREATE TABLE IF NOT EXISTS grain_state (
                 grain_id   TEXT NOT NULL,
                 state_name TEXT NOT NULL,
@@ -108,6 +107,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
+        Execute(connection, "PRAGMA synchronous = FULL;"); // per connection (journal_mode is the file's): every commit is on disk before it returns
         return connection;
     }
 
