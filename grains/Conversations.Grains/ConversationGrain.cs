@@ -34,6 +34,7 @@ public sealed partial class ConversationGrain(
     private BackgroundWork<SummaryJob>? _summaries;
     private BackgroundWork<ExtractionJob>? _extractions;
     private IGrainTimer? _indexTimer;
+    private IGrainTimer? _leftoverTimer;
     private bool _indexing;
     private bool _indexAgain;
 
@@ -53,7 +54,11 @@ public sealed partial class ConversationGrain(
 
     private BackgroundWork<ExtractionJob> ExtractionWork => _extractions ??= new(this, Extract, LogExtractionFailed, summaryOptions.Value);
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => state.Load();
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await state.Load();
+        ClearLeftoversAfter(TimeSpan.Zero);
+    }
 
     public async Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null)
     {
@@ -617,11 +622,58 @@ public sealed partial class ConversationGrain(
         _writing = state.State;
         try
         {
-            return await state.TryReplace(next) is { } failure ? StorageFailed(failure) : null;
+            if (await state.TryReplace(next) is { } failure)
+            {
+                return StorageFailed(failure);
+            }
+
+            ClearLeftoversAfter(summaryOptions.Value.SummaryRetryDelay); // pages whose clearing failed just now
+            return null;
         }
         finally
         {
             _writing = null;
+        }
+    }
+
+    /// <summary>
+    /// Records listed for clearing (a delete cut short, a page dropped while storage failed) are cleared in the
+    /// background: by a head write, which proves this activation's view is current, then the clearing itself.
+    /// A failure leaves them listed for the next activation.
+    /// </summary>
+    private void ClearLeftoversAfter(TimeSpan delay)
+    {
+        if (state.State.Unreferenced.Count > 0 && _leftoverTimer is null)
+        {
+            _leftoverTimer = this.RegisterGrainTimer(ClearLeftovers, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan) { Interleave = true });
+        }
+    }
+
+    private async Task ClearLeftovers(CancellationToken _)
+    {
+        _leftoverTimer?.Dispose(); // which cancels the token this callback was given: the work below does not take it
+        _leftoverTimer = null;
+        using var gate = await Gate.Enter(_writeGate, CancellationToken.None);
+        if (state.State.Unreferenced.Count == 0)
+        {
+            return;
+        }
+
+        if (state.State.Exists)
+        {
+            // The second write stores the list without what the first one's clearing removed.
+            if (await Persist(state.State) is null && state.State.Unreferenced.Count == 0)
+            {
+                await Persist(state.State);
+            }
+        }
+        else if (await state.TryClear() is { } failure)
+        {
+            StorageFailed(failure);
+        }
+        else
+        {
+            DeactivateOnIdle(); // what was left of a deleted conversation is gone
         }
     }
 

@@ -168,6 +168,53 @@ public sealed class ConversationStoreTests
         }
     }
 
+    [Fact]
+    public async Task Records_left_listed_for_clearing_are_cleared_when_the_conversation_is_next_activated()
+    {
+        var data = Directory.CreateTempSubdirectory("conversations-leftovers-");
+        try
+        {
+            string kept, deleted;
+            ItemPageRef page;
+            await using (var first = Embedded(data))
+            {
+                using var http = first.Http();
+                (kept, deleted) = ((await HttpConversation.CreateAsync(http)).Id, (await HttpConversation.CreateAsync(http)).Id);
+                await AddItems(http, kept, ["kept"]);
+                await AddItems(http, deleted, Enumerable.Range(0, Page + 3).Select(i => $"item {i}"));
+                page = Assert.Single((await Stored(first, deleted)).Head.Pages);
+            }
+
+            await using var second = Embedded(data);
+
+            // What storage holds when a silo dies between steps: a page whose clearing failed after an item delete, still
+            // listed in its conversation's head; and a delete cut short after its first step (a head that is no conversation).
+            var orphan = new GrainState<ItemPageRecord>(new ItemPageRecord { Items = Items(1, from: 7) });
+            await Storage(second).WriteStateAsync(ConversationStore.PageName("orphan"), GrainOf(second, kept), orphan);
+            var keptHead = await Head(second, kept);
+            keptHead.State = keptHead.State! with { Unreferenced = ["orphan"] };
+            await Storage(second).WriteStateAsync(ConversationStore.HeadName, GrainOf(second, kept), keptHead);
+            var deletedHead = await Head(second, deleted);
+            deletedHead.State = new ConversationState { Unreferenced = [page.Key] };
+            await Storage(second).WriteStateAsync(ConversationStore.HeadName, GrainOf(second, deleted), deletedHead);
+
+            using var http2 = second.Http();
+            Assert.Equal(["kept"], (await Items(http2, kept)).Select(item => item.Text)); // activates it
+            using (var gone = await http2.GetAsync(new Uri($"/v1/conversations/{deleted}", UriKind.Relative)))
+            {
+                Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+            }
+
+            await Eventually.Get(async () => await PageRecord(second, kept, "orphan") is null && (await Head(second, kept)).State!.Unreferenced.Count == 0 ? "cleared" : null);
+            await Eventually.Get(async () => await PageRecord(second, deleted, page.Key) is null && !(await Head(second, deleted)).RecordExists ? "cleared" : null);
+            Assert.Equal(["kept"], (await Items(http2, kept)).Select(item => item.Text));
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
     private static PagePlan Plan(ConversationState current, List<ConversationItem> next)
     {
         var keys = 0;
