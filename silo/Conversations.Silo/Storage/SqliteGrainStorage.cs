@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using Orleans.Storage;
 
@@ -7,29 +8,44 @@ namespace Conversations.Silo.Storage;
 /// Durable grain state in one SQLite file, for the embedded default: survives restarts, needs no
 /// setup, and keeps Orleans' optimistic concurrency (every write checks and bumps an ETag).
 /// Orleans ships no local durable provider; see docs/decisions/0002-embedded-sqlite-grain-storage.md.
+/// <para>
+/// Writes go to one thread of their own, which commits every write waiting at the time in one
+/// transaction (group commit): one fsync for them all, and no thread-pool thread ever waits on the disk.
+/// A write is acknowledged only once its transaction is on disk; one whose ETag check fails changes
+/// nothing and fails alone, and an error of the transaction itself fails every write in it.
+/// </para>
 /// </summary>
 public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
 {
+    /// <summary>The most writes one transaction takes, so a burst cannot hold its first writer for long.</summary>
+    internal const int MaxWritesPerCommit = 256;
+
     private readonly string _connectionString;
     private readonly IGrainStorageSerializer _serializer;
-    private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly BlockingCollection<PendingWrite> _writes = new();
+    private readonly Thread _writer;
 
     public SqliteGrainStorage(string path, IGrainStorageSerializer serializer)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
         _serializer = serializer;
-        using var connection = Open();
-        Execute(connection, """
-            PRAGMA journal_mode = WAL;
-            CREATE TABLE IF NOT EXISTS grain_state (
-                grain_id   TEXT NOT NULL,
-                state_name TEXT NOT NULL,
-                etag       TEXT NOT NULL,
-                payload    BLOB NOT NULL,
-                PRIMARY KEY (grain_id, state_name)
-            ) WITHOUT ROWID;
-            """);
+        using (var connection = Open())
+        {
+            Execute(connection, """
+                PRAGMA journal_mode = WAL;
+                CREATE TABLE IF NOT EXISTS grain_state (
+                    grain_id   TEXT NOT NULL,
+                    state_name TEXT NOT NULL,
+                    etag       TEXT NOT NULL,
+                    payload    BLOB NOT NULL,
+                    PRIMARY KEY (grain_id, state_name)
+                ) WITHOUT ROWID;
+                """);
+        }
+
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "SQLite grain state writer" };
+        _writer.Start();
     }
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => Task.Run(() =>
@@ -51,57 +67,130 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
         }
     });
 
-    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => Exclusive(() =>
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         // ETags are random, not counters: a row deleted and written again never repeats an ETag a stale activation holds.
         var payload = _serializer.Serialize(grainState.State).ToArray();
         var next = Guid.NewGuid().ToString("N");
-        using var connection = Open();
-        using var command = grainState.ETag is null
-            ? Command(connection, "INSERT INTO grain_state (grain_id, state_name, etag, payload) VALUES ($id, $name, $next, $payload) ON CONFLICT DO NOTHING", grainId, stateName)
-            : Command(connection, "UPDATE grain_state SET etag = $next, payload = $payload WHERE grain_id = $id AND state_name = $name AND etag = $etag", grainId, stateName);
-        command.Parameters.AddWithValue("$payload", payload);
-        command.Parameters.AddWithValue("$next", next);
-        command.Parameters.AddWithValue("$etag", grainState.ETag ?? string.Empty);
-        if (command.ExecuteNonQuery() != 1)
+        return Enqueue(
+            connection =>
+            {
+                using var command = grainState.ETag is null
+                    ? Command(connection, "INSERT INTO grain_state (grain_id, state_name, etag, payload) VALUES ($id, $name, $next, $payload) ON CONFLICT DO NOTHING", grainId, stateName)
+                    : Command(connection, "UPDATE grain_state SET etag = $next, payload = $payload WHERE grain_id = $id AND state_name = $name AND etag = $etag", grainId, stateName);
+                command.Parameters.AddWithValue("$payload", payload);
+                command.Parameters.AddWithValue("$next", next);
+                command.Parameters.AddWithValue("$etag", grainState.ETag ?? string.Empty);
+                return command.ExecuteNonQuery() == 1 ? null : Conflict(grainId, grainState.ETag);
+            },
+            () =>
+            {
+                grainState.ETag = next;
+                grainState.RecordExists = true;
+            });
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => Enqueue(
+        connection =>
         {
-            throw new InconsistentStateException($"The stored state of {grainId} changed since it was read.", "unknown", grainState.ETag ?? "none");
-        }
+            if (grainState.ETag is null)
+            {
+                return null;
+            }
 
-        grainState.ETag = next;
-        grainState.RecordExists = true;
-    });
-
-    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => Exclusive(() =>
-    {
-        using var connection = Open();
-        using var command = Command(connection, "DELETE FROM grain_state WHERE grain_id = $id AND state_name = $name AND etag = $etag", grainId, stateName);
-        command.Parameters.AddWithValue("$etag", grainState.ETag ?? string.Empty);
-        if (grainState.ETag is not null && command.ExecuteNonQuery() != 1)
+            using var command = Command(connection, "DELETE FROM grain_state WHERE grain_id = $id AND state_name = $name AND etag = $etag", grainId, stateName);
+            command.Parameters.AddWithValue("$etag", grainState.ETag);
+            return command.ExecuteNonQuery() == 1 ? null : Conflict(grainId, grainState.ETag);
+        },
+        () =>
         {
-            throw new InconsistentStateException($"The stored state of {grainId} changed since it was read.", "unknown", grainState.ETag);
-        }
+            grainState.ETag = null;
+            grainState.State = Activator.CreateInstance<T>();
+            grainState.RecordExists = false;
+        });
 
-        grainState.ETag = null;
-        grainState.State = Activator.CreateInstance<T>();
-        grainState.RecordExists = false;
-    });
-
-    public void Dispose() => _writer.Dispose();
-
-    /// <summary>SQLite allows one writer at a time; queueing writes here avoids busy retries.</summary>
-    private async Task Exclusive(Action write)
+    /// <summary>Finishes the writes already queued, then stops the writer.</summary>
+    public void Dispose()
     {
-        await _writer.WaitAsync();
+        _writes.CompleteAdding();
+        _writer.Join();
+        _writes.Dispose();
+    }
+
+    private Task Enqueue(Func<SqliteConnection, Exception?> write, Action committed)
+    {
+        var pending = new PendingWrite(write, committed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         try
         {
-            await Task.Run(write);
+            _writes.Add(pending);
         }
-        finally
+        catch (InvalidOperationException)
         {
-            _writer.Release();
+            throw new ObjectDisposedException(nameof(SqliteGrainStorage), "The silo's grain storage is shutting down.");
+        }
+
+        return pending.Done.Task;
+    }
+
+    private void WriteLoop()
+    {
+        var batch = new List<PendingWrite>(MaxWritesPerCommit);
+        foreach (var first in _writes.GetConsumingEnumerable())
+        {
+            batch.Add(first);
+            while (batch.Count < MaxWritesPerCommit && _writes.TryTake(out var more))
+            {
+                batch.Add(more);
+            }
+
+            Commit(batch);
+            batch.Clear();
         }
     }
+
+    /// <summary>One transaction for <paramref name="batch"/>; each write learns its outcome only after the commit.</summary>
+    private void Commit(List<PendingWrite> batch)
+    {
+        var outcomes = new Exception?[batch.Count];
+        try
+        {
+            using var connection = Open(); // from the pool: one connection, opened again only after a failure closed it
+            using (var transaction = connection.BeginTransaction())
+            {
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    outcomes[i] = batch[i].Write(connection); // a failed ETag check changed nothing: the others still commit
+                }
+
+                transaction.Commit();
+            }
+        }
+        catch (Exception exception)
+        {
+            foreach (var write in batch)
+            {
+                write.Done.TrySetException(exception);
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (outcomes[i] is { } conflict)
+            {
+                batch[i].Done.TrySetException(conflict);
+            }
+            else
+            {
+                batch[i].Committed();
+                batch[i].Done.TrySetResult();
+            }
+        }
+    }
+
+    private static InconsistentStateException Conflict(GrainId grainId, string? etag) =>
+        new($"The stored state of {grainId} changed since it was read.", "unknown", etag ?? "none");
 
     private SqliteConnection Open()
     {
@@ -126,4 +215,6 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    private sealed record PendingWrite(Func<SqliteConnection, Exception?> Write, Action Committed, TaskCompletionSource Done);
 }

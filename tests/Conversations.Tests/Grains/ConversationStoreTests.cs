@@ -311,8 +311,9 @@ public sealed class ConversationStoreFaultTests(ClusterFixture fixture) : IDispo
     [Fact]
     public async Task A_page_write_that_fails_after_landing_changes_nothing_the_conversation_shows_and_is_cleared_by_the_next_write()
     {
-        var storage = new FaultyStorage(new Silo.Storage.SqliteGrainStorage(
-            Path.Combine(_data.FullName, "state.db"), new OrleansGrainStorageSerializer(fixture.Cluster.Client.ServiceProvider.GetRequiredService<Orleans.Serialization.Serializer>())));
+        using var sqlite = new Silo.Storage.SqliteGrainStorage(
+            Path.Combine(_data.FullName, "state.db"), new OrleansGrainStorageSerializer(fixture.Cluster.Client.ServiceProvider.GetRequiredService<Orleans.Serialization.Serializer>()));
+        var storage = new FaultyStorage(sqlite);
         var store = Store(storage);
         var first = Items(10, "first");
         Assert.Null(await store.TryReplace(new ConversationState { Id = "conv_faults", Items = first }));
