@@ -24,6 +24,8 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
     private readonly IGrainStorageSerializer _serializer;
     private readonly BlockingCollection<PendingWrite> _writes = new();
     private readonly Thread _writer;
+    private readonly ManualResetEventSlim _open = new(initialState: true);
+    private int _disposed;
 
     public SqliteGrainStorage(string path, IGrainStorageSerializer serializer)
     {
@@ -69,19 +71,20 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        // The state and its ETag as they are now (the write runs later, on the writer thread).
         // ETags are random, not counters: a row deleted and written again never repeats an ETag a stale activation holds.
         var payload = _serializer.Serialize(grainState.State).ToArray();
-        var next = Guid.NewGuid().ToString("N");
+        var (etag, next) = (grainState.ETag, Guid.NewGuid().ToString("N"));
         return Enqueue(
             connection =>
             {
-                using var command = grainState.ETag is null
+                using var command = etag is null
                     ? Command(connection, "INSERT INTO grain_state (grain_id, state_name, etag, payload) VALUES ($id, $name, $next, $payload) ON CONFLICT DO NOTHING", grainId, stateName)
                     : Command(connection, "UPDATE grain_state SET etag = $next, payload = $payload WHERE grain_id = $id AND state_name = $name AND etag = $etag", grainId, stateName);
                 command.Parameters.AddWithValue("$payload", payload);
                 command.Parameters.AddWithValue("$next", next);
-                command.Parameters.AddWithValue("$etag", grainState.ETag ?? string.Empty);
-                return command.ExecuteNonQuery() == 1 ? null : Conflict(grainId, grainState.ETag);
+                command.Parameters.AddWithValue("$etag", etag ?? string.Empty);
+                return command.ExecuteNonQuery() == 1 ? null : Conflict(grainId, etag);
             },
             () =>
             {
@@ -90,31 +93,49 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
             });
     }
 
-    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => Enqueue(
-        connection =>
-        {
-            if (grainState.ETag is null)
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var (etag, empty) = (grainState.ETag, Activator.CreateInstance<T>());
+        return Enqueue(
+            connection =>
             {
-                return null;
-            }
+                if (etag is null)
+                {
+                    return null;
+                }
 
-            using var command = Command(connection, "DELETE FROM grain_state WHERE grain_id = $id AND state_name = $name AND etag = $etag", grainId, stateName);
-            command.Parameters.AddWithValue("$etag", grainState.ETag);
-            return command.ExecuteNonQuery() == 1 ? null : Conflict(grainId, grainState.ETag);
-        },
-        () =>
-        {
-            grainState.ETag = null;
-            grainState.State = Activator.CreateInstance<T>();
-            grainState.RecordExists = false;
-        });
+                using var command = Command(connection, "DELETE FROM grain_state WHERE grain_id = $id AND state_name = $name AND etag = $etag", grainId, stateName);
+                command.Parameters.AddWithValue("$etag", etag);
+                return command.ExecuteNonQuery() == 1 ? null : Conflict(grainId, etag);
+            },
+            () =>
+            {
+                grainState.ETag = null;
+                grainState.State = empty;
+                grainState.RecordExists = false;
+            });
+    }
 
     /// <summary>Finishes the writes already queued, then stops the writer.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _writes.CompleteAdding();
+        _open.Set();
         _writer.Join();
         _writes.Dispose();
+        _open.Dispose();
+    }
+
+    /// <summary>For tests: the writer takes nothing until the result is disposed, so the writes queued meanwhile commit as one batch.</summary>
+    internal IDisposable HoldWrites()
+    {
+        _open.Reset();
+        return new Release(_open);
     }
 
     private Task Enqueue(Func<SqliteConnection, Exception?> write, Action committed)
@@ -137,6 +158,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
         var batch = new List<PendingWrite>(MaxWritesPerCommit);
         foreach (var first in _writes.GetConsumingEnumerable())
         {
+            _open.Wait();
             batch.Add(first);
             while (batch.Count < MaxWritesPerCommit && _writes.TryTake(out var more))
             {
@@ -148,24 +170,27 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
         }
     }
 
-    /// <summary>One transaction for <paramref name="batch"/>; each write learns its outcome only after the commit.</summary>
+    /// <summary>
+    /// One transaction for <paramref name="batch"/>; each write learns its outcome only after the commit. An error of any
+    /// write fails them all: the errors SQLite raises here (disk full, I/O) are the file's, not one write's.
+    /// </summary>
     private void Commit(List<PendingWrite> batch)
     {
         var outcomes = new Exception?[batch.Count];
+        var committed = false;
         try
         {
             using var connection = Open(); // from the pool: one connection, opened again only after a failure closed it
-            using (var transaction = connection.BeginTransaction())
+            using var transaction = connection.BeginTransaction();
+            for (var i = 0; i < batch.Count; i++)
             {
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    outcomes[i] = batch[i].Write(connection); // a failed ETag check changed nothing: the others still commit
-                }
-
-                transaction.Commit();
+                outcomes[i] = batch[i].Write(connection); // a failed ETag check changed nothing: the others still commit
             }
+
+            transaction.Commit();
+            committed = true;
         }
-        catch (Exception exception)
+        catch (Exception exception) when (!committed)
         {
             foreach (var write in batch)
             {
@@ -173,6 +198,10 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
             }
 
             return;
+        }
+        catch (Exception)
+        {
+            // Closing the connection failed after the commit: the writes are on disk, and are reported so below.
         }
 
         for (var i = 0; i < batch.Count; i++)
@@ -216,5 +245,11 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
         command.ExecuteNonQuery();
     }
 
+    /// <param name="Committed">Updates the caller's state object once the write is on disk; it only assigns fields, so it cannot fail.</param>
     private sealed record PendingWrite(Func<SqliteConnection, Exception?> Write, Action Committed, TaskCompletionSource Done);
+
+    private sealed class Release(ManualResetEventSlim open) : IDisposable
+    {
+        public void Dispose() => open.Set();
+    }
 }

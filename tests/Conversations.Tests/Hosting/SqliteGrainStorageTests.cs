@@ -15,10 +15,11 @@ public sealed class SqliteGrainStorageTests(ClusterFixture fixture) : IDisposabl
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("conversations-sqlite-");
 
     [Fact]
-    public async Task A_burst_of_writes_all_land_a_stale_etag_fails_alone_and_a_new_instance_reads_them_all()
+    public async Task Writes_waiting_together_commit_as_one_acknowledged_only_after_it_and_a_stale_etag_fails_alone()
     {
         var path = Path.Combine(_data.FullName, "state.db");
         var grains = Enumerable.Range(0, 200).Select(i => GrainId.Create("test", $"grain-{i}")).ToList();
+        var states = grains.Skip(1).Select(grain => new GrainState<string>(Value(grain))).ToList();
         using (var storage = Storage(path))
         {
             var moved = new GrainState<string>("written twice");
@@ -26,11 +27,18 @@ public sealed class SqliteGrainStorageTests(ClusterFixture fixture) : IDisposabl
             var staleEtag = moved.ETag;
             await storage.WriteStateAsync("s", grains[0], moved); // moves the ETag on
 
-            var burst = grains.Skip(1).Select(grain => storage.WriteStateAsync("s", grain, new GrainState<string>(Value(grain)))).ToList();
-            var conflict = storage.WriteStateAsync("s", grains[0], new GrainState<string>("stale") { ETag = staleEtag });
+            List<Task> batch;
+            Task conflict;
+            using (storage.HoldWrites())
+            {
+                batch = [.. grains.Skip(1).Zip(states, (grain, state) => storage.WriteStateAsync("s", grain, state))];
+                conflict = storage.WriteStateAsync("s", grains[0], new GrainState<string>("stale") { ETag = staleEtag });
+                Assert.DoesNotContain(batch, write => write.IsCompleted); // nothing is acknowledged before its commit
+            }
 
-            await Task.WhenAll(burst);
-            await Assert.ThrowsAsync<InconsistentStateException>(() => conflict);
+            await Task.WhenAll(batch).WaitAsync(TimeSpan.FromSeconds(30));
+            await Assert.ThrowsAsync<InconsistentStateException>(() => conflict.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.All(states, state => Assert.True(state is { RecordExists: true, ETag: not null }));
         }
 
         using var reopened = Storage(path);
@@ -40,6 +48,29 @@ public sealed class SqliteGrainStorageTests(ClusterFixture fixture) : IDisposabl
             await reopened.ReadStateAsync("s", grain, read);
             Assert.Equal(grain == grains[0] ? "written twice" : Value(grain), read.State);
         }
+    }
+
+    [Fact]
+    public async Task Disposing_finishes_the_queued_writes_twice_is_harmless_and_a_write_after_it_is_refused()
+    {
+        var path = Path.Combine(_data.FullName, "state.db");
+        var grain = GrainId.Create("test", "disposed");
+        var storage = Storage(path);
+        Task queued;
+        using (storage.HoldWrites())
+        {
+            queued = storage.WriteStateAsync("s", grain, new GrainState<string>("queued"));
+        }
+
+        storage.Dispose();
+        storage.Dispose();
+
+        Assert.True(queued.IsCompletedSuccessfully);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => storage.WriteStateAsync("s", grain, new GrainState<string>("late")));
+        using var reopened = Storage(path);
+        var read = new GrainState<string>();
+        await reopened.ReadStateAsync("s", grain, read);
+        Assert.Equal("queued", read.State);
     }
 
     private static string Value(GrainId grain) => $"value of {grain}";
