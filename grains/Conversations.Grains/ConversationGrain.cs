@@ -26,7 +26,7 @@ public sealed partial class ConversationGrain(
     TimeProvider clock,
     Microsoft.Extensions.Options.IOptions<SummaryOptions> summaryOptions,
     Microsoft.Extensions.Options.IOptions<ConversationStorageOptions> storageOptions,
-    ILogger<ConversationGrain> logger) : Grain, IConversationGrain
+    ILogger<ConversationGrain> logger) : Grain, IConversationGrain, IIncomingGrainCallFilter
 {
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
@@ -57,8 +57,20 @@ public sealed partial class ConversationGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await state.Load();
+        if (state.Missing.Count > 0)
+        {
+            LogDamaged(ConversationId, state.Missing);
+            return;
+        }
+
         ClearLeftoversAfter(TimeSpan.Zero);
     }
+
+    /// <summary>A conversation whose pages storage has lost answers nothing but a delete (a 500 for the rest).</summary>
+    public Task Invoke(IIncomingGrainCallContext context) =>
+        state.Missing.Count > 0 && context.InterfaceMethod.Name != nameof(Delete)
+            ? throw new InvalidOperationException($"Conversation {this.GetPrimaryKeyString()} is damaged: storage has lost item pages it references. It can only be deleted.")
+            : context.Invoke();
 
     public async Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null)
     {
@@ -685,6 +697,9 @@ public sealed partial class ConversationGrain(
         DeactivateOnIdle();
         return GatewayError.StorageUnavailable;
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Conversation {Conversation} is damaged: storage does not hold its item pages {Pages}; only a delete is served")]
+    private partial void LogDamaged(string conversation, IReadOnlyList<string> pages);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Writing conversation {Key} failed")]
     private partial void LogStorageFailure(Exception exception, string key);

@@ -30,12 +30,19 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
     /// <summary>The conversation with every item, as the grain works with it.</summary>
     public ConversationState State { get; private set; } = head.State;
 
+    /// <summary>
+    /// Pages the head references that storage does not hold (removed or restored outside the gateway): the
+    /// conversation is damaged, <see cref="State"/> holds only the head's items, and only <see cref="TryClear"/> is safe.
+    /// </summary>
+    public IReadOnlyList<string> Missing { get; private set; } = [];
+
     /// <summary>Reads the pages the head references (the head itself Orleans has read before activation).</summary>
     public async Task Load()
     {
         var stored = head.State;
         var pages = await Task.WhenAll(stored.Pages.Select(Read));
-        State = pages.Length == 0 ? stored : stored with { Items = [.. pages.SelectMany(page => page), .. stored.Items] };
+        Missing = [.. stored.Pages.Where((_, i) => pages[i] is null).Select(page => page.Key)];
+        State = pages.Length == 0 || Missing.Count > 0 ? stored : stored with { Items = [.. pages.SelectMany(page => page!), .. stored.Items] };
     }
 
     /// <summary>Writes <paramref name="next"/>; on failure <see cref="State"/> is what storage holds, with no item of <paramref name="next"/>.</summary>
@@ -223,13 +230,11 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
         return left.Count == 0;
     }
 
-    private async Task<List<ConversationItem>> Read(ItemPageRef page)
+    private async Task<List<ConversationItem>?> Read(ItemPageRef page)
     {
         var record = new GrainState<ItemPageRecord>();
         await storage.ReadStateAsync(PageName(page.Key), grain, record);
-        return record is { RecordExists: true, State.Items: { } items } && items.Count == page.Count
-            ? items
-            : throw new InvalidOperationException($"The item page {page.Key} of {grain} is missing or incomplete in storage.");
+        return record is { RecordExists: true, State.Items: { } items } && items.Count == page.Count ? items : null;
     }
 
     internal static string PageName(string key) => "conversation-items-" + key;

@@ -215,6 +215,51 @@ public sealed class ConversationStoreTests
         }
     }
 
+    [Fact]
+    public async Task A_conversation_whose_page_storage_lost_refuses_reads_and_turns_with_a_500_and_can_still_be_deleted()
+    {
+        var data = Directory.CreateTempSubdirectory("conversations-damaged-");
+        try
+        {
+            string id;
+            ItemPageRef page;
+            await using (var first = Embedded(data))
+            {
+                using var http = first.Http();
+                id = (await HttpConversation.CreateAsync(http)).Id;
+                await AddItems(http, id, Enumerable.Range(0, Page + 3).Select(i => $"item {i}"));
+                page = Assert.Single((await Stored(first, id)).Head.Pages);
+            }
+
+            await using var second = Embedded(data);
+            var lost = new GrainState<ItemPageRecord>();
+            await Storage(second).ReadStateAsync(ConversationStore.PageName(page.Key), GrainOf(second, id), lost);
+            await Storage(second).ClearStateAsync(ConversationStore.PageName(page.Key), GrainOf(second, id), lost); // lost outside the gateway
+            using var http2 = second.Http();
+
+            using (var items = await http2.GetAsync(new Uri($"/v1/conversations/{id}/items", UriKind.Relative)))
+            {
+                Assert.Equal("server_error", (await items.AssertOpenAIError(HttpStatusCode.InternalServerError)).GetProperty("type").GetString());
+            }
+
+            using (var turn = await new HttpConversation(http2, id).TryTurnAsync("still there?"))
+            {
+                Assert.Equal("server_error", (await turn.AssertOpenAIError(HttpStatusCode.InternalServerError)).GetProperty("type").GetString());
+            }
+
+            using (var deleted = await http2.DeleteAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative)))
+            {
+                Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+            }
+
+            Assert.False((await Head(second, id)).RecordExists);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
     private static PagePlan Plan(ConversationState current, List<ConversationItem> next)
     {
         var keys = 0;
