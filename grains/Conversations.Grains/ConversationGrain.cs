@@ -35,6 +35,7 @@ public sealed partial class ConversationGrain(
     private BackgroundWork<ExtractionJob>? _extractions;
     private IGrainTimer? _indexTimer;
     private IGrainTimer? _leftoverTimer;
+    private int _leftoverAttempts;
     private bool _indexing;
     private bool _indexAgain;
 
@@ -68,7 +69,7 @@ public sealed partial class ConversationGrain(
 
     /// <summary>A conversation whose pages storage has lost answers nothing but a delete (a 500 for the rest).</summary>
     public Task Invoke(IIncomingGrainCallContext context) =>
-        state.Missing.Count > 0 && context.InterfaceMethod.Name != nameof(Delete)
+        state.Missing.Count > 0 && (context.InterfaceMethod.DeclaringType == typeof(IConversationGrain) ? context.InterfaceMethod.Name != nameof(Delete) : context.InterfaceMethod.Name == "StartEnumeration")
             ? throw new InvalidOperationException($"Conversation {this.GetPrimaryKeyString()} is damaged: storage has lost item pages it references. It can only be deleted.")
             : context.Invoke();
 
@@ -651,15 +652,18 @@ public sealed partial class ConversationGrain(
     /// <summary>
     /// Records listed for clearing (a delete cut short, a page dropped while storage failed) are cleared in the
     /// background: by a head write, which proves this activation's view is current, then the clearing itself.
-    /// A failure leaves them listed for the next activation.
+    /// An activation tries <see cref="LeftoverAttempts"/> times, the waits doubling; then they stay listed for the next.
     /// </summary>
     private void ClearLeftoversAfter(TimeSpan delay)
     {
-        if (state.State.Unreferenced.Count > 0 && _leftoverTimer is null)
+        if (state.State.Unreferenced.Count > 0 && _leftoverTimer is null && _leftoverAttempts < LeftoverAttempts)
         {
+            delay *= Math.Pow(2, _leftoverAttempts++);
             _leftoverTimer = this.RegisterGrainTimer(ClearLeftovers, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan) { Interleave = true });
         }
     }
+
+    private const int LeftoverAttempts = 4;
 
     private async Task ClearLeftovers(CancellationToken _)
     {

@@ -17,8 +17,9 @@ namespace Conversations.Grains;
 /// </para>
 /// </summary>
 /// <param name="sealPages">
-/// Off, no new page is sealed (the head keeps every later item) while pages already sealed are still read and kept:
-/// for a rolling upgrade from a release without pages, whose silos would read a paged head as its last items only.
+/// Off, no new page is sealed (the head keeps every later item) while pages already sealed are still read and kept
+/// (a delete inside one still rewrites it): for a rolling upgrade from a release without pages, whose silos would
+/// read a paged head as its last items only.
 /// </param>
 internal sealed partial class ConversationStore(IPersistentState<ConversationState> head, IGrainStorage storage, GrainId grain, ILogger logger, bool sealPages = true)
 {
@@ -39,15 +40,30 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
     /// <summary>Reads the pages the head references (the head itself Orleans has read before activation).</summary>
     public async Task Load()
     {
-        var stored = head.State;
-        var pages = await Task.WhenAll(stored.Pages.Select(Read));
-        Missing = [.. stored.Pages.Where((_, i) => pages[i] is null).Select(page => page.Key)];
-        State = pages.Length == 0 || Missing.Count > 0 ? stored : stored with { Items = [.. pages.SelectMany(page => page!), .. stored.Items] };
+        for (var attempt = 0; ; attempt++)
+        {
+            var stored = head.State;
+            var pages = await Task.WhenAll(stored.Pages.Select(Read));
+            Missing = [.. stored.Pages.Where((_, i) => pages[i] is null).Select(page => page.Key)];
+            State = pages.Length == 0 || Missing.Count > 0 ? stored : stored with { Items = [.. pages.SelectMany(page => page!), .. stored.Items] };
+            if (Missing.Count == 0 || attempt == 1)
+            {
+                return;
+            }
+
+            // The head may have moved on since Orleans read it (another activation replaced the page): read both again once.
+            await head.ReadStateAsync();
+        }
     }
 
     /// <summary>Writes <paramref name="next"/>; on failure <see cref="State"/> is what storage holds, with no item of <paramref name="next"/>.</summary>
     public async Task<Exception?> TryReplace(ConversationState next)
     {
+        if (Missing.Count > 0)
+        {
+            return new InvalidOperationException($"{grain} is damaged (item pages missing in storage): it can only be cleared.");
+        }
+
         var plan = Plan(State, next.Items, Ids.Opaque, sealPages);
         var keys = plan.Writes.Select(write => write.Page.Key).ToList();
         if (keys.Count > 0)
@@ -105,6 +121,7 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
         {
             await head.ClearStateAsync();
             State = head.State;
+            Missing = [];
             return null;
         }
         catch (Exception exception)

@@ -222,19 +222,19 @@ public sealed class ConversationStoreTests
         try
         {
             string id;
-            ItemPageRef page;
+            List<ItemPageRef> pages;
             await using (var first = Embedded(data))
             {
                 using var http = first.Http();
                 id = (await HttpConversation.CreateAsync(http)).Id;
-                await AddItems(http, id, Enumerable.Range(0, Page + 3).Select(i => $"item {i}"));
-                page = Assert.Single((await Stored(first, id)).Head.Pages);
+                await AddItems(http, id, Enumerable.Range(0, 3 * Page + 3).Select(i => $"item {i}"));
+                pages = (await Stored(first, id)).Head.Pages;
             }
 
             await using var second = Embedded(data);
             var lost = new GrainState<ItemPageRecord>();
-            await Storage(second).ReadStateAsync(ConversationStore.PageName(page.Key), GrainOf(second, id), lost);
-            await Storage(second).ClearStateAsync(ConversationStore.PageName(page.Key), GrainOf(second, id), lost); // lost outside the gateway
+            await Storage(second).ReadStateAsync(ConversationStore.PageName(pages[1].Key), GrainOf(second, id), lost);
+            await Storage(second).ClearStateAsync(ConversationStore.PageName(pages[1].Key), GrainOf(second, id), lost); // lost outside the gateway
             using var http2 = second.Http();
 
             using (var items = await http2.GetAsync(new Uri($"/v1/conversations/{id}/items", UriKind.Relative)))
@@ -253,6 +253,10 @@ public sealed class ConversationStoreTests
             }
 
             Assert.False((await Head(second, id)).RecordExists);
+            Assert.Null(await PageRecord(second, id, pages[0].Key)); // the pages that were still there are cleared too
+            Assert.Null(await PageRecord(second, id, pages[2].Key));
+            using var gone = await http2.GetAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         }
         finally
         {

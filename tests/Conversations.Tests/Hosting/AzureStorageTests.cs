@@ -43,8 +43,21 @@ public sealed class AzureStorageTests
         Assert.Equal(2 + ConversationStore.PageSize, before.Count);
         Assert.Equal(before, await restored.ItemsAsync());
 
+        Assert.Equal(2, (await Blobs(azurite, id)).Count); // the head and its page, each a blob naming the conversation
         using var deleted = await second.Http().DeleteAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative));
         Assert.Equal(System.Net.HttpStatusCode.OK, deleted.StatusCode);
         Assert.Null(await Grains.ConversationStoreTests.PageRecord(second, id, page.Key));
+        Assert.Empty(await Blobs(azurite, id)); // deleted, not emptied: no blob still names it
+    }
+
+    private static async Task<List<string>> Blobs(AzuriteProcess azurite, string conversationId)
+    {
+        var names = new List<string>();
+        await foreach (var blob in new Azure.Storage.Blobs.BlobContainerClient(azurite.ConnectionString, "conversations").GetBlobsAsync())
+        {
+            names.Add(blob.Name);
+        }
+
+        return names.FindAll(name => name.Contains(conversationId, StringComparison.Ordinal));
     }
 }
