@@ -14,9 +14,12 @@ namespace Conversations.Tests.Grains;
 /// A conversation is stored as sealed pages of items plus a small head, so a turn writes what it changed:
 /// where items go (the plan), and the records a real store (the embedded SQLite) holds across a restart.
 /// </summary>
-public sealed class ConversationStoreTests
+public sealed class ConversationStoreTests : IDisposable
 {
     private const int Page = ConversationStore.PageSize;
+
+    /// <summary>The embedded gateway's SQLite file lives here, one directory per test.</summary>
+    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("conversations-pages-");
 
     [Fact]
     public void Appending_seals_whole_pages_off_the_unpaged_items_and_keeps_sealed_pages_as_they_are()
@@ -91,177 +94,145 @@ public sealed class ConversationStoreTests
     [Fact]
     public async Task With_sealing_off_a_conversation_keeps_every_item_in_its_head()
     {
-        var data = Directory.CreateTempSubdirectory("conversations-pages-off-");
-        try
-        {
-            await using var gateway = Embedded(data, sealPages: false);
-            using var http = gateway.Http();
-            var id = (await HttpConversation.CreateAsync(http)).Id;
-            await AddItems(http, id, Enumerable.Range(0, Page + 6).Select(i => $"item {i}"));
+        await using var gateway = Embedded(sealPages: false);
+        using var http = gateway.Http();
+        var id = (await HttpConversation.CreateAsync(http)).Id;
+        await AddItems(http, id, Enumerable.Range(0, Page + 6).Select(i => $"item {i}"));
 
-            var stored = await Stored(gateway, id);
+        var stored = await Stored(gateway, id);
 
-            Assert.Equal(Page + 6, stored.Head.Items.Count);
-            Assert.Empty(stored.Head.Pages);
-        }
-        finally
-        {
-            data.Delete(recursive: true);
-        }
+        Assert.Equal(Page + 6, stored.Head.Items.Count);
+        Assert.Empty(stored.Head.Pages);
     }
 
     [Fact]
     public async Task A_long_conversation_is_stored_as_pages_and_a_small_head_reads_back_whole_after_a_restart_and_deletes_leave_no_record()
     {
-        var data = Directory.CreateTempSubdirectory("conversations-pages-");
-        try
+        var texts = Enumerable.Range(0, 150).Select(i => $"item {i}").ToList();
+        string id;
+        List<ItemPageRef> pages;
+        await using (var first = Embedded())
         {
-            var texts = Enumerable.Range(0, 150).Select(i => $"item {i}").ToList();
-            string id;
-            List<ItemPageRef> pages;
-            await using (var first = Embedded(data))
-            {
-                using var http = first.Http();
-                id = (await HttpConversation.CreateAsync(http)).Id;
-                await AddItems(http, id, texts);
+            using var http = first.Http();
+            id = (await HttpConversation.CreateAsync(http)).Id;
+            await AddItems(http, id, texts);
 
-                var stored = await Stored(first, id);
-                Assert.Equal(texts.Skip(2 * Page), stored.Head.Items.Select(item => item.Text));
-                Assert.Equal([Page, Page], stored.Head.Pages.Select(page => page.Count));
-                Assert.Equal(texts.Take(2 * Page), stored.Pages.SelectMany(page => page!).Select(item => item.Text));
-                Assert.Empty(stored.Head.Unreferenced);
-                pages = stored.Head.Pages;
-            }
-
-            await using var second = Embedded(data);
-            using var again = second.Http();
-            var items = await Items(again, id);
-            Assert.Equal(texts, items.Select(item => item.Text));
-
-            using (var removed = await again.DeleteAsync(new Uri($"/v1/conversations/{id}/items/{items[Page + 6].Id}", UriKind.Relative)))
-            {
-                Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
-            }
-
-            var afterDelete = await Stored(second, id);
-            Assert.Equal(pages[0], afterDelete.Head.Pages[0]);
-            Assert.NotEqual(pages[1].Key, afterDelete.Head.Pages[1].Key);
-            Assert.Equal(Page - 1, afterDelete.Head.Pages[1].Count);
-            Assert.Null(await PageRecord(second, id, pages[1].Key)); // the deleted item's text is gone from storage, not just unreferenced
-            Assert.Equal(texts.Where(text => text != $"item {Page + 6}"), (await Items(again, id)).Select(item => item.Text));
-
-            using (var deleted = await again.DeleteAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative)))
-            {
-                Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
-            }
-
-            foreach (var page in afterDelete.Head.Pages)
-            {
-                Assert.Null(await PageRecord(second, id, page.Key));
-            }
-
-            Assert.False((await Head(second, id)).RecordExists);
+            var stored = await Stored(first, id);
+            Assert.Equal(texts.Skip(2 * Page), stored.Head.Items.Select(item => item.Text));
+            Assert.Equal([Page, Page], stored.Head.Pages.Select(page => page.Count));
+            Assert.Equal(texts.Take(2 * Page), stored.Pages.SelectMany(page => page!).Select(item => item.Text));
+            Assert.Empty(stored.Head.Unreferenced);
+            pages = stored.Head.Pages;
         }
-        finally
+
+        await using var second = Embedded();
+        using var again = second.Http();
+        var items = await Items(again, id);
+        Assert.Equal(texts, items.Select(item => item.Text));
+
+        using (var removed = await again.DeleteAsync(new Uri($"/v1/conversations/{id}/items/{items[Page + 6].Id}", UriKind.Relative)))
         {
-            data.Delete(recursive: true);
+            Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
         }
+
+        var afterDelete = await Stored(second, id);
+        Assert.Equal(pages[0], afterDelete.Head.Pages[0]);
+        Assert.NotEqual(pages[1].Key, afterDelete.Head.Pages[1].Key);
+        Assert.Equal(Page - 1, afterDelete.Head.Pages[1].Count);
+        Assert.Null(await PageRecord(second, id, pages[1].Key)); // the deleted item's text is gone from storage, not just unreferenced
+        Assert.Equal(texts.Where(text => text != $"item {Page + 6}"), (await Items(again, id)).Select(item => item.Text));
+
+        using (var deleted = await again.DeleteAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+
+        foreach (var page in afterDelete.Head.Pages)
+        {
+            Assert.Null(await PageRecord(second, id, page.Key));
+        }
+
+        Assert.False((await Head(second, id)).RecordExists);
     }
 
     [Fact]
     public async Task Records_left_listed_for_clearing_are_cleared_when_the_conversation_is_next_activated()
     {
-        var data = Directory.CreateTempSubdirectory("conversations-leftovers-");
-        try
+        string kept, deleted;
+        ItemPageRef page;
+        await using (var first = Embedded())
         {
-            string kept, deleted;
-            ItemPageRef page;
-            await using (var first = Embedded(data))
-            {
-                using var http = first.Http();
-                (kept, deleted) = ((await HttpConversation.CreateAsync(http)).Id, (await HttpConversation.CreateAsync(http)).Id);
-                await AddItems(http, kept, ["kept"]);
-                await AddItems(http, deleted, Enumerable.Range(0, Page + 3).Select(i => $"item {i}"));
-                page = Assert.Single((await Stored(first, deleted)).Head.Pages);
-            }
-
-            await using var second = Embedded(data);
-
-            // What storage holds when a silo dies between steps: a page whose clearing failed after an item delete, still
-            // listed in its conversation's head; and a delete cut short after its first step (a head that is no conversation).
-            var orphan = new GrainState<ItemPageRecord>(new ItemPageRecord { Items = Items(1, from: 7) });
-            await Storage(second).WriteStateAsync(ConversationStore.PageName("orphan"), GrainOf(second, kept), orphan);
-            var keptHead = await Head(second, kept);
-            keptHead.State = keptHead.State! with { Unreferenced = ["orphan"] };
-            await Storage(second).WriteStateAsync(ConversationStore.HeadName, GrainOf(second, kept), keptHead);
-            var deletedHead = await Head(second, deleted);
-            deletedHead.State = new ConversationState { Unreferenced = [page.Key] };
-            await Storage(second).WriteStateAsync(ConversationStore.HeadName, GrainOf(second, deleted), deletedHead);
-
-            using var http2 = second.Http();
-            Assert.Equal(["kept"], (await Items(http2, kept)).Select(item => item.Text)); // activates it
-            using (var gone = await http2.GetAsync(new Uri($"/v1/conversations/{deleted}", UriKind.Relative)))
-            {
-                Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
-            }
-
-            await Eventually.Get(async () => await PageRecord(second, kept, "orphan") is null && (await Head(second, kept)).State!.Unreferenced.Count == 0 ? "cleared" : null);
-            await Eventually.Get(async () => await PageRecord(second, deleted, page.Key) is null && !(await Head(second, deleted)).RecordExists ? "cleared" : null);
-            Assert.Equal(["kept"], (await Items(http2, kept)).Select(item => item.Text));
+            using var http = first.Http();
+            (kept, deleted) = ((await HttpConversation.CreateAsync(http)).Id, (await HttpConversation.CreateAsync(http)).Id);
+            await AddItems(http, kept, ["kept"]);
+            await AddItems(http, deleted, Enumerable.Range(0, Page + 3).Select(i => $"item {i}"));
+            page = Assert.Single((await Stored(first, deleted)).Head.Pages);
         }
-        finally
+
+        await using var second = Embedded();
+
+        // What storage holds when a silo dies between steps: a page whose clearing failed after an item delete, still
+        // listed in its conversation's head; and a delete cut short after its first step (a head that is no conversation).
+        var orphan = new GrainState<ItemPageRecord>(new ItemPageRecord { Items = Items(1, from: 7) });
+        await Storage(second).WriteStateAsync(ConversationStore.PageName("orphan"), GrainOf(second, kept), orphan);
+        var keptHead = await Head(second, kept);
+        keptHead.State = keptHead.State! with { Unreferenced = ["orphan"] };
+        await Storage(second).WriteStateAsync(ConversationStore.HeadName, GrainOf(second, kept), keptHead);
+        var deletedHead = await Head(second, deleted);
+        deletedHead.State = new ConversationState { Unreferenced = [page.Key] };
+        await Storage(second).WriteStateAsync(ConversationStore.HeadName, GrainOf(second, deleted), deletedHead);
+
+        using var http2 = second.Http();
+        Assert.Equal(["kept"], (await Items(http2, kept)).Select(item => item.Text)); // activates it
+        using (var gone = await http2.GetAsync(new Uri($"/v1/conversations/{deleted}", UriKind.Relative)))
         {
-            data.Delete(recursive: true);
+            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         }
+
+        await Eventually.Get(async () => await PageRecord(second, kept, "orphan") is null && (await Head(second, kept)).State!.Unreferenced.Count == 0 ? "cleared" : null);
+        await Eventually.Get(async () => await PageRecord(second, deleted, page.Key) is null && !(await Head(second, deleted)).RecordExists ? "cleared" : null);
+        Assert.Equal(["kept"], (await Items(http2, kept)).Select(item => item.Text));
     }
 
     [Fact]
     public async Task A_conversation_whose_page_storage_lost_refuses_reads_and_turns_with_a_500_and_can_still_be_deleted()
     {
-        var data = Directory.CreateTempSubdirectory("conversations-damaged-");
-        try
+        string id;
+        List<ItemPageRef> pages;
+        await using (var first = Embedded())
         {
-            string id;
-            List<ItemPageRef> pages;
-            await using (var first = Embedded(data))
-            {
-                using var http = first.Http();
-                id = (await HttpConversation.CreateAsync(http)).Id;
-                await AddItems(http, id, Enumerable.Range(0, 3 * Page + 3).Select(i => $"item {i}"));
-                pages = (await Stored(first, id)).Head.Pages;
-            }
-
-            await using var second = Embedded(data);
-            var lost = new GrainState<ItemPageRecord>();
-            await Storage(second).ReadStateAsync(ConversationStore.PageName(pages[1].Key), GrainOf(second, id), lost);
-            await Storage(second).ClearStateAsync(ConversationStore.PageName(pages[1].Key), GrainOf(second, id), lost); // lost outside the gateway
-            using var http2 = second.Http();
-
-            using (var items = await http2.GetAsync(new Uri($"/v1/conversations/{id}/items", UriKind.Relative)))
-            {
-                Assert.Equal("server_error", (await items.AssertOpenAIError(HttpStatusCode.InternalServerError)).GetProperty("type").GetString());
-            }
-
-            using (var turn = await new HttpConversation(http2, id).TryTurnAsync("still there?"))
-            {
-                Assert.Equal("server_error", (await turn.AssertOpenAIError(HttpStatusCode.InternalServerError)).GetProperty("type").GetString());
-            }
-
-            using (var deleted = await http2.DeleteAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative)))
-            {
-                Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
-            }
-
-            Assert.False((await Head(second, id)).RecordExists);
-            Assert.Null(await PageRecord(second, id, pages[0].Key)); // the pages that were still there are cleared too
-            Assert.Null(await PageRecord(second, id, pages[2].Key));
-            using var gone = await http2.GetAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative));
-            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+            using var http = first.Http();
+            id = (await HttpConversation.CreateAsync(http)).Id;
+            await AddItems(http, id, Enumerable.Range(0, 3 * Page + 3).Select(i => $"item {i}"));
+            pages = (await Stored(first, id)).Head.Pages;
         }
-        finally
+
+        await using var second = Embedded();
+        var lost = new GrainState<ItemPageRecord>();
+        await Storage(second).ReadStateAsync(ConversationStore.PageName(pages[1].Key), GrainOf(second, id), lost);
+        await Storage(second).ClearStateAsync(ConversationStore.PageName(pages[1].Key), GrainOf(second, id), lost); // lost outside the gateway
+        using var http2 = second.Http();
+
+        using (var items = await http2.GetAsync(new Uri($"/v1/conversations/{id}/items", UriKind.Relative)))
         {
-            data.Delete(recursive: true);
+            Assert.Equal("server_error", (await items.AssertOpenAIError(HttpStatusCode.InternalServerError)).GetProperty("type").GetString());
         }
+
+        using (var turn = await new HttpConversation(http2, id).TryTurnAsync("still there?"))
+        {
+            Assert.Equal("server_error", (await turn.AssertOpenAIError(HttpStatusCode.InternalServerError)).GetProperty("type").GetString());
+        }
+
+        using (var deleted = await http2.DeleteAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+
+        Assert.False((await Head(second, id)).RecordExists);
+        Assert.Null(await PageRecord(second, id, pages[0].Key)); // the pages that were still there are cleared too
+        Assert.Null(await PageRecord(second, id, pages[2].Key));
+        using var gone = await http2.GetAsync(new Uri($"/v1/conversations/{id}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
     }
 
     private static PagePlan Plan(ConversationState current, List<ConversationItem> next)
@@ -280,10 +251,12 @@ public sealed class ConversationStoreTests
         Pages = [.. Enumerable.Range(0, pages).Select(i => new ItemPageRef($"p{i}", Page))],
     };
 
-    private static GatewayFactory Embedded(DirectoryInfo data, bool sealPages = true) => new(new Dictionary<string, string?>
+    public void Dispose() => _data.Delete(recursive: true);
+
+    private GatewayFactory Embedded(bool sealPages = true) => new(new Dictionary<string, string?>
     {
         ["Conversations:Cluster:Storage"] = "Local",
-        ["Conversations:Cluster:LocalStoragePath"] = Path.Combine(data.FullName, "conversations.db"),
+        ["Conversations:Cluster:LocalStoragePath"] = Path.Combine(_data.FullName, "conversations.db"),
         ["Conversations:ConversationStorage:SealItemPages"] = sealPages ? "true" : "false",
     });
 
