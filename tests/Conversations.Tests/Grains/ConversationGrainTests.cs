@@ -1,3 +1,4 @@
+using Conversations.Grains;
 using Conversations.Tests.Infrastructure;
 
 namespace Conversations.Tests.Grains;
@@ -103,6 +104,23 @@ public sealed class ConversationGrainTests(ClusterFixture fixture)
         Assert.NotNull(error);
         Assert.Equal(502, error.Status);
         Assert.Equal(1, (await conversation.Get()).Value!.ItemCount);
+    }
+
+    [Fact]
+    public async Task A_conversation_replays_its_last_keyed_requests_and_forgets_older_keys()
+    {
+        var conversation = await Create([]);
+        for (var i = 0; i <= IdempotencyRecord.Remembered; i++)
+        {
+            Assert.True((await conversation.AddItems([new NewItem(Roles.User, $"note {i}")], new Idempotency($"key-{i}", $"body-{i}"))).IsSuccess);
+        }
+
+        var replayed = await conversation.AddItems([new NewItem(Roles.User, "note 1")], new Idempotency("key-1", "body-1"));
+        var forgotten = await conversation.AddItems([new NewItem(Roles.User, "note 0")], new Idempotency("key-0", "body-0"));
+
+        Assert.Equal("note 1", Assert.Single(replayed.Value!).Text);
+        Assert.True(forgotten.IsSuccess);
+        Assert.Equal(IdempotencyRecord.Remembered + 2, (await conversation.Get()).Value!.ItemCount); // the replay appended nothing, the forgotten key did
     }
 
     [Fact]
