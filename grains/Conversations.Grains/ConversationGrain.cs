@@ -247,16 +247,16 @@ public sealed partial class ConversationGrain(
 
         // The context is built once the route is known: its deployments' windows set the budget, less what the tools take.
         var toolTokens = request.Options.Tools is null ? 0 : tokens.CountPrompt(request.Options.ToolTexts) - TokenCounter.MessageOverhead;
-        ContextView? view = null;
+        BuiltContext? built = null;
         Result<CompletionRequest> Shape(RoutePlan plan)
         {
             var building = System.Diagnostics.Stopwatch.GetTimestamp();
             using var _ = ContextMetrics.Time(remembering, building);
-            var built = context.Build(new ContextInputs(
+            var shaped = context.Build(new ContextInputs(
                 request.Instructions, state.State.Facts, state.State.Items, input,
                 Math.Max(0, ContextBudget.For(plan.Deployments, request.Options.MaxOutputTokens, policy) - toolTokens), policy, state.State.Summary, recalled, knowledge));
-            view = built.Value?.View;
-            return built.IsSuccess ? request.Options with { Messages = built.Value.Messages } : built.Error;
+            built = shaped.Value;
+            return shaped.IsSuccess ? request.Options with { Messages = shaped.Value.Messages } : shaped.Error;
         }
 
         CompletionResult? result = null;
@@ -290,9 +290,9 @@ public sealed partial class ConversationGrain(
         var output = OutputItems.Of(result, request.OutputItemId, request.ResponseId, clock.GetUtcNow(), tokens.Count);
         var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Concat(output).ToList();
         var failure = await Persist(state.State.Append(stored).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id), output.Count));
-        if (failure is null && view is not null)
+        if (failure is null && built is not null)
         {
-            ScheduleSummary(policy, request.Options.Caller, view);
+            ScheduleSummary(policy, request.Options.Caller, built);
         }
 
         if (failure is null && policy.Recalls)
@@ -305,7 +305,7 @@ public sealed partial class ConversationGrain(
             ExtractionWork.Schedule(new ExtractionJob(extractor, request.Options.Caller));
         }
 
-        var citations = view?.Sections.FirstOrDefault(section => section.Name == ContextSections.Knowledge)?.ItemIds;
+        var citations = built?.Sections.FirstOrDefault(section => section.Name == ContextSections.Knowledge)?.ItemIds;
         yield return (failure is null
             ? CompletionChunk.Done(result with { OutputItems = output, Citations = citations, Truncation = policy.Truncation })
             : CompletionChunk.Failed(failure)) with { Admission = admission, Route = route };
@@ -371,14 +371,14 @@ public sealed partial class ConversationGrain(
     /// After a turn: if a summarizer is set and enough of the items that left the window are not yet
     /// summarized, summarize them in the background (an interleaving timer), off the client's path.
     /// </summary>
-    private void ScheduleSummary(ContextPolicy policy, Conversations.Tenancy.Caller? caller, ContextView view)
+    private void ScheduleSummary(ContextPolicy policy, Conversations.Tenancy.Caller? caller, BuiltContext built)
     {
         if (policy.Summarizer is not { } model)
         {
             return; // without a summarizer, no pass over the history (it grows with every turn)
         }
 
-        var pending = view.LeftOut
+        var pending = built.View.LeftOut
             .Where(l => l.Reason is LeftOutReasons.TokenBudget or LeftOutReasons.TurnLimit or LeftOutReasons.Recalled)
             .Select(l => l.Id)
             .ToHashSet(StringComparer.Ordinal);

@@ -24,7 +24,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
         var budget = inputs.Budget;
         var used = TokenCounter.MessageOverhead; // the prompt's own framing
         var sections = new List<ContextSection>();
-        var leftOut = new List<LeftOut>();
+        var leftOut = new LeftOutList(inputs.History);
         var head = new List<NewItem>();
 
         if (inputs.Instructions is { Length: > 0 } instructions)
@@ -49,8 +49,9 @@ public sealed class ContextBuilder(TokenCounter tokens)
             sections.Add(new ContextSection(ContextSections.State, factsCost, factKeys, 1));
         }
 
-        // Items the summary covers are seen through it, never twice.
+        // Items the summary covers are seen through it, never twice: the history the window draws on starts after them.
         var history = inputs.History;
+        var start = 0;
         if (inputs.Summary is { } summary && Covered(history, summary) is var covered and > 0)
         {
             var text = SummaryHeading + "\n" + summary.Text;
@@ -60,8 +61,8 @@ public sealed class ContextBuilder(TokenCounter tokens)
                 used += cost;
                 head.Add(new NewItem(Roles.System, text));
                 sections.Add(new ContextSection(ContextSections.Summary, cost, [.. history.Take(covered).Select(i => i.Id)], 1));
-                leftOut.AddRange(history.Take(covered).Select(item => new LeftOut(item.Id, LeftOutReasons.Summarized)));
-                history = [.. history.Skip(covered)];
+                leftOut.AddHistory(0, covered, LeftOutReasons.Summarized);
+                start = covered;
             }
         }
 
@@ -78,26 +79,37 @@ public sealed class ContextBuilder(TokenCounter tokens)
         var recallReserve = recallCandidates.Count == 0 ? 0 : Math.Min(inputs.Policy.RecallTokens ?? 0, budget - used);
         used += recallReserve;
 
-        var window = new List<ConversationItem>();
+        // Whole turns from the newest back, until one is over the limit or the budget: only the window is read, not the whole history.
+        var windowStart = history.Count;
         var windowCost = 0;
-        var turns = Turns(history);
-        for (var t = turns.Count - 1; t >= 0; t--)
+        for (var taken = 1; windowStart > start; taken++)
         {
-            var turn = turns[t];
-            var cost = turn.Sum(item => Cost(item.Tokens));
+            var turnStart = TurnStart(history, start, windowStart);
+            var cost = 0;
+            for (var i = turnStart; i < windowStart; i++)
+            {
+                cost += Cost(history[i].Tokens);
+            }
+
             var reason = inputs.Policy.Truncation == false ? null
-                : turns.Count - t > (inputs.Policy.WindowTurns ?? int.MaxValue) ? LeftOutReasons.TurnLimit
+                : taken > (inputs.Policy.WindowTurns ?? int.MaxValue) ? LeftOutReasons.TurnLimit
                 : used + windowCost + cost > budget ? LeftOutReasons.TokenBudget
                 : null;
             if (reason is not null)
             {
                 // Everything older goes too, so the window stays the unbroken recent end.
-                leftOut.AddRange(turns.Take(t + 1).SelectMany(older => older).Select(item => new LeftOut(item.Id, reason)));
+                leftOut.AddHistory(start, windowStart - start, reason);
                 break;
             }
 
             windowCost += cost;
-            window.InsertRange(0, turn);
+            windowStart = turnStart;
+        }
+
+        var window = new List<ConversationItem>(history.Count - windowStart);
+        for (var i = windowStart; i < history.Count; i++)
+        {
+            window.Add(history[i]);
         }
 
         // A call and its output are seen together or not at all (a summary or the budget can part them).
@@ -138,26 +150,18 @@ public sealed class ContextBuilder(TokenCounter tokens)
         }
 
         List<NewItem> messages = [.. head, .. window.Select(Message), .. inputs.Input.Select(Message)];
-        return new BuiltContext(messages, new ContextView(budget, used, sections, leftOut));
+        return new BuiltContext(messages, sections, () => new ContextView(budget, used, sections, leftOut.List()));
     }
 
     /// <summary>
     /// The recalled items (best match first) that are not already in the window, up to the policy's
     /// count and within <paramref name="allowance"/>, as one system message; they are marked recalled.
     /// </summary>
-    private Packed Recall(IReadOnlyList<ConversationItem> candidates, List<ConversationItem> window, ContextPolicy policy, int allowance, List<LeftOut> leftOut)
+    private Packed Recall(IReadOnlyList<ConversationItem> candidates, List<ConversationItem> window, ContextPolicy policy, int allowance, LeftOutList leftOut)
     {
         var inWindow = window.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         var packed = Pack(RecallHeading, [.. candidates.Where(i => !inWindow.Contains(i.Id)).Take(policy.RecallTopK ?? 0).Select(i => (i.Id, "- " + Transcript.Line(i)))], allowance);
-        var recalled = packed.Ids.ToHashSet(StringComparer.Ordinal);
-        for (var i = 0; i < leftOut.Count; i++)
-        {
-            if (recalled.Contains(leftOut[i].Id))
-            {
-                leftOut[i] = leftOut[i] with { Reason = LeftOutReasons.Recalled };
-            }
-        }
-
+        leftOut.MarkRecalled(packed.Ids);
         return packed;
     }
 
@@ -173,12 +177,16 @@ public sealed class ContextBuilder(TokenCounter tokens)
         Pack(KnowledgeHeading, [.. chunks.Take(policy.KnowledgeTopK ?? 0).Select(c => (c.Id, $"[{c.Id}] {c.Text}"))], allowance);
 
     /// <summary>The facts, in key order, that fit <paramref name="allowance"/>, as one compact system message; the others are left out by name.</summary>
-    private Packed Facts(ContextInputs inputs, int allowance, List<LeftOut> leftOut)
+    private Packed Facts(ContextInputs inputs, int allowance, LeftOutList leftOut)
     {
         var facts = inputs.Facts.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => (f.Key, $"- {f.Key}: {f.Value}")).ToList();
         var packed = Pack(FactsHeading, facts, allowance);
         var kept = packed.Ids.ToHashSet(StringComparer.Ordinal);
-        leftOut.AddRange(facts.Where(f => !kept.Contains(f.Key)).Select(f => new LeftOut("fact:" + f.Key, LeftOutReasons.StateAllowance)));
+        foreach (var fact in facts.Where(f => !kept.Contains(f.Key)))
+        {
+            leftOut.Add(new LeftOut("fact:" + fact.Key, LeftOutReasons.StateAllowance));
+        }
+
         return packed;
     }
 
@@ -232,21 +240,60 @@ public sealed class ContextBuilder(TokenCounter tokens)
         return 0;
     }
 
-    /// <summary>Items grouped into turns: each user message starts one; anything before the first user message is a turn of its own.</summary>
-    private static List<List<ConversationItem>> Turns(IReadOnlyList<ConversationItem> history)
+    /// <summary>
+    /// Where the turn that ends before <paramref name="end"/> starts: at its user message, since each user message starts
+    /// a turn; anything before the first user message (from <paramref name="start"/>) is a turn of its own.
+    /// </summary>
+    private static int TurnStart(IReadOnlyList<ConversationItem> history, int start, int end)
     {
-        var turns = new List<List<ConversationItem>>();
-        foreach (var item in history)
+        for (var i = end - 1; i > start; i--)
         {
-            if (item.Role == Roles.User || turns.Count == 0)
+            if (history[i].Role == Roles.User)
             {
-                turns.Add([]);
+                return i;
             }
-
-            turns[^1].Add(item);
         }
 
-        return turns;
+        return start;
+    }
+
+    /// <summary>
+    /// What a context leaves out, in order: single entries, and runs of the history kept as ranges, so that a turn on
+    /// a long conversation does not make an entry per older item. Listed only when the view is read.
+    /// </summary>
+    private sealed class LeftOutList(IReadOnlyList<ConversationItem> history)
+    {
+        private readonly List<(LeftOut? Entry, int Start, int Count, string? Reason)> _parts = [];
+        private HashSet<string>? _recalled;
+
+        public void Add(LeftOut entry) => _parts.Add((entry, 0, 0, null));
+
+        public void AddHistory(int start, int count, string reason) => _parts.Add((null, start, count, reason));
+
+        /// <summary>Items the recall section holds are listed as recalled, whatever left them out of the window.</summary>
+        public void MarkRecalled(IEnumerable<string> ids) => _recalled = ids.ToHashSet(StringComparer.Ordinal);
+
+        public List<LeftOut> List()
+        {
+            var list = new List<LeftOut>();
+            foreach (var (entry, start, count, reason) in _parts)
+            {
+                if (entry is not null)
+                {
+                    list.Add(Marked(entry));
+                    continue;
+                }
+
+                for (var i = start; i < start + count; i++)
+                {
+                    list.Add(Marked(new LeftOut(history[i].Id, reason!)));
+                }
+            }
+
+            return list;
+        }
+
+        private LeftOut Marked(LeftOut entry) => _recalled?.Contains(entry.Id) == true ? entry with { Reason = LeftOutReasons.Recalled } : entry;
     }
 
     private static int Cost(int textTokens) => textTokens + TokenCounter.MessageOverhead;
@@ -277,7 +324,18 @@ public sealed record ContextInputs(
 /// <summary>A retrieved chunk: its citation id (<c>{kb}/{doc}#{n}</c>) and text.</summary>
 public sealed record VectorMatchRef(string Id, string Text, float Score);
 
-public sealed record BuiltContext(IReadOnlyList<NewItem> Messages, ContextView View);
+/// <summary>
+/// A built context: the messages to send and its sections, and the whole view on demand. The view lists every item
+/// left out, a pass over the older history that a turn does not need; it reads the history the context was built from.
+/// </summary>
+public sealed class BuiltContext(IReadOnlyList<NewItem> messages, IReadOnlyList<ContextSection> sections, Func<ContextView> view)
+{
+    public IReadOnlyList<NewItem> Messages => messages;
+
+    public IReadOnlyList<ContextSection> Sections => sections;
+
+    public ContextView View => field ??= view();
+}
 
 /// <summary>The context budget for a turn: what the largest available deployment can take beside the answer, capped by the policy.</summary>
 public static class ContextBudget

@@ -146,6 +146,49 @@ public sealed class ContextBuilderProperties
         Assert.True(state.Tokens <= 40);
     }
 
+    [Fact]
+    public void A_build_reads_only_the_window_of_a_long_history_and_its_view_still_explains_every_older_item()
+    {
+        var history = new CountingList([.. Enumerable.Range(0, 10_000).Select(i => Item(i % 2 == 0 ? Roles.User : Roles.Assistant, Text(5, i)))]);
+
+        var built = Builder.Build(new ContextInputs(null, new Dictionary<string, string>(), history, [Item(Roles.User, "and now?")], 100_000, new ContextPolicy(WindowTurns: 10)));
+
+        Assert.Equal(21, built.Value!.Messages.Count);
+        Assert.InRange(history.Reads, 20, 100); // the 10 turns sent and the turn boundary before them, not the 9,980 older items
+        Assert.Equal(9_980, built.Value.View.LeftOut.Count(l => l.Reason == LeftOutReasons.TurnLimit));
+        Assert.Equal(history.Items.Take(9_980).Select(i => i.Id), built.Value.View.LeftOut.Select(l => l.Id));
+    }
+
+    /// <summary>A history that counts how many of its items are read, by index or by enumeration.</summary>
+    private sealed class CountingList(List<ConversationItem> items) : IReadOnlyList<ConversationItem>
+    {
+        public List<ConversationItem> Items => items;
+
+        public int Reads { get; private set; }
+
+        public int Count => items.Count;
+
+        public ConversationItem this[int index]
+        {
+            get
+            {
+                Reads++;
+                return items[index];
+            }
+        }
+
+        public IEnumerator<ConversationItem> GetEnumerator()
+        {
+            foreach (var item in items)
+            {
+                Reads++;
+                yield return item;
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
     /// <summary>A summary of the first <paramref name="count"/> items (none when 0 or beyond the history).</summary>
     private static ConversationSummary? Summary(ConversationItem[] history, int count) => count == 0 || count > history.Length
         ? null
