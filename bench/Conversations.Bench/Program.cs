@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Conversations.Bench;
 
 // Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context] [--concurrency 64] [--seconds 5] [--rounds 5]
@@ -31,10 +32,13 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "latency.json"), latencyJson.ToJsonString(JsonOutput.Options));
         return 0;
     case "context":
+        var (buildReport, buildJson) = ContextBuildBench.Run(); // first, in a process with nothing else running yet
         var (contextReport, contextJson) = await ContextBench.Run(BenchServers.FreePort());
+        contextReport += Environment.NewLine + buildReport;
         Console.WriteLine(contextReport);
         await File.WriteAllTextAsync(Path.Combine(results, "context.md"), contextReport);
-        await File.WriteAllTextAsync(Path.Combine(results, "context.json"), contextJson.ToJsonString(JsonOutput.Options));
+        await File.WriteAllTextAsync(Path.Combine(results, "context.json"),
+            new JsonObject { ["strategies"] = contextJson, ["build_time_by_history_length"] = buildJson }.ToJsonString(JsonOutput.Options));
         return 0;
     case "proxy":
         // The bare proxy as a process of its own (the latency scenario starts it), so it sits where the gateway does.
