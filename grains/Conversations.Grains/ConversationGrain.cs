@@ -305,7 +305,7 @@ public sealed partial class ConversationGrain(
             ExtractionWork.Schedule(new ExtractionJob(extractor, request.Options.Caller));
         }
 
-        var citations = built?.Sections.FirstOrDefault(section => section.Name == ContextSections.Knowledge)?.ItemIds;
+        var citations = built?.Cited;
         yield return (failure is null
             ? CompletionChunk.Done(result with { OutputItems = output, Citations = citations, Truncation = policy.Truncation })
             : CompletionChunk.Failed(failure)) with { Admission = admission, Route = route };
@@ -378,15 +378,13 @@ public sealed partial class ConversationGrain(
             return; // without a summarizer, no pass over the history (it grows with every turn)
         }
 
-        var pending = built.View.LeftOut
-            .Where(l => l.Reason is LeftOutReasons.TokenBudget or LeftOutReasons.TurnLimit or LeftOutReasons.Recalled)
-            .Select(l => l.Id)
-            .ToHashSet(StringComparer.Ordinal);
-        if (state.State.Items.Where(item => pending.Contains(item.Id)).Sum(item => item.Tokens) < (policy.SummarizeAfterTokens ?? 0))
+        var unsummarized = built.Unsummarized.ToList();
+        if (unsummarized.Sum(item => item.Tokens) < (policy.SummarizeAfterTokens ?? 0))
         {
             return;
         }
 
+        var pending = unsummarized.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
         SummaryWork.Schedule(new SummaryJob(model, caller, pending, policy.SummaryTokens ?? ContextPolicy.Default.SummaryTokens!.Value));
     }
 

@@ -60,18 +60,20 @@ public sealed class ContextBuilder(TokenCounter tokens)
             {
                 used += cost;
                 head.Add(new NewItem(Roles.System, text));
-                sections.Add(new ContextSection(ContextSections.Summary, cost, [.. history.Take(covered).Select(i => i.Id)], 1));
+                sections.Add(new ContextSection(ContextSections.Summary, cost, [], 1)); // its item ids are listed with the view
                 leftOut.AddHistory(0, covered, LeftOutReasons.Summarized);
                 start = covered;
             }
         }
 
         // Knowledge comes before history: it is what the tenant chose to ground answers in.
+        IReadOnlyList<string>? cited = null;
         if (Knowledge(inputs.Knowledge, inputs.Policy, Math.Min(inputs.Policy.KnowledgeTokens ?? 0, budget - used)) is (var knowledgeText, var chunkIds, var knowledgeCost) { Ids.Count: > 0 })
         {
             used += knowledgeCost;
             head.Add(new NewItem(Roles.System, knowledgeText));
             sections.Add(new ContextSection(ContextSections.Knowledge, knowledgeCost, chunkIds, 1));
+            cited = chunkIds;
         }
 
         // Room for recall is held back from the window, so long conversations still recall.
@@ -82,6 +84,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
         // Whole turns from the newest back, until one is over the limit or the budget: only the window is read, not the whole history.
         var windowStart = history.Count;
         var windowCost = 0;
+        var olderCount = 0;
         for (var taken = 1; windowStart > start; taken++)
         {
             var turnStart = TurnStart(history, start, windowStart);
@@ -98,7 +101,8 @@ public sealed class ContextBuilder(TokenCounter tokens)
             if (reason is not null)
             {
                 // Everything older goes too, so the window stays the unbroken recent end.
-                leftOut.AddHistory(start, windowStart - start, reason);
+                olderCount = windowStart - start;
+                leftOut.AddHistory(start, olderCount, reason);
                 break;
             }
 
@@ -150,7 +154,8 @@ public sealed class ContextBuilder(TokenCounter tokens)
         }
 
         List<NewItem> messages = [.. head, .. window.Select(Message), .. inputs.Input.Select(Message)];
-        return new BuiltContext(messages, sections, () => new ContextView(budget, used, sections, leftOut.List()));
+        return new BuiltContext(messages, cited, Enumerable.Range(start, olderCount).Select(i => history[i]), () =>
+            new ContextView(budget, used, [.. sections.Select(s => s.Name == ContextSections.Summary ? s with { ItemIds = [.. history.Take(start).Select(i => i.Id)] } : s)], leftOut.List()));
     }
 
     /// <summary>
@@ -229,6 +234,12 @@ public sealed class ContextBuilder(TokenCounter tokens)
     /// <summary>How many of the oldest items the summary covers; 0 if the item it ends at is gone (the summary is then stale and unused).</summary>
     public static int Covered(IReadOnlyList<ConversationItem> history, ConversationSummary summary)
     {
+        // The summary records how many items it covered; unless one of them was deleted since, the last of them is there.
+        if (summary.Items > 0 && summary.Items <= history.Count && history[summary.Items - 1].Id == summary.ThroughItemId)
+        {
+            return summary.Items;
+        }
+
         for (var i = 0; i < history.Count; i++)
         {
             if (history[i].Id == summary.ThroughItemId)
@@ -325,14 +336,20 @@ public sealed record ContextInputs(
 public sealed record VectorMatchRef(string Id, string Text, float Score);
 
 /// <summary>
-/// A built context: the messages to send and its sections, and the whole view on demand. The view lists every item
-/// left out, a pass over the older history that a turn does not need; it reads the history the context was built from.
+/// A built context: what a turn needs of it (the messages, the knowledge it cites, the older items no summary covers)
+/// and the whole view on demand. The view lists every item left out and every item the summary covers, a pass over the
+/// history that a turn does not need; like <see cref="Unsummarized"/>, it reads the history the context was built from.
 /// </summary>
-public sealed class BuiltContext(IReadOnlyList<NewItem> messages, IReadOnlyList<ContextSection> sections, Func<ContextView> view)
+public sealed class BuiltContext(
+    IReadOnlyList<NewItem> messages, IReadOnlyList<string>? cited, IEnumerable<ConversationItem> unsummarized, Func<ContextView> view)
 {
     public IReadOnlyList<NewItem> Messages => messages;
 
-    public IReadOnlyList<ContextSection> Sections => sections;
+    /// <summary>The ids of the knowledge chunks in the context, or null when it has none.</summary>
+    public IReadOnlyList<string>? Cited => cited;
+
+    /// <summary>The older items the window left out (turn limit or budget) that the context's summary does not cover, oldest first.</summary>
+    public IEnumerable<ConversationItem> Unsummarized => unsummarized;
 
     public ContextView View => field ??= view();
 }

@@ -50,7 +50,11 @@ public sealed class ContextBuilderProperties
                     .Order(StringComparer.Ordinal).SequenceEqual(historyIds.Take(firstKept).Order(StringComparer.Ordinal)) // nothing vanishes unexplained
                 && (built.Value.View.Sections.FirstOrDefault(s => s.Name == ContextSections.Recall)?.ItemIds ?? []) is var recalledIds
                 && recalledIds.Count <= 3 && !recalledIds.Intersect(window).Any()                              // recall never repeats the window
-                && recalledIds.All(id => built.Value.View.LeftOut.Single(l => l.Id == id).Reason == LeftOutReasons.Recalled);
+                && recalledIds.All(id => built.Value.View.LeftOut.Single(l => l.Id == id).Reason == LeftOutReasons.Recalled)
+                && (built.Value.View.Sections.FirstOrDefault(s => s.Name == ContextSections.Summary)?.ItemIds ?? []) is var summarizedIds
+                && built.Value.Unsummarized.Select(i => i.Id).SequenceEqual(built.Value.View.LeftOut                 // what a summarizer has yet to read:
+                    .Where(l => l.Reason is LeftOutReasons.TurnLimit or LeftOutReasons.TokenBudget or LeftOutReasons.Recalled) // older than the window,
+                    .Select(l => l.Id).Except(summarizedIds));                                                       // not under the summary
         }, iter: 400);
     }
 
@@ -146,24 +150,27 @@ public sealed class ContextBuilderProperties
         Assert.True(state.Tokens <= 40);
     }
 
-    [Fact]
-    public void A_build_reads_only_the_window_of_a_long_history_and_its_view_still_explains_every_older_item()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(6_000)]
+    public void A_build_reads_only_the_window_of_a_long_history_and_its_view_still_explains_every_older_item(int summarized)
     {
-        var history = new CountingList([.. Enumerable.Range(0, 10_000).Select(i => Item(i % 2 == 0 ? Roles.User : Roles.Assistant, Text(5, i)))]);
+        var items = Enumerable.Range(0, 10_000).Select(i => Item(i % 2 == 0 ? Roles.User : Roles.Assistant, Text(5, i))).ToArray();
+        var history = new CountingList([.. items]);
 
-        var built = Builder.Build(new ContextInputs(null, new Dictionary<string, string>(), history, [Item(Roles.User, "and now?")], 100_000, new ContextPolicy(WindowTurns: 10)));
+        var built = Builder.Build(new ContextInputs(null, new Dictionary<string, string>(), history, [Item(Roles.User, "and now?")], 100_000,
+            new ContextPolicy(WindowTurns: 10), Summary(items, summarized)));
 
-        Assert.Equal(21, built.Value!.Messages.Count);
+        Assert.Equal(summarized > 0 ? 22 : 21, built.Value!.Messages.Count); // the summary, the 10 turns, the input
         Assert.InRange(history.Reads, 20, 100); // the 10 turns sent and the turn boundary before them, not the 9,980 older items
-        Assert.Equal(9_980, built.Value.View.LeftOut.Count(l => l.Reason == LeftOutReasons.TurnLimit));
-        Assert.Equal(history.Items.Take(9_980).Select(i => i.Id), built.Value.View.LeftOut.Select(l => l.Id));
+        Assert.Equal(items[summarized..9_980].Select(i => i.Id), built.Value.Unsummarized.Select(i => i.Id));
+        Assert.Equal(items[..9_980].Select(i => i.Id), built.Value.View.LeftOut.Select(l => l.Id));
+        Assert.Equal(9_980 - summarized, built.Value.View.LeftOut.Count(l => l.Reason == LeftOutReasons.TurnLimit));
     }
 
     /// <summary>A history that counts how many of its items are read, by index or by enumeration.</summary>
     private sealed class CountingList(List<ConversationItem> items) : IReadOnlyList<ConversationItem>
     {
-        public List<ConversationItem> Items => items;
-
         public int Reads { get; private set; }
 
         public int Count => items.Count;
