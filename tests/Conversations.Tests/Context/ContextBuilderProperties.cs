@@ -46,12 +46,15 @@ public sealed class ContextBuilderProperties
                 && (window.Count == 0 || firstKept == 0 || c.history[firstKept].Role == Roles.User
                     || c.summary?.Items == firstKept)                                                        // starting at a whole turn (or where the summary ends)
                 && (c.turns is not { } limit || TurnCount(c.history.Skip(firstKept)) <= limit)
-                && built.Value.View.LeftOut.Where(l => !l.Id.StartsWith("fact:", StringComparison.Ordinal)).Select(l => l.Id)
-                    .Order(StringComparer.Ordinal).SequenceEqual(historyIds.Take(firstKept).Order(StringComparer.Ordinal)) // nothing vanishes unexplained
+                && built.Value.View.LeftOut.Where(l => !l.Id.StartsWith("fact:", StringComparison.Ordinal)) is var olderItems
+                && olderItems.Select(l => l.Id).SequenceEqual(historyIds.Take(firstKept))                      // nothing vanishes unexplained, in order
                 && (built.Value.View.Sections.FirstOrDefault(s => s.Name == ContextSections.Recall)?.ItemIds ?? []) is var recalledIds
                 && recalledIds.Count <= 3 && !recalledIds.Intersect(window).Any()                              // recall never repeats the window
-                && recalledIds.All(id => built.Value.View.LeftOut.Single(l => l.Id == id).Reason == LeftOutReasons.Recalled)
                 && (built.Value.View.Sections.FirstOrDefault(s => s.Name == ContextSections.Summary)?.ItemIds ?? []) is var summarizedIds
+                && (summarizedIds.Count == 0 || summarizedIds.SequenceEqual(historyIds.Take(c.summary!.Items)))  // the summary stands for the items it covers
+                && (c.turns is { } turnLimit && TurnCount(c.history.Skip(firstKept)) == turnLimit ? LeftOutReasons.TurnLimit : LeftOutReasons.TokenBudget) is var olderReason
+                && olderItems.All(l => l.Reason == (recalledIds.Contains(l.Id) ? LeftOutReasons.Recalled     // each left out for its reason
+                    : summarizedIds.Contains(l.Id) ? LeftOutReasons.Summarized : olderReason))
                 && built.Value.Unsummarized.Select(i => i.Id).SequenceEqual(built.Value.View.LeftOut                 // what a summarizer has yet to read:
                     .Where(l => l.Reason is LeftOutReasons.TurnLimit or LeftOutReasons.TokenBudget or LeftOutReasons.Recalled) // older than the window,
                     .Select(l => l.Id).Except(summarizedIds));                                                       // not under the summary
@@ -162,10 +165,22 @@ public sealed class ContextBuilderProperties
             new ContextPolicy(WindowTurns: 10), Summary(items, summarized)));
 
         Assert.Equal(summarized > 0 ? 22 : 21, built.Value!.Messages.Count); // the summary, the 10 turns, the input
-        Assert.InRange(history.Reads, 20, 100); // the 10 turns sent and the turn boundary before them, not the 9,980 older items
+        Assert.InRange(history.Reads, 20, 200); // the 10 turns sent and the turn before them, not the 9,980 older items
         Assert.Equal(items[summarized..9_980].Select(i => i.Id), built.Value.Unsummarized.Select(i => i.Id));
         Assert.Equal(items[..9_980].Select(i => i.Id), built.Value.View.LeftOut.Select(l => l.Id));
         Assert.Equal(9_980 - summarized, built.Value.View.LeftOut.Count(l => l.Reason == LeftOutReasons.TurnLimit));
+    }
+
+    [Fact]
+    public void A_summary_whose_recorded_count_no_longer_matches_is_found_by_its_last_item_or_not_at_all()
+    {
+        var history = Enumerable.Range(0, 8).Select(i => Item(i % 2 == 0 ? Roles.User : Roles.Assistant, Text(3, i))).ToArray();
+        var summary = Summary(history, 6)!;
+
+        Assert.Equal(6, ContextBuilder.Covered(history, summary));
+        Assert.Equal(6, ContextBuilder.Covered(history, summary with { Items = 4 }));  // the count is a hint; the item decides
+        Assert.Equal(6, ContextBuilder.Covered(history, summary with { Items = 40 }));
+        Assert.Equal(0, ContextBuilder.Covered(history, summary with { ThroughItemId = "msg_gone" }));
     }
 
     /// <summary>A history that counts how many of its items are read, by index or by enumeration.</summary>
