@@ -154,8 +154,12 @@ public sealed class ContextBuilder(TokenCounter tokens)
         }
 
         List<NewItem> messages = [.. head, .. window.Select(Message), .. inputs.Input.Select(Message)];
-        return new BuiltContext(messages, cited, Enumerable.Range(start, olderCount).Select(i => history[i]), () =>
-            new ContextView(budget, used, [.. sections.Select(s => s.Name == ContextSections.Summary ? s with { ItemIds = [.. history.Take(start).Select(i => i.Id)] } : s)], leftOut.List()));
+        return new BuiltContext(messages, cited, Enumerable.Range(start, olderCount).Select(i => history[i]), View);
+
+        // Read only on demand: the summary's items and the left-out history are a pass over the older history.
+        ContextView View() => new(budget, used, [.. sections.Select(section => section.Name == ContextSections.Summary
+            ? section with { ItemIds = [.. history.Take(start).Select(i => i.Id)] }
+            : section)], leftOut.List());
     }
 
     /// <summary>
