@@ -145,12 +145,12 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
         var (from, at, inPlace) = (0, 0, true);
         foreach (var page in current.Pages)
         {
-            var items = current.Items.GetRange(from, page.Count);
+            var start = from;
             from += page.Count;
-            if (inPlace && At(items, next, at))
+            if (inPlace && At(current.Items, start, page.Count, next, at)) // a turn's path: no copy of the page
             {
                 pages.Add(page);
-                at += items.Count;
+                at += page.Count;
                 continue;
             }
 
@@ -161,8 +161,8 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
             }
 
             present ??= next.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
-            var kept = items.FindAll(item => present.Contains(item.Id));
-            inPlace = At(kept, next, at);
+            var kept = current.Items.GetRange(start, page.Count).FindAll(item => present.Contains(item.Id));
+            inPlace = At(kept, 0, kept.Count, next, at);
             if (inPlace && kept.Count > 0)
             {
                 Seal(kept);
@@ -185,16 +185,17 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
         }
     }
 
-    private static bool At(List<ConversationItem> items, List<ConversationItem> next, int at)
+    /// <summary>Whether <paramref name="count"/> items of <paramref name="items"/> from <paramref name="start"/> are, the same objects, in <paramref name="next"/> at <paramref name="at"/>.</summary>
+    private static bool At(List<ConversationItem> items, int start, int count, List<ConversationItem> next, int at)
     {
-        if (at + items.Count > next.Count)
+        if (at + count > next.Count)
         {
             return false;
         }
 
-        for (var i = 0; i < items.Count; i++)
+        for (var i = 0; i < count; i++)
         {
-            if (!ReferenceEquals(items[i], next[at + i]))
+            if (!ReferenceEquals(items[start + i], next[at + i]))
             {
                 return false;
             }
