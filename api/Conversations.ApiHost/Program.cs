@@ -1,5 +1,6 @@
 using Conversations.Api;
 using Conversations.Api.Hosting;
+using Conversations.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.UseDefaultListenAddress("http://127.0.0.1:8080");

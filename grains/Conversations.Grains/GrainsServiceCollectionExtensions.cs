@@ -2,6 +2,7 @@ using Conversations.Grains.Routing;
 using Conversations.Providers;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Conversations.Grains;
 
@@ -11,6 +12,7 @@ public static class GrainsServiceCollectionExtensions
     public static IServiceCollection AddConversationGrainServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModelProviders(configuration);
+        services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>(); // invalid routes stop the silo at start-up
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<EmbeddingPipeline>();
         services.AddSingleton<ChatPipeline>();
@@ -45,5 +47,17 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<Memory.IVectorStore>(_ => new Memory.QdrantVectorStore(
             new Qdrant.Client.QdrantClient(new Uri(endpoint), configuration["Conversations:VectorStore:QdrantApiKey"]),
             collection, Conversations.Embeddings.LocalEmbeddingGenerator.Dimensions));
+    }
+
+    private sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, RoutingOptions options)
+        {
+            var failures = options.Routes
+                .Select(pair => RouteRules.Validate(pair.Value, options.Credentials, tenant: null) is { } error ? $"Route '{pair.Key}': {error.Message}" : null)
+                .OfType<string>()
+                .ToList();
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
     }
 }

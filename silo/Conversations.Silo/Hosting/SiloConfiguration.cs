@@ -2,6 +2,7 @@ using System.Net;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Conversations.Api.Hosting;
+using Conversations.Hosting;
 using Conversations.Grains;
 using Conversations.Silo.Storage;
 using Microsoft.Extensions.Options;

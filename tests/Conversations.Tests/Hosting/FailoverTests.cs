@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Conversations.Api.Hosting;
+using Conversations.Hosting;
 using Conversations.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -2,7 +2,7 @@ using Azure.Data.Tables;
 using Orleans.Configuration;
 using Orleans.Hosting;
 
-namespace Conversations.Api.Hosting;
+namespace Conversations.Hosting;
 
 /// <summary>
 /// How processes find the cluster and where grain state lives, bound from <c>Conversations:Cluster</c>.

@@ -1,7 +1,8 @@
 using System.Text.RegularExpressions;
 using Conversations.Routing;
+using Conversations.Providers;
 
-namespace Conversations.Providers;
+namespace Conversations.Grains.Routing;
 
 /// <summary>
 /// What makes a route valid, for the platform's configured routes and for tenants' overrides alike.

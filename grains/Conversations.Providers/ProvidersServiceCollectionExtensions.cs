@@ -10,7 +10,7 @@ public static class ProvidersServiceCollectionExtensions
     /// <summary>
     /// Registers the provider clients, the platform routes from <c>Conversations:Routes</c> and the
     /// credentials from <c>Conversations:Credentials</c>; with no routes configured, the simulated
-    /// models of the embedded default are served. Invalid routes stop the silo at start-up.
+    /// models of the embedded default are served. The routes are checked by the grains' registration (route rules are routing's).
     /// </summary>
     public static IServiceCollection AddModelProviders(this IServiceCollection services, IConfiguration configuration)
     {
@@ -35,19 +35,6 @@ public static class ProvidersServiceCollectionExtensions
             })
             .Validate(o => o.Routes.Count > 0, "At least one route must be configured under Conversations:Routes.")
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
         return services;
-    }
-
-    private sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, RoutingOptions options)
-        {
-            var failures = options.Routes
-                .Select(pair => RouteRules.Validate(pair.Value, options.Credentials, tenant: null) is { } error ? $"Route '{pair.Key}': {error.Message}" : null)
-                .OfType<string>()
-                .ToList();
-            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-        }
     }
 }
