@@ -139,12 +139,12 @@ public static class ContextBench
             new CompletionRequest(Model, [], MaxOutputTokens: 60, StreamDeltas: false));
         await foreach (var chunk in conversation.RunTurn(request))
         {
-            if (chunk.Final is { } final)
+            if (chunk is FinalChunk { Result: var final })
             {
                 return final;
             }
 
-            if (chunk.Error is { } error)
+            if (chunk is ErrorChunk { Error: var error })
             {
                 throw new InvalidOperationException($"Turn failed: {error.Message}");
             }

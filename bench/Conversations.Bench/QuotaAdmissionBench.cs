@@ -97,7 +97,7 @@ public static class QuotaAdmissionBench
     {
         await foreach (var chunk in grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick()).Complete(request))
         {
-            if (chunk.Error is { } error)
+            if (chunk is ErrorChunk { Error: var error })
             {
                 throw new InvalidOperationException(error.Message);
             }

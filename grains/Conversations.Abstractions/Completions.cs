@@ -67,32 +67,62 @@ public sealed record ToolChoice([property: Id(0)] string Mode, [property: Id(1)]
 }
 
 /// <summary>
-/// One element of a streamed model call: a text delta, or the final outcome (success or failure).
-/// Exactly one of <see cref="Delta"/>, <see cref="Final"/> and <see cref="Error"/> is set; the stream always
-/// ends with <see cref="Final"/> or <see cref="Error"/>. The first chunk of a call that passed admission
-/// control also carries its <see cref="Admission"/>; the chunk that commits the call to a deployment
-/// (its first delta, or its outcome) carries <see cref="Route"/>. The first chunk of a conversation turn
-/// carries its effective <see cref="Truncation"/> (from the conversation's policy), so a stream can say it up front.
+/// One element of a streamed model call, one of a closed set: <see cref="DeltaChunk"/>s of text, then exactly one
+/// <see cref="FinalChunk"/> (the outcome) or <see cref="ErrorChunk"/> (the failure) to end the stream.
+/// <see cref="Info"/> carries what the gateway learned about the call with this chunk (see <see cref="CallInfo"/>);
+/// a reader merges it across the stream.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionChunk")]
-public sealed record CompletionChunk(
-    [property: Id(0)] string? Delta = null,
-    [property: Id(1)] CompletionResult? Final = null,
-    [property: Id(2)] GatewayError? Error = null,
-    [property: Id(3)] Admission? Admission = null,
-    [property: Id(4)] Routing.ServedBy? Route = null,
-    [property: Id(5)] bool? Truncation = null)
+public abstract record CompletionChunk
 {
-    public static CompletionChunk Text(string delta) => new(Delta: delta);
-    public static CompletionChunk Done(CompletionResult result) => new(Final: result);
-    public static CompletionChunk Failed(GatewayError error) => new(Error: error);
+    private protected CompletionChunk()
+    {
+    }
+
+    [Id(0)] public CallInfo? Info { get; init; }
+
+    /// <summary>This chunk with <paramref name="change"/> applied to its info.</summary>
+    public CompletionChunk With(Func<CallInfo, CallInfo> change) => this with { Info = change(Info ?? CallInfo.None) };
+}
+
+/// <summary>A piece of the answer's text, as the model streams it.</summary>
+[GenerateSerializer, Immutable, Alias("conv.DeltaChunk")]
+public sealed record DeltaChunk([property: Id(0)] string Text) : CompletionChunk;
+
+/// <summary>The outcome of a call that succeeded; the last chunk of its stream.</summary>
+[GenerateSerializer, Immutable, Alias("conv.FinalChunk")]
+public sealed record FinalChunk([property: Id(0)] CompletionResult Result) : CompletionChunk;
+
+/// <summary>The failure that ended a call; the last chunk of its stream.</summary>
+[GenerateSerializer, Immutable, Alias("conv.ErrorChunk")]
+public sealed record ErrorChunk([property: Id(0)] GatewayError Error) : CompletionChunk;
+
+/// <summary>
+/// What the gateway did with a call beside answering it, one record for every stage: the quota
+/// <see cref="Admission"/> (rate-limit status), the deployment that <see cref="Route"/>d it (and after how many
+/// attempts), a conversation turn's effective <see cref="Truncation"/>, and the knowledge chunks
+/// (<c>{kb}/{doc}#{n}</c>) its context <see cref="Citations"/> cites. A stage sets its part on the first chunk
+/// that passes it once the part is known; <see cref="Merge"/> gathers a stream's parts.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("conv.CallInfo")]
+public sealed record CallInfo(
+    [property: Id(0)] Admission? Admission = null,
+    [property: Id(1)] Routing.ServedBy? Route = null,
+    [property: Id(2)] bool? Truncation = null,
+    [property: Id(3)] IReadOnlyList<string>? Citations = null)
+{
+    public static CallInfo None { get; } = new();
+
+    /// <summary>This info with what <paramref name="later"/> knows added (its values win where both have one).</summary>
+    public CallInfo Merge(CallInfo? later) => later is null || later == None ? this : new(
+        later.Admission ?? Admission, later.Route ?? Route, later.Truncation ?? Truncation, later.Citations ?? Citations);
 }
 
 /// <summary>
 /// The outcome of a successful model call: its text and the function calls it made (finish reason
-/// <c>tool_calls</c>). <see cref="ReplayOf"/> is set when an idempotent retry
-/// found the call already done: it names the response that the first request produced.
-/// <see cref="Citations"/> lists the knowledge chunks (<c>{kb}/{doc}#{n}</c>) the context gave the model.
+/// <c>tool_calls</c>), priced (<see cref="CostUsd"/>). A conversation turn adds the <see cref="OutputItems"/> it stored;
+/// <see cref="ReplayOf"/> is set when an idempotent retry found the turn already done: it names the response that the
+/// first request produced.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionResult")]
 public sealed record CompletionResult(
@@ -103,9 +133,7 @@ public sealed record CompletionResult(
     [property: Id(8)] IReadOnlyList<ConversationItem>? OutputItems = null,
     [property: Id(5)] decimal CostUsd = 0,
     [property: Id(6)] string? ReplayOf = null,
-    [property: Id(7)] IReadOnlyList<string>? Citations = null,
-    [property: Id(9)] IReadOnlyList<FunctionCall>? ToolCalls = null,
-    [property: Id(10)] bool? Truncation = null)
+    [property: Id(9)] IReadOnlyList<FunctionCall>? ToolCalls = null)
 {
     public IReadOnlyList<FunctionCall> Calls => ToolCalls ?? [];
 }

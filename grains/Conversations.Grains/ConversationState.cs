@@ -63,6 +63,18 @@ public sealed record ConversationState
 
     public IdempotencyRecord? FindIdempotent(string key) => Idempotency.Find(r => r.Key == key);
 
+    /// <summary>
+    /// The outcome of a turn this key already ran, for its retry (no model call, nothing appended): the response it produced and
+    /// what the model wrote, so that a response record lost with the first attempt is rebuilt exactly; or a refusal of a reused key.
+    /// </summary>
+    public CompletionChunk? Replay(Idempotency? idempotency, string model) =>
+        idempotency is null || FindIdempotent(idempotency.Key) is not { } seen ? null
+        : seen.Fingerprint != idempotency.Fingerprint || seen.ResponseId is null ? new ErrorChunk(GatewayError.IdempotencyKeyReused)
+        : new FinalChunk(new CompletionResult(string.Empty, "stop", new TokenUsage(0, 0), model, ReplayOf: seen.ResponseId)
+        {
+            OutputItems = seen.Outputs > 0 ? Items.FindAll(item => seen.ItemIds.TakeLast(seen.Outputs).Contains(item.Id)) : null,
+        });
+
     /// <summary>Remembers what a keyed request produced; the oldest keys are forgotten past <see cref="IdempotencyRecord.Remembered"/>.</summary>
     /// <param name="outputs">How many of the last <paramref name="itemIds"/> the model wrote (a turn's message and calls).</param>
     public ConversationState Remember(Idempotency? idempotency, string? responseId, IEnumerable<string> itemIds, int outputs = 0) => idempotency is null
@@ -98,18 +110,6 @@ public sealed record ItemPageRef([property: Id(0)] string Key, [property: Id(1)]
 public sealed record ItemPageRecord
 {
     [Id(0)] public List<ConversationItem> Items { get; init; } = [];
-}
-
-/// <summary>How conversations are stored, bound from <c>Conversations:ConversationStorage</c>.</summary>
-public sealed class ConversationStorageOptions
-{
-    public const string Section = "Conversations:ConversationStorage";
-
-    /// <summary>
-    /// Whether items are sealed into pages (decision 0011). Off only while a cluster still runs silos of a release without
-    /// pages (a rolling upgrade from one): they would read a paged conversation as its last items and lose the rest on write.
-    /// </summary>
-    public bool SealItemPages { get; init; } = true;
 }
 
 /// <summary>The names of the grain storage providers that silos register.</summary>

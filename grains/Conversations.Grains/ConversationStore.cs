@@ -16,12 +16,7 @@ namespace Conversations.Grains;
 /// head no longer references it. See docs/decisions/0011-conversation-items-in-sealed-pages.md.
 /// </para>
 /// </summary>
-/// <param name="sealPages">
-/// Off, no new page is sealed (the head keeps every later item) while pages already sealed are still read and kept
-/// (a delete inside one still rewrites it): for a rolling upgrade from a release without pages, whose silos would
-/// read a paged head as its last items only.
-/// </param>
-internal sealed partial class ConversationStore(IPersistentState<ConversationState> head, IGrainStorage storage, GrainId grain, ILogger logger, bool sealPages = true)
+internal sealed partial class ConversationStore(IPersistentState<ConversationState> head, IGrainStorage storage, GrainId grain, ILogger logger)
 {
     public const int PageSize = 64;
 
@@ -64,7 +59,7 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
             return new InvalidOperationException($"{grain} is damaged (item pages missing in storage): it can only be cleared.");
         }
 
-        var plan = Plan(State, next.Items, Ids.Opaque, sealPages);
+        var plan = Plan(State, next.Items, Ids.Opaque);
         var keys = plan.Writes.Select(write => write.Page.Key).ToList();
         if (keys.Count > 0)
         {
@@ -133,10 +128,9 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
     /// <summary>
     /// Where <paramref name="next"/>'s items go: current pages whose items <paramref name="next"/> still has in place
     /// are kept; a page that lost items is rewritten under a new key (dropped if it lost them all); from the first page
-    /// whose items moved, the rest is treated as new. Whole pages are then sealed off the items after the last page
-    /// (unless <paramref name="seal"/> is off).
+    /// whose items moved, the rest is treated as new. Whole pages are then sealed off the items after the last page.
     /// </summary>
-    internal static PagePlan Plan(ConversationState current, List<ConversationItem> next, Func<string> newKey, bool seal = true)
+    internal static PagePlan Plan(ConversationState current, List<ConversationItem> next, Func<string> newKey)
     {
         var pages = new List<ItemPageRef>();
         var writes = new List<(ItemPageRef Page, List<ConversationItem> Items)>();
@@ -169,7 +163,7 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
             }
         }
 
-        for (; seal && next.Count - at >= PageSize;)
+        for (; next.Count - at >= PageSize;)
         {
             Seal(next.GetRange(at, PageSize));
         }

@@ -8,14 +8,20 @@ namespace Conversations.Grains;
 
 public static class GrainsServiceCollectionExtensions
 {
-    /// <summary>The services grains need on a silo: the providers, the router and the chat pipeline.</summary>
+    /// <summary>The services grains need on a silo: the providers, the router and the call pipeline with its stages.</summary>
     public static IServiceCollection AddConversationGrainServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModelProviders(configuration);
         services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>(); // invalid routes stop the silo at start-up
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<EmbeddingPipeline>();
-        services.AddSingleton<ChatPipeline>();
+        services.AddSingleton<Pipeline.RouteStage>();
+        services.AddSingleton<Pipeline.InputGuardrailsStage>();
+        services.AddSingleton<Pipeline.CacheStage>();
+        services.AddSingleton<Pipeline.AdmissionStage>();
+        services.AddSingleton<Pipeline.OutputGuardrailsStage>();
+        services.AddSingleton<Pipeline.ModelStage>();
+        services.AddSingleton<Pipeline.CallPipeline>();
         services.AddSingleton<RoutePlanner>();
         services.AddSingleton<SteadyRoutes>();
         services.AddSingleton<StatelessInference>();
@@ -25,7 +31,6 @@ public static class GrainsServiceCollectionExtensions
         services.AddVectorStore(configuration);
         services.AddSingleton<Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>, Conversations.Embeddings.LocalEmbeddingGenerator>();
         services.Configure<Context.SummaryOptions>(configuration.GetSection(Context.SummaryOptions.Section));
-        services.Configure<ConversationStorageOptions>(configuration.GetSection(ConversationStorageOptions.Section));
         services.AddSingleton(TimeProvider.System);
         return services;
     }

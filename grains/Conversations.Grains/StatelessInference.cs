@@ -9,11 +9,11 @@ namespace Conversations.Grains;
 
 /// <summary>
 /// Stateless model calls (chat completions, responses without a conversation, embeddings), run in this
-/// silo: a response may first be grounded in the tenant's knowledge bases, then it takes the chat
+/// silo: a response may first be grounded in the tenant's knowledge bases, then it takes the call
 /// pipeline. Used directly by an API hosted in the silo, and by inference lanes for API-only processes.
 /// </summary>
 public sealed partial class StatelessInference(
-    ChatPipeline pipeline, Routing.EmbeddingPipeline embeddings, IVectorStore vectors,
+    Pipeline.CallPipeline pipeline, Routing.EmbeddingPipeline embeddings, IVectorStore vectors,
     IEmbeddingGenerator<string, Embedding<float>> embedder, ContextBuilder builder, ILogger<StatelessInference> logger) : IStatelessInference
 {
     public async IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -36,7 +36,7 @@ public sealed partial class StatelessInference(
 
         await foreach (var chunk in pipeline.Run(request, cancellationToken))
         {
-            yield return chunk.Final is { } final && cited.Count > 0 ? chunk with { Final = final with { Citations = cited } } : chunk;
+            yield return cited.Count > 0 && chunk is FinalChunk ? chunk.With(info => info with { Citations = cited }) : chunk;
         }
     }
 

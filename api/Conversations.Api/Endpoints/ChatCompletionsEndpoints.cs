@@ -46,7 +46,7 @@ public static class ChatCompletionsEndpoints
         var reader = new ChunkReader(api.Inference.Complete(call, api.Aborted), api.Logger, api.Aborted);
         var first = await reader.NextAsync();
         CallHeaders.Write(api.Http.Response, reader);
-        if (first.Error is { } error)
+        if (first is ErrorChunk { Error: var error })
         {
             await reader.DisposeAsync();
             return error.ToResult();
@@ -79,13 +79,13 @@ public static class ChatCompletionsEndpoints
             yield return Data(new ChatCompletionChunkJson(id, created, model, [new ChatChunkChoiceJson(0, new ChatDeltaJson(Roles.Assistant, string.Empty), null)]));
             for (var chunk = first; ; chunk = await reader.NextAsync())
             {
-                if (chunk.Delta is { } delta)
+                if (chunk is DeltaChunk { Text: var delta })
                 {
                     yield return Data(new ChatCompletionChunkJson(id, created, model, [new ChatChunkChoiceJson(0, new ChatDeltaJson(Content: delta), null)]));
                     continue;
                 }
 
-                if (chunk.Final is { } final)
+                if (chunk is FinalChunk { Result: var final })
                 {
                     if (final.Calls.Count > 0)
                     {
@@ -105,7 +105,7 @@ public static class ChatCompletionsEndpoints
                 }
 
                 // A failure after the stream started: an error event and no [DONE], so no client mistakes it for a finish.
-                yield return Data(chunk.Error!.ToBody());
+                yield return Data(((ErrorChunk)chunk).Error.ToBody());
                 yield break;
             }
         }

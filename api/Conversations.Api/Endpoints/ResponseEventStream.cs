@@ -20,13 +20,13 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
         await using var release = new ClaimRelease(plan); // a client that goes away mid-stream frees its idempotency key
         await using (reader)
         {
-            yield return Event("response.created", new { response = plan.InProgress(reader.Truncation) });
-            yield return Event("response.in_progress", new { response = plan.InProgress(reader.Truncation) });
+            yield return Event("response.created", new { response = plan.InProgress(reader.Info.Truncation) });
+            yield return Event("response.in_progress", new { response = plan.InProgress(reader.Info.Truncation) });
             var itemId = plan.OutputItemId;
             var messageStarted = false;
             for (var chunk = first; ; chunk = await reader.NextAsync())
             {
-                if (chunk.Delta is { } delta)
+                if (chunk is DeltaChunk { Text: var delta })
                 {
                     if (!messageStarted)
                     {
@@ -45,17 +45,17 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                     continue;
                 }
 
-                if (chunk.Final is not { } final)
+                if (chunk is ErrorChunk { Error: var error })
                 {
                     await plan.ReleaseClaim();
-                    yield return Failed(chunk.Error!, reader.Truncation);
+                    yield return Failed(error, reader.Info.Truncation);
                     yield break;
                 }
 
-                var stored = await plan.Complete(final, api);
+                var stored = await plan.Complete(((FinalChunk)chunk).Result, reader.Info, api);
                 if (!stored.IsSuccess)
                 {
-                    yield return Failed(stored.Error, reader.Truncation);
+                    yield return Failed(stored.Error, reader.Info.Truncation);
                     yield break;
                 }
 

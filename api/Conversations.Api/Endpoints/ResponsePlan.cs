@@ -199,7 +199,7 @@ internal sealed class ResponsePlan
     }
 
     /// <summary>Builds the stored response from the model's result and stores it when <c>store</c> is on.</summary>
-    public async Task<Result<StoredResponse>> Complete(CompletionResult result, ApiServices api)
+    public async Task<Result<StoredResponse>> Complete(CompletionResult result, CallInfo info, ApiServices api)
     {
         // A conversation turn's items come from the conversation; a stateless call's are made here (their token counts are not needed).
         var output = result.OutputItems ?? OutputItems.Of(result, OutputItemId, ResponseId, api.Clock.GetUtcNow(), _ => 0);
@@ -207,10 +207,10 @@ internal sealed class ResponsePlan
         var incomplete = result.FinishReason switch { "length" => "max_output_tokens", "content_filter" => "content_filter", _ => null };
         var response = ToStored([.. output], result.Usage, incomplete is null ? "completed" : "incomplete") with
         {
-            Truncation = result.Truncation,
+            Truncation = info.Truncation,
             IncompleteReason = incomplete,
         };
-        if (result.Citations is { Count: > 0 } citations)
+        if (info.Citations is { Count: > 0 } citations)
         {
             // The knowledge chunks the model was given, as OpenAI-shaped metadata (a string of at most 512 characters).
             var cited = string.Join(' ', citations);

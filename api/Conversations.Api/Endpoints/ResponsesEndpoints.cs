@@ -76,10 +76,12 @@ public static class ResponsesEndpoints
         var reader = new ChunkReader(turn.Start(api), api.Logger, api.Aborted);
         var first = await reader.NextAsync();
         CallHeaders.Write(api.Http.Response, reader);
-        if (first.Error is not null || first.Final?.ReplayOf is not null)
+        if (first is ErrorChunk or FinalChunk { Result.ReplayOf: not null })
         {
             await reader.DisposeAsync();
-            return first.Error is { } error ? await turn.Fail(error, api) : await Replay(first.Final!.ReplayOf!, stream, api, turn, first.Final.OutputItems);
+            return first is FinalChunk { Result: var replayed }
+                ? await Replay(replayed.ReplayOf!, stream, api, turn, replayed.OutputItems)
+                : await turn.Fail(((ErrorChunk)first).Error, api);
         }
 
         if (stream)
@@ -97,7 +99,7 @@ public static class ResponsesEndpoints
                     return await turn.Fail(result.Error, api);
                 }
 
-                var stored = await turn.Complete(result.Value, api);
+                var stored = await turn.Complete(result.Value, reader.Info, api);
                 return stored.IsSuccess ? TypedResults.Json(turn.ToJson(stored.Value), ApiJson.Options) : stored.Error.ToResult();
             }
             finally

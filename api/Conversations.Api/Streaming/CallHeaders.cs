@@ -17,7 +17,7 @@ public static class CallHeaders
     public const string RouteVersion = "x-conversations-route-version";
     public const string ServerTiming = "Server-Timing";
 
-    public static void Write(HttpResponse response, ChunkReader reader) => Write(response, reader.Admission, reader.Route);
+    public static void Write(HttpResponse response, ChunkReader reader) => Write(response, reader.Info.Admission, reader.Info.Route);
 
     public static void Write(HttpResponse response, Admission? admission, Conversations.Routing.ServedBy? served)
     {

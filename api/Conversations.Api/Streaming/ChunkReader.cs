@@ -13,14 +13,8 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
 {
     private readonly IAsyncEnumerator<CompletionChunk> _chunks = chunks.GetAsyncEnumerator(cancellationToken);
 
-    /// <summary>The rate-limit status the call was admitted with, once its admission chunk has been read.</summary>
-    public Conversations.Tenancy.Admission? Admission { get; private set; }
-
-    /// <summary>The deployment that served the call (or failed it last), once the chunk that says so has been read.</summary>
-    public Conversations.Routing.ServedBy? Route { get; private set; }
-
-    /// <summary>A conversation turn's effective truncation, once the chunk that says so has been read.</summary>
-    public bool? Truncation { get; private set; }
+    /// <summary>What the chunks read so far said about the call: its admission, route, truncation, citations.</summary>
+    public CallInfo Info { get; private set; } = CallInfo.None;
 
     public async ValueTask<CompletionChunk> NextAsync()
     {
@@ -28,18 +22,16 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
         {
             if (await _chunks.MoveNextAsync())
             {
-                Admission ??= _chunks.Current.Admission;
-                Route ??= _chunks.Current.Route;
-                Truncation ??= _chunks.Current.Truncation ?? _chunks.Current.Final?.Truncation;
+                Info = Info.Merge(_chunks.Current.Info);
                 return _chunks.Current;
             }
 
-            return CompletionChunk.Failed(ApiErrors.Unavailable("The model call ended without a result; retry the request."));
+            return new ErrorChunk(ApiErrors.Unavailable("The model call ended without a result; retry the request."));
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             LogCallFailed(logger, exception);
-            return CompletionChunk.Failed(ClusterFailures.ToGatewayError(exception));
+            return new ErrorChunk(ClusterFailures.ToGatewayError(exception));
         }
     }
 
@@ -47,12 +39,12 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
     public async ValueTask<Result<CompletionResult>> ReadToEndAsync(CompletionChunk? current = null)
     {
         var chunk = current ?? await NextAsync();
-        while (chunk.Delta is not null)
+        while (chunk is DeltaChunk)
         {
             chunk = await NextAsync();
         }
 
-        return chunk.Final is { } final ? final : (Result<CompletionResult>)chunk.Error!;
+        return chunk is FinalChunk final ? final.Result : ((ErrorChunk)chunk).Error;
     }
 
     public ValueTask DisposeAsync() => _chunks.DisposeAsync();

@@ -52,6 +52,10 @@ public sealed record ContextPolicy(
     /// <summary>Whether older turns are embedded and recalled by relevance to the new input.</summary>
     public bool Recalls => RecallTopK is > 0;
 
+    /// <summary>The policy a turn runs under: the request's over the conversation's over the tenant's over the defaults.</summary>
+    public static ContextPolicy Layered(ContextPolicy? request, ContextPolicy? conversation, ContextPolicy? tenant) =>
+        (request ?? new ContextPolicy()).Over(conversation).Over(tenant).Over(Default);
+
     /// <summary>This policy's fields where set, <paramref name="fallback"/>'s otherwise.</summary>
     public ContextPolicy Over(ContextPolicy? fallback) => fallback is null ? this : new(
         MaxTokens ?? fallback.MaxTokens,
@@ -111,6 +115,25 @@ public static partial class Facts
 
     /// <summary>1 to <see cref="MaxKeyLength"/> letters, digits, '.', '_' or '-'.</summary>
     public static bool IsValidKey(string key) => KeyPattern().IsMatch(key);
+
+    /// <summary><paramref name="facts"/> with <paramref name="changes"/> applied (a null value removes a fact); null past <see cref="MaxCount"/>.</summary>
+    public static Dictionary<string, string>? Apply(IReadOnlyDictionary<string, string> facts, IReadOnlyDictionary<string, string?> changes)
+    {
+        var changed = new Dictionary<string, string>(facts, StringComparer.Ordinal);
+        foreach (var (key, value) in changes)
+        {
+            if (value is null)
+            {
+                changed.Remove(key);
+            }
+            else
+            {
+                changed[key] = value;
+            }
+        }
+
+        return changed.Count <= MaxCount ? changed : null;
+    }
 
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,64}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex KeyPattern();

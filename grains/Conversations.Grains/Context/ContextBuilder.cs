@@ -259,7 +259,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
     /// Where the turn that ends before <paramref name="end"/> starts: at its user message, since each user message starts
     /// a turn; anything before the first user message (from <paramref name="start"/>) is a turn of its own.
     /// </summary>
-    private static int TurnStart(IReadOnlyList<ConversationItem> history, int start, int end)
+    internal static int TurnStart(IReadOnlyList<ConversationItem> history, int start, int end)
     {
         for (var i = end - 1; i > start; i--)
         {

@@ -15,11 +15,11 @@ public static class ContextMetrics
     private static readonly Meter Meter = new(MeterName);
     private static readonly Histogram<double> BuildTimeHistogram = Meter.CreateHistogram<double>(BuildTime, "ms", "Time to build a turn's context.");
 
-    /// <summary>Records, when disposed, the time already spent (<paramref name="before"/>) plus the time since <paramref name="startedAt"/>.</summary>
-    public static Timing Time(TimeSpan before, long startedAt) => new(before, startedAt);
+    /// <summary>Records, when disposed, the time since it was called.</summary>
+    public static Timing Time() => new(Stopwatch.GetTimestamp());
 
-    public readonly struct Timing(TimeSpan before, long startedAt) : IDisposable
+    public readonly struct Timing(long startedAt) : IDisposable
     {
-        public void Dispose() => BuildTimeHistogram.Record((before + Stopwatch.GetElapsedTime(startedAt)).TotalMilliseconds);
+        public void Dispose() => BuildTimeHistogram.Record(Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
     }
 }

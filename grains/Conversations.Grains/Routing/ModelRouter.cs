@@ -43,18 +43,18 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         var servedBy = new ServedBy(call.Cursor.LastTried.Name, call.Cursor.Attempts, plan.Version, call.Upstream.Elapsed);
         if (attempt.Failure is { } failure)
         {
-            yield return CompletionChunk.Failed(failure.Error) with { Route = servedBy };
+            yield return new ErrorChunk(failure.Error) { Info = new CallInfo(Route: servedBy) };
             yield break;
         }
 
         if (attempt.Done is { } done)
         {
-            yield return CompletionChunk.Done(done) with { Route = servedBy };
+            yield return new FinalChunk(done) { Info = new CallInfo(Route: servedBy) };
             yield break;
         }
 
         await using var stream = attempt.Stream!;
-        yield return CompletionChunk.Text(stream.FirstText) with { Route = servedBy };
+        yield return new DeltaChunk(stream.FirstText) { Info = new CallInfo(Route: servedBy) };
         await foreach (var chunk in Rest(call, stream))
         {
             yield return chunk;
@@ -176,7 +176,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             {
                 await ReportFailure(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Failed));
                 stream.Activity?.SetStatus(ActivityStatusCode.Error, failure.Error.Code);
-                yield return CompletionChunk.Failed(failure.Error);
+                yield return new ErrorChunk(failure.Error);
                 yield break;
             }
 
@@ -189,13 +189,13 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             if (updates.Current.Text is { Length: > 0 } delta)
             {
                 stream.Text.Append(delta);
-                yield return CompletionChunk.Text(delta);
+                yield return new DeltaChunk(delta);
             }
         }
 
         Succeeded(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(stream.Started), stream.FirstTokenAfter));
         await OffSocketIfCounting(stream.Usage);
-        yield return CompletionChunk.Done(Result(call, stream.Text.ToString(), stream.FinishReason, stream.Usage, stream.Calls));
+        yield return new FinalChunk(Result(call, stream.Text.ToString(), stream.FinishReason, stream.Usage, stream.Calls));
     }
 
     private async Task<Attempt> Failed(Call call, RouteDeployment deployment, Activity? activity, AttemptFailure failure, Exception? exception)

@@ -81,31 +81,6 @@ public sealed class ConversationStoreTests : IDisposable
     }
 
     [Fact]
-    public void With_sealing_off_no_page_is_sealed_and_pages_already_sealed_are_kept()
-    {
-        var current = Paged(pages: 1, tail: Page - 1);
-
-        var plan = ConversationStore.Plan(current, [.. current.Items, .. Items(2 * Page, from: 500)], () => "new", seal: false);
-
-        Assert.Empty(plan.Writes);
-        Assert.Equal(["p0"], plan.Pages.Select(page => page.Key));
-    }
-
-    [Fact]
-    public async Task With_sealing_off_a_conversation_keeps_every_item_in_its_head()
-    {
-        await using var gateway = Embedded(sealPages: false);
-        using var http = gateway.Http();
-        var id = (await HttpConversation.CreateAsync(http)).Id;
-        await AddItems(http, id, Enumerable.Range(0, Page + 6).Select(i => $"item {i}"));
-
-        var stored = await Stored(gateway, id);
-
-        Assert.Equal(Page + 6, stored.Head.Items.Count);
-        Assert.Empty(stored.Head.Pages);
-    }
-
-    [Fact]
     public async Task A_long_conversation_is_stored_as_pages_and_a_small_head_reads_back_whole_after_a_restart_and_deletes_leave_no_record()
     {
         var texts = Enumerable.Range(0, 150).Select(i => $"item {i}").ToList();
@@ -253,11 +228,10 @@ public sealed class ConversationStoreTests : IDisposable
 
     public void Dispose() => _data.Delete(recursive: true);
 
-    private GatewayFactory Embedded(bool sealPages = true) => new(new Dictionary<string, string?>
+    private GatewayFactory Embedded() => new(new Dictionary<string, string?>
     {
         ["Conversations:Cluster:Storage"] = "Local",
         ["Conversations:Cluster:LocalStoragePath"] = Path.Combine(_data.FullName, "conversations.db"),
-        ["Conversations:ConversationStorage:SealItemPages"] = sealPages ? "true" : "false",
     });
 
     /// <summary>User messages added 20 at a time (the API's most per request).</summary>

@@ -1,19 +1,23 @@
-using Conversations.Grains;
+using Conversations.Grains.Pipeline;
 
 namespace Conversations.Tests.Infrastructure;
 
-/// <summary>Model calls run through a silo's own chat pipeline, so a test knows where each runs.</summary>
+/// <summary>Model calls run through a silo's own call pipeline, so a test knows where each runs.</summary>
 public static class PipelineCalls
 {
     /// <summary>The call's last chunk: its result or its error.</summary>
-    public static async Task<CompletionChunk> Outcome(this ChatPipeline pipeline, CompletionRequest request)
-    {
-        CompletionChunk last = null!;
-        await foreach (var chunk in pipeline.Run(request, CancellationToken.None))
-        {
-            last = chunk;
-        }
+    public static Task<CompletionChunk> Outcome(this CallPipeline pipeline, CompletionRequest request) =>
+        pipeline.Complete(request, CancellationToken.None);
 
-        return last;
+    /// <summary>What a test reads of a chunk, whichever of the closed set it is.</summary>
+    extension(CompletionChunk chunk)
+    {
+        public string? Delta => (chunk as DeltaChunk)?.Text;
+
+        public CompletionResult? Final => (chunk as FinalChunk)?.Result;
+
+        public GatewayError? Error => (chunk as ErrorChunk)?.Error;
+
+        public Conversations.Routing.ServedBy? Route => chunk.Info?.Route;
     }
 }

@@ -1,3 +1,4 @@
+using Conversations.Grains.Pipeline;
 using Conversations.Grains;
 using Conversations.Routing;
 using Conversations.Tests.Infrastructure;
@@ -41,8 +42,8 @@ public sealed class ClusterCircuitTests(ClusterFixture fixture)
         Assert.Equal("open", view.Value!.Health.Single().Circuit);
     }
 
-    private static ChatPipeline Pipeline(InProcessSiloHandle silo) => silo.ServiceProvider.GetRequiredService<ChatPipeline>();
+    private static CallPipeline Pipeline(InProcessSiloHandle silo) => silo.ServiceProvider.GetRequiredService<CallPipeline>();
 
-    private static Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, string text) =>
+    private static Task<CompletionChunk> Outcome(CallPipeline pipeline, string alias, string text) =>
         pipeline.Outcome(new CompletionRequest(alias, [new NewItem(Roles.User, text)], StreamDeltas: false));
 }

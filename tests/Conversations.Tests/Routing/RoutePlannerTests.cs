@@ -1,3 +1,4 @@
+using Conversations.Grains.Pipeline;
 using Conversations.Grains;
 using Conversations.Grains.Routing;
 using Conversations.Routing;
@@ -21,7 +22,7 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
     {
         var invented = "invented-" + Guid.NewGuid().ToString("N")[..8];
         var created = "created-" + Guid.NewGuid().ToString("N")[..8];
-        var pipeline = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<ChatPipeline>();
+        var pipeline = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<CallPipeline>();
 
         var refused = await Outcome(pipeline, invented);
         var changed = await fixture.Grains.GetGrain<IModelRouteGrain>(GrainKeys.For(PlatformRoutes.Tenant, created))
@@ -40,7 +41,7 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
     public async Task A_tenants_own_alias_is_callable_by_that_tenant_only_and_refused_once_removed()
     {
         var (tenant, other) = ("acme-" + Guid.NewGuid().ToString("N")[..8], "other-" + Guid.NewGuid().ToString("N")[..8]);
-        var pipeline = fixture.Cluster.Silos[1].ServiceProvider.GetRequiredService<ChatPipeline>();
+        var pipeline = fixture.Cluster.Silos[1].ServiceProvider.GetRequiredService<CallPipeline>();
         var route = fixture.Grains.GetGrain<IModelRouteGrain>(GrainKeys.For(tenant, "assistant"));
 
         var added = await route.Change(new RouteConfig { Deployments = [new RouteDeployment { Name = "only", Provider = ProviderKind.Simulated }] }, "test");
@@ -68,15 +69,15 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
         int Plans() => fixture.RoutePlans.Count(planned => planned == key);
 
         var before = Plans();
-        var atHome = new[] { await Outcome(home.GetRequiredService<ChatPipeline>(), alias), await Outcome(home.GetRequiredService<ChatPipeline>(), alias) };
+        var atHome = new[] { await Outcome(home.GetRequiredService<CallPipeline>(), alias), await Outcome(home.GetRequiredService<CallPipeline>(), alias) };
         var plannedAtHome = Plans() - before;
-        var elsewhere = await Outcome(away.GetRequiredService<ChatPipeline>(), alias);
+        var elsewhere = await Outcome(away.GetRequiredService<CallPipeline>(), alias);
         var plannedElsewhere = Plans() - before - plannedAtHome;
 
         // A throttled attempt with a retry-after cools the only deployment down: the grain withdraws the route, plans the next call itself, and refuses it.
-        var throttled = await Outcome(home.GetRequiredService<ChatPipeline>(), alias, "[sim:status=429][sim:retry=60] slow down");
+        var throttled = await Outcome(home.GetRequiredService<CallPipeline>(), alias, "[sim:status=429][sim:retry=60] slow down");
         var beforeCooling = Plans();
-        var cooling = await Outcome(home.GetRequiredService<ChatPipeline>(), alias);
+        var cooling = await Outcome(home.GetRequiredService<CallPipeline>(), alias);
 
         Assert.True(changed.IsSuccess, changed.Error?.Message);
         Assert.All(atHome, outcome => Assert.NotNull(outcome.Final));
@@ -98,7 +99,7 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
         static RouteConfig Only(string name) => new() { Deployments = [new RouteDeployment { Name = name, Provider = ProviderKind.Simulated }] };
 
         await route.Change(Only("one"), "test");
-        var pipeline = Home(key).GetRequiredService<ChatPipeline>();
+        var pipeline = Home(key).GetRequiredService<CallPipeline>();
         var first = await Outcome(pipeline, alias);
         await route.Change(Only("two"), "test");
         var second = await Outcome(pipeline, alias);
@@ -117,8 +118,8 @@ public sealed class RoutePlannerTests(ClusterFixture fixture)
     private static Caller Caller(string tenant) =>
         new(tenant, "key-" + tenant, Role.Member, [], [], Limits.None, Limits.None, Limits.None);
 
-    private static Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, Caller? caller = null) => Outcome(pipeline, alias, "hello", caller);
+    private static Task<CompletionChunk> Outcome(CallPipeline pipeline, string alias, Caller? caller = null) => Outcome(pipeline, alias, "hello", caller);
 
-    private static Task<CompletionChunk> Outcome(ChatPipeline pipeline, string alias, string text, Caller? caller = null) =>
+    private static Task<CompletionChunk> Outcome(CallPipeline pipeline, string alias, string text, Caller? caller = null) =>
         pipeline.Outcome(new CompletionRequest(alias, [new NewItem(Roles.User, text)], StreamDeltas: false) { Caller = caller });
 }

@@ -77,7 +77,7 @@ public sealed class ClusterQuotaTests(ClusterFixture fixture)
     private async Task<CompletionChunk> Call(Caller caller, string text, int? maxOutputTokens = null)
     {
         var request = new CompletionRequest("sim-small", [new NewItem(Roles.User, text)], MaxOutputTokens: maxOutputTokens, Caller: caller);
-        CompletionChunk last = CompletionChunk.Text(string.Empty);
+        CompletionChunk last = new DeltaChunk(string.Empty);
         await foreach (var chunk in fixture.Grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick()).Complete(request))
         {
             last = chunk;

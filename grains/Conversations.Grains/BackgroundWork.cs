@@ -1,4 +1,6 @@
-namespace Conversations.Grains.Context;
+using Conversations.Grains.Context;
+
+namespace Conversations.Grains;
 
 /// <summary>What one background pass did: everything, part (more to do at once), or nothing, for a reason code that is logged.</summary>
 internal readonly record struct PassOutcome(string? FailureReason, bool MoreToDo)
@@ -11,11 +13,11 @@ internal readonly record struct PassOutcome(string? FailureReason, bool MoreToDo
 }
 
 /// <summary>
-/// A grain's background work after its turns (the rolling summary, fact extraction), off the client's path: each pass runs
-/// on an interleaving one-shot grain timer, one pass at a time, for the latest job a turn scheduled. A job scheduled while a
-/// pass runs gets a pass right after it; a failed pass (or one that threw) is retried after a delay that doubles from
-/// <see cref="SummaryOptions.SummaryRetryDelay"/> up to <see cref="SummaryOptions.MaxRetryDelay"/>. A job pending in memory
-/// is lost if the grain deactivates; the next turn schedules it again.
+/// The one mechanism for a grain's work off the client's path (a conversation's summary, fact extraction, recall indexing,
+/// page clearing): each pass runs on an interleaving one-shot grain timer, one pass at a time, for the latest job scheduled.
+/// A job scheduled while a pass runs gets a pass right after it; a failed pass (or one that threw) is retried after a delay
+/// that doubles from <see cref="SummaryOptions.SummaryRetryDelay"/> up to <see cref="SummaryOptions.MaxRetryDelay"/>. A job
+/// pending in memory is lost if the grain deactivates; the next change, or the next activation, schedules it again.
 /// </summary>
 internal sealed class BackgroundWork<TJob>(
     IGrainBase grain, Func<TJob, CancellationToken, Task<PassOutcome>> pass, Action<string, int> logFailure, SummaryOptions options)
@@ -27,7 +29,8 @@ internal sealed class BackgroundWork<TJob>(
     private bool _scheduledWhileRunning;
     private int _failures;
 
-    public void Schedule(TJob job)
+    /// <param name="after">How long the first pass waits (none by default).</param>
+    public void Schedule(TJob job, TimeSpan after = default)
     {
         _job = job;
         if (_running)
@@ -41,7 +44,7 @@ internal sealed class BackgroundWork<TJob>(
             return; // failing: the pending retry runs the latest job; a turn never cuts the backoff short
         }
 
-        Start(TimeSpan.Zero);
+        Start(after);
     }
 
     private void Start(TimeSpan due)

@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Logging;
+
+namespace Conversations.Grains;
+
+/// <summary>
+/// How a conversation activation changes its state: one writer at a time (<see cref="Enter"/>), each change a whole new
+/// state written by <see cref="Persist"/>. Memory never runs ahead of storage: while a write is in flight, interleaved
+/// reads see <see cref="Durable"/>, the state storage has confirmed; a failed write leaves the previous state, is logged
+/// once, deactivates the grain (the write may have landed despite the error: a fresh activation re-reads the truth and
+/// its ETag) and reaches the caller as <see cref="GatewayError.StorageUnavailable"/> (503 with <c>retry-after</c>).
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "A SemaphoreSlim whose wait handle is never read holds no unmanaged resource.")]
+internal sealed partial class ConversationWrites(ConversationStore store, IGrainBase grain, string key, ILogger logger)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ConversationState? _writing;
+
+    /// <summary>Runs after every successful write (the clearing of pages it left unreferenced).</summary>
+    public Action? Written { get; set; }
+
+    /// <summary>The state as this activation holds it: what a writer inside <see cref="Enter"/> works from.</summary>
+    public ConversationState State => store.State;
+
+    /// <summary>The state storage has confirmed: what a read that interleaves with a write sees.</summary>
+    public ConversationState Durable => _writing ?? store.State;
+
+    public ValueTask<Gate> Enter(CancellationToken cancellationToken) => Gate.Enter(_gate, cancellationToken);
+
+    /// <summary>Writes <paramref name="next"/> (inside <see cref="Enter"/>); null, or why it was not written.</summary>
+    public async Task<GatewayError?> Persist(ConversationState next)
+    {
+        _writing = store.State;
+        try
+        {
+            if (await store.TryReplace(next) is { } failure)
+            {
+                return Failed(failure);
+            }
+
+            Written?.Invoke();
+            return null;
+        }
+        finally
+        {
+            _writing = null;
+        }
+    }
+
+    /// <summary>Removes the conversation (inside <see cref="Enter"/>); null, or why it was not removed.</summary>
+    public async Task<GatewayError?> Clear() => await store.TryClear() is { } failure ? Failed(failure) : null;
+
+    public GatewayError Failed(Exception exception)
+    {
+        LogStorageFailure(exception, key);
+        grain.DeactivateOnIdle();
+        return GatewayError.StorageUnavailable;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing conversation {Key} failed")]
+    private partial void LogStorageFailure(Exception exception, string key);
+}
