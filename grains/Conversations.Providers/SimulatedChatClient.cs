@@ -28,7 +28,7 @@ public sealed class SimulatedChatClient(string model, SimulatedModel simulation)
         var sent = 0;
         await foreach (var piece in simulation.Stream(reply, cancellationToken))
         {
-            if (options?.MaxOutputTokens is { } max && sent >= max)
+            if (reply.Limit(options?.MaxOutputTokens) is { } max && sent >= max)
             {
                 yield return Final(responseId, ChatFinishReason.Length, reply.PromptTokens, sent);
                 yield break;

@@ -17,7 +17,8 @@ namespace Conversations.Providers;
 /// <item><c>[sim:hang]</c> never answers until cancelled (an upstream timeout);</item>
 /// <item><c>[sim:stall=2]</c> streams two tokens, then waits until cancelled;</item>
 /// <item><c>[sim:delay=250]</c> waits 250 ms before the first token;</item>
-/// <item><c>[sim:tokens=200]</c> replies with about 200 tokens;</item>
+/// <item><c>[sim:tokens=200]</c> replies with about 200 tokens (made as they are sent, so any number costs no memory);</item>
+/// <item><c>[sim:overrun]</c> ignores the request's output-token limit (a misbehaving upstream);</item>
 /// <item><c>[sim:retry=2]</c> with a failing status, answers <c>retry-after: 2</c>;</item>
 /// <item><c>[sim:call=get_weather]</c>, when the request offers that tool, calls it (arguments <c>{"input": what the user said}</c>)
 /// instead of answering; several such directives make parallel calls.</item>
@@ -52,18 +53,27 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
         var calls = messages.Count > 0 && messages[^1].Role == "user"
             ? directives.Calls.Where(name => tools?.Contains(name) == true).Select(name => (Name: name, Arguments: JsonSerializer.Serialize(new { input = said }))).ToList()
             : [];
+        if (calls.Count == 0 && directives.ReplyTokens is { } length)
+        {
+            return Filler(messages, Math.Max(1, length), directives);
+        }
+
         var text = calls.Count > 0 ? string.Empty
-            : directives.ReplyTokens is { } length ? Filler(length)
             : json ? FactsStated(messages)
             : toolOutputs.Count > 0 ? $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). The tools returned: {string.Join("; ", toolOutputs)}"
             : $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). You said: {Echo(said)}";
+        return new SimulatedReply(tokens.Split(text), Prompt(messages, ref directives), tokens.Count(text) + calls.Sum(c => tokens.Count($"{c.Name} {c.Arguments}")), directives) { Calls = calls };
+    }
+
+    private int Prompt(IReadOnlyList<(string Role, string Text)> messages, ref Directives directives)
+    {
         var promptTokens = tokens.CountPrompt(messages.Select(m => m.Text));
         if (options.ContextWindow is { } window && promptTokens > window)
         {
             directives = directives with { ContextOverflow = (promptTokens, window) };
         }
 
-        return new SimulatedReply(text, promptTokens, tokens.Count(text) + calls.Sum(c => tokens.Count($"{c.Name} {c.Arguments}")), directives) { Calls = calls };
+        return promptTokens;
     }
 
     /// <summary>Streams the reply's tokens with the configured timing, failing where the directives say.</summary>
@@ -96,7 +106,7 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
 
         var interval = options.TokensPerSecond > 0 ? TimeSpan.FromSeconds(1 / options.TokensPerSecond) : TimeSpan.Zero;
         var sent = 0;
-        foreach (var piece in tokens.Split(reply.Text))
+        foreach (var piece in reply.Pieces)
         {
             if (directives.StallAfter is { } stall && sent == stall)
             {
@@ -148,8 +158,9 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
 
     public const int EchoWords = 100;
 
-    private static string Filler(int tokenCount) =>
-        string.Join(' ', Enumerable.Range(0, Math.Max(1, tokenCount)).Select(i => Words[i % Words.Length]));
+    /// <summary>A reply of <paramref name="tokenCount"/> filler words, a token each, made one at a time as they are sent.</summary>
+    private SimulatedReply Filler(IReadOnlyList<(string Role, string Text)> messages, int tokenCount, Directives directives) =>
+        new(Enumerable.Range(0, tokenCount).Select(i => i == 0 ? Words[0] : " " + Words[i % Words.Length]), Prompt(messages, ref directives), tokenCount, directives);
 
     private static readonly string[] Words =
         ["the", "gateway", "keeps", "each", "conversation", "on", "the", "server", "so", "clients", "send", "only", "new", "messages"];
@@ -162,6 +173,9 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
 
     public sealed record Directives(int? Status, int? CutAfter, bool Hang, TimeSpan? Delay, int? ReplyTokens, int? StallAfter, int? ResetAfter, TimeSpan? RetryAfter)
     {
+        /// <summary>Whether the reply ignores the request's output-token limit.</summary>
+        public bool Overrun { get; init; }
+
         /// <summary>The functions the model is told to call.</summary>
         public IReadOnlyList<string> Calls { get; init; } = [];
 
@@ -171,7 +185,7 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
         {
             int? status = null, cut = null, replyTokens = null, stall = null, reset = null;
             TimeSpan? delay = null, retryAfter = null;
-            var hang = false;
+            var (hang, overrun) = (false, false);
             var calls = new List<string>();
             foreach (Match match in DirectivePattern().Matches(text))
             {
@@ -187,6 +201,7 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
                     case "status": status = value; break;
                     case "cut": cut = value; break;
                     case "hang": hang = true; break;
+                    case "overrun": overrun = true; break;
                     case "delay": delay = TimeSpan.FromMilliseconds(value); break;
                     case "tokens": replyTokens = value; break;
                     case "stall": stall = value; break;
@@ -195,13 +210,17 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
                 }
             }
 
-            return new Directives(status, cut, hang, delay, replyTokens, stall, reset, retryAfter) { Calls = calls };
+            return new Directives(status, cut, hang, delay, replyTokens, stall, reset, retryAfter) { Calls = calls, Overrun = overrun };
         }
     }
 }
 
-public sealed record SimulatedReply(string Text, int PromptTokens, int CompletionTokens, SimulatedModel.Directives Directives)
+/// <summary>A simulated reply: its text as the token-sized pieces it is sent in (made lazily), and its token counts.</summary>
+public sealed record SimulatedReply(IEnumerable<string> Pieces, int PromptTokens, int CompletionTokens, SimulatedModel.Directives Directives)
 {
+    /// <summary>The most tokens the reply may send under <paramref name="requested"/>: unbounded when it overruns.</summary>
+    public int? Limit(int? requested) => Directives.Overrun ? null : requested;
+
     /// <summary>The function calls the model makes instead of answering: name and arguments (JSON text).</summary>
     public IReadOnlyList<(string Name, string Arguments)> Calls { get; init; } = [];
 }

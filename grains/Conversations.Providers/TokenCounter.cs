@@ -17,6 +17,10 @@ public sealed class TokenCounter
 
     public int Count(string text) => text.Length == 0 ? 0 : _tokenizer.CountTokens(text);
 
+    /// <summary>The longest start of <paramref name="text"/> that is at most <paramref name="maxTokens"/> tokens.</summary>
+    public string Truncate(string text, int maxTokens) =>
+        maxTokens <= 0 ? string.Empty : text[.._tokenizer.GetIndexByTokenCount(text, maxTokens, out _, out _)];
+
     /// <summary>Tokens for a prompt made of the given message texts, including chat framing.</summary>
     public int CountPrompt(IEnumerable<string> messageTexts) =>
         messageTexts.Sum(text => Count(text) + MessageOverhead) + MessageOverhead;

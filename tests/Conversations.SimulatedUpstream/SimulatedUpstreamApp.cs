@@ -79,7 +79,7 @@ public static class SimulatedUpstreamApp
             var tools = (request["tools"] as JsonArray)?.Select(t => t?["function"]?["name"]?.GetValue<string>() ?? string.Empty).ToHashSet(StringComparer.Ordinal);
             var json = (request["response_format"] as JsonObject)?["type"]?.GetValue<string>() is "json_object" or "json_schema";
             var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", MessageText(m)))], fault.Directives, tools, json);
-            var maxTokens = request["max_completion_tokens"]?.GetValue<int>() ?? request["max_tokens"]?.GetValue<int>();
+            var maxTokens = reply.Limit(request["max_completion_tokens"]?.GetValue<int>() ?? request["max_tokens"]?.GetValue<int>());
             if (request["stream"]?.GetValue<bool>() == true)
             {
                 await Stream(context, model, reply, modelName, maxTokens, request["stream_options"]?["include_usage"]?.GetValue<bool>() == true);

@@ -74,6 +74,9 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         activity?.SetTag("conversations.attempt", call.Cursor.Attempts);
         var started = time.GetTimestamp();
         var firstToken = CancellationTokenSource.CreateLinkedTokenSource(call.Total.Token);
+        var cap = OutputCap.For(deployment, call.Request.MaxOutputTokens, tokens);
+        var options = call.Options.Clone();
+        options.MaxOutputTokens = cap.Limit;
         OpenStream? committed = null;
         // A stream must show its first token in time; a call that waits for the whole answer must have it in time.
         firstToken.CancelAfter(call.Request.StreamDeltas ? call.Plan.Config.Timeouts.FirstToken : call.Plan.Config.Timeouts.Attempt);
@@ -84,17 +87,18 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             var client = clients.For(deployment);
             if (!call.Request.StreamDeltas)
             {
-                var response = await client.GetResponseAsync(call.Messages, call.Options, firstToken.Token);
+                var response = await client.GetResponseAsync(call.Messages, options, firstToken.Token);
                 var elapsed = time.GetElapsedTime(started);
                 Succeeded(call, new AttemptReport(deployment.Name, AttemptOutcome.Succeeded, elapsed));
                 activity?.Dispose();
                 await OffSocketIfCounting(response.Usage);
-                return new Attempt(Done: Result(call, response.Text, response.FinishReason, response.Usage, ChatMessages.Calls(response.Messages.SelectMany(m => m.Contents))));
+                var text = cap.Take(response.Text);
+                return new Attempt(Done: Result(call, text, cap.Reached ? ChatFinishReason.Length : response.FinishReason, response.Usage, ChatMessages.Calls(response.Messages.SelectMany(m => m.Contents))));
             }
 
             // The stream outlives this attempt, so it is tied to the whole call; the first-token timeout is disarmed below.
-            var stream = new OpenStream(deployment, activity, started, firstToken);
-            updates = client.GetStreamingResponseAsync(call.Messages, call.Options, firstToken.Token).GetAsyncEnumerator(firstToken.Token);
+            var stream = new OpenStream(deployment, activity, started, firstToken, cap);
+            updates = client.GetStreamingResponseAsync(call.Messages, options, firstToken.Token).GetAsyncEnumerator(firstToken.Token);
             var writingCalls = false;
             while (await updates.MoveNextAsync())
             {
@@ -108,7 +112,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
                 stream.Observe(updates.Current);
                 if (updates.Current.Text is { Length: > 0 } text)
                 {
-                    stream.Start(updates, text, time.GetElapsedTime(started));
+                    stream.Start(updates, cap.Take(text), time.GetElapsedTime(started));
                     committed = stream;
                     return new Attempt(Stream: stream);
                 }
@@ -152,7 +156,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     private async IAsyncEnumerable<CompletionChunk> Rest(Call call, OpenStream stream)
     {
         var updates = stream.Updates;
-        while (true)
+        while (!stream.Cap.Reached) // at the cap the stream ends here, cut: disposing it stops the provider
         {
             AttemptFailure? failure = null;
             var hasNext = false;
@@ -186,7 +190,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             }
 
             stream.Observe(updates.Current);
-            if (updates.Current.Text is { Length: > 0 } delta)
+            if (updates.Current.Text is { Length: > 0 } text && stream.Cap.Take(text, stream.Text) is { Length: > 0 } delta)
             {
                 stream.Text.Append(delta);
                 yield return new DeltaChunk(delta);
@@ -195,7 +199,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
 
         Succeeded(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(stream.Started), stream.FirstTokenAfter));
         await OffSocketIfCounting(stream.Usage);
-        yield return new FinalChunk(Result(call, stream.Text.ToString(), stream.FinishReason, stream.Usage, stream.Calls));
+        yield return new FinalChunk(Result(call, stream.Text.ToString(), stream.Cap.Reached ? ChatFinishReason.Length : stream.FinishReason, stream.Usage, stream.Calls));
     }
 
     private async Task<Attempt> Failed(Call call, RouteDeployment deployment, Activity? activity, AttemptFailure failure, Exception? exception)
@@ -291,9 +295,11 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
     private sealed record Attempt(AttemptFailure? Failure = null, CompletionResult? Done = null, OpenStream? Stream = null) : IRouteAttempt;
 
     /// <summary>A stream past its first token: what has been seen so far, and the attempt's span and timer, which live as long as it.</summary>
-    private sealed class OpenStream(RouteDeployment deployment, Activity? activity, long started, CancellationTokenSource timer) : IAsyncDisposable
+    private sealed class OpenStream(RouteDeployment deployment, Activity? activity, long started, CancellationTokenSource timer, OutputCap cap) : IAsyncDisposable
     {
         public RouteDeployment Deployment => deployment;
+
+        public OutputCap Cap => cap;
 
         public Activity? Activity => activity;
 
