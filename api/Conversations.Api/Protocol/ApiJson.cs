@@ -17,6 +17,7 @@ public static class ApiJson
         options.AllowTrailingCommas = false;
         options.MaxDepth = 32;
         options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        options.Converters.Add(new ValidatedJsonElementConverter());
         return options;
     }
 }

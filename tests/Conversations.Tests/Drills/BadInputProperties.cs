@@ -9,7 +9,7 @@ using CsCheck;
 namespace Conversations.Tests.Drills;
 
 /// <summary>
-/// Property: whatever arrives (malformed JSON, wrong types, bad UTF-8, huge strings, odd headers,
+/// Property: whatever arrives (malformed JSON, wrong types, bad UTF-8 and lone surrogates anywhere, huge strings, odd headers,
 /// unknown ids) on any endpoint, the answer is a 2xx or a 4xx in OpenAI's error shape, never a 5xx,
 /// and a refused request changes nothing. A larger run lives in bench/ (scenario "fuzz").
 /// </summary>
@@ -107,8 +107,12 @@ public sealed class BadInputProperties(GatewayFixture fixture)
 
             return Encoding.UTF8.GetBytes(json.ToJsonString());
         });
+        // A realistic body for a raw-JSON field with text that is not valid Unicode in it (invalid UTF-8, a lone surrogate).
+        var badText = Gen.Select(Gen.Int[0, Security.InvalidTextTests.Fields.Length - 1], Gen.Int[0, Security.InvalidTextTests.BadTexts.Length - 1],
+            (field, bad) => Security.InvalidTextTests.WithBadText(Security.InvalidTextTests.Fields[field].Body, Security.InvalidTextTests.BadTexts[bad]));
         return Gen.Frequency<byte[]>(
             (6, (IGen<byte[]>)structured),
+            (2, badText),
             (1, Gen.Byte.Array[0, 200]),
             (1, Gen.String[0, 200].Select(Encoding.UTF8.GetBytes)),
             (1, Gen.Int[1, 200].Select(depth => Encoding.UTF8.GetBytes(new string('[', depth) + new string(']', depth)))));
