@@ -63,7 +63,8 @@ public static class ConversationsApi
             .MapAdmin()
             .MapRouteAdmin()
             .MapUsage();
-        v1.MapFallback(context => ApiErrors.WriteAsync(context, InvalidUrl(context.Request)));
+        // No fallback route: it would win over routing's own 405 (wrong method) and 415 (wrong content type), which the
+        // status code pages above answer in OpenAI's shape, as they do an unknown URL's 404.
 
         app.MapOpenApi();
         app.MapScalarApiReference(options => options.WithTitle("Conversations API"));
@@ -74,7 +75,7 @@ public static class ConversationsApi
     {
         404 => InvalidUrl(context.Request),
         405 => new GatewayError(405, "invalid_request_error", "method_not_allowed", $"Method {context.Request.Method} is not allowed on {context.Request.Path}."),
-        415 => GatewayError.Invalid("Send the request body as application/json.") with { Status = 415 },
+        415 => new GatewayError(415, "invalid_request_error", "unsupported_media_type", "Send the request body as application/json (Content-Type: application/json)."),
         var status => new GatewayError(status, status >= 500 ? "server_error" : "invalid_request_error", null, $"The request failed with status {status}."),
     };
 

@@ -29,7 +29,7 @@ public static partial class AdminEndpoints
         tenants.MapPost("/{tenantId}/keys/{keyId}/revoke", RevokeKey).WithSummary("Revoke a key, cluster-wide, at once.")
             .Produces<KeyJson>().Produces<OpenAIErrorBody>(404);
         tenants.MapPost("/{tenantId}/keys/{keyId}/rotate", RotateKey).WithSummary("Issue a new secret; the old one works for the grace period.")
-            .Accepts<KeyRotateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(404);
+            .Accepts<KeyRotateJson>(isOptional: true, "application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(404);
         return v1;
     }
 
@@ -203,9 +203,7 @@ public static partial class AdminEndpoints
             return denied.ToResult();
         }
 
-        var body = api.Http.Request.ContentLength == 0
-            ? new KeyRotateJson(null)
-            : await RequestBody.ReadAsync<KeyRotateJson>(api.Http.Request);
+        var body = await RequestBody.ReadOptionalAsync(api.Http.Request, new KeyRotateJson(null));
         if (!body.IsSuccess)
         {
             return body.Error.ToResult();

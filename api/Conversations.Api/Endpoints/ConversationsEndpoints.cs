@@ -16,7 +16,7 @@ public static class ConversationsEndpoints
     {
         var conversations = v1.MapGroup("/conversations").WithTags("Conversations").RequireScope(EndpointGroups.Conversations);
         conversations.MapPost("/", Create).WithSummary("Create a conversation, optionally with initial items.")
-            .Accepts<ConversationCreateJson>("application/json").Produces<ConversationJson>().Produces<OpenAIErrorBody>(400);
+            .Accepts<ConversationCreateJson>(isOptional: true, "application/json").Produces<ConversationJson>().Produces<OpenAIErrorBody>(400);
         conversations.MapGet("/{conversationId}", Get).WithSummary("Retrieve a conversation.")
             .Produces<ConversationJson>().Produces<OpenAIErrorBody>(404);
         conversations.MapPost("/{conversationId}", Update).WithSummary("Update a conversation's metadata.")
@@ -37,9 +37,7 @@ public static class ConversationsEndpoints
     private static async Task<IResult> Create([AsParameters] ApiServices api)
     {
         // Every field is optional, and so is the body itself.
-        var body = api.Http.Request.ContentLength == 0
-            ? new ConversationCreateJson(null, null)
-            : await RequestBody.ReadAsync<ConversationCreateJson>(api.Http.Request);
+        var body = await RequestBody.ReadOptionalAsync(api.Http.Request, new ConversationCreateJson(null, null));
         if (!body.IsSuccess)
         {
             return body.Error.ToResult();
@@ -124,7 +122,7 @@ public static class ConversationsEndpoints
             : deleted.Error.ToResult();
     }
 
-    private static async Task<IResult> ListItems(string conversationId, [AsParameters] ApiServices api, string? after, int? limit, string? order)
+    private static async Task<IResult> ListItems(string conversationId, [AsParameters] ApiServices api, string? after, string? limit, string? order)
     {
         var query = ItemPaging.Parse(after, limit, order);
         if (!query.IsSuccess)

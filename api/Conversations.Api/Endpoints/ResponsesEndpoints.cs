@@ -149,7 +149,7 @@ public static class ResponsesEndpoints
             : deleted.Error.ToResult();
     }
 
-    private static async Task<IResult> ListInputItems(string responseId, [AsParameters] ApiServices api, string? after, int? limit, string? order)
+    private static async Task<IResult> ListInputItems(string responseId, [AsParameters] ApiServices api, string? after, string? limit, string? order)
     {
         var query = ItemPaging.Parse(after, limit, order);
         if (!query.IsSuccess)

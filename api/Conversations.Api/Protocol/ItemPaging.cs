@@ -3,9 +3,11 @@ namespace Conversations.Api;
 /// <summary>Reads OpenAI's list query parameters and writes the list envelope.</summary>
 public static class ItemPaging
 {
-    public static Result<ItemQuery> Parse(string? after, int? limit, string? order)
+    /// <param name="limit">As sent: a value that is not an integer is refused here, naming <c>limit</c>, not by the binder.</param>
+    public static Result<ItemQuery> Parse(string? after, string? limit, string? order)
     {
-        if (limit is < 1 or > ItemQuery.MaxLimit)
+        int? count = limit is null ? null : int.TryParse(limit, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
+        if (count is < 1 or > ItemQuery.MaxLimit)
         {
             return GatewayError.Invalid($"Invalid 'limit': expected an integer between 1 and {ItemQuery.MaxLimit}.", "limit", "invalid_value");
         }
@@ -15,7 +17,7 @@ public static class ItemPaging
             return GatewayError.Invalid("Invalid 'order': expected 'asc' or 'desc'.", "order", "invalid_value");
         }
 
-        return new ItemQuery(after, limit ?? ItemQuery.DefaultLimit, order == "asc");
+        return new ItemQuery(after, count ?? ItemQuery.DefaultLimit, order == "asc");
     }
 
     public static ListJson<ItemJson> ToJson(ItemPage page) => new(

@@ -9,6 +9,12 @@ namespace Conversations.Api;
 /// </summary>
 public static class RequestBody
 {
+    /// <summary>A body that may be left out entirely (no content at all): <paramref name="empty"/> then.</summary>
+    public static async Task<Result<T>> ReadOptionalAsync<T>(HttpRequest request, T empty) where T : class =>
+        request.ContentLength == 0 || (request.ContentLength is null && request.ContentType is null && request.Headers.TransferEncoding.Count == 0)
+            ? empty
+            : await ReadAsync<T>(request);
+
     public static async Task<Result<T>> ReadAsync<T>(HttpRequest request) where T : class
     {
         try
