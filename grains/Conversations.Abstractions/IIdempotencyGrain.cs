@@ -6,12 +6,12 @@ namespace Conversations;
 /// </summary>
 public interface IIdempotencyGrain : IGrainWithStringKey
 {
-    Task<IdempotencyClaim> Claim(string fingerprint);
+    Task<Result<IdempotencyClaim>> Claim(string fingerprint);
 
-    Task Complete(string responseId);
+    Task<GatewayError?> Complete(string responseId);
 
     /// <summary>The claimed request failed: a retry may run it again.</summary>
-    Task Release();
+    Task<GatewayError?> Release();
 }
 
 [GenerateSerializer]

@@ -1,13 +1,16 @@
+using Microsoft.Extensions.Logging;
+
 namespace Conversations.Grains;
 
 /// <summary>One idempotency key of a stateless request. A claim left in progress by a crashed caller lapses.</summary>
 public sealed class IdempotencyGrain(
     [PersistentState("idempotency", StorageNames.Conversations)] IPersistentState<IdempotencyState> state,
-    TimeProvider clock) : Grain, IIdempotencyGrain
+    TimeProvider clock,
+    ILogger<IdempotencyGrain> logger) : Grain, IIdempotencyGrain
 {
     private static readonly TimeSpan ClaimLapsesAfter = TimeSpan.FromMinutes(10);
 
-    public async Task<IdempotencyClaim> Claim(string fingerprint)
+    public async Task<Result<IdempotencyClaim>> Claim(string fingerprint)
     {
         var now = clock.GetUtcNow();
         var current = state.State;
@@ -29,21 +32,17 @@ public sealed class IdempotencyGrain(
             }
         }
 
-        state.State = new IdempotencyState { Fingerprint = fingerprint, ClaimedAt = now };
-        await state.WriteStateAsync();
-        return new IdempotencyClaim(IdempotencyOutcome.Claimed);
+        return await state.TryReplace(new IdempotencyState { Fingerprint = fingerprint, ClaimedAt = now }, this, logger)
+            ?? (Result<IdempotencyClaim>)new IdempotencyClaim(IdempotencyOutcome.Claimed);
     }
 
-    public async Task Complete(string responseId)
-    {
-        state.State = state.State with { ResponseId = responseId };
-        await state.WriteStateAsync();
-    }
+    public Task<GatewayError?> Complete(string responseId) => state.TryReplace(state.State with { ResponseId = responseId }, this, logger);
 
-    public async Task Release()
+    public async Task<GatewayError?> Release()
     {
-        await state.ClearStateAsync();
+        var failed = await state.TryClear(this, logger);
         DeactivateOnIdle();
+        return failed;
     }
 }
 

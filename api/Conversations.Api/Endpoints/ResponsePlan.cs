@@ -187,7 +187,7 @@ internal sealed class ResponsePlan
     /// Claims the idempotency key of a request without a conversation (a conversation deduplicates its
     /// own turns, atomically with appending them). Without a key, every request is claimed.
     /// </summary>
-    public async Task<IdempotencyClaim> Claim(ApiServices api)
+    public async Task<Result<IdempotencyClaim>> Claim(ApiServices api)
     {
         if (Idempotency is not { } idempotency || ConversationId is not null)
         {
@@ -223,7 +223,8 @@ internal sealed class ResponsePlan
         var stored = Store ? await api.Response(ResponseId).Save(response) : response;
         if (_claim is not null)
         {
-            await (stored.IsSuccess ? _claim.Complete(ResponseId) : _claim.Release());
+            // A key left claimed (its grain logged why) lapses; the client still gets the response it paid for.
+            _ = await (stored.IsSuccess ? _claim.Complete(ResponseId) : _claim.Release());
             _claim = null;
         }
 
@@ -273,7 +274,7 @@ internal sealed class ResponsePlan
     {
         if (Interlocked.Exchange(ref _claim, null) is { } claim)
         {
-            await claim.Release();
+            _ = await claim.Release(); // a key left claimed lapses
         }
     }
 

@@ -60,7 +60,13 @@ public static class ResponsesEndpoints
         }
 
         var turn = plan.Value;
-        var claim = await turn.Claim(api);
+        var claimed = await turn.Claim(api);
+        if (!claimed.IsSuccess)
+        {
+            return claimed.Error.ToResult();
+        }
+
+        var claim = claimed.Value;
         if (claim.Outcome == IdempotencyOutcome.Completed)
         {
             return await Replay(claim.ResponseId!, stream, api);

@@ -32,7 +32,7 @@ public interface ITenantGrain : IGrainWithStringKey
 /// <summary>Maps the hash of a key's secret to the key, so a presented key can be found. Written once.</summary>
 public interface IApiKeyIndexGrain : IGrainWithStringKey
 {
-    Task Register(KeyLocation location);
+    Task<GatewayError?> Register(KeyLocation location);
 
     [AlwaysInterleave]
     Task<KeyLocation?> Find();

@@ -1,12 +1,14 @@
 using Conversations.Tenancy;
+using Microsoft.Extensions.Logging;
 
 namespace Conversations.Grains.Tenancy;
 
 /// <summary>Secret hash to key location. Registered once; the tenant grain decides whether the key is valid.</summary>
 public sealed class ApiKeyIndexGrain(
-    [PersistentState("keyindex", StorageNames.Conversations)] IPersistentState<KeyIndexState> state) : Grain, IApiKeyIndexGrain
+    [PersistentState("keyindex", StorageNames.Conversations)] IPersistentState<KeyIndexState> state,
+    ILogger<ApiKeyIndexGrain> logger) : Grain, IApiKeyIndexGrain
 {
-    public async Task Register(KeyLocation location)
+    public Task<GatewayError?> Register(KeyLocation location)
     {
         if (state.State.Location is not null)
         {
@@ -14,8 +16,7 @@ public sealed class ApiKeyIndexGrain(
             throw new InvalidOperationException("This key hash is already registered.");
         }
 
-        state.State = new KeyIndexState { Location = location };
-        await state.WriteStateAsync();
+        return state.TryReplace(new KeyIndexState { Location = location }, this, logger);
     }
 
     public Task<KeyLocation?> Find() => Task.FromResult(state.State.Location);

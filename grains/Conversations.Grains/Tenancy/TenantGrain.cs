@@ -1,4 +1,5 @@
 using Conversations.Tenancy;
+using Microsoft.Extensions.Logging;
 
 namespace Conversations.Grains.Tenancy;
 
@@ -9,7 +10,8 @@ namespace Conversations.Grains.Tenancy;
 /// </summary>
 public sealed class TenantGrain(
     [PersistentState("tenant", StorageNames.Conversations)] IPersistentState<TenantState> state,
-    TimeProvider clock) : Grain, ITenantGrain
+    TimeProvider clock,
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     private string TenantId => this.GetPrimaryKeyString();
 
@@ -58,7 +60,11 @@ public sealed class TenantGrain(
         var info = new ApiKeyInfo(Ids.New("key"), TenantId, key.Name, KeySecrets.Visible(secret), key.Role,
             key.AllowedModels, key.AllowedEndpoints, key.Limits, clock.GetUtcNow(), key.ExpiresAt, null, null);
         var hash = KeySecrets.Hash(secret);
-        await GrainFactory.GetGrain<IApiKeyIndexGrain>(hash).Register(new KeyLocation(TenantId, info.Id));
+        if (await GrainFactory.GetGrain<IApiKeyIndexGrain>(hash).Register(new KeyLocation(TenantId, info.Id)) is { } unindexed)
+        {
+            return unindexed;
+        }
+
         var keys = new Dictionary<string, StoredKey>(state.State.Keys) { [info.Id] = new StoredKey(info, hash, null) };
         return await Persist(state.State with { Keys = keys }) ?? (Result<IssuedApiKey>)new IssuedApiKey(info, secret);
     }
@@ -101,7 +107,11 @@ public sealed class TenantGrain(
 
         var secret = KeySecrets.New();
         var hash = KeySecrets.Hash(secret);
-        await GrainFactory.GetGrain<IApiKeyIndexGrain>(hash).Register(new KeyLocation(TenantId, keyId));
+        if (await GrainFactory.GetGrain<IApiKeyIndexGrain>(hash).Register(new KeyLocation(TenantId, keyId)) is { } unindexed)
+        {
+            return unindexed;
+        }
+
         var keepOld = gracePeriod > TimeSpan.Zero;
         var rotated = new StoredKey(
             key.Info with { Prefix = KeySecrets.Visible(secret), PreviousSecretValidUntil = keepOld ? now + gracePeriod : null },
@@ -165,16 +175,7 @@ public sealed class TenantGrain(
         ContextPolicy = change.ContextPolicy is { } policy ? policy.Policy : settings.ContextPolicy,
     };
 
-    private async Task<GatewayError?> Persist(TenantState next)
-    {
-        if (await state.TryReplace(next) is null)
-        {
-            return null;
-        }
-
-        DeactivateOnIdle(); // the write may have landed; a fresh activation re-reads the truth
-        return GatewayError.StorageUnavailable;
-    }
+    private Task<GatewayError?> Persist(TenantState next) => state.TryReplace(next, this, logger);
 }
 
 [GenerateSerializer, Alias("tenancy.TenantState")]
