@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Conversations.Grains;
 
 /// <summary>A stored response: written once, read for retrieval and for <c>previous_response_id</c> chains.</summary>
-public sealed partial class ResponseGrain(
+public sealed class ResponseGrain(
     [PersistentState("response", StorageNames.Conversations)] IPersistentState<ResponseState> state,
     ILogger<ResponseGrain> logger) : Grain, IResponseGrain
 {
@@ -16,7 +16,7 @@ public sealed partial class ResponseGrain(
             return GatewayError.Conflict($"Response '{response.Id}' already exists.", "response_exists");
         }
 
-        return await state.TryReplace(new ResponseState { Response = response }) is { } failure ? StorageFailed(failure) : response;
+        return await state.TryReplace(new ResponseState { Response = response }, this, logger) ?? (Result<StoredResponse>)response;
     }
 
     public Task<Result<StoredResponse>> Get() =>
@@ -29,30 +29,14 @@ public sealed partial class ResponseGrain(
             return NotFound;
         }
 
-        try
+        if (await state.TryClear(this, logger) is { } failed)
         {
-            await state.ClearStateAsync();
-        }
-        catch (Exception exception)
-        {
-            return StorageFailed(exception);
+            return failed;
         }
 
         DeactivateOnIdle();
         return response;
     }
-
-    private GatewayError StorageFailed(Exception exception)
-    {
-        LogStorageFailure(exception, this.GetPrimaryKeyString());
-
-        // The write may have landed despite the error; a fresh activation re-reads the truth and its ETag.
-        DeactivateOnIdle();
-        return GatewayError.StorageUnavailable;
-    }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Writing response {Key} failed")]
-    private partial void LogStorageFailure(Exception exception, string key);
 }
 
 [GenerateSerializer, Alias("conv.ResponseState")]

@@ -46,12 +46,16 @@ public sealed partial class KnowledgeBaseGrain(
         try
         {
             await Index.Clear();
-            await state.ClearStateAsync();
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogStorageFailed(exception);
             return GatewayError.StorageUnavailable;
+        }
+
+        if (await state.TryClear(this, logger) is { } failed)
+        {
+            return failed;
         }
 
         DeactivateOnIdle();
@@ -145,8 +149,7 @@ public sealed partial class KnowledgeBaseGrain(
 
     private Result<KnowledgeBaseInfo> Info() => new KnowledgeBaseInfo(KnowledgeBaseId, state.State.Name!, state.State.CreatedAt, state.State.Documents.Count);
 
-    private async Task<GatewayError?> Write(KnowledgeBaseState next) =>
-        await state.TryReplace(next) is null ? null : GatewayError.StorageUnavailable;
+    private Task<GatewayError?> Write(KnowledgeBaseState next) => state.TryReplace(next, this, logger);
 }
 
 [GenerateSerializer, Alias("conv.KnowledgeBaseState")]
