@@ -31,6 +31,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddVectorStore(configuration);
         services.AddSingleton<Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>, Conversations.Embeddings.LocalEmbeddingGenerator>();
         services.Configure<Context.SummaryOptions>(configuration.GetSection(Context.SummaryOptions.Section));
+        services.AddOptions<Quotas.QuotaOptions>().Bind(configuration.GetSection(Quotas.QuotaOptions.Section))
+            .Validate(quotas => quotas.FlushInterval > TimeSpan.Zero, $"{Quotas.QuotaOptions.Section}:FlushInterval must be positive.").ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         return services;
     }

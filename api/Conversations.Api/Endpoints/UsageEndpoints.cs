@@ -64,7 +64,11 @@ public static class UsageEndpoints
         }
 
         // Usage is written behind by the tenant's quota grain; flush it so the report includes every finished call.
-        await api.Grains.GetGrain<ITenantQuotaGrain>(tenantId).FlushUsage();
+        if (await api.Grains.GetGrain<ITenantQuotaGrain>(tenantId).FlushUsage() is { } unflushed)
+        {
+            return unflushed.ToResult();
+        }
+
         var days = Enumerable.Range(0, end.Value.DayNumber - start.Value.DayNumber + 1).Select(start.Value.AddDays);
         var rows = (await Task.WhenAll(days.Select(day => api.Grains
                 .GetGrain<IUsageGrain>(GrainKeys.For(tenantId, day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))).Get())))

@@ -17,8 +17,11 @@ public interface ITenantQuotaGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task Settle(string leaseId, Caller caller, string? endUser, string model, TokenUsage actual, decimal costUsd);
 
-    /// <summary>Hands aggregated usage to the usage grains now (it is otherwise flushed every few seconds).</summary>
-    Task FlushUsage();
+    /// <summary>
+    /// Hands aggregated usage to the usage grains and writes budget use now (both are otherwise written every few
+    /// seconds); <see cref="GatewayError.StorageUnavailable"/> when some of it could not be stored.
+    /// </summary>
+    Task<GatewayError?> FlushUsage();
 }
 
 [GenerateSerializer, Immutable, Alias("tenancy.AdmissionRequest")]

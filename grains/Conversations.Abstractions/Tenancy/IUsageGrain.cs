@@ -4,7 +4,7 @@ namespace Conversations.Tenancy;
 public interface IUsageGrain : IGrainWithStringKey
 {
     /// <summary>Adds a batch of rows; a batch already recorded (a retry) is ignored.</summary>
-    Task Record(Guid batchId, IReadOnlyList<UsageRow> rows);
+    Task<GatewayError?> Record(Guid batchId, IReadOnlyList<UsageRow> rows);
 
     Task<IReadOnlyList<UsageRow>> Get();
 }

@@ -1,34 +1,34 @@
 using Conversations.Tenancy;
 using Microsoft.Extensions.Logging;
-using Orleans.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Conversations.Grains.Quotas;
 
 /// <summary>
 /// One tenant's admission control (see <see cref="QuotaLedger"/>). Minute windows live in memory;
 /// budget use is persisted, and usage rows go to the day's <see cref="IUsageGrain"/>, both written
-/// behind every <see cref="FlushInterval"/> and on deactivation.
+/// behind every <see cref="QuotaOptions.FlushInterval"/> and on deactivation.
 /// See docs/decisions/0005-one-quota-grain-per-tenant.md.
 /// </summary>
 public sealed partial class TenantQuotaGrain(
     [PersistentState("quota", StorageNames.Conversations)] IPersistentState<QuotaState> state,
+    IOptions<QuotaOptions> options,
     TimeProvider clock,
     ILogger<TenantQuotaGrain> logger) : Grain, ITenantQuotaGrain
 {
-    public static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(2);
-
     private readonly QuotaLedger _ledger = new(clock);
     private Dictionary<(DateOnly, string, string, string), UsageRow> _pending = [];
     private readonly List<UsageBatch> _unsent = [];
     private bool _budgetsChanged;
-    private Task _flushing = Task.CompletedTask;
+    private Task<GatewayError?> _flushing = Task.FromResult<GatewayError?>(null);
 
     private string Tenant => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _ledger.Budgets = state.State.Budgets;
-        this.RegisterGrainTimer(_ => Flush(), new GrainTimerCreationOptions(FlushInterval, FlushInterval) { Interleave = true });
+        var interval = options.Value.FlushInterval;
+        this.RegisterGrainTimer(_ => Flush(), new GrainTimerCreationOptions(interval, interval) { Interleave = true });
         return Task.CompletedTask;
     }
 
@@ -48,16 +48,17 @@ public sealed partial class TenantQuotaGrain(
         return Task.CompletedTask;
     }
 
-    public Task FlushUsage() => Flush();
+    public Task<GatewayError?> FlushUsage() => Flush();
 
     /// <summary>One flush at a time; a caller arriving during a flush waits for the next one to include its rows.</summary>
-    private Task Flush()
+    private Task<GatewayError?> Flush()
     {
         _flushing = _flushing.IsCompleted ? FlushOnce() : _flushing.ContinueWith(_ => FlushOnce(), TaskScheduler.Current).Unwrap();
         return _flushing;
     }
 
-    private async Task FlushOnce()
+    /// <summary>Returns the first storage failure, if any: what failed stays pending for the next flush.</summary>
+    private async Task<GatewayError?> FlushOnce()
     {
         _ledger.ExpireLeases();
 
@@ -68,45 +69,43 @@ public sealed partial class TenantQuotaGrain(
         }
 
         _pending = [];
+        GatewayError? failed = null;
         foreach (var batch in _unsent.ToList())
         {
             try
             {
                 var key = GrainKeys.For(Tenant, batch.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
-                await GrainFactory.GetGrain<IUsageGrain>(key).Record(batch.Id, batch.Rows);
+                if (await GrainFactory.GetGrain<IUsageGrain>(key).Record(batch.Id, batch.Rows) is { } unrecorded)
+                {
+                    failed ??= unrecorded;
+                    continue;
+                }
+
                 _unsent.Remove(batch);
             }
             catch (Exception exception)
             {
-                LogFlushFailed(exception, Tenant);
+                LogUsageUnreachable(exception, Tenant);
             }
         }
 
         if (_budgetsChanged)
         {
             _budgetsChanged = false;
-            state.State = new QuotaState { Budgets = _ledger.Budgets };
-            try
-            {
-                await state.WriteStateAsync();
-            }
-            catch (Exception exception)
+            if (await state.TryReplace(new QuotaState { Budgets = _ledger.Budgets }, this, logger) is { } unwritten)
             {
                 _budgetsChanged = true;
-                LogFlushFailed(exception, Tenant);
-                if (exception is InconsistentStateException)
-                {
-                    // Stored state moved on (a write that failed had landed): a fresh activation re-reads it and its ETag.
-                    DeactivateOnIdle();
-                }
+                failed ??= unwritten;
             }
         }
+
+        return failed;
     }
 
     private sealed record UsageBatch(Guid Id, DateOnly Day, List<UsageRow> Rows);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Flushing quota state of tenant {Tenant} failed; retrying on the next flush")]
-    private partial void LogFlushFailed(Exception exception, string tenant);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handing usage of tenant {Tenant} to its usage grain failed; retrying on the next flush")]
+    private partial void LogUsageUnreachable(Exception exception, string tenant);
 }
 
 [GenerateSerializer, Alias("tenancy.QuotaState")]

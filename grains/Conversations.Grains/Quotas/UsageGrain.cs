@@ -1,19 +1,21 @@
 using Conversations.Tenancy;
+using Microsoft.Extensions.Logging;
 
 namespace Conversations.Grains.Quotas;
 
 /// <summary>One tenant's usage for one day, aggregated per key, end user and model.</summary>
 public sealed class UsageGrain(
-    [PersistentState("usage", StorageNames.Conversations)] IPersistentState<UsageState> state) : Grain, IUsageGrain
+    [PersistentState("usage", StorageNames.Conversations)] IPersistentState<UsageState> state,
+    ILogger<UsageGrain> logger) : Grain, IUsageGrain
 {
     /// <summary>Enough recent batch ids to recognise any retry (a tenant flushes one batch a day every few seconds).</summary>
     private const int RememberedBatches = 512;
 
-    public async Task Record(Guid batchId, IReadOnlyList<UsageRow> rows)
+    public async Task<GatewayError?> Record(Guid batchId, IReadOnlyList<UsageRow> rows)
     {
         if (state.State.Batches.Contains(batchId))
         {
-            return;
+            return null;
         }
 
         var previous = state.State;
@@ -23,20 +25,8 @@ public sealed class UsageGrain(
             totals[row.Group] = totals.TryGetValue(row.Group, out var existing) ? existing.Add(row) : row;
         }
 
-        state.State = new UsageState
-        {
-            Rows = [.. totals.Values],
-            Batches = [.. previous.Batches.TakeLast(RememberedBatches - 1), batchId],
-        };
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = previous;
-            throw;
-        }
+        return await state.TryReplace(
+            new UsageState { Rows = [.. totals.Values], Batches = [.. previous.Batches.TakeLast(RememberedBatches - 1), batchId] }, this, logger);
     }
 
     public Task<IReadOnlyList<UsageRow>> Get() => Task.FromResult<IReadOnlyList<UsageRow>>(state.State.Rows);
