@@ -34,18 +34,10 @@ public sealed partial class ModelRouteGrain(
 
     private int Version => state.State.Versions is [.., var last] ? last.Version : 0;
 
-    /// <summary>
-    /// A route of the tenant's own makes sure the tenant's list names it (a no-op when it does): routes whose listing
-    /// failed under older code, which stored the version first, become callable again once anything reads them.
-    /// </summary>
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.State.Versions is [.., { Config: { } own }])
-        {
-            await Register(TenantRoutesGrain.Listing(Alias, own));
-        }
-
         Publish();
+        return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
