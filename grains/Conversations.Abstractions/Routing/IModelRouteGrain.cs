@@ -48,7 +48,7 @@ public interface ITenantRoutesGrain : IGrainWithStringKey
     Task<bool> Owns(string alias);
 
     /// <summary>Records that the tenant has its own route for <paramref name="alias"/> (or, with <c>null</c>, no longer has).</summary>
-    Task Register(string alias, ModelDescription? model);
+    Task<GatewayError?> Register(string alias, ModelDescription? model);
 }
 
 [GenerateSerializer, Immutable, Alias("conv.ModelDescription")]

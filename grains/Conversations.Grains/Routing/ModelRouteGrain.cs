@@ -134,22 +134,22 @@ public sealed partial class ModelRouteGrain(
         // The tenant's route list is written first when the alias gains a route and last when it loses one, so an alias
         // that has a route is always listed: calls check the list before they activate a route grain (RoutePlanner).
         var own = config is null ? null : TenantRoutesGrain.Listing(Alias, config);
-        if (own is not null && !await Register(own))
+        if (own is not null && await Routes.Register(Alias, own) is { } unlisted)
         {
-            return GatewayError.StorageUnavailable;
+            return unlisted;
         }
 
         var version = new RouteVersion(Version + 1, config, time.GetUtcNow(), changedBy, change);
         var next = new RouteState { Versions = [.. state.State.Versions.TakeLast(KeptVersions - 1), version] };
-        if (await state.TryReplace(next) is not null)
+        if (await state.TryReplace(next, this, logger) is { } failed)
         {
-            return GatewayError.StorageUnavailable;
+            return failed;
         }
 
         Publish(); // before the change is acknowledged: this silo's next call plans with the new version
         if (own is null)
         {
-            await Register(null); // if this fails the alias stays listed, and calls to it find no route: a 404 all the same
+            await Unlist(); // if this fails the alias stays listed, and calls to it find no route: a 404 all the same
         }
 
         return Current is null ? new RouteView(Alias, false, Version, null, [], state.State.Versions) : View();
@@ -170,22 +170,22 @@ public sealed partial class ModelRouteGrain(
         return new RouteView(Alias, state.State.Versions is [.., { Config: not null }], Version, route, health, state.State.Versions);
     }
 
-    private async Task<bool> Register(ModelDescription? own)
+    private ITenantRoutesGrain Routes => GrainFactory.GetGrain<ITenantRoutesGrain>(Tenant);
+
+    private async Task Unlist()
     {
         try
         {
-            await GrainFactory.GetGrain<ITenantRoutesGrain>(Tenant).Register(Alias, own);
-            return true;
+            _ = await Routes.Register(Alias, null); // a storage failure the route list logged itself
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            LogRegisterFailed(exception, Alias);
-            return false;
+            LogUnlistFailed(exception, Alias);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Alias}: updating the tenant's route list failed")]
-    private partial void LogRegisterFailed(Exception exception, string alias);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Alias}: removing it from the tenant's route list failed")]
+    private partial void LogUnlistFailed(Exception exception, string alias);
 
     /// <summary>Health is per deployment of the current version; a new version starts with fresh circuits.</summary>
     private DeploymentHealthState Health(RouteConfig route, RouteDeployment deployment)

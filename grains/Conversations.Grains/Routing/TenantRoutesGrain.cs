@@ -1,5 +1,6 @@
 using Conversations.Providers;
 using Conversations.Routing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Conversations.Grains.Routing;
@@ -7,7 +8,8 @@ namespace Conversations.Grains.Routing;
 /// <summary>The aliases a tenant can call: the platform's routes, and the ones the tenant defined or overrode.</summary>
 public sealed class TenantRoutesGrain(
     [PersistentState("routes", StorageNames.Conversations)] IPersistentState<TenantRoutesState> state,
-    IOptions<RoutingOptions> options) : Grain, ITenantRoutesGrain
+    IOptions<RoutingOptions> options,
+    ILogger<TenantRoutesGrain> logger) : Grain, ITenantRoutesGrain
 {
     public Task<IReadOnlyList<ModelDescription>> ListModels()
     {
@@ -22,11 +24,11 @@ public sealed class TenantRoutesGrain(
 
     public Task<bool> Owns(string alias) => Task.FromResult(state.State.Own.ContainsKey(alias));
 
-    public async Task Register(string alias, ModelDescription? model)
+    public Task<GatewayError?> Register(string alias, ModelDescription? model)
     {
         if (state.State.Own.GetValueOrDefault(alias) == model)
         {
-            return; // already so: no write
+            return Task.FromResult<GatewayError?>(null); // already so: no write
         }
 
         var own = new Dictionary<string, ModelDescription>(state.State.Own, StringComparer.Ordinal);
@@ -39,10 +41,7 @@ public sealed class TenantRoutesGrain(
             own[alias] = model;
         }
 
-        if (await state.TryReplace(new TenantRoutesState { Own = own }) is { } failure)
-        {
-            throw new InvalidOperationException("The tenant's route list could not be stored.", failure);
-        }
+        return state.TryReplace(new TenantRoutesState { Own = own }, this, logger);
     }
 
     /// <summary>How <c>/v1/models</c> lists a route.</summary>
