@@ -10,7 +10,7 @@ namespace Conversations.Memory;
 public interface IVectorIndexGrain : IGrainWithStringKey
 {
     /// <summary>Adds or replaces records by id.</summary>
-    Task Upsert(IReadOnlyList<VectorRecord> records);
+    Task<GatewayError?> Upsert(IReadOnlyList<VectorRecord> records);
 
     [Orleans.Concurrency.AlwaysInterleave]
     Task<IReadOnlyList<VectorMatch>> Search(float[] vector, int top, float minScore);
@@ -19,10 +19,10 @@ public interface IVectorIndexGrain : IGrainWithStringKey
     [Orleans.Concurrency.AlwaysInterleave]
     Task<IReadOnlyList<string>> Sources();
 
-    Task DeleteSource(string source);
+    Task<GatewayError?> DeleteSource(string source);
 
     /// <summary>Removes every record: the conversation or knowledge base is gone.</summary>
-    Task Clear();
+    Task<GatewayError?> Clear();
 }
 
 public static class VectorScopes

@@ -25,21 +25,32 @@ public interface IVectorStore
     Task Clear(string tenant, string scope);
 }
 
-/// <summary>The embedded default: one <see cref="IVectorIndexGrain"/> per <c>{tenant}/{scope}</c>.</summary>
+/// <summary>
+/// The embedded default: one <see cref="IVectorIndexGrain"/> per <c>{tenant}/{scope}</c>. An index that could not
+/// store a change (it logged why) fails the call with an exception, as every store's client does.
+/// </summary>
 public sealed class GrainVectorStore(IGrainFactory grains) : IVectorStore
 {
-    public Task Upsert(string tenant, string scope, IReadOnlyList<VectorRecord> records) => Index(tenant, scope).Upsert(records);
+    public async Task Upsert(string tenant, string scope, IReadOnlyList<VectorRecord> records) => Stored(await Index(tenant, scope).Upsert(records));
 
     public Task<IReadOnlyList<VectorMatch>> Search(string tenant, string scope, float[] vector, int top, float minScore) =>
         Index(tenant, scope).Search(vector, top, minScore);
 
     public Task<IReadOnlyList<string>> Sources(string tenant, string scope) => Index(tenant, scope).Sources();
 
-    public Task DeleteSource(string tenant, string scope, string source) => Index(tenant, scope).DeleteSource(source);
+    public async Task DeleteSource(string tenant, string scope, string source) => Stored(await Index(tenant, scope).DeleteSource(source));
 
-    public Task Clear(string tenant, string scope) => Index(tenant, scope).Clear();
+    public async Task Clear(string tenant, string scope) => Stored(await Index(tenant, scope).Clear());
 
     private IVectorIndexGrain Index(string tenant, string scope) => grains.GetGrain<IVectorIndexGrain>(GrainKeys.For(tenant, scope));
+
+    private static void Stored(GatewayError? failed)
+    {
+        if (failed is not null)
+        {
+            throw new IOException(failed.Message);
+        }
+    }
 }
 
 /// <summary>One tenant's scope of a <see cref="IVectorStore"/>.</summary>

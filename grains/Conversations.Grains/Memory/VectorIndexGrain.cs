@@ -1,16 +1,18 @@
 using System.Numerics.Tensors;
 using Conversations.Memory;
+using Microsoft.Extensions.Logging;
 
 namespace Conversations.Grains.Memory;
 
 /// <summary>An embedded, persistent vector index; see <see cref="IVectorIndexGrain"/>.</summary>
 public sealed class VectorIndexGrain(
-    [PersistentState("vectors", StorageNames.Conversations)] IPersistentState<VectorIndexState> state) : Grain, IVectorIndexGrain
+    [PersistentState("vectors", StorageNames.Conversations)] IPersistentState<VectorIndexState> state,
+    ILogger<VectorIndexGrain> logger) : Grain, IVectorIndexGrain
 {
-    public async Task Upsert(IReadOnlyList<VectorRecord> records)
+    public Task<GatewayError?> Upsert(IReadOnlyList<VectorRecord> records)
     {
         var ids = records.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
-        await Replace([.. state.State.Records.Where(r => !ids.Contains(r.Id)), .. records]);
+        return Replace([.. state.State.Records.Where(r => !ids.Contains(r.Id)), .. records]);
     }
 
     public Task<IReadOnlyList<VectorMatch>> Search(float[] vector, int top, float minScore)
@@ -27,21 +29,17 @@ public sealed class VectorIndexGrain(
     public Task<IReadOnlyList<string>> Sources() =>
         Task.FromResult<IReadOnlyList<string>>([.. state.State.Records.Select(r => r.Source).Distinct(StringComparer.Ordinal)]);
 
-    public Task DeleteSource(string source) => Replace([.. state.State.Records.Where(r => r.Source != source)]);
+    public Task<GatewayError?> DeleteSource(string source) => Replace([.. state.State.Records.Where(r => r.Source != source)]);
 
-    public async Task Clear()
+    public async Task<GatewayError?> Clear()
     {
-        await state.ClearStateAsync();
+        var failed = await state.TryClear(this, logger);
         DeactivateOnIdle();
+        return failed;
     }
 
-    private async Task Replace(List<VectorRecord> records)
-    {
-        if (await state.TryReplace(new VectorIndexState { Records = records }) is { } failure)
-        {
-            throw new InvalidOperationException("The vector index could not be stored.", failure);
-        }
-    }
+    private Task<GatewayError?> Replace(List<VectorRecord> records) =>
+        state.TryReplace(new VectorIndexState { Records = records }, this, logger);
 }
 
 [GenerateSerializer, Alias("conv.VectorIndexState")]
