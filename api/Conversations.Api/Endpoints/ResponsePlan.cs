@@ -233,30 +233,23 @@ internal sealed class ResponsePlan
 
     /// <summary>
     /// Rebuilds and stores the response of a turn from the items it appended to its conversation: <paramref name="written"/>
-    /// (what the model wrote, as the conversation remembered it) is the output, the rest the input. A turn remembered
-    /// without them (before they were kept) takes its trailing assistant items as the output.
+    /// (what the model wrote, as the conversation remembered it) is the output, the rest the input.
     /// </summary>
     public async Task<Result<StoredResponse>> Rebuild(string responseId, string conversationId, IReadOnlyList<ConversationItem>? written, ApiServices api)
     {
+        if (written is not { Count: > 0 })
+        {
+            return GatewayError.NotFound("response", responseId); // the conversation no longer holds what the model wrote
+        }
+
         var page = await api.Conversation(conversationId).ListItems(new ItemQuery(null, ItemQuery.MaxLimit, Ascending: false));
-        var items = page.Value?.Items.Where(item => item.ResponseId == responseId).Reverse().ToList() ?? [];
-        if (written is { Count: > 0 })
-        {
-            var ids = written.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
-            items = [.. items.Where(item => !ids.Contains(item.Id)), .. written];
-        }
-
-        var outputs = written is { Count: > 0 } ? written.Count : items.AsEnumerable().Reverse().TakeWhile(item => item.Role == Roles.Assistant).Count();
-        if (outputs == 0)
-        {
-            return GatewayError.NotFound("response", responseId);
-        }
-
-        var rebuilt = ToStored(items[^outputs..], new TokenUsage(0, items[^outputs..].Sum(item => item.Tokens)), "completed") with
+        var ids = written.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
+        List<ConversationItem> input = [.. page.Value?.Items.Where(item => item.ResponseId == responseId && !ids.Contains(item.Id)).Reverse() ?? []];
+        var rebuilt = ToStored([.. written], new TokenUsage(0, written.Sum(item => item.Tokens)), "completed") with
         {
             Id = responseId,
-            Input = items[..^outputs],
-            CreatedAt = items[0].CreatedAt,
+            Input = input,
+            CreatedAt = (input.Count > 0 ? input[0] : written[0]).CreatedAt,
         };
         var saved = await api.Response(responseId).Save(rebuilt);
         return saved.IsSuccess || saved.Error.Status == 409 ? rebuilt : saved;
