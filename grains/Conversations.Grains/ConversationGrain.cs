@@ -44,7 +44,7 @@ public sealed partial class ConversationGrain(
     {
         var (tenant, id) = GrainKeys.Parse(this.GetPrimaryKeyString());
         _store = new(head, ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Conversations), this.GetGrainId(), logger);
-        _writes = new(_store, this, this.GetPrimaryKeyString(), logger);
+        _writes = new(_store, this, logger);
         _summarizer = new(this, _writes, pipeline, clock, options.Value, logger);
         _extractor = new(this, _writes, pipeline, options.Value, logger);
         _recall = new(this, tenant, id, _writes, vectors, embeddings, options.Value, logger);

@@ -5,12 +5,11 @@ namespace Conversations.Grains;
 /// <summary>
 /// How a conversation activation changes its state: one writer at a time (<see cref="Enter"/>), each change a whole new
 /// state written by <see cref="Persist"/>. Memory never runs ahead of storage: while a write is in flight, interleaved
-/// reads see <see cref="Durable"/>, the state storage has confirmed; a failed write leaves the previous state, is logged
-/// once, deactivates the grain (the write may have landed despite the error: a fresh activation re-reads the truth and
-/// its ETag) and reaches the caller as <see cref="GatewayError.StorageUnavailable"/> (503 with <c>retry-after</c>).
+/// reads see <see cref="Durable"/>, the state storage has confirmed; a failed write leaves the previous state and is
+/// answered by the one storage rule every grain follows (<see cref="StateWrites"/>).
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "A SemaphoreSlim whose wait handle is never read holds no unmanaged resource.")]
-internal sealed partial class ConversationWrites(ConversationStore store, IGrainBase grain, string key, ILogger logger)
+internal sealed class ConversationWrites(ConversationStore store, IGrainBase grain, ILogger logger)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ConversationState? _writing;
@@ -49,13 +48,6 @@ internal sealed partial class ConversationWrites(ConversationStore store, IGrain
     /// <summary>Removes the conversation (inside <see cref="Enter"/>); null, or why it was not removed.</summary>
     public async Task<GatewayError?> Clear() => await store.TryClear() is { } failure ? Failed(failure) : null;
 
-    public GatewayError Failed(Exception exception)
-    {
-        LogStorageFailure(exception, key);
-        grain.DeactivateOnIdle();
-        return GatewayError.StorageUnavailable;
-    }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Writing conversation {Key} failed")]
-    private partial void LogStorageFailure(Exception exception, string key);
+    /// <summary>The storage rule's answer (<see cref="StateWrites.StorageFailed"/>).</summary>
+    public GatewayError Failed(Exception exception) => grain.StorageFailed(exception, logger);
 }
