@@ -23,17 +23,67 @@ public sealed class QuotaLedger(TimeProvider clock)
     private readonly HashSet<string> _settled = new(StringComparer.Ordinal);
     private readonly Queue<string> _settledOrder = new();
 
-    /// <summary>Budget use per scope, for persistence.</summary>
-    public Dictionary<string, BudgetUse> Budgets
+    /// <summary>What calls a crashed activation may have admitted unrecorded, and until when a scope first seen now counts them.</summary>
+    private (QuotaUse Use, DateTimeOffset Until)? _unrecorded;
+
+    /// <summary>Everything a new activation needs to go on exactly: windows, calls in flight, budget use.</summary>
+    public QuotaState Snapshot() => Snapshot(clock.GetUtcNow());
+
+    private QuotaState Snapshot(DateTimeOffset now) => new()
     {
-        get => _scopes.ToDictionary(pair => pair.Key, pair => pair.Value.Budget, StringComparer.Ordinal);
-        set
+        Budgets = _scopes.ToDictionary(pair => pair.Key, pair => pair.Value.Budget, StringComparer.Ordinal),
+        Windows = _scopes.Where(pair => pair.Value.RequestsInWindow > 0 || pair.Value.TokensInWindow > 0)
+            .ToDictionary(pair => pair.Key, pair => pair.Value.SnapshotWindow(now), StringComparer.Ordinal),
+        Leases = [.. _leases.Values.Select(lease => new StoredLease(lease.Id, lease.ExpiresAt, lease.Tokens, lease.CostUsd, [.. lease.Entries.Select(e => e.Scope.Name)]))],
+    };
+
+    /// <summary>
+    /// Goes on from <paramref name="state"/>. After a crash (<paramref name="unrecorded"/>: what the crashed activation may have
+    /// admitted after the snapshot), those calls count as made now in every scope, and in any scope first seen within the
+    /// next minute: a restored ledger may refuse what it could have admitted, never the other way round.
+    /// </summary>
+    public void Restore(QuotaState state, QuotaUse? unrecorded = null)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var (name, budget) in state.Budgets)
         {
-            foreach (var (name, budget) in value)
-            {
-                Scope(name).Budget = budget;
-            }
+            Scope(name).Budget = budget;
         }
+
+        foreach (var (name, buckets) in state.Windows)
+        {
+            Scope(name).RestoreWindow(buckets);
+        }
+
+        foreach (var stored in state.Leases)
+        {
+            var lease = new Lease(stored.Id, stored.ExpiresAt, stored.Tokens, stored.CostUsd);
+            foreach (var scope in stored.Scopes.Select(Scope))
+            {
+                scope.InFlight++;
+                scope.ReservedTokens += stored.Tokens;
+                scope.ReservedCostUsd += stored.CostUsd;
+                lease.Entries.Add((scope, null));
+            }
+
+            _leases[lease.Id] = lease;
+        }
+
+        if (unrecorded is { Requests: > 0 } use)
+        {
+            foreach (var scope in _scopes.Values.Append(Scope("tenant")).Distinct())
+            {
+                CountUnrecorded(scope, use, now);
+            }
+
+            _unrecorded = (use, now + QuotaScope.Window);
+        }
+    }
+
+    private static void CountUnrecorded(QuotaScope scope, QuotaUse use, DateTimeOffset now)
+    {
+        scope.Add(use.Requests, use.Tokens, now);
+        scope.Budget = scope.Budget.RollOver(now).Add(use.Tokens, use.CostUsd);
     }
 
     public int InFlight(string scope) => _scopes.TryGetValue(scope, out var counters) ? counters.InFlight : 0;
@@ -185,6 +235,11 @@ public sealed class QuotaLedger(TimeProvider clock)
         if (!_scopes.TryGetValue(name, out var scope))
         {
             _scopes[name] = scope = new QuotaScope(name);
+            var now = clock.GetUtcNow();
+            if (_unrecorded is { } unrecorded && now < unrecorded.Until)
+            {
+                CountUnrecorded(scope, unrecorded.Use, now); // a scope the crashed activation may have admitted calls in, unrecorded
+            }
         }
 
         return scope;

@@ -1,10 +1,25 @@
 namespace Conversations.Grains.Quotas;
 
-/// <summary>How quota grains write behind, bound from <c>Conversations:Quotas</c>.</summary>
+/// <summary>How quota grains write their state, bound from <c>Conversations:Quotas</c> (decision 0027).</summary>
 public sealed class QuotaOptions
 {
     public const string Section = "Conversations:Quotas";
 
-    /// <summary>How often budget use and usage rows are written: the most a silo crash loses (decision 0005).</summary>
-    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>How often a quota grain writes its state (when it changed) and hands usage rows on.</summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The least a write lets its activation admit before the next write: calls, reserved tokens, reserved cost (USD).
+    /// Each write grants twice what was admitted in the interval before it, at least this. After a silo crash, the
+    /// last write's grant counts as used: the most a crash can make a tenant's limits refuse that they would have admitted.
+    /// </summary>
+    public int MinHeadroomRequests { get; init; } = 8;
+
+    /// <inheritdoc cref="MinHeadroomRequests"/>
+    public long MinHeadroomTokens { get; init; } = 32_768;
+
+    /// <inheritdoc cref="MinHeadroomRequests"/>
+    public decimal MinHeadroomCostUsd { get; init; } = 0.05m;
+
+    internal QuotaUse MinHeadroom => new(MinHeadroomRequests, MinHeadroomTokens, MinHeadroomCostUsd);
 }

@@ -84,6 +84,58 @@ internal sealed class QuotaScope(string name)
         return entry;
     }
 
+    /// <summary>
+    /// The minute's requests and tokens in one-second buckets, each stamped with its bucket's end (or <paramref name="now"/>,
+    /// if earlier): restored, an entry leaves the window no earlier than the one it stands for, so a restored window never
+    /// admits more; and no entry is later than the snapshot, so a window restored later stays in time order.
+    /// </summary>
+    public List<WindowBucket> SnapshotWindow(DateTimeOffset now)
+    {
+        DateTimeOffset BucketEnd(DateTimeOffset at)
+        {
+            var end = new DateTimeOffset(at.UtcTicks - (at.UtcTicks % TimeSpan.TicksPerSecond) + TimeSpan.TicksPerSecond, TimeSpan.Zero);
+            return end < now ? end : now;
+        }
+
+        var buckets = new SortedDictionary<DateTimeOffset, WindowBucket>();
+        foreach (var at in _requests)
+        {
+            var end = BucketEnd(at);
+            buckets[end] = buckets.TryGetValue(end, out var bucket) ? bucket with { Requests = bucket.Requests + 1 } : new WindowBucket(end, 1, 0);
+        }
+
+        foreach (var entry in _tokens)
+        {
+            var end = BucketEnd(entry.At);
+            buckets[end] = buckets.TryGetValue(end, out var bucket) ? bucket with { Tokens = bucket.Tokens + entry.Tokens } : new WindowBucket(end, 0, entry.Tokens);
+        }
+
+        return [.. buckets.Values];
+    }
+
+    /// <summary>Adds a snapshot's buckets (oldest first) to the window, as requests and tokens made at each bucket's end.</summary>
+    public void RestoreWindow(IEnumerable<WindowBucket> buckets)
+    {
+        foreach (var bucket in buckets)
+        {
+            Add(bucket.Requests, bucket.Tokens, bucket.At);
+        }
+    }
+
+    /// <summary>Counts <paramref name="requests"/> requests and <paramref name="tokens"/> tokens as made at <paramref name="now"/>.</summary>
+    public void Add(int requests, long tokens, DateTimeOffset now)
+    {
+        for (var i = 0; i < requests; i++)
+        {
+            AddRequest(now);
+        }
+
+        if (tokens > 0)
+        {
+            AddTokens(now, tokens);
+        }
+    }
+
     /// <summary>Replaces a reservation with the actual count, if it is still inside the window.</summary>
     public void Correct(TokenEntry entry, long actual)
     {
@@ -105,7 +157,11 @@ internal sealed class QuotaScope(string name)
     }
 }
 
-/// <summary>Tokens and cost used in the current UTC day and month: the part of quota state that is persisted.</summary>
+/// <summary>Requests and tokens a window counted in the second that ends at <see cref="At"/>.</summary>
+[GenerateSerializer, Immutable, Alias("tenancy.WindowBucket")]
+public sealed record WindowBucket([property: Id(0)] DateTimeOffset At, [property: Id(1)] int Requests, [property: Id(2)] long Tokens);
+
+/// <summary>Tokens and cost used in the current UTC day and month.</summary>
 [GenerateSerializer, Immutable, Alias("tenancy.BudgetUse")]
 public sealed record BudgetUse
 {

@@ -5,10 +5,13 @@ using Microsoft.Extensions.Options;
 namespace Conversations.Grains.Quotas;
 
 /// <summary>
-/// One tenant's admission control (see <see cref="QuotaLedger"/>). Minute windows live in memory;
-/// budget use is persisted, and usage rows go to the day's <see cref="IUsageGrain"/>, both written
-/// behind every <see cref="QuotaOptions.FlushInterval"/> and on deactivation.
-/// See docs/decisions/0005-one-quota-grain-per-tenant.md.
+/// One tenant's admission control (see <see cref="QuotaLedger"/>), exact through a crash of its silo (decision 0027).
+/// Its whole state (windows, calls in flight, budget use) is written every <see cref="QuotaOptions.FlushInterval"/>, and
+/// each write grants a headroom: what the activation may admit before the next write lands. An admission within the
+/// headroom is answered at once; one past it, or one in a scope with a concurrency limit, is answered once a write that
+/// includes it has landed. A new activation restores the state; if the last one died (no clean final write), it counts
+/// the last headroom as used. So a crash can make limits refuse what they would have admitted, bounded by the headroom,
+/// and never admit more. Usage rows go to the day's <see cref="IUsageGrain"/> on the same flushes.
 /// </summary>
 public sealed partial class TenantQuotaGrain(
     [PersistentState("quota", StorageNames.Conversations)] IPersistentState<QuotaState> state,
@@ -17,32 +20,66 @@ public sealed partial class TenantQuotaGrain(
     ILogger<TenantQuotaGrain> logger) : Grain, ITenantQuotaGrain
 {
     private readonly QuotaLedger _ledger = new(clock);
-    private Dictionary<(DateOnly, string, string, string), UsageRow> _pending = [];
-    private readonly List<UsageBatch> _unsent = [];
-    private bool _budgetsChanged;
+    private readonly UsageHandOff _usage = new();
+    private QuotaUse _admitted;
+    private (QuotaUse At, QuotaUse Headroom) _durable;
+    private (QuotaUse At, QuotaUse Headroom)? _writing;
+    private TaskCompletionSource<GatewayError?> _nextWrite = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task<GatewayError?> _flushing = Task.FromResult<GatewayError?>(null);
+    private bool _changed;
+    private bool _flushQueued;
 
     private string Tenant => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _ledger.Budgets = state.State.Budgets;
+        // Until this activation's first write lands, nothing it admits is covered: that write records the restored state.
+        _ledger.Restore(state.State, state.State.Clean ? null : state.State.Headroom);
+        _changed = !state.State.Clean && state.State.Headroom.Requests > 0;
         var interval = options.Value.FlushInterval;
         this.RegisterGrainTimer(_ => Flush(), new GrainTimerCreationOptions(interval, interval) { Interleave = true });
         return Task.CompletedTask;
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await Flush();
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await Flush(clean: true);
 
-    public Task<Result<Admission>> Admit(AdmissionRequest request) => Task.FromResult(_ledger.Admit(request));
+    public async Task<Result<Admission>> Admit(AdmissionRequest request)
+    {
+        var admitted = _ledger.Admit(request);
+        if (!admitted.IsSuccess)
+        {
+            return admitted;
+        }
+
+        _changed = true;
+        _admitted += new QuotaUse(1, request.EstimatedTokens, request.EstimatedCostUsd);
+        var mine = _admitted;
+        var throughWrite = HasConcurrencyLimit(request);
+        while (!Covered(mine, throughWrite))
+        {
+            var written = _nextWrite.Task;
+            _ = Flush();
+            if (await written is { } failure)
+            {
+                _ledger.Settle(request.LeaseId, 0, 0); // never answered: the slot and reservation go back
+                return failure;
+            }
+        }
+
+        if (!(_admitted - _durable.At).Within(Half(_durable.Headroom)) && _flushing.IsCompleted)
+        {
+            _ = Flush(); // half the headroom used: the next grant is written before anyone waits for it
+        }
+
+        return admitted;
+    }
 
     public Task Settle(string leaseId, Caller caller, string? endUser, string model, TokenUsage actual, decimal costUsd)
     {
         if (_ledger.Settle(leaseId, actual.TotalTokens, costUsd, new AdmissionRequest(leaseId, caller, endUser, 0, 0)))
         {
-            var row = new UsageRow(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), caller.KeyId, endUser ?? string.Empty, model, 1, actual.InputTokens, actual.OutputTokens, costUsd);
-            _pending[row.Group] = _pending.TryGetValue(row.Group, out var existing) ? existing.Add(row) : row;
-            _budgetsChanged = true;
+            _usage.Add(new UsageRow(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), caller.KeyId, endUser ?? string.Empty, model, 1, actual.InputTokens, actual.OutputTokens, costUsd));
+            _changed = true;
         }
 
         return Task.CompletedTask;
@@ -50,66 +87,69 @@ public sealed partial class TenantQuotaGrain(
 
     public Task<GatewayError?> FlushUsage() => Flush();
 
-    /// <summary>One flush at a time; a caller arriving during a flush waits for the next one to include its rows.</summary>
-    private Task<GatewayError?> Flush()
+    /// <summary>
+    /// Whether an admission that brought the count to <paramref name="admitted"/> may be answered: a landed write includes it,
+    /// or it is within the headroom of the last write that landed and of the one being written (either may be what storage holds).
+    /// </summary>
+    private bool Covered(QuotaUse admitted, bool throughWrite) =>
+        _durable.At.Requests >= admitted.Requests
+        || (!throughWrite && (admitted - _durable.At).Within(_durable.Headroom) && (_writing is not { } writing || (admitted - writing.At).Within(writing.Headroom)));
+
+    private static bool HasConcurrencyLimit(AdmissionRequest request) =>
+        request.Caller.TenantLimits.MaxConcurrentRequests is not null || request.Caller.KeyLimits.MaxConcurrentRequests is not null
+        || (request.EndUser is { Length: > 0 } && request.Caller.UserLimits.MaxConcurrentRequests is not null);
+
+    private static QuotaUse Half(QuotaUse use) => new(use.Requests / 2, use.Tokens / 2, use.CostUsd / 2);
+
+    /// <summary>One flush at a time; a caller arriving during a flush gets the next one (one queued at most), which includes what it changed.</summary>
+    private Task<GatewayError?> Flush(bool clean = false)
     {
-        _flushing = _flushing.IsCompleted ? FlushOnce() : _flushing.ContinueWith(_ => FlushOnce(), TaskScheduler.Current).Unwrap();
+        if (_flushing.IsCompleted)
+        {
+            _flushing = FlushOnce(clean);
+        }
+        else if (!_flushQueued || clean)
+        {
+            _flushQueued = true;
+            _flushing = _flushing.ContinueWith(_ =>
+            {
+                _flushQueued = false;
+                return FlushOnce(clean);
+            }, TaskScheduler.Current).Unwrap();
+        }
+
         return _flushing;
     }
 
-    /// <summary>Returns the first storage failure, if any: what failed stays pending for the next flush.</summary>
-    private async Task<GatewayError?> FlushOnce()
+    /// <summary>Writes the state (if it changed) with the next headroom, then hands usage on; the first storage failure, if any.</summary>
+    private async Task<GatewayError?> FlushOnce(bool clean)
     {
         _ledger.ExpireLeases();
-
-        // Batches keep their id until the usage grain confirms them, so a retry after an ambiguous failure is not counted twice.
-        foreach (var day in _pending.Values.GroupBy(row => row.Day))
-        {
-            _unsent.Add(new UsageBatch(Guid.NewGuid(), day.Key, [.. day]));
-        }
-
-        _pending = [];
-        GatewayError? failed = null;
-        foreach (var batch in _unsent.ToList())
-        {
-            try
-            {
-                var key = GrainKeys.For(Tenant, batch.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
-                if (await GrainFactory.GetGrain<IUsageGrain>(key).Record(batch.Id, batch.Rows) is { } unrecorded)
-                {
-                    failed ??= unrecorded;
-                    continue;
-                }
-
-                _unsent.Remove(batch);
-            }
-            catch (Exception exception)
-            {
-                LogUsageUnreachable(exception, Tenant);
-            }
-        }
-
-        if (_budgetsChanged)
-        {
-            _budgetsChanged = false;
-            if (await state.TryReplace(new QuotaState { Budgets = _ledger.Budgets }, this, logger) is { } unwritten)
-            {
-                _budgetsChanged = true;
-                failed ??= unwritten;
-            }
-        }
-
-        return failed;
+        var failed = _changed || clean ? await Write(clean) : null;
+        return await _usage.HandOff(GrainFactory, Tenant, logger) ?? failed;
     }
 
-    private sealed record UsageBatch(Guid Id, DateOnly Day, List<UsageRow> Rows);
+    private async Task<GatewayError?> Write(bool clean)
+    {
+        _changed = false;
+        var at = _admitted;
+        var headroom = clean ? default : QuotaUse.Max(options.Value.MinHeadroom, Twice(at - _durable.At));
+        _writing = (at, headroom);
+        var failure = await state.TryReplace(_ledger.Snapshot() with { Headroom = headroom, Clean = clean }, this, logger);
+        _writing = null;
+        if (failure is null)
+        {
+            _durable = (at, headroom);
+        }
+        else
+        {
+            _changed = true;
+        }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Handing usage of tenant {Tenant} to its usage grain failed; retrying on the next flush")]
-    private partial void LogUsageUnreachable(Exception exception, string tenant);
-}
+        var done = Interlocked.Exchange(ref _nextWrite, new(TaskCreationOptions.RunContinuationsAsynchronously));
+        done.SetResult(failure);
+        return failure;
+    }
 
-[GenerateSerializer, Alias("tenancy.QuotaState")]
-public sealed record QuotaState
-{
-    [Id(0)] public Dictionary<string, BudgetUse> Budgets { get; init; } = new(StringComparer.Ordinal);
+    private static QuotaUse Twice(QuotaUse use) => use + use;
 }

@@ -32,6 +32,9 @@ public static class SiloConfiguration
             silo.Configure<SiloMessagingOptions>(options => options.ResponseTimeout = settings.ResponseTimeout);
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(MembershipSection));
             silo.AddActivityPropagation();
+#pragma warning disable ORLEANSEXP003 // experimental in Orleans 10; decision 0028
+            silo.AddDistributedGrainDirectory(); // strongly consistent: no second activation of any grain while membership changes
+#pragma warning restore ORLEANSEXP003
             UseClustering(silo, settings);
             AddGrainStorage(silo, settings, builder.Environment.ContentRootPath);
         });

@@ -121,16 +121,57 @@ public sealed class QuotaLedgerTests
     }
 
     [Fact]
-    public void Persisted_budgets_survive_a_new_ledger()
+    public void A_restored_ledger_goes_on_with_the_budgets_windows_and_calls_in_flight_of_its_snapshot()
     {
         var ledger = new QuotaLedger(_clock);
-        var caller = Caller(tenant: new Limits(DailyTokens: 1_000));
+        var caller = Caller(key: new Limits(RequestsPerMinute: 5, TokensPerMinute: 1_000, MaxConcurrentRequests: 3), tenant: new Limits(DailyTokens: 10_000));
         Admit(ledger, caller, "a", tokens: 900);
         ledger.Settle("a", 900, 0);
+        Admit(ledger, caller, "b", tokens: 10);
+        Admit(ledger, caller, "c", tokens: 10);
+        _clock.Advance(TimeSpan.FromSeconds(20));
 
-        var restored = new QuotaLedger(_clock) { Budgets = ledger.Budgets };
+        var restored = new QuotaLedger(_clock);
+        restored.Restore(ledger.Snapshot());
 
-        Assert.Equal("insufficient_quota", Admit(restored, caller, "b", tokens: 200).Error?.Code);
+        Assert.Equal(2, restored.InFlight("key:key_test"));
+        Assert.Equal("rate_limit_exceeded", Admit(restored, caller, tokens: 200).Error?.Code); // 920 of 1,000 tokens in the minute
+        Assert.True(Admit(restored, caller, "d", tokens: 10).IsSuccess);
+        Assert.Equal(429, Admit(restored, caller, "e", tokens: 10).Error?.Status); // b, c and d in flight: 3 of 3
+        restored.Settle("b", 10, 0);
+        Assert.True(Admit(restored, caller, "f", tokens: 10).IsSuccess); // the restored lease b freed its slot
+        Assert.Equal(429, Admit(restored, caller, tokens: 10).Error?.Status); // c, d and f in flight; a to f, 5 requests in the minute
+        _clock.Advance(TimeSpan.FromSeconds(41));
+        restored.Settle("c", 10, 0);
+        Assert.True(Admit(restored, caller, "g", tokens: 10).IsSuccess); // a, b and c left the window (stamped at their second's end)
+    }
+
+    [Fact]
+    public void After_a_crash_what_the_dead_activation_may_have_admitted_unrecorded_counts_as_used_in_every_scope()
+    {
+        var ledger = new QuotaLedger(_clock);
+        var caller = Caller(key: new Limits(RequestsPerMinute: 5), tenant: new Limits(DailyCostUsd: 1m));
+        Admit(ledger, caller, "a");
+        Admit(ledger, caller, "b");
+        var unrecorded = new QuotaUse(3, 30, 0.5m);
+
+        var restored = new QuotaLedger(_clock);
+        restored.Restore(ledger.Snapshot(), unrecorded);
+        var otherKey = Caller(key: new Limits(RequestsPerMinute: 3)) with { KeyId = "key_other" };
+
+        Assert.Equal(429, Admit(restored, caller).Error?.Status); // 2 recorded + 3 unrecorded of 5
+        Assert.Equal(429, Admit(restored, otherKey).Error?.Status); // a key first seen now may have made them
+        Assert.Equal("insufficient_quota", Admit(restored, Caller(tenant: new Limits(DailyCostUsd: 1m)), cost: 0.6m).Error?.Code);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(Admit(restored, caller).IsSuccess);
+        Assert.True(Admit(Restored(ledger), otherKey).IsSuccess); // after a clean handover nothing is counted twice
+    }
+
+    private QuotaLedger Restored(QuotaLedger ledger)
+    {
+        var restored = new QuotaLedger(_clock);
+        restored.Restore(ledger.Snapshot());
+        return restored;
     }
 
     private static Result<Admission> Admit(QuotaLedger ledger, Caller caller, string? lease = null, int tokens = 10, decimal cost = 0, string? user = null) =>
