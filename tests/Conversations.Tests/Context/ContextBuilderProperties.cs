@@ -1,3 +1,4 @@
+using Conversations.Tests.Infrastructure;
 using Conversations.Context;
 using Conversations.Grains.Context;
 using Conversations.Providers;
@@ -6,6 +7,7 @@ using CsCheck;
 namespace Conversations.Tests.Context;
 
 /// <summary>The context builder's promises, over random conversations, budgets and policies.</summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class ContextBuilderProperties
 {
     private static readonly TokenCounter Tokens = TokenCounter.Shared;

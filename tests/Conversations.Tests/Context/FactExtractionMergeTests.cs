@@ -1,9 +1,11 @@
+using Conversations.Tests.Infrastructure;
 using Conversations.Context;
 using Conversations.Grains.Context;
 
 namespace Conversations.Tests.Context;
 
 /// <summary>How an extractor's answer is read and merged into a conversation's facts: leniently, one change at a time.</summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class FactExtractionMergeTests
 {
     private static readonly Dictionary<string, string> None = [];

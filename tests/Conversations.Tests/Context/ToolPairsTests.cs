@@ -1,6 +1,9 @@
+using Conversations.Tests.Infrastructure;
+
 namespace Conversations.Tests.Context;
 
 /// <summary>Which calls and outputs a new input may send after a conversation's history.</summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class ToolPairsTests
 {
     private static readonly ConversationItem Question = Message(Roles.User, "weather and time?");

@@ -88,6 +88,7 @@ public abstract class VectorStoreContract
 
 /// <summary>The embedded store: vector index grains on the three-silo test cluster.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class GrainVectorStoreContractTests(ClusterFixture fixture) : VectorStoreContract
 {
     protected override IVectorStore Store { get; } = new GrainVectorStore(fixture.Grains);

@@ -4,6 +4,7 @@ using Conversations.Tests.Infrastructure;
 namespace Conversations.Tests.Grains;
 
 [Collection(ClusterCollection.Name)]
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class ConversationGrainTests(ClusterFixture fixture)
 {
     private static readonly Dictionary<string, string> NoMetadata = [];

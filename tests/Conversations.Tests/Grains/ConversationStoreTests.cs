@@ -299,6 +299,7 @@ public sealed class ConversationStoreTests : IDisposable
 /// short (landed or not) leaves the head as it was, listing the page for clearing, and the next write clears it.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class ConversationStoreFaultTests(ClusterFixture fixture) : IDisposable
 {
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("conversations-store-");

@@ -5,6 +5,7 @@ namespace Conversations.Tests.Grains;
 
 /// <summary>References made from the interface's resolved types (the hot path's GetGrain) are the ones Orleans makes, and reach the grain.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class GrainReferencesTests(ClusterFixture fixture)
 {
     [Fact]

@@ -1,6 +1,9 @@
+using Conversations.Tests.Infrastructure;
+
 namespace Conversations.Tests.Grains;
 
 /// <summary>Ids drawn from per-thread blocks of random bytes are well formed and never repeat, across block refills and threads.</summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class IdsTests
 {
     [Fact]

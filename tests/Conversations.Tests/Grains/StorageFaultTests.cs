@@ -16,6 +16,7 @@ namespace Conversations.Tests.Grains;
 /// with retry-after at the API), the failure is logged once, and memory never runs ahead of storage; when the write
 /// landed despite the error, the grain shows it from a fresh activation.
 /// </summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class StorageFaultTests(StorageFaultFixture fixture) : IClassFixture<StorageFaultFixture>
 {
     /// <summary>Every grain kind with persistent state, by name: the scenario for a fresh key.</summary>

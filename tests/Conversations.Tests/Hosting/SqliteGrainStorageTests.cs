@@ -10,6 +10,7 @@ namespace Conversations.Tests.Hosting;
 /// only once on disk, an ETag conflict fails that write alone, and everything survives a new instance.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class SqliteGrainStorageTests(ClusterFixture fixture) : IDisposable
 {
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("conversations-sqlite-");

@@ -1,9 +1,11 @@
+using Conversations.Tests.Infrastructure;
 using Conversations.Providers;
 using Microsoft.Extensions.AI;
 
 namespace Conversations.Tests.Providers;
 
 /// <summary>How items become chat messages for every provider.</summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class ChatMessagesTests
 {
     [Fact]

@@ -13,6 +13,7 @@ namespace Conversations.Tests.Routing;
 /// used directly, so the test knows where each call runs.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class ClusterCircuitTests(ClusterFixture fixture)
 {
     [Fact]

@@ -6,6 +6,7 @@ using Polly.CircuitBreaker;
 namespace Conversations.Tests.Routing;
 
 /// <summary>A deployment's circuit (Polly's breaker) and cool-down, on a clock the test controls.</summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class DeploymentHealthTests
 {
     private static readonly CircuitSettings Circuit = new()

@@ -15,6 +15,7 @@ namespace Conversations.Tests.Routing;
 /// everywhere else and as soon as it stops being steady.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class RoutePlannerTests(ClusterFixture fixture)
 {
     [Fact]

@@ -1,9 +1,11 @@
+using Conversations.Tests.Infrastructure;
 using Conversations.Grains.Routing;
 using Conversations.Routing;
 
 namespace Conversations.Tests.Routing;
 
 /// <summary>Each strategy picks as specified, judged by its distribution over many calls (seeded, so repeatable).</summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class RouteSelectorTests
 {
     private const int Calls = 20_000;

@@ -1,3 +1,4 @@
+using Conversations.Tests.Infrastructure;
 using Conversations.Grains.Routing;
 using Conversations.Routing;
 
@@ -7,6 +8,7 @@ namespace Conversations.Tests.Routing;
 /// The silo-local table of steady routes plans like the route grain, and stands aside while a failure report
 /// from this silo is on its way to the grain, so calls made meanwhile queue behind the report at the grain.
 /// </summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class SteadyRoutesTests
 {
     private const string Key = "tenant/assistant";

@@ -6,6 +6,7 @@ namespace Conversations.Tests.Tenancy;
 
 /// <summary>Quotas through the real pipeline on a three-silo cluster, with many concurrent callers.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class ClusterQuotaTests(ClusterFixture fixture)
 {
     [Fact]

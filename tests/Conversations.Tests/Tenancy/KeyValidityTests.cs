@@ -1,8 +1,10 @@
+using Conversations.Tests.Infrastructure;
 using Conversations.Grains.Tenancy;
 using Conversations.Tenancy;
 
 namespace Conversations.Tests.Tenancy;
 
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class KeyValidityTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 26, 10, 0, 0, TimeSpan.Zero);

@@ -9,6 +9,7 @@ namespace Conversations.Tests.Tenancy;
 /// or within the headroom that state grants, which a new activation counts as used (decision 0027). Writes stay batched:
 /// not one per call. The cluster's quota grains write only when they must (no timer flush during a test).
 /// </summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class QuotaDurabilityTests(StorageFaultFixture fixture) : IClassFixture<StorageFaultFixture>
 {
     [Fact]

@@ -5,6 +5,7 @@ using Conversations.Tests.Infrastructure;
 namespace Conversations.Tests.Tenancy;
 
 /// <summary>The admission rules, on a clock the test controls.</summary>
+[Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class QuotaLedgerTests
 {
     private readonly ManualClock _clock = new(new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero));
