@@ -281,7 +281,7 @@ public static class GatewayBench
         Table(md, stateful);
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture,
-            $"A turn on a conversation of {LongConversation:N0} items runs at {stateful[^1].OpsPerSecond / stateful[^2].OpsPerSecond:0.00} of the rate on one of {ShortConversation} items, with the same window: the history's cost per turn (storage writes the head and whole pages, not the history, docs/decisions/0011; the context builder reads only the turns it sends, 0009).");
+            $"A turn on a conversation of {LongConversation:N0} items runs at {stateful[^1].OpsPerSecond / stateful[^2].OpsPerSecond:0.00} of the rate on one of {ShortConversation} items, with the same window: the history's cost per turn (storage writes the head and whole pages, not the history, docs/decisions/0011; the context builder reads only the turns it sends, 0025).");
         md.AppendLine();
         md.AppendLine(inv, $"## Memory: {memory.Bytes / 1024:0.0} KiB resident per active conversation ({memory.Count} conversations, one turn each, on a gateway with the default GC budget)");
         var json = new { stateless, streaming, quota, stateful, memory = new { conversations = memory.Count, bytes_per_conversation = memory.Bytes } };

@@ -2,8 +2,8 @@ namespace Conversations;
 
 /// <summary>
 /// <c>GetGrain</c> for string keys without Orleans 10.4's lookup on every call: <c>IGrainFactory.GetGrain</c>
-/// resolves the interface's type by reflecting over its attributes and formatting its name anew each time, which
-/// cost a stateless call about 20 µs of CPU in its route and quota lookups (bench/README.md, "What changed").
+/// resolves the interface's type by reflecting over its attributes and formatting its name anew each time, a cost
+/// measurable on every stateless call's route and quota lookups (bench/README.md, "What changed").
 /// The first reference to an interface is made by Orleans; later ones reuse its grain and interface types, so a
 /// reference made here is the one <c>GetGrain</c> makes.
 /// </summary>

@@ -5,7 +5,7 @@ namespace Conversations.Embeddings;
 
 /// <summary>
 /// all-MiniLM-L6-v2 (384 dimensions, normalized), run in-process with ONNX Runtime: no network, no
-/// key. The model loads on first use (about 1.5 s) and is shared by the process. Encoding is CPU work,
+/// key. The model loads on first use (a noticeable pause, once) and is shared by the process. Encoding is CPU work,
 /// so it runs on the thread pool, never on the caller's (a grain's) scheduler.
 /// </summary>
 public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>

@@ -94,9 +94,9 @@ public sealed record IdempotencyRecord(
     [property: Id(4)] int Outputs = 0)
 {
     /// <summary>
-    /// Keys remembered per conversation. They ride in the head record, written with every turn (decision 0011): at 1,000,
-    /// keyed turns ran at 0.4 of the rate they have at 100. A retry comes before a hundred later keyed requests on the
-    /// same conversation (they run one at a time), so a hundred keeps the guarantee that matters.
+    /// Keys remembered per conversation. They ride in the head record, written with every turn, so their number costs
+    /// every keyed turn (decision 0024). A retry comes before a hundred later keyed requests on the same conversation
+    /// (they run one at a time), so a hundred keeps the guarantee that matters.
     /// </summary>
     public const int Remembered = 100;
 }

@@ -7,10 +7,10 @@ namespace Conversations.Grains.Routing;
 /// The routes whose grain is active in this silo and steady: every deployment callable (closed circuit, no
 /// cool-down, so no trial to hand out). A route grain publishes itself here at the end of each turn that
 /// leaves it steady and withdraws in the turn that ends it, so a call on this silo is planned here, by the
-/// same selection the grain makes, without a grain call (on this VM a hop to an idle grain costs more than
-/// anything else in the call; bench/README.md). While a failed attempt's report from this silo is on its way
+/// same selection the grain makes, without a grain call (a hop to an idle grain costs more than anything else in
+/// the call; bench/README.md). While a failed attempt's report from this silo is on its way
 /// to the grain, calls here ask the grain, so they queue behind the report as they would without this table.
-/// Calls on other silos ask the grain. See docs/decisions/0008-routes-as-grains-with-a-shared-polly-circuit.md.
+/// Calls on other silos ask the grain. See docs/decisions/0022-steady-routes-planned-in-the-route-grains-silo.md.
 /// </summary>
 public sealed class SteadyRoutes
 {
