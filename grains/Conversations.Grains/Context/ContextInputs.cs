@@ -1,0 +1,51 @@
+using Conversations.Context;
+using Conversations.Providers;
+
+namespace Conversations.Grains.Context;
+
+public sealed record ContextInputs(
+    string? Instructions,
+    IReadOnlyDictionary<string, string> Facts,
+    IReadOnlyList<ConversationItem> History,
+    IReadOnlyList<ConversationItem> Input,
+    int Budget,
+    ContextPolicy Policy,
+    ConversationSummary? Summary = null,
+    IReadOnlyList<ConversationItem>? RecalledItems = null,
+    IReadOnlyList<VectorMatchRef>? KnowledgeChunks = null)
+{
+    /// <summary>Older items relevant to the new input, best match first (from the conversation's vector index).</summary>
+    public IReadOnlyList<ConversationItem> Recalled => RecalledItems ?? [];
+
+    /// <summary>Knowledge-base chunks relevant to the new input, best match first.</summary>
+    public IReadOnlyList<VectorMatchRef> Knowledge => KnowledgeChunks ?? [];
+}
+
+/// <summary>A retrieved chunk: its citation id (<c>{kb}/{doc}#{n}</c>) and text.</summary>
+public sealed record VectorMatchRef(string Id, string Text, float Score);
+
+/// <summary>
+/// A built context: what a turn needs of it (the messages, the knowledge it cites, the older items no summary covers)
+/// and the whole view on demand. The view lists every item left out and every item the summary covers, a pass over the
+/// history that a turn does not need; like <see cref="Unsummarized"/>, it reads the history the context was built from.
+/// </summary>
+public sealed class BuiltContext(
+    IReadOnlyList<NewItem> messages, IReadOnlyList<string>? cited, IEnumerable<ConversationItem> unsummarized, Func<ContextView> view)
+{
+    public IReadOnlyList<NewItem> Messages => messages;
+
+    /// <summary>The ids of the knowledge chunks in the context, or null when it has none.</summary>
+    public IReadOnlyList<string>? Cited => cited;
+
+    /// <summary>The older items the window left out (turn limit or budget) that the context's summary does not cover, oldest first.</summary>
+    public IEnumerable<ConversationItem> Unsummarized => unsummarized;
+
+    public ContextView View => field ??= view();
+}
+
+/// <summary>The context budget for a turn: what the largest available deployment can take beside the answer, capped by the policy.</summary>
+public static class ContextBudget
+{
+    public static int For(IEnumerable<Conversations.Routing.RouteDeployment> deployments, int? maxOutputTokens, ContextPolicy policy) =>
+        Math.Max(0, Math.Min(policy.MaxTokens ?? int.MaxValue, deployments.Max(d => d.ContextWindow - (maxOutputTokens ?? d.MaxOutputTokens))));
+}
