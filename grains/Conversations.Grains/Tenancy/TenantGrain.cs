@@ -128,7 +128,9 @@ public sealed class TenantGrain(
         }
 
         // Secrets older than the one just replaced stop working now; the replaced one at the end of the grace period.
-        await Revocations.Publish([.. new[] { keepOld ? key.PreviousSecretHash : key.SecretHash, key.PreviousSecretHash }.OfType<string>().Distinct()]);
+        // Caches drop the replaced one too: an entry cached before the rotation would trust it for the cache's whole
+        // duration, while one read now carries the grace period's end and stops authenticating at it without a push.
+        await Revocations.Publish([.. new[] { key.SecretHash, key.PreviousSecretHash }.OfType<string>()]);
         return new IssuedApiKey(rotated.Info, secret);
     }
 

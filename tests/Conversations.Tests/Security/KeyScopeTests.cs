@@ -7,9 +7,10 @@ using Conversations.Tests.Tenancy;
 namespace Conversations.Tests.Security;
 
 /// <summary>
-/// A key acts only on what stays within its own scopes (issue 17, findings 1 and 2): it creates, rotates
+/// A key acts only on what stays within its own scopes (issue 17, findings 1, 2 and 7): it creates, rotates
 /// and revokes only keys whose role, models, endpoint groups, limits and expiry are within its own, and
-/// manages routes only of models it may use. The service's clock is the test's, so expiry needs no waiting.
+/// manages routes only of models it may use; a secret replaced by a rotation stops working when its grace
+/// period ends, even where it is cached. The service's clock is the test's, so expiry needs no waiting.
 /// </summary>
 public sealed class KeyScopeTests(ManualClockGatewayFixture fixture) : IClassFixture<ManualClockGatewayFixture>
 {
@@ -116,6 +117,29 @@ public sealed class KeyScopeTests(ManualClockGatewayFixture fixture) : IClassFix
         Assert.Equal(["sim-small"], listed.GetProperty("data").EnumerateArray().Select(r => r.GetProperty("id").GetString()));
         Assert.DoesNotContain("hijacked", route.GetRawText(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, otherKeysCall.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_replaced_secret_is_refused_when_its_grace_period_ends_though_it_was_cached()
+    {
+        var tenant = await _admin.CreateTenant();
+        var (keyId, original) = await _admin.CreateKey(tenant);
+        using var old = fixture.Gateway.Http(original);
+        using (var warm = await Chat(old, "sim-small"))
+        {
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode); // this process now caches the original secret
+        }
+
+        var rotated = await _admin.Post($"/v1/admin/tenants/{tenant}/keys/{keyId}/rotate", """{"grace_period_seconds":2}""");
+        using var duringGrace = await Chat(old, "sim-small");
+        fixture.Clock.Advance(TimeSpan.FromSeconds(2));
+        using var afterGrace = await Chat(old, "sim-small");
+        using var replacement = await Chat(fixture.Gateway.Http(rotated.GetProperty("secret").GetString()), "sim-small");
+
+        Assert.Equal(HttpStatusCode.OK, duringGrace.StatusCode);
+        var error = await afterGrace.AssertOpenAIError(HttpStatusCode.Unauthorized);
+        Assert.Equal("invalid_api_key", error.GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.OK, replacement.StatusCode);
     }
 
     /// <summary>A tenant admin limited to one model, chat and admin, 2 requests a minute, and an hour to live.</summary>
