@@ -103,7 +103,7 @@ public sealed class KeyScopeTests(ManualClockGatewayFixture fixture) : IClassFix
         using var read = await http.GetAsync($"{routes}/sim-large");
         using var versions = await http.GetAsync($"{routes}/sim-large/versions");
         using var own = await http.PutAsync($"{routes}/sim-small", ChatCompletionsTests.Json("""{"deployments":[{"name":"own-small","provider":"simulated"}]}"""));
-        var listed = await new TenantClient(http).Get(routes);
+        using var list = await http.GetAsync(routes);
         var route = await _admin.Get($"{routes}/sim-large");
         using var otherKeysCall = await Chat(fixture.Gateway.Http(unscoped), "sim-large");
 
@@ -114,6 +114,8 @@ public sealed class KeyScopeTests(ManualClockGatewayFixture fixture) : IClassFix
         }
 
         Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        var listed = JsonDocument.Parse(await list.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(["sim-small"], listed.GetProperty("data").EnumerateArray().Select(r => r.GetProperty("id").GetString()));
         Assert.DoesNotContain("hijacked", route.GetRawText(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, otherKeysCall.StatusCode);
