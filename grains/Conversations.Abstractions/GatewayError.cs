@@ -28,6 +28,9 @@ public sealed record GatewayError(
     public static GatewayError IdempotencyKeyReused { get; } = new(
         422, "invalid_request_error", "idempotency_key_reused", "This Idempotency-Key was used with a different request body.", "Idempotency-Key");
 
+    public static GatewayError Forbidden(string message, string? param = null) =>
+        new(403, "invalid_request_error", "insufficient_permissions", message, param);
+
     public static GatewayError Conflict(string message, string? code = null) =>
         new(409, "invalid_request_error", code, message);
 

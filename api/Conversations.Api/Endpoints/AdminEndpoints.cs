@@ -22,14 +22,14 @@ public static partial class AdminEndpoints
         tenants.MapGet("/{tenantId}", GetTenant).WithSummary("Read a tenant.").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
         tenants.MapPost("/{tenantId}", UpdateTenant).WithSummary("Update a tenant's name, limits, models or status (platform admin).")
             .Accepts<TenantUpdateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
-        tenants.MapPost("/{tenantId}/keys", CreateKey).WithSummary("Create an API key; the secret is returned only here.")
-            .Accepts<KeyCreateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(404);
+        tenants.MapPost("/{tenantId}/keys", CreateKey).WithSummary("Create an API key within the caller's own scopes; the secret is returned only here.")
+            .Accepts<KeyCreateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         tenants.MapGet("/{tenantId}/keys", ListKeys).WithSummary("List a tenant's keys (prefix and metadata only).")
             .Produces<ListJson<KeyJson>>().Produces<OpenAIErrorBody>(404);
-        tenants.MapPost("/{tenantId}/keys/{keyId}/revoke", RevokeKey).WithSummary("Revoke a key, cluster-wide, at once.")
-            .Produces<KeyJson>().Produces<OpenAIErrorBody>(404);
-        tenants.MapPost("/{tenantId}/keys/{keyId}/rotate", RotateKey).WithSummary("Issue a new secret; the old one works for the grace period.")
-            .Accepts<KeyRotateJson>(isOptional: true, "application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(404);
+        tenants.MapPost("/{tenantId}/keys/{keyId}/revoke", RevokeKey).WithSummary("Revoke a key within the caller's own scopes, cluster-wide, at once.")
+            .Produces<KeyJson>().Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
+        tenants.MapPost("/{tenantId}/keys/{keyId}/rotate", RotateKey).WithSummary("Issue a new secret for a key within the caller's own scopes; the old one works for the grace period.")
+            .Accepts<KeyRotateJson>(isOptional: true, "application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         return v1;
     }
 
@@ -128,16 +128,6 @@ public static partial class AdminEndpoints
             return GatewayError.Invalid("Invalid 'role': expected 'member', 'tenant_admin' or 'platform_admin'.", "role", "invalid_value").ToResult();
         }
 
-        if (role > api.Caller.Role)
-        {
-            return ApiErrors.Forbidden("A key cannot create a key with a higher role than its own.").ToResult();
-        }
-
-        if (NarrowerScopes(api.Caller, json) is { } broader)
-        {
-            return broader.ToResult();
-        }
-
         if (json.AllowedEndpoints?.FirstOrDefault(group => !EndpointGroups.All.Contains(group)) is { } unknown)
         {
             return GatewayError.Invalid($"Invalid 'allowed_endpoints': unknown group '{unknown}'; expected any of {string.Join(", ", EndpointGroups.All)}.", "allowed_endpoints", "invalid_value").ToResult();
@@ -161,7 +151,8 @@ public static partial class AdminEndpoints
         }
 
         var issued = await api.Grains.GetGrain<ITenantGrain>(tenantId).CreateKey(new NewApiKey(
-            json.Name ?? "unnamed", role, json.AllowedModels ?? [], json.AllowedEndpoints ?? [], json.Limits?.ToLimits() ?? Limits.None, expiresAt));
+            json.Name ?? "unnamed", role, json.AllowedModels ?? [], json.AllowedEndpoints ?? [], json.Limits?.ToLimits() ?? Limits.None, expiresAt),
+            api.Caller);
         return issued.IsSuccess
             ? TypedResults.Json(KeyJson.From(issued.Value.Key, now, issued.Value.Secret), ApiJson.Options)
             : issued.Error.ToResult();
@@ -192,7 +183,7 @@ public static partial class AdminEndpoints
             return denied.ToResult();
         }
 
-        var revoked = await api.Grains.GetGrain<ITenantGrain>(tenantId).RevokeKey(keyId, api.Caller.Role);
+        var revoked = await api.Grains.GetGrain<ITenantGrain>(tenantId).RevokeKey(keyId, api.Caller);
         return revoked.IsSuccess ? TypedResults.Json(KeyJson.From(revoked.Value, api.Clock.GetUtcNow()), ApiJson.Options) : revoked.Error.ToResult();
     }
 
@@ -215,21 +206,10 @@ public static partial class AdminEndpoints
         }
 
         var grace = body.Value.GracePeriodSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : DefaultGracePeriod;
-        var rotated = await api.Grains.GetGrain<ITenantGrain>(tenantId).RotateKey(keyId, grace, api.Caller.Role);
+        var rotated = await api.Grains.GetGrain<ITenantGrain>(tenantId).RotateKey(keyId, grace, api.Caller);
         return rotated.IsSuccess
             ? TypedResults.Json(KeyJson.From(rotated.Value.Key, api.Clock.GetUtcNow(), rotated.Value.Secret), ApiJson.Options)
             : rotated.Error.ToResult();
-    }
-
-    /// <summary>A key scoped to some endpoints or models can only create keys within the same scopes.</summary>
-    private static GatewayError? NarrowerScopes(Caller caller, KeyCreateJson json)
-    {
-        static bool Within(IReadOnlyList<string> creator, List<string>? requested) =>
-            creator.Count == 0 || (requested is { Count: > 0 } && requested.All(creator.Contains));
-
-        return Within(caller.AllowedEndpoints, json.AllowedEndpoints) && Within(caller.AllowedModels, json.AllowedModels)
-            ? null
-            : ApiErrors.Forbidden("A scoped key can only create keys with the same or narrower endpoint and model scopes.");
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,62}$", RegexOptions.CultureInvariant)]

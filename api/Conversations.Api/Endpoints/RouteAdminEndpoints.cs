@@ -41,7 +41,8 @@ public static partial class RouteAdminEndpoints
         }
 
         var models = await api.Grains.GetGrain<ITenantRoutesGrain>(tenantId).ListModels();
-        var views = await Task.WhenAll(models.Select(m => Route(tenantId, m.Id, api).Describe()));
+        var visible = models.Where(m => api.Caller.Scope.RefusesRoute(m.Id) is null);
+        var views = await Task.WhenAll(visible.Select(m => Route(tenantId, m.Id, api).Describe()));
         var data = views.Where(v => v.IsSuccess).Select(v => RouteJson.From(tenantId, v.Value!)).ToList();
         return TypedResults.Json(new ListJson<RouteJson>(data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, false), ApiJson.Options);
     }
@@ -109,7 +110,10 @@ public static partial class RouteAdminEndpoints
             : Answer(tenantId, await Route(tenantId, alias, api).Rollback(version, Author(api)));
     }
 
-    /// <summary>Tenant admins manage their own tenant's routes, platform admins any existing tenant's (or their own bootstrap tenant's).</summary>
+    /// <summary>
+    /// Tenant admins manage their own tenant's routes, platform admins any existing tenant's (or their own bootstrap tenant's);
+    /// either only for models its key may use.
+    /// </summary>
     private static async Task<GatewayError?> Access(string tenantId, ApiServices api, string? alias = null)
     {
         if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
@@ -120,6 +124,12 @@ public static partial class RouteAdminEndpoints
         if (alias is not null && !AliasPattern().IsMatch(alias))
         {
             return GatewayError.Invalid("Invalid route alias: use 1 to 128 letters, digits, '.', '_', ':' or '-'.", "alias", "invalid_value");
+        }
+
+        // A key scoped to some models sees and manages only their routes: the others are absent to it, as in /v1/models.
+        if (alias is not null && api.Caller.Scope.RefusesRoute(alias) is { } hidden)
+        {
+            return hidden;
         }
 
         if (tenantId == api.Caller.Tenant)

@@ -17,8 +17,7 @@ public static class ApiErrors
     public static GatewayError Unavailable(string message) =>
         new(503, "server_error", "service_unavailable", message);
 
-    public static GatewayError Forbidden(string message) =>
-        new(403, "invalid_request_error", "insufficient_permissions", message);
+    public static GatewayError Forbidden(string message) => GatewayError.Forbidden(message);
 
     public static GatewayError Internal() =>
         new(500, "server_error", "internal_error", "The server had an error while processing your request.");

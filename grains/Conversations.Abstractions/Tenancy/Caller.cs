@@ -3,6 +3,7 @@ namespace Conversations.Tenancy;
 /// <summary>
 /// Who is calling, as established from an API key: tenant, key, role, scopes, and the limits that
 /// apply to its calls. Carried with every model call so quotas are enforced where the call runs.
+/// <see cref="KeyExpiresAt"/> is the key's own expiry, the bound on any key it creates.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tenancy.Caller")]
 public sealed record Caller(
@@ -14,11 +15,15 @@ public sealed record Caller(
     [property: Id(5)] Limits KeyLimits,
     [property: Id(6)] Limits TenantLimits,
     [property: Id(7)] Limits UserLimits,
-    [property: Id(8)] Context.ContextPolicy? TenantContextPolicy = null)
+    [property: Id(8)] Context.ContextPolicy? TenantContextPolicy = null,
+    [property: Id(9)] DateTimeOffset? KeyExpiresAt = null)
 {
-    public bool MayUseModel(string model) => AllowedModels.Count == 0 || AllowedModels.Contains(model, StringComparer.Ordinal);
+    public bool MayUseModel(string model) => KeyScope.Allows(AllowedModels, model);
 
-    public bool MayUseEndpoints(string group) => AllowedEndpoints.Count == 0 || AllowedEndpoints.Contains(group, StringComparer.Ordinal);
+    public bool MayUseEndpoints(string group) => KeyScope.Allows(AllowedEndpoints, group);
+
+    /// <summary>Everything this caller's key can do: what bounds the keys and routes it may act on.</summary>
+    public KeyScope Scope => new(Role, AllowedModels, AllowedEndpoints, KeyLimits, KeyExpiresAt);
 
     public bool HasNoLimits => KeyLimits.IsUnlimited && TenantLimits.IsUnlimited && UserLimits.IsUnlimited;
 }

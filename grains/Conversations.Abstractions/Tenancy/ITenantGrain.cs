@@ -12,17 +12,19 @@ public interface ITenantGrain : IGrainWithStringKey
 
     Task<Result<TenantSettings>> Update(TenantChange change);
 
-    Task<Result<IssuedApiKey>> CreateKey(NewApiKey key);
+    /// <summary>Creates a key within <paramref name="creator"/>'s scope (<see cref="KeyScope.Refuses"/>), or refuses it with a 403.</summary>
+    Task<Result<IssuedApiKey>> CreateKey(NewApiKey key, Caller creator);
 
     [AlwaysInterleave]
     Task<Result<IReadOnlyList<ApiKeyInfo>>> ListKeys();
 
     /// <summary>Revokes a key; every API process drops it from its cache before this returns.</summary>
-    /// <remarks>A caller may act only on keys whose role is not above its own (<paramref name="callerRole"/>).</remarks>
-    Task<Result<ApiKeyInfo>> RevokeKey(string keyId, Role callerRole);
+    /// <remarks><paramref name="actor"/> may act only on keys within its own scope (<see cref="KeyScope.Refuses"/>).</remarks>
+    Task<Result<ApiKeyInfo>> RevokeKey(string keyId, Caller actor);
 
     /// <summary>Issues a new secret; the old one keeps working until <paramref name="gracePeriod"/> has passed.</summary>
-    Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod, Role callerRole);
+    /// <remarks><paramref name="actor"/> may act only on keys within its own scope (<see cref="KeyScope.Refuses"/>).</remarks>
+    Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod, Caller actor);
 
     /// <summary>Checks a presented secret's hash against the key's current (or, during a grace period, previous) secret.</summary>
     [AlwaysInterleave]

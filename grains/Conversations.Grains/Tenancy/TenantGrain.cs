@@ -49,9 +49,9 @@ public sealed class TenantGrain(
         return updated;
     }
 
-    public async Task<Result<IssuedApiKey>> CreateKey(NewApiKey key)
+    public async Task<Result<IssuedApiKey>> CreateKey(NewApiKey key, Caller creator)
     {
-        if (state.State.Settings is null)
+        if (state.State.Settings is not { } tenant)
         {
             return NotFound;
         }
@@ -59,6 +59,11 @@ public sealed class TenantGrain(
         var secret = KeySecrets.New();
         var info = new ApiKeyInfo(Ids.New("key"), TenantId, key.Name, KeySecrets.Visible(secret), key.Role,
             key.AllowedModels, key.AllowedEndpoints, key.Limits, clock.GetUtcNow(), key.ExpiresAt, null, null);
+        if (creator.Scope.Refuses(ScopeOf(tenant, info)) is { } wider)
+        {
+            return wider;
+        }
+
         var hash = KeySecrets.Hash(secret);
         if (await GrainFactory.GetGrain<IApiKeyIndexGrain>(hash).Register(new KeyLocation(TenantId, info.Id)) is { } unindexed)
         {
@@ -73,11 +78,11 @@ public sealed class TenantGrain(
         ? NotFound
         : (Result<IReadOnlyList<ApiKeyInfo>>)state.State.Keys.Values.Select(k => k.Info).OrderBy(k => k.CreatedAt).ToList());
 
-    public async Task<Result<ApiKeyInfo>> RevokeKey(string keyId, Role callerRole)
+    public async Task<Result<ApiKeyInfo>> RevokeKey(string keyId, Caller actor)
     {
-        if (FindKey(keyId, callerRole) is not { IsSuccess: true } found)
+        if (FindKey(keyId, actor) is not { IsSuccess: true } found)
         {
-            return FindKey(keyId, callerRole).Error!;
+            return FindKey(keyId, actor).Error!;
         }
 
         var key = found.Value;
@@ -91,11 +96,11 @@ public sealed class TenantGrain(
         return revoked.Info;
     }
 
-    public async Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod, Role callerRole)
+    public async Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod, Caller actor)
     {
-        if (FindKey(keyId, callerRole) is not { IsSuccess: true } found)
+        if (FindKey(keyId, actor) is not { IsSuccess: true } found)
         {
-            return FindKey(keyId, callerRole).Error!;
+            return FindKey(keyId, actor).Error!;
         }
 
         var key = found.Value;
@@ -123,7 +128,9 @@ public sealed class TenantGrain(
         }
 
         // Secrets older than the one just replaced stop working now; the replaced one at the end of the grace period.
-        await Revocations.Publish([.. new[] { keepOld ? key.PreviousSecretHash : key.SecretHash, key.PreviousSecretHash }.OfType<string>().Distinct()]);
+        // Caches drop the replaced one too: an entry cached before the rotation would trust it for the cache's whole
+        // duration, while one read now carries the grace period's end and stops authenticating at it without a push.
+        await Revocations.Publish([.. new[] { key.SecretHash, key.PreviousSecretHash }.OfType<string>()]);
         return new IssuedApiKey(rotated.Info, secret);
     }
 
@@ -141,15 +148,19 @@ public sealed class TenantGrain(
         }
 
         var caller = new Caller(tenant.Id, keyId, key.Info.Role, AllowedModels(tenant, key.Info), key.Info.AllowedEndpoints,
-            key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy);
+            key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy, key.Info.ExpiresAt);
         return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil.Value));
     }
 
-    /// <summary>A key the caller may manage: a key above the caller's own role is off limits (its secret would escalate the caller).</summary>
-    private Result<StoredKey> FindKey(string keyId, Role callerRole) =>
-        !state.State.Keys.TryGetValue(keyId, out var key) ? GatewayError.NotFound("key", keyId)
-        : key.Info.Role > callerRole ? new GatewayError(403, "invalid_request_error", "insufficient_permissions", "This API key may not manage a key with a higher role than its own.")
+    /// <summary>A key the caller may manage: only one within the caller's own scope (its new secret would otherwise widen the caller).</summary>
+    private Result<StoredKey> FindKey(string keyId, Caller actor) =>
+        state.State.Settings is not { } tenant || !state.State.Keys.TryGetValue(keyId, out var key) ? GatewayError.NotFound("key", keyId)
+        : actor.Scope.Refuses(ScopeOf(tenant, key.Info)) is { } wider ? wider
         : key;
+
+    /// <summary>What a key can do in this tenant now: its models are those the tenant also allows.</summary>
+    private static KeyScope ScopeOf(TenantSettings tenant, ApiKeyInfo key) =>
+        new(key.Role, AllowedModels(tenant, key), key.AllowedEndpoints, key.Limits, key.ExpiresAt);
 
     private IKeyRevocationHubGrain Revocations => GrainFactory.GetGrain<IKeyRevocationHubGrain>(0);
 
