@@ -20,7 +20,7 @@ public sealed record RouteConfigJson(
     ];
 
     private static readonly (ProviderKind Value, string Name)[] Providers =
-        [(ProviderKind.Simulated, "simulated"), (ProviderKind.OpenAICompatible, "openai_compatible"), (ProviderKind.Anthropic, "anthropic")];
+        [(ProviderKind.Simulated, "simulated"), (ProviderKind.OpenAICompatible, "openai_compatible"), (ProviderKind.Anthropic, "anthropic"), (ProviderKind.LocalEmbeddings, "local_embeddings")];
 
     public static string Name(RouteStrategy strategy) => Strategies.First(s => s.Value == strategy).Name;
 

@@ -17,6 +17,19 @@ public sealed class ServiceEndpointsTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task A_tenants_route_list_shows_every_platform_route_of_the_embedded_default()
+    {
+        var admin = new Tenancy.TenantClient(fixture.Gateway.Http());
+        var tenant = await admin.CreateTenant();
+
+        var routes = await admin.Get($"/v1/admin/tenants/{tenant}/routes");
+
+        var providers = routes.GetProperty("data").EnumerateArray()
+            .SelectMany(route => route.GetProperty("config").GetProperty("deployments").EnumerateArray().Select(d => d.GetProperty("provider").GetString()));
+        Assert.Contains("local_embeddings", providers);
+    }
+
+    [Fact]
     public async Task Models_lists_the_configured_models()
     {
         var models = fixture.Gateway.OpenAI().GetOpenAIModelClient();
