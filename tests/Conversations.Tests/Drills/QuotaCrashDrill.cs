@@ -65,7 +65,8 @@ public sealed class QuotaCrashDrill
         var sinceFill = Stopwatch.StartNew();
         var filled = await Task.WhenAll(tenants.Select(tenant => Fill(apis, tenant)));
         var atFill = await cluster.Activations(tenants.Select(t => t.Quota));
-        log?.WriteLine($"Filled {Tenants} tenants ({FillCalls} calls each at once, limit {Limit}/min) in {sinceFill.Elapsed.TotalSeconds:F1} s.");
+        log?.WriteLine($"Filled {Tenants} tenants ({FillCalls} calls each at once, limit {Limit}/min) in {sinceFill.Elapsed.TotalSeconds:F1} s; their quota grains: "
+            + string.Join(", ", atFill.Values.GroupBy(Hosts).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} on {g.Key}")) + ".");
 
         ProcessCluster.Silo victim;
         Probe[]? afterJoin = null;
@@ -82,7 +83,7 @@ public sealed class QuotaCrashDrill
         }
         else
         {
-            victim = silos.MaxBy(silo => atFill.Values.Count(hosts => hosts.Contains(silo.Name)))!;
+            victim = silos.MaxBy(silo => atFill.Values.Count(hosts => hosts.Contains(silo.Name)))!; // hosts a quota grain; others may too
             race = new TurnRace(apis, conversations);
         }
 
@@ -104,6 +105,13 @@ public sealed class QuotaCrashDrill
             + $"the probes ended {probedBy.TotalSeconds:F1} s after the fill began; whole drill {total.Elapsed.TotalSeconds:F1} s.");
         log?.WriteLine(QuotaTable(tenants, atFill, beforeKill, afterCrash, filled, afterJoin, afterKill));
         log?.WriteLine(ConversationTable(conversations, beforeKill, afterCrash, grains, refusals, items));
+        foreach (var survivor in silos.Where(silo => silo != victim))
+        {
+            foreach (var line in survivor.Process.Output.Split(Environment.NewLine).Where(l => l.Contains("primary directory partition", StringComparison.Ordinal)))
+            {
+                log?.WriteLine($"{survivor.Name}: {line.Trim()}");
+            }
+        }
 
         Assert.Multiple(
             () => Assert.True(probedBy < SameMinute,

@@ -192,6 +192,8 @@ public sealed class ProcessCluster : IAsyncDisposable
         // Detect a dead silo within seconds (see docs/operations.md).
         environment["Conversations__Cluster__Membership__ProbeTimeout"] = "00:00:01";
         environment["Conversations__Cluster__Membership__NumMissedProbesLimit"] = "2";
+        // What a silo deactivates when another one dies is worth reading in a drill's report.
+        environment["Logging__LogLevel__Orleans.Runtime.GrainDirectory"] = "Information";
         return environment;
     }
 
