@@ -60,17 +60,19 @@ public sealed class QuotaCrashDrill
         var grains = await cluster.Grains();
         var tenants = await Task.WhenAll(Enumerable.Range(0, Tenants).Select(_ => CreateTenant(api1, grains)));
         var conversations = victimJoinsAfterFill ? [] : await OpenConversations(apis);
+        var race = victimJoinsAfterFill ? null : new TurnRace(apis, conversations);
+        await (race?.Halfway ?? Task.CompletedTask); // so that the kill can follow the fill at once
         log?.WriteLine($"{silos.Count} silos and 2 APIs up, tenants and conversations created in {total.Elapsed.TotalSeconds:F1} s.");
 
         var sinceFill = Stopwatch.StartNew();
         var filled = await Task.WhenAll(tenants.Select(tenant => Fill(apis, tenant)));
-        var atFill = await cluster.Activations(tenants.Select(t => t.Quota));
+        var fillEnded = sinceFill.Elapsed;
+        var atFill = await cluster.Activations(GrainsOf(tenants, conversations, grains));
         log?.WriteLine($"Filled {Tenants} tenants ({FillCalls} calls each at once, limit {Limit}/min) in {sinceFill.Elapsed.TotalSeconds:F1} s; their quota grains: "
-            + string.Join(", ", atFill.Values.GroupBy(Hosts).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} on {g.Key}")) + ".");
+            + string.Join(", ", tenants.Select(t => atFill[t.Quota]).GroupBy(Hosts).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} on {g.Key}")) + ".");
 
         ProcessCluster.Silo victim;
         Probe[]? afterJoin = null;
-        TurnRace race;
         if (victimJoinsAfterFill)
         {
             victim = await cluster.StartSiloAsync("silo3");
@@ -80,28 +82,28 @@ public sealed class QuotaCrashDrill
             conversations = await OpenConversations(apis); // placed on a cluster that includes the newcomer
             race = new TurnRace(apis, conversations);
             afterJoin = await probing;
+            await race.Halfway;
         }
         else
         {
-            victim = silos.MaxBy(silo => atFill.Values.Count(hosts => hosts.Contains(silo.Name)))!; // hosts a quota grain; others may too
-            race = new TurnRace(apis, conversations);
+            victim = silos.MaxBy(silo => tenants.Count(t => atFill[t.Quota].Contains(silo.Name)))!; // hosts a quota grain; others may too
         }
 
-        await race.Halfway;
-        var beforeKill = await cluster.Activations(tenants.Select(t => t.Quota).Concat(conversations.Select(c => ConversationGrain(grains, c.Id))));
+        var beforeKill = victimJoinsAfterFill ? await cluster.Activations(GrainsOf(tenants, conversations, grains)) : atFill;
         await victim.Process.KillAsync();
+        var killedAfterFill = sinceFill.Elapsed - fillEnded;
         var sinceKill = Stopwatch.StartNew();
-        race.SiloKilled();
+        race!.SiloKilled();
         await cluster.WaitUntilServingWithout(victim, apiProcesses, TimeSpan.FromSeconds(45));
         var servingAfter = sinceKill.Elapsed;
 
         var afterKill = await Task.WhenAll(tenants.Select(tenant => ProbeTenant(apis, tenant, ProbeCalls)));
         var probedBy = sinceFill.Elapsed;
         var refusals = await race.Finished;
-        var afterCrash = await cluster.Activations(tenants.Select(t => t.Quota).Concat(conversations.Select(c => ConversationGrain(grains, c.Id))));
+        var afterCrash = await cluster.Activations(GrainsOf(tenants, conversations, grains));
         var items = await Task.WhenAll(conversations.Select(c => c.ItemsAsync()));
 
-        log?.WriteLine($"Killed {victim.Name} (pid {victim.Process.Id}); the cluster served again {servingAfter.TotalSeconds:F1} s later; "
+        log?.WriteLine($"Killed {victim.Name} (pid {victim.Process.Id}) {killedAfterFill.TotalSeconds:F1} s after the fill's last answer; the cluster served again {servingAfter.TotalSeconds:F1} s later; "
             + $"the probes ended {probedBy.TotalSeconds:F1} s after the fill began; whole drill {total.Elapsed.TotalSeconds:F1} s.");
         log?.WriteLine(QuotaTable(tenants, atFill, beforeKill, afterCrash, filled, afterJoin, afterKill));
         log?.WriteLine(ConversationTable(conversations, beforeKill, afterCrash, grains, refusals, items));
@@ -215,6 +217,9 @@ public sealed class QuotaCrashDrill
         }));
         return [.. opened];
     }
+
+    private static IEnumerable<GrainId> GrainsOf(Tenant[] tenants, List<HttpConversation> conversations, IGrainFactory grains) =>
+        tenants.Select(t => t.Quota).Concat(conversations.Select(c => ConversationGrain(grains, c.Id)));
 
     private static GrainId ConversationGrain(IGrainFactory grains, string conversationId) =>
         grains.GetGrain<IConversationGrain>(GrainKeys.For("default", conversationId)).GetGrainId();
