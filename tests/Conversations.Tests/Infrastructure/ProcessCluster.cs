@@ -1,0 +1,211 @@
+using System.Globalization;
+using System.Net;
+using Conversations.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Conversations.Tests.Infrastructure;
+
+/// <summary>
+/// A cluster of real processes on loopback for drills: Azurite, silos on Azure Table membership with Azure Blob
+/// grain state (fast failure detection), API hosts as Orleans clients, and an Orleans client in the test process
+/// that looks at the cluster from outside: which silos are active, and which silo's catalog holds a grain's
+/// activations (what the silos run, not what the grain directory believes).
+/// </summary>
+public sealed class ProcessCluster : IAsyncDisposable
+{
+    private readonly AzuriteProcess _azurite;
+    private readonly ClusterSettings _settings;
+    private readonly string _apiKey;
+    private readonly List<ServiceProcess> _processes = [];
+    private readonly Dictionary<int, string> _siloNames = [];
+    private IHost? _client;
+
+    private ProcessCluster(AzuriteProcess azurite, string name, string apiKey)
+    {
+        _azurite = azurite;
+        _apiKey = apiKey;
+        _settings = new ClusterSettings
+        {
+            Clustering = ClusteringMode.AzureTable,
+            Storage = GrainStorageMode.AzureBlob,
+            AzureStorageConnectionString = azurite.ConnectionString,
+            ServiceId = name + "-" + Guid.NewGuid().ToString("N")[..8],
+            ClusterId = name,
+            ResponseTimeout = TimeSpan.FromSeconds(10),
+        };
+    }
+
+    public static async Task<ProcessCluster> StartAsync(string name, string apiKey) =>
+        new(await AzuriteProcess.StartAsync(), name, apiKey);
+
+    /// <summary>Starts a silo (no API in it) and waits until it answers <c>/health</c>.</summary>
+    public async Task<Silo> StartSiloAsync(string name)
+    {
+        var port = FreePorts.Next();
+        lock (_siloNames)
+        {
+            _siloNames[port] = name;
+        }
+
+        var process = await Keep(ServiceProcess.StartAsync(Repository.ProjectOutput("silo/Conversations.Silo", "Conversations.Silo"), SiloEnvironment(port)));
+        return new Silo(name, port, process);
+    }
+
+    /// <summary>Starts an API host (an Orleans client) and waits until a grain call through it succeeds.</summary>
+    public Task<ServiceProcess> StartApiAsync() =>
+        Keep(ServiceProcess.StartAsync(Repository.ProjectOutput("api/Conversations.ApiHost", "Conversations.ApiHost"), Common()));
+
+    public string SiloName(int port)
+    {
+        lock (_siloNames)
+        {
+            return _siloNames.TryGetValue(port, out var name) ? name : $"port {port}";
+        }
+    }
+
+    public async Task<IGrainFactory> Grains() => (await Client()).Services.GetRequiredService<IClusterClient>();
+
+    /// <summary>The silos the membership table lists as active.</summary>
+    public async Task<IReadOnlyList<string>> ActiveSilos()
+    {
+        var hosts = await (await Grains()).GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        return [.. hosts.Keys.Select(silo => SiloName(silo.Endpoint.Port)).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>For each grain, the silos whose catalogs hold an activation of it (none, one, or more than one).</summary>
+    public async Task<Dictionary<GrainId, List<string>>> Activations(IEnumerable<GrainId> grains)
+    {
+        var wanted = grains.ToHashSet();
+        var all = await (await Grains()).GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        var found = wanted.ToDictionary(grain => grain, _ => new List<string>());
+        foreach (var activation in all.Where(a => wanted.Contains(a.GrainId)))
+        {
+            found[activation.GrainId].Add(SiloName(activation.SiloAddress.Endpoint.Port));
+        }
+
+        foreach (var silos in found.Values)
+        {
+            silos.Sort(StringComparer.Ordinal);
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Polls, within a bound, until the membership table no longer lists the killed silo as active and every API
+    /// answers <c>/health</c> (a grain call through the cluster succeeds): the cluster serves again without it.
+    /// </summary>
+    public async Task WaitUntilServingWithout(Silo killed, IReadOnlyList<ServiceProcess> apis, TimeSpan bound)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var until = DateTime.UtcNow + bound;
+        var last = "nothing tried yet";
+        while (DateTime.UtcNow < until)
+        {
+            try
+            {
+                var active = await ActiveSilos().WaitAsync(TimeSpan.FromSeconds(5));
+                var healthy = await Task.WhenAll(apis.Select(async api =>
+                {
+                    using var response = await http.GetAsync(new Uri(api.BaseAddress, "/health"));
+                    return response.StatusCode == HttpStatusCode.OK;
+                }));
+                last = $"active silos: {string.Join(", ", active)}; APIs healthy: {string.Join(", ", healthy)}";
+                if (!active.Contains(killed.Name) && healthy.All(ok => ok))
+                {
+                    return;
+                }
+            }
+            catch (Exception exception) when (exception is OrleansException or TimeoutException or HttpRequestException or TaskCanceledException)
+            {
+                last = exception.GetType().Name + ": " + exception.Message;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+        }
+
+        throw new TimeoutException($"The cluster did not serve without {killed.Name} within {bound}: {last}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client is not null)
+        {
+            try
+            {
+                await _client.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(5)).Token);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or OrleansException)
+            {
+            }
+
+            _client.Dispose();
+        }
+
+        List<ServiceProcess> processes;
+        lock (_processes)
+        {
+            processes = [.. _processes];
+        }
+
+        foreach (var process in processes)
+        {
+            await process.DisposeAsync();
+        }
+
+        await _azurite.DisposeAsync();
+    }
+
+    private async Task<ServiceProcess> Keep(Task<ServiceProcess> starting)
+    {
+        var process = await starting;
+        lock (_processes)
+        {
+            _processes.Add(process);
+        }
+
+        return process;
+    }
+
+    private async Task<IHost> Client()
+    {
+        if (_client is null)
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.UseOrleansClient(_settings.ConfigureClient);
+            var client = builder.Build();
+            await client.StartAsync();
+            _client = client;
+        }
+
+        return _client;
+    }
+
+    private Dictionary<string, string> SiloEnvironment(int siloPort)
+    {
+        var environment = Common();
+        environment["Conversations__Api__Enabled"] = "false";
+        environment["Conversations__Cluster__Storage"] = "AzureBlob";
+        environment["Conversations__Cluster__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
+        environment["Conversations__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture);
+        // Detect a dead silo within seconds (see docs/operations.md).
+        environment["Conversations__Cluster__Membership__ProbeTimeout"] = "00:00:01";
+        environment["Conversations__Cluster__Membership__NumMissedProbesLimit"] = "2";
+        // What a silo deactivates when another one dies is worth reading in a drill's report.
+        environment["Logging__LogLevel__Orleans.Runtime.GrainDirectory"] = "Information";
+        return environment;
+    }
+
+    private Dictionary<string, string> Common() => new()
+    {
+        ["CONVERSATIONS_API_KEY"] = _apiKey,
+        ["Conversations__Cluster__Clustering"] = "AzureTable",
+        ["Conversations__Cluster__AzureStorageConnectionString"] = _settings.AzureStorageConnectionString!,
+        ["Conversations__Cluster__ServiceId"] = _settings.ServiceId,
+        ["Conversations__Cluster__ClusterId"] = _settings.ClusterId,
+        ["Conversations__Cluster__ResponseTimeout"] = "00:00:10",
+    };
+
+    public sealed record Silo(string Name, int Port, ServiceProcess Process);
+}
