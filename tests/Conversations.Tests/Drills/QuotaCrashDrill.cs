@@ -18,6 +18,7 @@ namespace Conversations.Tests.Drills;
 /// of those calls, whichever silo held the tenant's quota grain. Meanwhile conversation turns race the failover with
 /// Idempotency-Keys, and each acknowledged turn ends up written exactly once, in order.
 /// </summary>
+[Collection(KillDrillCollection.Name)]
 public sealed class QuotaCrashDrill
 {
     private const string AdminKey = "sk-quota-drill";

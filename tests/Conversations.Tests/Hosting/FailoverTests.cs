@@ -14,6 +14,7 @@ namespace Conversations.Tests.Hosting;
 /// killed by PID (SIGKILL): conversations continue on the survivor with their history, no acknowledged
 /// turn is lost or doubled, and meanwhile the API answers only success or a retriable 503.
 /// </summary>
+[Collection(KillDrillCollection.Name)]
 public sealed class FailoverTests
 {
     private const string Key = "sk-failover-test";
