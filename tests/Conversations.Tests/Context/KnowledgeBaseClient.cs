@@ -34,13 +34,17 @@ public sealed class KnowledgeBaseClient(HttpClient http)
         return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement);
     }
 
-    /// <summary>Uploads a document and waits for its ingestion to complete: the completed document.</summary>
-    public async Task<JsonElement> Ingest(string kb, string filename, string text)
+    /// <summary>Uploads a document and asserts it was accepted (202): the document as it was accepted.</summary>
+    public async Task<JsonElement> Accepted(string kb, string filename, string text, string? idempotencyKey = null)
     {
-        var (status, body) = await Upload(kb, filename, text);
-        Assert.True(status == HttpStatusCode.Accepted, $"{(int)status}: {body}");
-        return await Completed(kb, body.GetProperty("id").GetString()!);
+        var (status, body) = await Upload(kb, filename, text, idempotencyKey);
+        Assert.True(status == HttpStatusCode.Accepted, $"Expected 202, got {(int)status}: {body}");
+        return body;
     }
+
+    /// <summary>Uploads a document and waits for its ingestion to complete: the completed document.</summary>
+    public async Task<JsonElement> Ingest(string kb, string filename, string text) =>
+        await Completed(kb, (await Accepted(kb, filename, text)).GetProperty("id").GetString()!);
 
     public async Task<JsonElement> Document(string kb, string documentId)
     {
