@@ -197,7 +197,7 @@ public sealed class KnowledgeIngestionTests : IAsyncLifetime
     {
         var document = await kbs.Document(kb, id);
         return document.GetProperty("chunks_done").GetInt32() == DocumentIngestion.BatchChunks && gate.Waiting == 1 ? document : (JsonElement?)null;
-    });
+    }, TimeSpan.FromMinutes(5)); // a hang guard: the first batch also loads the model, on cores other builds share
 
     private static ScopedVectors Index(GatewayFactory gateway, string kb) =>
         gateway.Services.GetRequiredService<IVectorStore>().For("default", KnowledgeScopes.Scope(kb));
