@@ -6,7 +6,9 @@ namespace Conversations.Embeddings;
 /// <summary>
 /// all-MiniLM-L6-v2 (384 dimensions, normalized), run in-process with ONNX Runtime: no network, no
 /// key. The model loads on first use (a noticeable pause, once) and is shared by the process. Encoding is CPU work,
-/// so it runs on the thread pool, never on the caller's (a grain's) scheduler.
+/// so it runs on the thread pool, never on the caller's (a grain's) scheduler. Disposing waits for the
+/// batches being encoded: a background job's encoding may outlive the silo's grains at shutdown, and
+/// freeing the native session under it would crash the process.
 /// </summary>
 public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
@@ -16,6 +18,8 @@ public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
 
     private readonly Lazy<SentenceEncoder> _encoder = new(() => new SentenceEncoder(), LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly EmbeddingGeneratorMetadata _metadata = new("local-minilm", defaultModelId: ModelId, defaultModelDimensions: Dimensions);
+    private int _encoding;
+    private int _disposed;
 
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
         IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
@@ -27,7 +31,16 @@ public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
             foreach (var batch in texts.Chunk(BatchSize))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                embeddings.AddRange(_encoder.Value.Encode(batch).Select(vector => new Embedding<float>(vector) { ModelId = ModelId }));
+                Interlocked.Increment(ref _encoding); // before the check, so that Dispose either waits for this batch or is seen here
+                try
+                {
+                    ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+                    embeddings.AddRange(_encoder.Value.Encode(batch).Select(vector => new Embedding<float>(vector) { ModelId = ModelId }));
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _encoding);
+                }
             }
 
             return embeddings;
@@ -42,6 +55,8 @@ public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
 
     public void Dispose()
     {
+        Interlocked.Exchange(ref _disposed, 1);
+        SpinWait.SpinUntil(() => Volatile.Read(ref _encoding) == 0);
         if (_encoder.IsValueCreated)
         {
             _encoder.Value.Dispose();

@@ -18,9 +18,12 @@ internal readonly record struct PassOutcome(string? FailureReason, bool MoreToDo
 /// A job scheduled while a pass runs gets a pass right after it; a failed pass (or one that threw) is retried after a delay
 /// that doubles from <see cref="SummaryOptions.SummaryRetryDelay"/> up to <see cref="SummaryOptions.MaxRetryDelay"/>. A job
 /// pending in memory is lost if the grain deactivates; the next change, or the next activation, schedules it again.
+/// With <paramref name="keepAlive"/>, each pass extends the grain's lifetime, so a long job (a document's ingestion, whose
+/// progress is stored) runs to its end without waiting for a call to activate the grain again.
 /// </summary>
 internal sealed class BackgroundWork<TJob>(
-    IGrainBase grain, Func<TJob, CancellationToken, Task<PassOutcome>> pass, Action<string, int> logFailure, SummaryOptions options)
+    IGrainBase grain, Func<TJob, CancellationToken, Task<PassOutcome>> pass, Action<string, int> logFailure, SummaryOptions options,
+    bool keepAlive = false)
     where TJob : class
 {
     private TJob? _job;
@@ -50,7 +53,7 @@ internal sealed class BackgroundWork<TJob>(
     private void Start(TimeSpan due)
     {
         _timer?.Dispose();
-        _timer = grain.RegisterGrainTimer(Run, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { Interleave = true });
+        _timer = grain.RegisterGrainTimer(Run, new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan) { Interleave = true, KeepAlive = keepAlive });
     }
 
     private async Task Run(CancellationToken cancellationToken)

@@ -10,9 +10,9 @@ using Microsoft.AspNetCore.Routing;
 namespace Conversations.Api.Endpoints;
 
 /// <summary>
-/// A tenant's knowledge bases (RAG): create, ingest plain-text or Markdown documents (chunked by
-/// tokens with overlap, embedded locally and indexed), list and delete. Conversations and requests
-/// attach them through <c>context_policy.knowledge_bases</c>.
+/// A tenant's knowledge bases (RAG): create, upload plain-text or Markdown documents (chunked by
+/// tokens with overlap, then embedded locally and indexed in the background), follow their ingestion,
+/// list and delete. Conversations and requests attach them through <c>context_policy.knowledge_bases</c>.
 /// </summary>
 public static class KnowledgeBaseEndpoints
 {
@@ -26,11 +26,16 @@ public static class KnowledgeBaseEndpoints
         kbs.MapGet("/{knowledgeBaseId}", Get).WithSummary("Retrieve a knowledge base.").Produces<KnowledgeBaseJson>().Produces<OpenAIErrorBody>(404);
         kbs.MapDelete("/{knowledgeBaseId}", Delete).WithSummary("Delete a knowledge base, its documents and their vectors.")
             .Produces<DeletedJson>().Produces<OpenAIErrorBody>(404);
-        kbs.MapPost("/{knowledgeBaseId}/documents", AddDocument).WithSummary("Ingest a document: chunked by tokens with overlap, embedded, indexed.")
-            .Accepts<DocumentCreateJson>("application/json").Produces<DocumentJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(404);
+        kbs.MapPost("/{knowledgeBaseId}/documents", AddDocument)
+            .WithSummary("Upload a document: chunked by tokens with overlap, then embedded and indexed in the background (202, status processing); "
+                + "the same file name and text answers with the document already there (200).")
+            .Accepts<DocumentCreateJson>("application/json").Produces<DocumentJson>(202).Produces<DocumentJson>()
+            .Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(404).Produces<OpenAIErrorBody>(422);
         kbs.MapGet("/{knowledgeBaseId}/documents", ListDocuments).WithSummary("List a knowledge base's documents.")
             .Produces<ListJson<DocumentJson>>().Produces<OpenAIErrorBody>(404);
-        kbs.MapDelete("/{knowledgeBaseId}/documents/{documentId}", DeleteDocument).WithSummary("Delete a document and its vectors.")
+        kbs.MapGet("/{knowledgeBaseId}/documents/{documentId}", GetDocument).WithSummary("Retrieve a document: its ingestion's status and progress.")
+            .Produces<DocumentJson>().Produces<OpenAIErrorBody>(404);
+        kbs.MapDelete("/{knowledgeBaseId}/documents/{documentId}", DeleteDocument).WithSummary("Delete a document and its vectors, stopping its ingestion.")
             .Produces<DeletedJson>().Produces<OpenAIErrorBody>(404);
         return v1;
     }
@@ -104,6 +109,12 @@ public static class KnowledgeBaseEndpoints
 
     private static async Task<IResult> AddDocument(string knowledgeBaseId, [AsParameters] ApiServices api)
     {
+        var idempotency = await IdempotencyHeader.ReadAsync(api.Http.Request);
+        if (!idempotency.IsSuccess)
+        {
+            return idempotency.Error.ToResult();
+        }
+
         var body = await RequestBody.ReadAsync<DocumentCreateJson>(api.Http.Request);
         if (!body.IsSuccess)
         {
@@ -132,8 +143,28 @@ public static class KnowledgeBaseEndpoints
             return NotFound(knowledgeBaseId);
         }
 
-        var added = await Grain(knowledgeBaseId, api).AddDocument(new NewDocument(Ids.New(Ids.Document), json.Filename ?? "document", format, text));
-        return added.IsSuccess ? TypedResults.Json(DocumentJson.From(knowledgeBaseId, added.Value), ApiJson.Options) : added.Error.ToResult();
+        var added = await Grain(knowledgeBaseId, api).AddDocument(new NewDocument(Ids.New(Ids.Document), json.Filename ?? "document", format, text), idempotency.Value);
+        if (!added.IsSuccess)
+        {
+            return added.Error.ToResult();
+        }
+
+        // An upload that started the ingestion, and its retries, are accepted; one that found the same document already there is not.
+        var document = added.Value.Document;
+        api.Http.Response.Headers.Location = $"/v1/knowledge_bases/{knowledgeBaseId}/documents/{document.Id}";
+        return TypedResults.Json(DocumentJson.From(knowledgeBaseId, document), ApiJson.Options,
+            statusCode: added.Value.Outcome == DocumentUploadOutcome.Existing ? StatusCodes.Status200OK : StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> GetDocument(string knowledgeBaseId, string documentId, [AsParameters] ApiServices api)
+    {
+        if (!Ids.IsValid(knowledgeBaseId, Ids.KnowledgeBase))
+        {
+            return NotFound(knowledgeBaseId);
+        }
+
+        var document = await Grain(knowledgeBaseId, api).GetDocument(documentId);
+        return document.IsSuccess ? TypedResults.Json(DocumentJson.From(knowledgeBaseId, document.Value), ApiJson.Options) : document.Error.ToResult();
     }
 
     private static async Task<IResult> ListDocuments(string knowledgeBaseId, [AsParameters] ApiServices api)

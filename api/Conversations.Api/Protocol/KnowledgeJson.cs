@@ -14,10 +14,17 @@ public sealed record KnowledgeBaseJson(string Id, string Name, long CreatedAt, i
 /// <summary>A document to ingest: plain text or Markdown, as a string.</summary>
 public sealed record DocumentCreateJson(string? Filename, string? Text, string? Format);
 
-public sealed record DocumentJson(string Id, string KnowledgeBaseId, string Filename, string Format, int Chunks, int Tokens, long CreatedAt)
+/// <summary>A document: <c>status</c> is <c>processing</c>, <c>completed</c> or <c>failed</c>; <c>chunks_done</c> of <c>chunks</c> are searchable.</summary>
+public sealed record DocumentJson(
+    string Id, string KnowledgeBaseId, string Filename, string Format, string Status, int Chunks, int ChunksDone, int Tokens, long CreatedAt,
+    DocumentErrorJson? LastError)
 {
     public string Object => "knowledge_base.document";
 
-    public static DocumentJson From(string knowledgeBaseId, DocumentInfo d) =>
-        new(d.Id, knowledgeBaseId, d.Filename, d.Format, d.Chunks, d.Tokens, d.CreatedAt.ToUnixTimeSeconds());
+    public static DocumentJson From(string knowledgeBaseId, DocumentInfo d) => new(
+        d.Id, knowledgeBaseId, d.Filename, d.Format, d.Status.ToString().ToLowerInvariant(), d.Chunks, d.ChunksDone, d.Tokens, d.CreatedAt.ToUnixTimeSeconds(),
+        d.LastError is { } error ? new DocumentErrorJson(error.Code, error.Message) : null);
 }
+
+/// <summary>Why a document's ingestion failed.</summary>
+public sealed record DocumentErrorJson(string Code, string Message);

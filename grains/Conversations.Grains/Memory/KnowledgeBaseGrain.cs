@@ -1,21 +1,32 @@
+using Conversations.Grains.Context;
 using Conversations.Memory;
 using Conversations.Providers;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
 
 namespace Conversations.Grains.Memory;
 
-/// <summary>A tenant's knowledge base; see <see cref="IKnowledgeBaseGrain"/>.</summary>
+/// <summary>
+/// A tenant's knowledge base; see <see cref="IKnowledgeBaseGrain"/>. An upload is answered once the document is split into
+/// chunks and recorded; <see cref="DocumentIngestion"/> embeds and indexes its chunks in the background. Uploads, deletes and
+/// ingestion batches change the state one at a time (<see cref="KnowledgeBaseWrites"/>); reads never wait for them.
+/// </summary>
 public sealed partial class KnowledgeBaseGrain(
     [PersistentState("knowledge", StorageNames.Conversations)] IPersistentState<KnowledgeBaseState> state,
+    [PersistentState("knowledge-texts", StorageNames.Conversations)] IPersistentState<PendingDocumentTexts> texts,
     Chunker chunker,
     TokenCounter tokens,
     IEmbeddingGenerator<string, Embedding<float>> embeddings,
     IVectorStore vectors,
     TimeProvider clock,
+    IOptions<SummaryOptions> options,
     Microsoft.Extensions.Logging.ILogger<KnowledgeBaseGrain> logger) : Grain, IKnowledgeBaseGrain
 {
     /// <summary>Bounds one index grain's state (every upsert rewrites it): about 10 MB of vectors and text.</summary>
     public const int MaxChunks = 4_000;
+
+    private KnowledgeBaseWrites _writes = null!;
+    private DocumentIngestion _ingestion = null!;
 
     private string KnowledgeBaseId => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
 
@@ -23,21 +34,31 @@ public sealed partial class KnowledgeBaseGrain(
 
     private GatewayError NotFound => GatewayError.NotFound("knowledge base", KnowledgeBaseId);
 
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _writes = new(state, texts, this, logger);
+        _ingestion = new(this, KnowledgeBaseId, _writes, Index, chunker, embeddings, options.Value, logger);
+        _ingestion.ResumeIfNeeded();
+        return Task.CompletedTask;
+    }
+
     public async Task<Result<KnowledgeBaseInfo>> Create(string name)
     {
-        if (state.State.Name is not null)
+        using var gate = await _writes.Enter(CancellationToken.None);
+        if (_writes.State.Name is not null)
         {
             return GatewayError.Conflict($"Knowledge base '{KnowledgeBaseId}' already exists.", "knowledge_base_exists");
         }
 
-        return await Write(new KnowledgeBaseState { Name = name, CreatedAt = clock.GetUtcNow() }) ?? Info();
+        return await _writes.Write(new KnowledgeBaseState { Name = name, CreatedAt = clock.GetUtcNow() }) ?? Info();
     }
 
-    public Task<Result<KnowledgeBaseInfo>> Get() => Task.FromResult(state.State.Name is null ? NotFound : Info());
+    public Task<Result<KnowledgeBaseInfo>> Get() => Task.FromResult(_writes.Durable.Name is null ? NotFound : Info());
 
     public async Task<Result<KnowledgeBaseInfo>> Delete()
     {
-        if (state.State.Name is null)
+        using var gate = await _writes.Enter(CancellationToken.None);
+        if (_writes.State.Name is null)
         {
             return NotFound;
         }
@@ -53,7 +74,7 @@ public sealed partial class KnowledgeBaseGrain(
             return GatewayError.StorageUnavailable;
         }
 
-        if (await state.TryClear(this, logger) is { } failed)
+        if (await _writes.Clear() is { } failed)
         {
             return failed;
         }
@@ -62,14 +83,29 @@ public sealed partial class KnowledgeBaseGrain(
         return deleted;
     }
 
-    public async Task<Result<DocumentInfo>> AddDocument(NewDocument document)
+    public async Task<Result<DocumentUpload>> AddDocument(NewDocument document, Idempotency? idempotency = null)
     {
-        if (state.State.Name is null)
+        using var gate = await _writes.Enter(CancellationToken.None);
+        var current = _writes.State;
+        if (current.Name is null)
         {
             return NotFound;
         }
 
-        if (state.State.Documents.Exists(d => d.Id == document.Id))
+        if (idempotency is not null && current.Documents.Find(d => d.Upload?.Key == idempotency.Key) is { } keyed)
+        {
+            return keyed.Upload!.Fingerprint == idempotency.Fingerprint
+                ? new DocumentUpload(keyed.Info, DocumentUploadOutcome.Replayed)
+                : GatewayError.IdempotencyKeyReused;
+        }
+
+        var hash = KnowledgeDocument.Hash(document.Text);
+        if (current.Documents.Find(d => d.Info.Filename == document.Filename && d.ContentHash == hash && d.Info.Status != DocumentStatus.Failed) is { } same)
+        {
+            return new DocumentUpload(same.Info, DocumentUploadOutcome.Existing);
+        }
+
+        if (current.Find(document.Id) is not null)
         {
             return GatewayError.Conflict($"Document '{document.Id}' already exists.", "document_exists");
         }
@@ -80,53 +116,47 @@ public sealed partial class KnowledgeBaseGrain(
             return GatewayError.Invalid("The document has no text.", "text", "empty_document");
         }
 
-        if (state.State.Documents.Sum(d => d.Chunks) + chunks.Count > MaxChunks)
+        if (current.ChunksHeld + chunks.Count > MaxChunks)
         {
-            return GatewayError.Invalid($"A knowledge base holds at most {MaxChunks} chunks; this document would exceed it. Use another knowledge base.", "text", "knowledge_base_full");
+            return GatewayError.Invalid(
+                $"A knowledge base holds at most {MaxChunks} chunks, counting documents still being ingested; it holds {current.ChunksHeld} and this document has {chunks.Count}. Delete documents or use another knowledge base.",
+                "text", "knowledge_base_full");
         }
 
-        // Vectors first, then the record: a document is listed only once it can be retrieved.
-        var vectors = await embeddings.GenerateAsync(chunks);
-        try
+        // The text first: a document recorded as processing can always be resumed.
+        if (await _writes.KeepText(document.Id, document.Text) is { } notKept)
         {
-            await Index.Upsert([.. chunks.Select((chunk, i) => new VectorRecord(
-                KnowledgeScopes.ChunkId(KnowledgeBaseId, document.Id, i), vectors[i].Vector.ToArray(), document.Id, chunk))]);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            LogStorageFailed(exception);
-            return GatewayError.StorageUnavailable;
+            return notKept;
         }
 
-        var info = new DocumentInfo(document.Id, document.Filename, document.Format, chunks.Count, tokens.Count(document.Text), clock.GetUtcNow());
-        if (await Write(state.State with { Documents = [.. state.State.Documents, info] }) is { } failure)
+        var info = new DocumentInfo(document.Id, document.Filename, document.Format, chunks.Count, tokens.Count(document.Text), clock.GetUtcNow(), DocumentStatus.Processing, 0);
+        if (await _writes.Write(current.With(new KnowledgeDocument(info, hash, idempotency))) is { } failed)
         {
-            try
-            {
-                await Index.DeleteSource(document.Id); // nothing half-added: the retry starts clean
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                LogStorageFailed(exception); // unlisted chunks stay until the knowledge base is deleted
-            }
-
-            return failure;
+            await _writes.DropTextsOfEndedJobs();
+            return failed;
         }
 
-        return info;
+        _ingestion.Start(document.Id, chunks);
+        return new DocumentUpload(info, DocumentUploadOutcome.Accepted);
     }
 
-    public Task<Result<IReadOnlyList<DocumentInfo>>> ListDocuments() =>
-        Task.FromResult(state.State.Name is null ? NotFound : (Result<IReadOnlyList<DocumentInfo>>)state.State.Documents);
+    public Task<Result<DocumentInfo>> GetDocument(string documentId) => Task.FromResult(
+        _writes.Durable.Name is null ? NotFound
+        : _writes.Durable.Find(documentId) is { } document ? document.Info
+        : (Result<DocumentInfo>)GatewayError.NotFound("document", documentId));
+
+    public Task<Result<IReadOnlyList<DocumentInfo>>> ListDocuments() => Task.FromResult(
+        _writes.Durable.Name is null ? NotFound : (Result<IReadOnlyList<DocumentInfo>>)_writes.Durable.Documents.ConvertAll(d => d.Info));
 
     public async Task<Result<DocumentInfo>> DeleteDocument(string documentId)
     {
-        if (state.State.Name is null)
+        using var gate = await _writes.Enter(CancellationToken.None);
+        if (_writes.State.Name is null)
         {
             return NotFound;
         }
 
-        if (state.State.Documents.Find(d => d.Id == documentId) is not { } document)
+        if (_writes.State.Find(documentId) is not { } document)
         {
             return GatewayError.NotFound("document", documentId);
         }
@@ -141,23 +171,18 @@ public sealed partial class KnowledgeBaseGrain(
             return GatewayError.StorageUnavailable;
         }
 
-        return await Write(state.State with { Documents = state.State.Documents.FindAll(d => d.Id != documentId) }) ?? (Result<DocumentInfo>)document;
+        if (await _writes.Write(_writes.State.Without(documentId)) is { } failed)
+        {
+            return failed;
+        }
+
+        _ingestion.Forget(documentId);
+        await _writes.DropTextsOfEndedJobs();
+        return document.Info;
     }
 
     [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "A knowledge base's vector index could not be written")]
     private partial void LogStorageFailed(Exception exception);
 
-    private Result<KnowledgeBaseInfo> Info() => new KnowledgeBaseInfo(KnowledgeBaseId, state.State.Name!, state.State.CreatedAt, state.State.Documents.Count);
-
-    private Task<GatewayError?> Write(KnowledgeBaseState next) => state.TryReplace(next, this, logger);
-}
-
-[GenerateSerializer, Alias("conv.KnowledgeBaseState")]
-public sealed record KnowledgeBaseState
-{
-    [Id(0)] public string? Name { get; init; }
-
-    [Id(1)] public DateTimeOffset CreatedAt { get; init; }
-
-    [Id(2)] public List<DocumentInfo> Documents { get; init; } = [];
+    private Result<KnowledgeBaseInfo> Info() => new KnowledgeBaseInfo(KnowledgeBaseId, _writes.Durable.Name!, _writes.Durable.CreatedAt, _writes.Durable.Documents.Count);
 }

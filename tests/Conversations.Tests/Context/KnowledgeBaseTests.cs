@@ -153,20 +153,10 @@ public sealed class KnowledgeBaseTests : UpstreamGatewayTest
 
     private static string Filler(string sentence, int times) => string.Join(' ', Enumerable.Repeat(sentence, times));
 
-    private static async Task<string> CreateKnowledgeBase(HttpClient http)
-    {
-        using var created = await http.PostAsync("/v1/knowledge_bases", ChatCompletionsTests.Json("""{"name":"manuals"}"""));
-        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
-        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
-    }
+    private static Task<string> CreateKnowledgeBase(HttpClient http) => new KnowledgeBaseClient(http).Create();
 
-    private static async Task<JsonElement> Ingest(HttpClient http, string kb, string filename, string text)
-    {
-        using var added = await http.PostAsync($"/v1/knowledge_bases/{kb}/documents", ChatCompletionsTests.Json(JsonSerializer.Serialize(new { filename, text })));
-        var body = await added.Content.ReadAsStringAsync();
-        Assert.True(added.StatusCode == HttpStatusCode.OK, body);
-        return JsonDocument.Parse(body).RootElement;
-    }
+    /// <summary>Uploads a document and waits until its chunks are all searchable.</summary>
+    private static Task<JsonElement> Ingest(HttpClient http, string kb, string filename, string text) => new KnowledgeBaseClient(http).Ingest(kb, filename, text);
 
     private static async Task<string> CreateConversation(HttpClient http, string kb)
     {
