@@ -124,6 +124,13 @@ internal sealed class ResponsePlan
             return input.Error ?? endUser.Error!;
         }
 
+        // A turn's input becomes conversation items: each within the tenant's size for one.
+        var single = body.Input is { ValueKind: JsonValueKind.String };
+        if (conversationId.Value is not null && api.Caller.Storage.RefuseLargeItem(input.Value, i => single ? "input" : $"input[{i}]") is { } tooLarge)
+        {
+            return tooLarge;
+        }
+
         if (conversationId.Value is { } conversation && !Ids.IsValid(conversation, Ids.Conversation))
         {
             return GatewayError.NotFound("conversation", conversation, "conversation");

@@ -16,8 +16,12 @@ public sealed record Caller(
     [property: Id(6)] Limits TenantLimits,
     [property: Id(7)] Limits UserLimits,
     [property: Id(8)] Context.ContextPolicy? TenantContextPolicy = null,
-    [property: Id(9)] DateTimeOffset? KeyExpiresAt = null)
+    [property: Id(9)] DateTimeOffset? KeyExpiresAt = null,
+    [property: Id(10)] StorageLimits? TenantStorageLimits = null)
 {
+    /// <summary>The tenant's storage caps (its defaults when it set none).</summary>
+    public StorageLimits Storage => TenantStorageLimits ?? StorageLimits.Default;
+
     public bool MayUseModel(string model) => KeyScope.Allows(AllowedModels, model);
 
     public bool MayUseEndpoints(string group) => KeyScope.Allows(AllowedEndpoints, group);
