@@ -30,6 +30,9 @@ public sealed record Caller(
     public KeyScope Scope => new(Role, AllowedModels, AllowedEndpoints, KeyLimits, KeyExpiresAt);
 
     public bool HasNoLimits => KeyLimits.IsUnlimited && TenantLimits.IsUnlimited && UserLimits.IsUnlimited;
+
+    /// <summary>Whether a call for <paramref name="endUser"/> goes through admission: a limit applies, or the end user counts against the day's cap.</summary>
+    public bool NeedsAdmission(string? endUser) => !HasNoLimits || (endUser is { Length: > 0 } && Storage.EndUsersPerDay is not null);
 }
 
 /// <summary>The endpoint groups a key's scopes can name.</summary>

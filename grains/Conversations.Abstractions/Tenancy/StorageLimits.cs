@@ -56,6 +56,11 @@ public sealed record StorageLimits(
             ? Refused(StorageLimitReached, $"This tenant stores {stored.Bytes} bytes of conversation items and may store at most {bytes}; {change.Bytes} more do not fit. Delete conversations or items to make room.")
         : null;
 
+    /// <summary>A 429 for an end user not yet seen today when the day already had <see cref="EndUsersPerDay"/>.</summary>
+    public GatewayError EndUsersReached(TimeSpan untilNextDay) =>
+        Refused("end_user_limit_reached", $"This tenant has had {EndUsersPerDay} distinct end users today, its limit; new ones are refused until 00:00 UTC.", "user")
+        with { RetryAfter = untilNextDay };
+
     private static GatewayError Refused(string code, string message, string? param = null) => new(429, "invalid_request_error", code, message, param);
 }
 
