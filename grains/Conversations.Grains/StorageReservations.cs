@@ -9,7 +9,7 @@ namespace Conversations.Grains;
 /// first, and releases it if the write then fails; a write that reserves less releases the difference once written.
 /// Nothing grows the reservation while every cap is unlimited, so such a write makes no grain call. A crash between a
 /// reservation and its write leaves the reservation counted: the tenant is over-counted by what that write would have
-/// added, never under-counted. See docs/decisions/0027-tenant-storage-caps-counted-by-a-tenant-grain.md.
+/// added, never under-counted. See docs/decisions/0029-tenant-storage-caps-counted-by-a-tenant-grain.md.
 /// </summary>
 internal sealed partial class StorageReservations(ITenantStorageGrain tenant, ILogger logger)
 {

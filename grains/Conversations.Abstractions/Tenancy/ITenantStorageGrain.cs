@@ -6,7 +6,7 @@ namespace Conversations.Tenancy;
 /// What one tenant stores, keyed by tenant id: its conversations and the bytes of their items, counted in one
 /// activation so a cap holds exactly across the cluster. A conversation reserves before it writes, releases what it
 /// reserved if the write fails, and releases what it holds once it is deleted.
-/// See docs/decisions/0027-tenant-storage-caps-counted-by-a-tenant-grain.md.
+/// See docs/decisions/0029-tenant-storage-caps-counted-by-a-tenant-grain.md.
 /// </summary>
 public interface ITenantStorageGrain : IGrainWithStringKey
 {
