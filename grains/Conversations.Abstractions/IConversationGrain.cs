@@ -9,7 +9,9 @@ namespace Conversations;
 public interface IConversationGrain : IGrainWithStringKey
 {
     /// <summary>Creates the conversation; 409 if it already exists (or existed and was deleted).</summary>
-    Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, Context.ContextPolicy? policy = null);
+    /// <param name="limits">The tenant's storage caps (the caller's); null for none. A refusal (429) writes nothing.</param>
+    Task<Result<ConversationInfo>> Create(
+        IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, Context.ContextPolicy? policy = null, Tenancy.StorageLimits? limits = null);
 
     [AlwaysInterleave]
     Task<Result<ConversationInfo>> Get();
@@ -20,7 +22,8 @@ public interface IConversationGrain : IGrainWithStringKey
     Task<Result<ConversationInfo>> Delete();
 
     /// <summary>Appends items; with an idempotency key, a repeated request returns the first one's items and appends nothing.</summary>
-    Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items, Idempotency? idempotency = null);
+    /// <param name="limits">As for <see cref="Create"/>.</param>
+    Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items, Idempotency? idempotency = null, Tenancy.StorageLimits? limits = null);
 
     [AlwaysInterleave]
     Task<Result<ItemPage>> ListItems(ItemQuery query);
@@ -33,7 +36,7 @@ public interface IConversationGrain : IGrainWithStringKey
     /// <summary>
     /// Runs one turn: the stored items plus <see cref="TurnRequest.Input"/> form the context; on success
     /// the input and the model's output are appended and persisted before the final chunk is yielded.
-    /// On failure or cancellation nothing is appended.
+    /// On failure or cancellation nothing is appended. The caller's tenant storage caps apply.
     /// </summary>
     IAsyncEnumerable<CompletionChunk> RunTurn(TurnRequest request, CancellationToken cancellationToken = default);
 

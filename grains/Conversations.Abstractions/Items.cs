@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Conversations;
 
 /// <summary>
@@ -22,6 +24,9 @@ public sealed record ConversationItem(
 
     /// <summary>What the tokenizer counts for this item: its text, or a call's name and arguments.</summary>
     public string CountedText => ItemKinds.CountedText(Text, Call);
+
+    /// <summary>The item's size against a tenant's storage caps (<see cref="ItemKinds.Bytes"/>).</summary>
+    public int Bytes => ItemKinds.Bytes(Text, Call, CallId);
 }
 
 /// <summary>An item as a client submits it (or a model call takes it), before it is given an id and a token count.</summary>
@@ -37,6 +42,9 @@ public sealed record NewItem(
     public static NewItem OutputOf(string callId, string output) => new(Roles.Tool, output, CallId: callId);
 
     public string CountedText => ItemKinds.CountedText(Text, Call);
+
+    /// <summary>The item's size against a tenant's storage caps (<see cref="ItemKinds.Bytes"/>).</summary>
+    public int Bytes => ItemKinds.Bytes(Text, Call, CallId);
 
     public string Kind => ItemKinds.Of(Call, CallId);
 }
@@ -70,6 +78,11 @@ public static class ItemKinds
         call is not null ? FunctionCall : callId is not null ? FunctionCallOutput : Message;
 
     public static string CountedText(string text, FunctionCall? call) => call is null ? text : call.Name + " " + call.Arguments;
+
+    /// <summary>The UTF-8 bytes of what a client chose: the text, a call's id, name and arguments, an output's call id.</summary>
+    public static int Bytes(string text, FunctionCall? call, string? callId) =>
+        Encoding.UTF8.GetByteCount(text) + Encoding.UTF8.GetByteCount(callId ?? string.Empty)
+        + (call is null ? 0 : Encoding.UTF8.GetByteCount(call.CallId) + Encoding.UTF8.GetByteCount(call.Name) + Encoding.UTF8.GetByteCount(call.Arguments));
 }
 
 /// <summary>Tokens a model call consumed.</summary>

@@ -5,6 +5,7 @@ using Conversations.Grains.Memory;
 using Conversations.Grains.Pipeline;
 using Conversations.Providers;
 using Conversations.Routing;
+using Conversations.Tenancy;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -35,6 +36,7 @@ public sealed partial class ConversationGrain(
     private FactExtractor _extractor = null!;
     private ConversationRecall _recall = null!;
     private PageClearing _clearing = null!;
+    private StorageReservations _reservations = null!;
 
     private string ConversationId => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
 
@@ -49,6 +51,7 @@ public sealed partial class ConversationGrain(
         _extractor = new(this, _writes, pipeline, options.Value, logger);
         _recall = new(this, tenant, id, _writes, vectors, embeddings, options.Value, logger);
         _clearing = new(this, _writes, options.Value, logger);
+        _reservations = new(GrainFactory.GetGrain<ITenantStorageGrain>(tenant), logger);
         _writes.Written = () => _clearing.ScheduleIfNeeded();
         await _store.Load();
         if (_store.Missing.Count > 0)
@@ -66,7 +69,8 @@ public sealed partial class ConversationGrain(
             ? throw new InvalidOperationException($"Conversation {this.GetPrimaryKeyString()} is damaged: storage has lost item pages it references. It can only be deleted.")
             : context.Invoke();
 
-    public async Task<Result<ConversationInfo>> Create(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null)
+    public async Task<Result<ConversationInfo>> Create(
+        IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null, StorageLimits? limits = null)
     {
         using var gate = await _writes.Enter(CancellationToken.None);
         if (_writes.State.Exists)
@@ -74,15 +78,23 @@ public sealed partial class ConversationGrain(
             return GatewayError.Conflict($"Conversation '{ConversationId}' already exists.", "conversation_exists");
         }
 
+        limits ??= StorageLimits.None;
+        if (limits.RefuseItems(0, items.Count, "items") is { } tooMany)
+        {
+            return tooMany;
+        }
+
+        List<ConversationItem> added = [.. items.Select(ToItem)];
         var created = new ConversationState
         {
             Id = ConversationId,
             CreatedAt = clock.GetUtcNow(),
             Metadata = new(metadata, StringComparer.Ordinal),
-            Items = [.. items.Select(ToItem)],
+            Items = added,
             Policy = policy,
+            Reserved = limits.Reservation(added, creates: true),
         };
-        return await Write(created) ?? (Result<ConversationInfo>)created.ToInfo();
+        return await Write(created, limits: limits) ?? (Result<ConversationInfo>)created.ToInfo();
     }
 
     public Task<Result<ConversationInfo>> Get() =>
@@ -105,7 +117,7 @@ public sealed partial class ConversationGrain(
             return _writes.State.Unreferenced.Count > 0 && await _writes.Clear() is { } unfinished ? unfinished : NotFound;
         }
 
-        var deleted = _writes.State.ToInfo();
+        var (deleted, reserved) = (_writes.State.ToInfo(), _writes.State.Reserved);
         try
         {
             // Vectors first: if clearing the conversation then fails before its pages are listed, a retried delete still finds it.
@@ -116,7 +128,14 @@ public sealed partial class ConversationGrain(
             return _writes.Failed(exception);
         }
 
-        if (await _writes.Clear() is { } failure)
+        var failure = await _writes.Clear();
+        if (!_writes.State.Exists)
+        {
+            // Gone, even when some of its pages are still to be cleared: what it held no longer counts against its tenant.
+            await _reservations.Release(reserved);
+        }
+
+        if (failure is not null)
         {
             return failure;
         }
@@ -125,7 +144,7 @@ public sealed partial class ConversationGrain(
         return deleted;
     }
 
-    public async Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items, Idempotency? idempotency = null)
+    public async Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items, Idempotency? idempotency = null, StorageLimits? limits = null)
     {
         using var gate = await _writes.Enter(CancellationToken.None);
         var current = _writes.State;
@@ -141,8 +160,15 @@ public sealed partial class ConversationGrain(
                 : current.Items.Where(item => seen.ItemIds.Contains(item.Id)).ToList();
         }
 
+        limits ??= StorageLimits.None;
+        if (limits.RefuseItems(current.Items.Count, items.Count, "items") is { } tooMany)
+        {
+            return tooMany;
+        }
+
         var added = items.Select(ToItem).ToList();
-        return await Write(current.Append(added).Remember(idempotency, null, added.Select(item => item.Id))) ?? (Result<IReadOnlyList<ConversationItem>>)added;
+        return await Write(current.Append(added, limits).Remember(idempotency, null, added.Select(item => item.Id)), limits: limits)
+            ?? (Result<IReadOnlyList<ConversationItem>>)added;
     }
 
     public Task<Result<ItemPage>> ListItems(ItemQuery query) =>
@@ -171,9 +197,11 @@ public sealed partial class ConversationGrain(
         using var gate = await _writes.Enter(cancellationToken);
         var current = _writes.State;
         var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.CountedText) }).ToList();
+        var limits = request.Options.Caller?.Storage ?? StorageLimits.None;
         var answered = !current.Exists ? new ErrorChunk(NotFound)
             : current.Replay(request.Idempotency, request.Options.Model)
-            ?? (ToolPairs.Check(current.Items, input) is { } unpaired ? new ErrorChunk(unpaired) : null);
+            ?? (ToolPairs.Check(current.Items, input) is { } unpaired ? new ErrorChunk(unpaired) : null)
+            ?? (limits.RefuseItems(current.Items.Count, input.Count + 1, "input") is { } full ? new ErrorChunk(full) : null); // the answer is one item at least
         if (answered is not null)
         {
             yield return answered; // before any model call: a retry of a turn that happened, or an input that does not fit
@@ -226,7 +254,8 @@ public sealed partial class ConversationGrain(
         // Persist: the turn is acknowledged only after its items are durable; then its background work is scheduled.
         var output = OutputItems.Of(done.Result, request.OutputItemId, request.ResponseId, clock.GetUtcNow(), tokens.Count);
         var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Concat(output).ToList();
-        if (await Write(current.Append(stored).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id), output.Count), policy) is { } failure)
+        var next = current.Append(stored, limits).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id), output.Count);
+        if ((limits.RefuseItems(current.Items.Count, stored.Count, "input") ?? await Write(next, policy, limits, "input")) is { } failure)
         {
             yield return new ErrorChunk(failure) { Info = done.Info };
             yield break;
@@ -292,11 +321,15 @@ public sealed partial class ConversationGrain(
         return context.Build(new ContextInputs(request.Instructions, current.Facts, current.Items, input, budget, policy, current.Summary, recalled, knowledge));
     }
 
-    /// <summary>Writes <paramref name="next"/>; items written are indexed when the conversation recalls (under <paramref name="policy"/>, else its own).</summary>
-    private async Task<GatewayError?> Write(ConversationState next, ContextPolicy? policy = null)
+    /// <summary>
+    /// Writes <paramref name="next"/>, reserving what it adds to its tenant's stored data under <paramref name="limits"/> first
+    /// (a refusal names <paramref name="param"/>); items written are indexed when the conversation recalls (under
+    /// <paramref name="policy"/>, else its own).
+    /// </summary>
+    private async Task<GatewayError?> Write(ConversationState next, ContextPolicy? policy = null, StorageLimits? limits = null, string param = "items")
     {
         var indexes = next.Items.Count > 0 && (policy ?? ContextPolicy.Layered(null, next.Policy, null)).Recalls;
-        if (await _writes.Persist(next) is { } failure)
+        if (await _reservations.Write(_writes.State, next, limits ?? StorageLimits.None, param, _writes.Persist) is { } failure)
         {
             return failure;
         }

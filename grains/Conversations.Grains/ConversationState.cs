@@ -1,3 +1,5 @@
+using Conversations.Tenancy;
+
 namespace Conversations.Grains;
 
 /// <summary>
@@ -38,6 +40,13 @@ public sealed record ConversationState
     /// <summary>Pages no longer referenced whose records are still to be cleared. Kept by <see cref="ConversationStore"/> alone.</summary>
     [Id(10)] public List<string> Unreferenced { get; init; } = [];
 
+    /// <summary>
+    /// What this conversation holds reserved against its tenant's storage caps (<see cref="ITenantStorageGrain"/>): itself,
+    /// when the conversation cap was finite at its creation, and the bytes of the items added while the bytes cap was finite.
+    /// Released, whole, when the conversation is deleted.
+    /// </summary>
+    [Id(11)] public StoredData Reserved { get; init; } = StoredData.None;
+
     public bool Exists => Id is not null;
 
     public ConversationInfo ToInfo() => new(Id!, CreatedAt, Metadata, Items.Count, Policy);
@@ -54,12 +63,15 @@ public sealed record ConversationState
         return this with
         {
             Items = Items.FindAll(item => item.Id != itemId),
+            Reserved = Reserved - new StoredData(0, Items[index].Bytes).AtMost(Reserved),
             Summary = Summary is { } current && index < Context.ContextBuilder.Covered(Items, current) ? null : Summary,
             ExtractedThroughItemId = ExtractedThroughItemId != itemId ? ExtractedThroughItemId : index > 0 ? Items[index - 1].Id : null,
         };
     }
 
-    public ConversationState Append(IEnumerable<ConversationItem> items) => this with { Items = [.. Items, .. items] };
+    /// <summary>With <paramref name="items"/> after the others, reserving their bytes when <paramref name="limits"/> caps them.</summary>
+    public ConversationState Append(List<ConversationItem> items, StorageLimits limits) =>
+        this with { Items = [.. Items, .. items], Reserved = Reserved + limits.Reservation(items) };
 
     public IdempotencyRecord? FindIdempotent(string key) => Idempotency.Find(r => r.Key == key);
 

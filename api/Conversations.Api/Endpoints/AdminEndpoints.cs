@@ -20,7 +20,7 @@ public static partial class AdminEndpoints
         tenants.MapPost("/", CreateTenant).WithSummary("Create a tenant (platform admin).")
             .Accepts<TenantCreateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(409);
         tenants.MapGet("/{tenantId}", GetTenant).WithSummary("Read a tenant.").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
-        tenants.MapPost("/{tenantId}", UpdateTenant).WithSummary("Update a tenant's name, limits, models or status (platform admin).")
+        tenants.MapPost("/{tenantId}", UpdateTenant).WithSummary("Update a tenant's name, limits, storage caps, models or status (platform admin).")
             .Accepts<TenantUpdateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
         tenants.MapPost("/{tenantId}/keys", CreateKey).WithSummary("Create an API key within the caller's own scopes; the secret is returned only here.")
             .Accepts<KeyCreateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
@@ -52,13 +52,14 @@ public static partial class AdminEndpoints
             return GatewayError.Invalid("Invalid 'id': use 2 to 63 lowercase letters, digits and dashes, starting with a letter or digit.", "id", "invalid_value").ToResult();
         }
 
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits")) is { } invalid)
+        var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error) is { } invalid)
         {
             return invalid.ToResult();
         }
 
         var created = await api.Grains.GetGrain<ITenantGrain>(id).Create(
-            json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels));
+            json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels, StorageLimits: storage.Value));
         return created.IsSuccess ? TypedResults.Json(TenantJson.From(created.Value), ApiJson.Options) : created.Error.ToResult();
     }
 
@@ -70,7 +71,9 @@ public static partial class AdminEndpoints
         }
 
         var tenant = await api.Grains.GetGrain<ITenantGrain>(tenantId).Get();
-        return tenant.IsSuccess ? TypedResults.Json(TenantJson.From(tenant.Value), ApiJson.Options) : tenant.Error.ToResult();
+        return tenant.IsSuccess
+            ? TypedResults.Json(TenantJson.From(tenant.Value, await api.Grains.GetGrain<ITenantStorageGrain>(tenantId).Get()), ApiJson.Options)
+            : tenant.Error.ToResult();
     }
 
     private static async Task<IResult> UpdateTenant(string tenantId, [AsParameters] ApiServices api)
@@ -87,7 +90,8 @@ public static partial class AdminEndpoints
         }
 
         var json = body.Value;
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits")) is { } invalid)
+        var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error) is { } invalid)
         {
             return invalid.ToResult();
         }
@@ -105,7 +109,7 @@ public static partial class AdminEndpoints
 
         var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).Update(
             new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels,
-                policy is { } set ? new PolicyChange(set.Value) : null));
+                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value));
         return updated.IsSuccess ? TypedResults.Json(TenantJson.From(updated.Value), ApiJson.Options) : updated.Error.ToResult();
     }
 

@@ -17,14 +17,27 @@ public sealed record ApiServices(
     /// <summary>The header that names the end user when a request body has no <c>user</c> field.</summary>
     public const string EndUserHeader = "x-conversations-user";
 
+    /// <summary>The longest end user id accepted: it is kept per day in usage records and quota state.</summary>
+    public const int MaxEndUserLength = 256;
+
     public Caller Caller => Http.User.Caller();
 
     /// <summary>The caller's tenant; every grain key the API builds starts with it.</summary>
     public string Tenant => Caller.Tenant;
 
-    /// <summary>The end user a call is made for: the body's <c>user</c>, else the <see cref="EndUserHeader"/> header.</summary>
-    public string? EndUser(string? bodyUser) =>
-        bodyUser is { Length: > 0 } ? bodyUser : Http.Request.Headers[EndUserHeader].FirstOrDefault() is { Length: > 0 } header ? header : null;
+    /// <summary>
+    /// The end user a call is made for: the body's <c>user</c>, else the <see cref="EndUserHeader"/> header; a 400 naming
+    /// the one that is longer than <see cref="MaxEndUserLength"/>.
+    /// </summary>
+    public Result<string?> EndUser(string? bodyUser)
+    {
+        var (user, param) = bodyUser is { Length: > 0 } ? (bodyUser, "user") : (Http.Request.Headers[EndUserHeader].FirstOrDefault(), EndUserHeader);
+        return user is not { Length: > 0 } ? (string?)null
+            : user.Length <= MaxEndUserLength ? user
+            : GatewayError.Invalid(
+                $"Invalid '{param}': string too long. Expected a string with maximum length {MaxEndUserLength}, but got a string with length {user.Length} instead.",
+                param, "string_above_max_length");
+    }
 
     public CancellationToken Aborted => Http.RequestAborted;
 

@@ -35,12 +35,13 @@ public static class ChatCompletionsEndpoints
         }
 
         var request = Validate(body.Value);
-        if (!request.IsSuccess)
+        var endUser = api.EndUser(body.Value.User);
+        if (!request.IsSuccess || !endUser.IsSuccess)
         {
-            return request.Error.ToResult();
+            return (request.Error ?? endUser.Error!).ToResult();
         }
 
-        var call = request.Value with { Caller = api.Caller, EndUser = api.EndUser(body.Value.User), StreamDeltas = body.Value.Stream == true };
+        var call = request.Value with { Caller = api.Caller, EndUser = endUser.Value, StreamDeltas = body.Value.Stream == true };
         var id = Ids.New(Ids.ChatCompletion);
         var created = api.Clock.GetUtcNow().ToUnixTimeSeconds();
         var reader = new ChunkReader(api.Inference.Complete(call, api.Aborted), api.Logger, api.Aborted);

@@ -48,7 +48,7 @@ public static class ConversationsEndpoints
             return invalid.ToResult();
         }
 
-        var items = InputItems.Read(body.Value.Items, "items", MaxItemsPerRequest);
+        var items = ReadItems(body.Value.Items, api);
         if (!items.IsSuccess)
         {
             return items.Error.ToResult();
@@ -65,7 +65,7 @@ public static class ConversationsEndpoints
             return unknown.ToResult();
         }
 
-        var created = await api.Conversation(Ids.New(Ids.Conversation)).Create(body.Value.Metadata ?? Metadata.Empty, items.Value, policy?.Value);
+        var created = await api.Conversation(Ids.New(Ids.Conversation)).Create(body.Value.Metadata ?? Metadata.Empty, items.Value, policy?.Value, api.Caller.Storage);
         return ToResult(created);
     }
 
@@ -158,7 +158,7 @@ public static class ConversationsEndpoints
             return GatewayError.Invalid("Missing required parameter: 'items'.", "items", "missing_required_parameter").ToResult();
         }
 
-        var items = InputItems.Read(body.Value.Items, "items", MaxItemsPerRequest);
+        var items = ReadItems(body.Value.Items, api);
         if (!items.IsSuccess)
         {
             return items.Error.ToResult();
@@ -169,7 +169,7 @@ public static class ConversationsEndpoints
             return NotFound(conversationId);
         }
 
-        var added = await api.Conversation(conversationId).AddItems(items.Value, idempotency.Value);
+        var added = await api.Conversation(conversationId).AddItems(items.Value, idempotency.Value, api.Caller.Storage);
         return added.IsSuccess
             ? TypedResults.Json(ItemPaging.ToJson(new ItemPage(added.Value, HasMore: false)), ApiJson.Options)
             : added.Error.ToResult();
@@ -190,6 +190,13 @@ public static class ConversationsEndpoints
         Ids.IsValid(conversationId, Ids.Conversation)
             ? ToResult(await api.Conversation(conversationId).DeleteItem(itemId))
             : NotFound(conversationId);
+
+    /// <summary>A request's <c>items</c>, each within the tenant's size for one.</summary>
+    private static Result<List<NewItem>> ReadItems(IReadOnlyList<InputItemJson?>? json, ApiServices api)
+    {
+        var items = InputItems.Read(json, "items", MaxItemsPerRequest);
+        return items.IsSuccess && api.Caller.Storage.RefuseLargeItem(items.Value, i => $"items[{i}]") is { } tooLarge ? tooLarge : items;
+    }
 
     private static IResult ToResult(Result<ConversationInfo> result) =>
         result.IsSuccess ? TypedResults.Json(ConversationJson.From(result.Value), ApiJson.Options) : result.Error.ToResult();

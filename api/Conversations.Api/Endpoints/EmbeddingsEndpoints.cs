@@ -44,12 +44,13 @@ public static class EmbeddingsEndpoints
         }
 
         var inputs = json.ReadInput();
-        if (!inputs.IsSuccess)
+        var endUser = api.EndUser(json.User);
+        if (!inputs.IsSuccess || !endUser.IsSuccess)
         {
-            return inputs.Error.ToResult();
+            return (inputs.Error ?? endUser.Error!).ToResult();
         }
 
-        var outcome = await api.Inference.Embed(new EmbeddingRequest(json.Model, inputs.Value, json.Dimensions, api.EndUser(json.User), api.Caller));
+        var outcome = await api.Inference.Embed(new EmbeddingRequest(json.Model, inputs.Value, json.Dimensions, endUser.Value, api.Caller));
         CallHeaders.Write(api.Http.Response, outcome.Admission, outcome.Route);
         return outcome.Result is { } result
             ? TypedResults.Json(EmbeddingListJson.From(result, json.EncodingFormat == "base64"), ApiJson.Options)

@@ -17,8 +17,9 @@ internal sealed class ResponsePlan
 
     private ResponsePlan(
         ResponseCreateJson body, string model, string? conversationId, List<ConversationItem> input, List<NewItem> history, DateTimeOffset createdAt,
-        Idempotency? idempotency, Context.ContextPolicy? policy, (List<ToolDefinition>? Tools, ToolChoice? Choice) tools, OutputFormat? format)
+        Idempotency? idempotency, Context.ContextPolicy? policy, (List<ToolDefinition>? Tools, ToolChoice? Choice) tools, OutputFormat? format, string? endUser)
     {
+        EndUser = endUser;
         Format = format;
         Tools = tools.Tools;
         ToolChoice = tools.Choice;
@@ -48,6 +49,9 @@ internal sealed class ResponsePlan
     public List<NewItem> History { get; }
 
     public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>The end user the call is made for (<c>user</c>, or the end-user header).</summary>
+    public string? EndUser { get; }
 
     public bool Store => Body.Store ?? true;
 
@@ -114,9 +118,17 @@ internal sealed class ResponsePlan
         }
 
         var input = ResponsesEndpoints.ReadInput(body.Input);
-        if (!input.IsSuccess)
+        var endUser = api.EndUser(body.User);
+        if (!input.IsSuccess || !endUser.IsSuccess)
         {
-            return input.Error;
+            return input.Error ?? endUser.Error!;
+        }
+
+        // A turn's input becomes conversation items: each within the tenant's size for one.
+        var single = body.Input is { ValueKind: JsonValueKind.String };
+        if (conversationId.Value is not null && api.Caller.Storage.RefuseLargeItem(input.Value, i => single ? "input" : $"input[{i}]") is { } tooLarge)
+        {
+            return tooLarge;
         }
 
         if (conversationId.Value is { } conversation && !Ids.IsValid(conversation, Ids.Conversation))
@@ -152,13 +164,13 @@ internal sealed class ResponsePlan
         }
 
         return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now, idempotency,
-            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value, format.Value);
+            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value, format.Value, endUser.Value);
     }
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
     public IAsyncEnumerable<CompletionChunk> Start(ApiServices api)
     {
-        var options = new CompletionRequest(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, api.EndUser(Body.User), api.Caller, Body.Stream == true)
+        var options = new CompletionRequest(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, EndUser, api.Caller, Body.Stream == true)
         {
             Tools = Tools,
             ToolChoice = ToolChoice,

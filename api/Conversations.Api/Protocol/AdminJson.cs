@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Conversations.Tenancy;
 
 namespace Conversations.Api;
@@ -24,21 +25,30 @@ public sealed record LimitsJson(
     }
 }
 
-public sealed record TenantCreateJson(string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels);
+/// <summary><c>storage_limits</c> is read by <see cref="StorageLimitsJson.Read"/>: it tells a field left out from one set to null.</summary>
+public sealed record TenantCreateJson(string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, JsonElement? StorageLimits = null);
 
-public sealed record TenantUpdateJson(string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, ContextPolicyJson? ContextPolicy = null);
+public sealed record TenantUpdateJson(
+    string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, ContextPolicyJson? ContextPolicy = null, JsonElement? StorageLimits = null);
 
-/// <summary>A tenant; <c>context_policy</c> is the default for its conversations (they and requests override it field by field).</summary>
+/// <summary>
+/// A tenant; <c>context_policy</c> is the default for its conversations (they and requests override it field by field);
+/// <c>stored</c>, in a read only, is what the tenant stores as its storage caps count it.
+/// </summary>
 public sealed record TenantJson(
-    string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt, ContextPolicyJson? ContextPolicy = null)
+    string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt,
+    StorageLimitsJson StorageLimits, ContextPolicyJson? ContextPolicy = null, StoredJson? Stored = null)
 {
     public string Object => "tenant";
 
-    public static TenantJson From(TenantSettings tenant) => new(
+    public static TenantJson From(TenantSettings tenant, StoredData? stored = null) => new(
         tenant.Id, tenant.Name, tenant.Disabled ? "disabled" : "active",
         LimitsJson.From(tenant.Limits), LimitsJson.From(tenant.UserLimits), tenant.AllowedModels, tenant.CreatedAt.ToUnixTimeSeconds(),
-        ContextPolicyJson.From(tenant.ContextPolicy));
+        StorageLimitsJson.From(tenant.Storage), ContextPolicyJson.From(tenant.ContextPolicy), stored is null ? null : new StoredJson(stored.Conversations, stored.Bytes));
 }
+
+/// <summary>What a tenant stores, as its caps count it (a count is kept while its cap is finite).</summary>
+public sealed record StoredJson(long Conversations, long Bytes);
 
 public sealed record KeyCreateJson(string? Name, string? Role, List<string>? AllowedModels, List<string>? AllowedEndpoints, LimitsJson? Limits, long? ExpiresAt);
 

@@ -97,7 +97,7 @@ public sealed partial class ApiKeyAuthenticator : IKeyRevocationObserver
         return Task.CompletedTask;
     }
 
-    /// <summary>A bootstrap key carries its tenant's limits when that tenant exists, and none otherwise.</summary>
+    /// <summary>A bootstrap key carries its tenant's limits when that tenant exists, and none otherwise (but the default storage caps).</summary>
     private async Task<Result<Authentication>> Bootstrap(ApiKeyEntry key, string hash)
     {
         var tenant = await _grains.GetGrain<ITenantGrain>(key.Tenant).Get();
@@ -109,7 +109,7 @@ public sealed partial class ApiKeyAuthenticator : IKeyRevocationObserver
         var settings = tenant.Value;
         return new Authentication(
             new Caller(key.Tenant, "bootstrap-" + hash[..8].ToLowerInvariant(), key.Role, settings?.AllowedModels ?? [], [],
-                Limits.None, settings?.Limits ?? Limits.None, settings?.UserLimits ?? Limits.None, settings?.ContextPolicy),
+                Limits.None, settings?.Limits ?? Limits.None, settings?.UserLimits ?? Limits.None, settings?.ContextPolicy, TenantStorageLimits: settings?.StorageLimits),
             null);
     }
 

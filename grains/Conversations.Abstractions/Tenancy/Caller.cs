@@ -16,8 +16,12 @@ public sealed record Caller(
     [property: Id(6)] Limits TenantLimits,
     [property: Id(7)] Limits UserLimits,
     [property: Id(8)] Context.ContextPolicy? TenantContextPolicy = null,
-    [property: Id(9)] DateTimeOffset? KeyExpiresAt = null)
+    [property: Id(9)] DateTimeOffset? KeyExpiresAt = null,
+    [property: Id(10)] StorageLimits? TenantStorageLimits = null)
 {
+    /// <summary>The tenant's storage caps (its defaults when it set none).</summary>
+    public StorageLimits Storage => TenantStorageLimits ?? StorageLimits.Default;
+
     public bool MayUseModel(string model) => KeyScope.Allows(AllowedModels, model);
 
     public bool MayUseEndpoints(string group) => KeyScope.Allows(AllowedEndpoints, group);
@@ -26,6 +30,9 @@ public sealed record Caller(
     public KeyScope Scope => new(Role, AllowedModels, AllowedEndpoints, KeyLimits, KeyExpiresAt);
 
     public bool HasNoLimits => KeyLimits.IsUnlimited && TenantLimits.IsUnlimited && UserLimits.IsUnlimited;
+
+    /// <summary>Whether a call for <paramref name="endUser"/> goes through admission: a limit applies, or the end user counts against the day's cap.</summary>
+    public bool NeedsAdmission(string? endUser) => !HasNoLimits || (endUser is { Length: > 0 } && Storage.EndUsersPerDay is not null);
 }
 
 /// <summary>The endpoint groups a key's scopes can name.</summary>

@@ -1,6 +1,9 @@
 namespace Conversations.Tenancy;
 
-/// <summary>A tenant: its limits for the whole tenant and for each of its end users, its status, and its default context policy.</summary>
+/// <summary>
+/// A tenant: its limits for the whole tenant and for each of its end users, its status, its default context policy,
+/// and the caps on what it stores (<see cref="StorageLimits.Default"/> until a platform admin sets them).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("tenancy.TenantSettings")]
 public sealed record TenantSettings(
     [property: Id(0)] string Id,
@@ -10,7 +13,11 @@ public sealed record TenantSettings(
     [property: Id(4)] Limits UserLimits,
     [property: Id(5)] IReadOnlyList<string> AllowedModels,
     [property: Id(6)] DateTimeOffset CreatedAt,
-    [property: Id(7)] Context.ContextPolicy? ContextPolicy = null);
+    [property: Id(7)] Context.ContextPolicy? ContextPolicy = null,
+    [property: Id(8)] StorageLimits? StorageLimits = null)
+{
+    public StorageLimits Storage => StorageLimits ?? Tenancy.StorageLimits.Default;
+}
 
 /// <summary>What a client may set on a tenant (all optional on update).</summary>
 [GenerateSerializer, Immutable, Alias("tenancy.TenantChange")]
@@ -20,4 +27,5 @@ public sealed record TenantChange(
     [property: Id(2)] Limits? Limits = null,
     [property: Id(3)] Limits? UserLimits = null,
     [property: Id(4)] IReadOnlyList<string>? AllowedModels = null,
-    [property: Id(5)] PolicyChange? ContextPolicy = null);
+    [property: Id(5)] PolicyChange? ContextPolicy = null,
+    [property: Id(6)] StorageLimits? StorageLimits = null);

@@ -9,8 +9,9 @@ namespace Conversations.Grains.Pipeline;
 /// the prompt (counted with the tokenizer) plus the maximum output, at the dearest deployment's prices; settling charges
 /// the usage at the prices of the deployment that served it, before the caller sees the result, so usage is recorded once
 /// the client has the answer. A call that fails, is cut or is abandoned is settled too, for what the provider evidently
-/// processed. A caller with no limits anywhere is not admitted (no tokenizing, no quota round trip) but is settled; a call
-/// with no caller (none of a tenant's) is neither.
+/// processed. A caller with no limits anywhere is not admitted (no tokenizing, no quota round trip) but is settled, unless
+/// the call names an end user its tenant's daily cap on them must count (then it is admitted with nothing to reserve); a
+/// call with no caller (none of a tenant's) is neither.
 /// </summary>
 public sealed class AdmissionStage(TokenCounter tokens, IGrainFactory grains) : ICallStage
 {
@@ -24,7 +25,8 @@ public sealed class AdmissionStage(TokenCounter tokens, IGrainFactory grains) : 
         var leaseId = Ids.Opaque();
         var prompt = call.PromptTokens;
         int Prompt() => prompt ??= tokens.CountPrompt(request.PromptTexts);
-        var admitted = caller.HasNoLimits ? new Admission(null, null) : await quota.Admit(Reservation(leaseId, caller, call, Prompt()));
+        var admitted = !caller.NeedsAdmission(request.EndUser) ? new Admission(null, null)
+            : await quota.Admit(caller.HasNoLimits ? new AdmissionRequest(leaseId, caller, request.EndUser, 0, 0) : Reservation(leaseId, caller, call, Prompt()));
         if (!admitted.IsSuccess)
         {
             yield return new ErrorChunk(admitted.Error);

@@ -22,6 +22,7 @@ public sealed class QuotaLedger(TimeProvider clock)
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
     private readonly HashSet<string> _settled = new(StringComparer.Ordinal);
     private readonly Queue<string> _settledOrder = new();
+    private readonly DailyEndUsers _endUsers = new();
 
     /// <summary>What calls a crashed activation may have admitted unrecorded, and until when a scope first seen now counts them.</summary>
     private (QuotaUse Use, DateTimeOffset Until)? _unrecorded;
@@ -88,6 +89,12 @@ public sealed class QuotaLedger(TimeProvider clock)
 
     public int InFlight(string scope) => _scopes.TryGetValue(scope, out var counters) ? counters.InFlight : 0;
 
+    /// <summary>Distinct end users admitted today (while the tenant's cap on them is finite).</summary>
+    public int EndUsersToday => _endUsers.Count;
+
+    /// <summary>Counts end users that used the tenant on <paramref name="day"/> (from its usage record), if that is today.</summary>
+    public void SeenEndUsers(DateOnly day, IEnumerable<string> users) => _endUsers.Seen(day, users, clock.GetUtcNow());
+
     public Result<Admission> Admit(AdmissionRequest request)
     {
         if (_leases.ContainsKey(request.LeaseId))
@@ -108,6 +115,13 @@ public sealed class QuotaLedger(TimeProvider clock)
             {
                 return refusal;
             }
+        }
+
+        // Last, as it counts a new end user: only a call admitted by every other check may.
+        var storage = request.Caller.Storage;
+        if (request.EndUser is { Length: > 0 } user && storage.EndUsersPerDay is { } endUsers && !_endUsers.Admit(user, endUsers, now))
+        {
+            return storage.EndUsersReached(BudgetUse.UntilNextDay(now));
         }
 
         var lease = new Lease(request.LeaseId, now + LeaseTimeout, request.EstimatedTokens, request.EstimatedCostUsd);

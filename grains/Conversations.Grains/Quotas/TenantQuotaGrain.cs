@@ -11,7 +11,9 @@ namespace Conversations.Grains.Quotas;
 /// headroom is answered at once; one past it, or one in a scope with a concurrency limit, is answered once a write that
 /// includes it has landed. A new activation restores the state; if the last one died (no clean final write), it counts
 /// the last headroom as used. So a crash can make limits refuse what they would have admitted, bounded by the headroom,
-/// and never admit more. Usage rows go to the day's <see cref="IUsageGrain"/> on the same flushes.
+/// and never admit more. Usage rows go to the day's <see cref="IUsageGrain"/> on the same flushes. The day's distinct end
+/// users (while the tenant caps them) are not in that state: a new activation reads them back from the day's usage record,
+/// missing only those whose calls were not yet handed over.
 /// </summary>
 public sealed partial class TenantQuotaGrain(
     [PersistentState("quota", StorageNames.Conversations)] IPersistentState<QuotaState> state,
@@ -31,14 +33,23 @@ public sealed partial class TenantQuotaGrain(
 
     private string Tenant => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Until this activation's first write lands, nothing it admits is covered: that write records the restored state.
         _ledger.Restore(state.State, state.State.Clean ? null : state.State.Headroom);
         _changed = !state.State.Clean && state.State.Headroom.Requests > 0;
         var interval = options.Value.FlushInterval;
         this.RegisterGrainTimer(_ => Flush(), new GrainTimerCreationOptions(interval, interval) { Interleave = true });
-        return Task.CompletedTask;
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        try
+        {
+            var usage = GrainFactory.GetGrain<IUsageGrain>(GrainKeys.For(Tenant, today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)));
+            _ledger.SeenEndUsers(today, (await usage.Get()).Select(row => row.User));
+        }
+        catch (Exception exception)
+        {
+            LogEndUsersUnread(exception, Tenant);
+        }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await Flush(clean: true);
@@ -152,4 +163,7 @@ public sealed partial class TenantQuotaGrain(
     }
 
     private static QuotaUse Twice(QuotaUse use) => use + use;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading today's end users of tenant {Tenant} from its usage record failed; the day's count starts from none")]
+    private partial void LogEndUsersUnread(Exception exception, string tenant);
 }

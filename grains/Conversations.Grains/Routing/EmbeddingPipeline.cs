@@ -37,7 +37,7 @@ public sealed class EmbeddingPipeline(
         var prompt = request.Inputs.Sum(tokens.Count);
         var quota = caller is null ? null : grains.Reference<ITenantQuotaGrain>(caller.Tenant);
         var leaseId = Ids.Opaque();
-        var admitted = caller is { HasNoLimits: false }
+        var admitted = caller?.NeedsAdmission(request.EndUser) == true
             ? await quota!.Admit(new AdmissionRequest(leaseId, caller, request.EndUser, prompt, plan.Deployments.Max(d => d.Prices.Cost(prompt, 0))))
             : new Admission(null, null);
         if (!admitted.IsSuccess)

@@ -148,7 +148,7 @@ public sealed class TenantGrain(
         }
 
         var caller = new Caller(tenant.Id, keyId, key.Info.Role, AllowedModels(tenant, key.Info), key.Info.AllowedEndpoints,
-            key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy, key.Info.ExpiresAt);
+            key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy, key.Info.ExpiresAt, tenant.StorageLimits);
         return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil.Value));
     }
 
@@ -184,6 +184,7 @@ public sealed class TenantGrain(
         UserLimits = change.UserLimits ?? settings.UserLimits,
         AllowedModels = change.AllowedModels ?? settings.AllowedModels,
         ContextPolicy = change.ContextPolicy is { } policy ? policy.Policy : settings.ContextPolicy,
+        StorageLimits = change.StorageLimits ?? settings.StorageLimits,
     };
 
     private Task<GatewayError?> Persist(TenantState next) => state.TryReplace(next, this, logger);

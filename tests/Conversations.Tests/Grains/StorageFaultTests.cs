@@ -33,6 +33,7 @@ public sealed class StorageFaultTests(StorageFaultFixture fixture) : IClassFixtu
         ["knowledge-base"] = (test, id) => test.KnowledgeBase(id),
         ["idempotency"] = (test, id) => test.Idempotency(id),
         ["tenant"] = (test, id) => test.Tenant(id),
+        ["tenant-storage"] = (test, id) => test.TenantStorage(id),
         ["key-index"] = (test, id) => test.KeyIndex(id),
     };
 
@@ -62,6 +63,25 @@ public sealed class StorageFaultTests(StorageFaultFixture fixture) : IClassFixtu
             && line.Contains(FaultyGrainStorage.Failure, StringComparison.Ordinal));
         var shown = await scenario.Shown();
         Assert.Equal(await scenario.Held(), shown);
+    }
+
+    [Fact]
+    public async Task A_conversation_whose_write_fails_releases_what_it_reserved_against_its_tenant()
+    {
+        var tenant = Guid.NewGuid().ToString("N")[..12];
+        var grain = Grains.GetGrain<IConversationGrain>(GrainKeys.For(tenant, "conv_1"));
+        var limits = StorageLimits.Default;
+
+        Result<ConversationInfo> failed;
+        using (FaultyGrainStorage.Fail(grain.GetGrainId(), landed: false))
+        {
+            failed = await grain.Create(new Dictionary<string, string>(), [new NewItem(Roles.User, "twelve bytes")], null, limits);
+        }
+
+        Assert.Equal(GatewayError.StorageUnavailable, failed.Error);
+        Assert.Equal(StoredData.None, await Grains.GetGrain<ITenantStorageGrain>(tenant).Get());
+        Assert.True((await grain.Create(new Dictionary<string, string>(), [new NewItem(Roles.User, "twelve bytes")], null, limits)).IsSuccess);
+        Assert.Equal(new StoredData(1, 12), await Grains.GetGrain<ITenantStorageGrain>(tenant).Get());
     }
 
     /// <summary>Later calls reach a fresh activation, which hides what a failed write left in memory; the rest of the failed call sees it.</summary>
@@ -185,6 +205,15 @@ public sealed class StorageFaultTests(StorageFaultFixture fixture) : IClassFixtu
             async () => (await grain.Create("Acme", new TenantChange())).Error,
             async () => (await grain.Get()).IsSuccess,
             async () => (await fixture.Stored<TenantState>("tenant", grain))?.Settings is not null);
+    }
+
+    private Scenario TenantStorage(string id)
+    {
+        var grain = Grains.GetGrain<ITenantStorageGrain>(id);
+        return new(grain, typeof(TenantStorageGrain),
+            () => grain.Reserve(new StoredData(1, 10), StorageLimits.Default),
+            async () => (await grain.Get()).Conversations == 1,
+            async () => (await fixture.Stored<TenantStorageState>("storage", grain))?.Stored.Conversations == 1);
     }
 
     private Scenario KeyIndex(string id)

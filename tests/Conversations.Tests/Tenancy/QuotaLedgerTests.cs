@@ -175,6 +175,49 @@ public sealed class QuotaLedgerTests
         return restored;
     }
 
+    [Fact]
+    public void New_end_users_are_refused_past_the_day_s_cap_until_the_next_UTC_day()
+    {
+        var ledger = new QuotaLedger(_clock);
+        var caller = Caller(key: new Limits(MaxConcurrentRequests: 1)) with { TenantStorageLimits = StorageLimits.Default with { EndUsersPerDay = 3 } };
+        ledger.SeenEndUsers(DateOnly.FromDateTime(_clock.GetUtcNow().UtcDateTime), ["alice", string.Empty]); // from the day's usage record
+
+        var bob = Admit(ledger, caller, "bob", user: "bob");
+        var dave = Admit(ledger, caller, "dave", user: "dave"); // refused for another reason: not counted
+        ledger.Settle("bob", 10, 0);
+        var carol = Admit(ledger, caller, "carol", user: "carol");
+        ledger.Settle("carol", 10, 0);
+        var erin = Admit(ledger, caller, "erin", user: "erin");
+        var anonymous = Admit(ledger, caller, "anonymous");
+        ledger.Settle("anonymous", 10, 0);
+        var aliceAgain = Admit(ledger, caller, "alice", user: "alice");
+        ledger.Settle("alice", 10, 0);
+        _clock.Advance(TimeSpan.FromHours(14)); // midnight UTC
+        var erinTomorrow = Admit(ledger, caller, "erin-tomorrow", user: "erin");
+
+        Assert.True(bob.IsSuccess);
+        Assert.Equal("rate_limit_exceeded", dave.Error?.Code);
+        Assert.True(carol.IsSuccess);
+        Assert.Equal("end_user_limit_reached", erin.Error?.Code);
+        Assert.Equal((429, "user"), (erin.Error!.Status, erin.Error.Param));
+        Assert.Equal(TimeSpan.FromHours(14), erin.Error.RetryAfter);
+        Assert.True(anonymous.IsSuccess); // no end user: nothing to count
+        Assert.True(aliceAgain.IsSuccess);
+        Assert.True(erinTomorrow.IsSuccess);
+        Assert.Equal(1, ledger.EndUsersToday);
+    }
+
+    [Fact]
+    public void A_caller_needs_admission_for_an_end_user_only_while_the_day_s_cap_on_them_is_finite()
+    {
+        var unlimited = Caller();
+
+        Assert.False(unlimited.NeedsAdmission(null));
+        Assert.True(unlimited.NeedsAdmission("alice"));
+        Assert.False((unlimited with { TenantStorageLimits = StorageLimits.None }).NeedsAdmission("alice"));
+        Assert.True(Caller(key: new Limits(RequestsPerMinute: 1)).NeedsAdmission(null));
+    }
+
     private static Result<Admission> Admit(QuotaLedger ledger, Caller caller, string? lease = null, int tokens = 10, decimal cost = 0, string? user = null) =>
         ledger.Admit(new AdmissionRequest(lease ?? Guid.NewGuid().ToString("N"), caller, user, tokens, cost));
 
