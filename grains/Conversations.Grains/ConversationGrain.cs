@@ -19,7 +19,7 @@ namespace Conversations.Grains;
 /// Reads are <c>[AlwaysInterleave]</c> and never wait for a turn. A turn reads top-down: plan the route, build the context,
 /// run the call, persist; then the background work it leaves (summary, fact extraction, recall indexing) is scheduled.
 /// </summary>
-public sealed partial class ConversationGrain(
+public sealed class ConversationGrain(
     [PersistentState(ConversationStore.HeadName, StorageNames.Conversations)] IPersistentState<ConversationState> head,
     CallPipeline pipeline,
     ContextBuilder context,
@@ -36,6 +36,7 @@ public sealed partial class ConversationGrain(
     private FactExtractor _extractor = null!;
     private ConversationRecall _recall = null!;
     private PageClearing _clearing = null!;
+    private TurnContext _turnContext = null!;
     private StorageReservations _reservations = null!;
 
     private string ConversationId => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
@@ -51,16 +52,13 @@ public sealed partial class ConversationGrain(
         _extractor = new(this, _writes, pipeline, options.Value, logger);
         _recall = new(this, tenant, id, _writes, vectors, embeddings, options.Value, logger);
         _clearing = new(this, _writes, options.Value, logger);
+        _turnContext = new(context, _recall, tokens);
         _reservations = new(GrainFactory.GetGrain<ITenantStorageGrain>(tenant), logger);
         _writes.Written = () => _clearing.ScheduleIfNeeded();
-        await _store.Load();
-        if (_store.Missing.Count > 0)
+        if (await _store.Load())
         {
-            LogDamaged(id, _store.Missing);
-            return;
+            _clearing.ScheduleIfNeeded(afterWrite: false);
         }
-
-        _clearing.ScheduleIfNeeded(afterWrite: false);
     }
 
     /// <summary>A conversation whose pages storage has lost answers nothing but a delete (a 500 for the rest).</summary>
@@ -219,7 +217,7 @@ public sealed partial class ConversationGrain(
         }
 
         // Build: what the model sees of this conversation, within the budget.
-        var built = await BuildContext(request, input, policy, current, planned.Value, cancellationToken);
+        var built = await _turnContext.Build(request, input, policy, current, planned.Value, cancellationToken);
         if (!built.IsSuccess)
         {
             yield return new ErrorChunk(built.Error) { Info = turnInfo };
@@ -310,17 +308,6 @@ public sealed partial class ConversationGrain(
         return !next.IsSuccess ? next.Error : await Write(next.Value) ?? (Result<T>)answer(next.Value);
     }
 
-    /// <summary>Recall and retrieval for the new input, then the context for the plan's windows less what the tools take.</summary>
-    private async Task<Result<BuiltContext>> BuildContext(
-        TurnRequest request, List<ConversationItem> input, ContextPolicy policy, ConversationState current, ModelCall planned, CancellationToken cancellationToken)
-    {
-        using var _ = ContextMetrics.Time();
-        var (recalled, knowledge) = policy.Recalls || policy.Retrieves ? await _recall.Search(input, policy, cancellationToken) : ([], []);
-        var toolTokens = request.Options.Tools is null ? 0 : tokens.CountPrompt(request.Options.ToolTexts) - TokenCounter.MessageOverhead;
-        var budget = Math.Max(0, ContextBudget.For(planned.Plan.Deployments, request.Options.MaxOutputTokens, policy) - toolTokens);
-        return context.Build(new ContextInputs(request.Instructions, current.Facts, current.Items, input, budget, policy, current.Summary, recalled, knowledge));
-    }
-
     /// <summary>
     /// Writes <paramref name="next"/>, reserving what it adds to its tenant's stored data under <paramref name="limits"/> first
     /// (a refusal names <paramref name="param"/>); items written are indexed when the conversation recalls (under
@@ -344,7 +331,4 @@ public sealed partial class ConversationGrain(
 
     private ConversationItem ToItem(NewItem item) =>
         new(Ids.NewItem(item.Kind), item.Role, item.Text, tokens.Count(item.CountedText), clock.GetUtcNow(), null, item.Call, item.CallId);
-
-    [LoggerMessage(Level = LogLevel.Critical, Message = "Conversation {Conversation} is damaged: storage does not hold its item pages {Pages}; only a delete is served")]
-    private partial void LogDamaged(string conversation, IReadOnlyList<string> pages);
 }

@@ -32,8 +32,11 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
     /// </summary>
     public IReadOnlyList<string> Missing { get; private set; } = [];
 
-    /// <summary>Reads the pages the head references (the head itself Orleans has read before activation).</summary>
-    public async Task Load()
+    /// <summary>
+    /// Reads the pages the head references (the head itself Orleans has read before activation); false, logged, when storage
+    /// has lost some (<see cref="Missing"/>).
+    /// </summary>
+    public async Task<bool> Load()
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -41,9 +44,15 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
             var pages = await Task.WhenAll(stored.Pages.Select(Read));
             Missing = [.. stored.Pages.Where((_, i) => pages[i] is null).Select(page => page.Key)];
             State = pages.Length == 0 || Missing.Count > 0 ? stored : stored with { Items = [.. pages.SelectMany(page => page!), .. stored.Items] };
-            if (Missing.Count == 0 || attempt == 1)
+            if (Missing.Count == 0)
             {
-                return;
+                return true;
+            }
+
+            if (attempt == 1)
+            {
+                LogDamaged(grain, Missing);
+                return false;
             }
 
             // The head may have moved on since Orleans read it (another activation replaced the page): read both again once.
@@ -250,6 +259,9 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
     }
 
     internal static string PageName(string key) => "conversation-items-" + key;
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Conversation {Grain} is damaged: storage does not hold its item pages {Pages}; only a delete is served")]
+    private partial void LogDamaged(GrainId grain, IReadOnlyList<string> pages);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Clearing the unreferenced item page {Page} of {Grain} failed; retrying after a later write")]
     private partial void LogClearFailed(Exception exception, string page, string grain);

@@ -1,0 +1,21 @@
+using Conversations.Context;
+using Conversations.Grains.Memory;
+using Conversations.Grains.Pipeline;
+using Conversations.Providers;
+
+namespace Conversations.Grains.Context;
+
+/// <summary>What a conversation turn sends the model: its context, built for the route's plan.</summary>
+internal sealed class TurnContext(ContextBuilder builder, ConversationRecall recall, TokenCounter tokens)
+{
+    /// <summary>Recall and retrieval for the new input, then the context for the plan's windows less what the tools take.</summary>
+    public async Task<Result<BuiltContext>> Build(
+        TurnRequest request, List<ConversationItem> input, ContextPolicy policy, ConversationState current, ModelCall planned, CancellationToken cancellationToken)
+    {
+        using var _ = ContextMetrics.Time();
+        var (recalled, knowledge) = policy.Recalls || policy.Retrieves ? await recall.Search(input, policy, cancellationToken) : ([], []);
+        var toolTokens = request.Options.Tools is null ? 0 : tokens.CountPrompt(request.Options.ToolTexts) - TokenCounter.MessageOverhead;
+        var budget = Math.Max(0, ContextBudget.For(planned.Plan.Deployments, request.Options.MaxOutputTokens, policy) - toolTokens);
+        return builder.Build(new ContextInputs(request.Instructions, current.Facts, current.Items, input, budget, policy, current.Summary, recalled, knowledge));
+    }
+}
