@@ -22,7 +22,7 @@ internal sealed partial class StorageReservations(ITenantStorageGrain tenant, IL
     {
         var change = next.Reserved - current.Reserved;
         var adding = change.Added();
-        if (!adding.IsNone && await tenant.Reserve(adding, limits) is { } refused)
+        if (!adding.IsNone && await Reserve(adding, limits) is { } refused)
         {
             return refused.Code == StorageLimits.StorageLimitReached ? refused with { Param = param } : refused;
         }
@@ -35,6 +35,20 @@ internal sealed partial class StorageReservations(ITenantStorageGrain tenant, IL
 
         await Release(change.Removed());
         return null;
+    }
+
+    /// <summary>Reserves <paramref name="adding"/>; a tenant grain that cannot be reached (its silo lost) is a retriable 503, nothing written.</summary>
+    private async Task<GatewayError?> Reserve(StoredData adding, StorageLimits limits)
+    {
+        try
+        {
+            return await tenant.Reserve(adding, limits);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogReserveFailed(exception);
+            return GatewayError.StorageUnavailable;
+        }
     }
 
     /// <summary>Releases <paramref name="change"/>; if that fails the tenant stays over-counted by it, which is logged.</summary>
@@ -57,6 +71,9 @@ internal sealed partial class StorageReservations(ITenantStorageGrain tenant, IL
             LogReleaseFailed(exception, change.Conversations, change.Bytes);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reserving stored data with the tenant's storage count failed; the write is refused as retriable")]
+    private partial void LogReserveFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Releasing {Conversations} conversations and {Bytes} bytes from the tenant's storage count failed; the tenant stays over-counted by them")]
     private partial void LogReleaseFailed(Exception? exception, long conversations, long bytes);

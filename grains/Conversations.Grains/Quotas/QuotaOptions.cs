@@ -10,7 +10,7 @@ public sealed class QuotaOptions
 
     /// <summary>
     /// The least a write lets its activation admit before the next write: calls, reserved tokens, reserved cost (USD).
-    /// Each write grants twice what was admitted in the interval before it, at least this. After a silo crash, the
+    /// Each write grants what the recent rate admits in two flush intervals, at least this. After a silo crash, the
     /// last write's grant counts as used: the most a crash can make a tenant's limits refuse that they would have admitted.
     /// </summary>
     public int MinHeadroomRequests { get; init; } = 8;

@@ -25,6 +25,7 @@ public sealed partial class TenantQuotaGrain(
     private readonly UsageHandOff _usage = new();
     private QuotaUse _admitted;
     private (QuotaUse At, QuotaUse Headroom) _durable;
+    private long _durableSince = clock.GetTimestamp();
     private (QuotaUse At, QuotaUse Headroom)? _writing;
     private TaskCompletionSource<GatewayError?> _nextWrite = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task<GatewayError?> _flushing = Task.FromResult<GatewayError?>(null);
@@ -144,13 +145,14 @@ public sealed partial class TenantQuotaGrain(
     {
         _changed = false;
         var at = _admitted;
-        var headroom = clean ? default : QuotaUse.Max(options.Value.MinHeadroom, Twice(at - _durable.At));
+        var since = clock.GetTimestamp();
+        var headroom = clean ? default : Headroom(at - _durable.At, clock.GetElapsedTime(_durableSince, since));
         _writing = (at, headroom);
         var failure = await state.TryReplace(_ledger.Snapshot() with { Headroom = headroom, Clean = clean }, this, logger);
         _writing = null;
         if (failure is null)
         {
-            _durable = (at, headroom);
+            (_durable, _durableSince) = ((at, headroom), since);
         }
         else
         {
@@ -162,7 +164,17 @@ public sealed partial class TenantQuotaGrain(
         return failure;
     }
 
-    private static QuotaUse Twice(QuotaUse use) => use + use;
+    /// <summary>
+    /// The next write's grant: what <paramref name="admitted"/> in <paramref name="elapsed"/> comes to over two flush intervals,
+    /// at least the minimum. At half of it the next write starts, so under steady load a tenant's grain writes about once a
+    /// flush interval, and a crash counts at most two intervals' admissions as used.
+    /// </summary>
+    private QuotaUse Headroom(QuotaUse admitted, TimeSpan elapsed)
+    {
+        var scale = Math.Min(1_000, 2 * options.Value.FlushInterval / TimeSpan.FromTicks(Math.Max(elapsed.Ticks, TimeSpan.TicksPerMillisecond)));
+        var projected = new QuotaUse((int)Math.Min(int.MaxValue, admitted.Requests * scale), (long)(admitted.Tokens * scale), admitted.CostUsd * (decimal)scale);
+        return QuotaUse.Max(options.Value.MinHeadroom, projected);
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading today's end users of tenant {Tenant} from its usage record failed; the day's count starts from none")]
     private partial void LogEndUsersUnread(Exception exception, string tenant);
