@@ -37,9 +37,9 @@ public sealed class FailoverTests
         var siloAssembly = Repository.ProjectOutput("silo/Conversations.Silo", "Conversations.Silo");
         var apiAssembly = Repository.ProjectOutput("api/Conversations.ApiHost", "Conversations.ApiHost");
         var siloPorts = new[] { FreePorts.Next(), FreePorts.Next() };
-        await using var silo1 = await ServiceProcess.StartAsync(siloAssembly, SiloEnvironment(cluster, siloPorts[0]));
-        await using var silo2 = await ServiceProcess.StartAsync(siloAssembly, SiloEnvironment(cluster, siloPorts[1]));
-        await using var api = await ServiceProcess.StartAsync(apiAssembly, Common(cluster));
+        await using var silo1 = await ServiceProcess.StartAsync(siloAssembly, ClusterEnvironment.Silo(cluster, Key, siloPorts[0]));
+        await using var silo2 = await ServiceProcess.StartAsync(siloAssembly, ClusterEnvironment.Silo(cluster, Key, siloPorts[1]));
+        await using var api = await ServiceProcess.StartAsync(apiAssembly, ClusterEnvironment.Api(cluster, Key));
         using var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new("Bearer", Key);
 
@@ -140,27 +140,4 @@ public sealed class FailoverTests
             await host.StopAsync();
         }
     }
-
-    private static Dictionary<string, string> SiloEnvironment(ClusterSettings cluster, int siloPort)
-    {
-        var environment = Common(cluster);
-        environment["Conversations__Api__Enabled"] = "false";
-        environment["Conversations__Cluster__Storage"] = "AzureBlob";
-        environment["Conversations__Cluster__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
-        environment["Conversations__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture);
-        // Detect a dead silo within seconds (see docs/operations.md).
-        environment["Conversations__Cluster__Membership__ProbeTimeout"] = "00:00:01";
-        environment["Conversations__Cluster__Membership__NumMissedProbesLimit"] = "2";
-        return environment;
-    }
-
-    private static Dictionary<string, string> Common(ClusterSettings cluster) => new()
-    {
-        ["CONVERSATIONS_API_KEY"] = Key,
-        ["Conversations__Cluster__Clustering"] = "AzureTable",
-        ["Conversations__Cluster__AzureStorageConnectionString"] = cluster.AzureStorageConnectionString!,
-        ["Conversations__Cluster__ServiceId"] = cluster.ServiceId,
-        ["Conversations__Cluster__ClusterId"] = cluster.ClusterId,
-        ["Conversations__Cluster__ResponseTimeout"] = "00:00:10",
-    };
 }

@@ -54,7 +54,7 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     /// <summary>Starts an API host (an Orleans client) and waits until a grain call through it succeeds.</summary>
     public Task<ServiceProcess> StartApiAsync() =>
-        Keep(ServiceProcess.StartAsync(Repository.ProjectOutput("api/Conversations.ApiHost", "Conversations.ApiHost"), Common()));
+        Keep(ServiceProcess.StartAsync(Repository.ProjectOutput("api/Conversations.ApiHost", "Conversations.ApiHost"), ClusterEnvironment.Api(_settings, _apiKey)));
 
     public string SiloName(int port)
     {
@@ -184,28 +184,11 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     private Dictionary<string, string> SiloEnvironment(int siloPort)
     {
-        var environment = Common();
-        environment["Conversations__Api__Enabled"] = "false";
-        environment["Conversations__Cluster__Storage"] = "AzureBlob";
-        environment["Conversations__Cluster__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
-        environment["Conversations__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture);
-        // Detect a dead silo within seconds (see docs/operations.md).
-        environment["Conversations__Cluster__Membership__ProbeTimeout"] = "00:00:01";
-        environment["Conversations__Cluster__Membership__NumMissedProbesLimit"] = "2";
+        var environment = ClusterEnvironment.Silo(_settings, _apiKey, siloPort);
         // What a silo deactivates when another one dies is worth reading in a drill's report.
         environment["Logging__LogLevel__Orleans.Runtime.GrainDirectory"] = "Information";
         return environment;
     }
-
-    private Dictionary<string, string> Common() => new()
-    {
-        ["CONVERSATIONS_API_KEY"] = _apiKey,
-        ["Conversations__Cluster__Clustering"] = "AzureTable",
-        ["Conversations__Cluster__AzureStorageConnectionString"] = _settings.AzureStorageConnectionString!,
-        ["Conversations__Cluster__ServiceId"] = _settings.ServiceId,
-        ["Conversations__Cluster__ClusterId"] = _settings.ClusterId,
-        ["Conversations__Cluster__ResponseTimeout"] = "00:00:10",
-    };
 
     public sealed record Silo(string Name, int Port, ServiceProcess Process);
 }
