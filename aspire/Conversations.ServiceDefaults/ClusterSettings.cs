@@ -36,6 +36,14 @@ public sealed class ClusterSettings
     /// </summary>
     public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long, after a silo is declared dead, the grains it held stay unavailable before they may start on another
+    /// silo: the guard against a silo declared dead while it still runs (a long pause, a partition), which would
+    /// otherwise serve a second activation. Orleans' own lease counts from the estimated failure and so grows with the
+    /// membership's probe timeouts; this one counts from the declaration. See docs/decisions/0043-a-dead-silos-grains-wait-one-second.md.
+    /// </summary>
+    public TimeSpan DeadSiloLease { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The address a silo advertises to others; loopback unless set (multi-host clusters set it).</summary>
     public string? AdvertisedAddress { get; init; }
 
