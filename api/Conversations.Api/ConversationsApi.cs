@@ -54,6 +54,7 @@ public static class ConversationsApi
 
         var v1 = app.MapGroup("/v1").RequireAuthorization();
         v1.MapChatCompletions()
+            .MapMessages()
             .MapResponses()
             .MapConversations()
             .MapConversationContext()

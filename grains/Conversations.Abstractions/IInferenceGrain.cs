@@ -11,6 +11,9 @@ public interface IInferenceGrain : IGrainWithStringKey
     IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default);
 
     Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
+
+    /// <summary>The prompt tokens of a call (its messages and tools) as the gateway counts them for routing and admission.</summary>
+    Task<int> CountTokens(CompletionRequest request);
 }
 
 /// <summary>
@@ -24,6 +27,9 @@ public interface IStatelessInference
     IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default);
 
     Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
+
+    /// <summary>The prompt tokens of a call (its messages and tools) as the gateway counts them for routing and admission.</summary>
+    Task<int> CountTokens(CompletionRequest request);
 }
 
 /// <summary>Spreads stateless calls over a fixed set of inference grains, which the cluster places across silos.</summary>

@@ -10,4 +10,6 @@ public sealed class InferenceGrain(StatelessInference inference) : Grain, IInfer
         inference.Complete(request, cancellationToken);
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => inference.Embed(request);
+
+    public Task<int> CountTokens(CompletionRequest request) => inference.CountTokens(request);
 }

@@ -42,6 +42,8 @@ public sealed partial class StatelessInference(
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => embeddings.Run(request);
 
+    public Task<int> CountTokens(CompletionRequest request) => Task.FromResult(Providers.TokenCounter.Shared.CountPrompt(request.PromptTexts));
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Retrieval for a stateless call failed; the call goes on without it")]
     private partial void LogRetrievalFailed(Exception exception);
 }

@@ -8,5 +8,7 @@ internal sealed class LaneInference(IGrainFactory grains) : IStatelessInference
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => Lane().Embed(request);
 
+    public Task<int> CountTokens(CompletionRequest request) => Lane().CountTokens(request);
+
     private IInferenceGrain Lane() => grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick());
 }
