@@ -1,6 +1,7 @@
 using Conversations.Api.Endpoints;
 using Conversations.Api.Errors;
 using Conversations.Api.Hosting;
+using Conversations.Api.Mcp;
 using Conversations.Api.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -33,6 +34,7 @@ public static class ConversationsApi
         services.AddExceptionHandler<OpenAIExceptionHandler>();
         services.AddProblemDetails();
         services.AddOpenApi();
+        services.AddGatewayMcpServer();
         services.TryAddTimeProvider();
         if (!services.Any(d => d.ServiceType == typeof(IStatelessInference)))
         {
@@ -54,6 +56,7 @@ public static class ConversationsApi
 
         var v1 = app.MapGroup("/v1").RequireAuthorization();
         v1.MapChatCompletions()
+            .MapMessages()
             .MapResponses()
             .MapConversations()
             .MapConversationContext()
@@ -66,6 +69,7 @@ public static class ConversationsApi
         // No fallback route: it would win over routing's own 405 (wrong method) and 415 (wrong content type), which the
         // status code pages above answer in OpenAI's shape, as they do an unknown URL's 404.
 
+        app.MapGatewayMcpServer();
         app.MapOpenApi();
         app.MapScalarApiReference(options => options.WithTitle("Conversations API"));
         return app;

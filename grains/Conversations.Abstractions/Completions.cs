@@ -8,6 +8,7 @@ namespace Conversations;
 /// round trip, which a client that waits for the whole answer does not need. <see cref="Knowledge"/>, on a
 /// stateless call, asks for retrieval from knowledge bases (its own, over the tenant's default policy).
 /// With <see cref="Format"/> the model is asked to answer JSON: any object, or one that follows a schema (OpenAI's <c>response_format</c>).
+/// <see cref="StopSequences"/> end the answer where the model writes one (Anthropic's <c>stop_sequences</c>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionRequest")]
 public sealed record CompletionRequest(
@@ -24,7 +25,8 @@ public sealed record CompletionRequest(
     [property: Id(21)] ToolChoice? ToolChoice = null,
     [property: Id(22)] bool? ParallelToolCalls = null,
     [property: Id(23)] Context.ContextPolicy? Knowledge = null,
-    [property: Id(24)] OutputFormat? Format = null)
+    [property: Id(24)] OutputFormat? Format = null,
+    [property: Id(25)] IReadOnlyList<string>? StopSequences = null)
 {
     /// <summary>What sticky routing hashes: the end user, else the conversation.</summary>
     public string? StickyKey => EndUser ?? Conversation;

@@ -11,6 +11,15 @@ public interface IInferenceGrain : IGrainWithStringKey
     IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default);
 
     Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
+
+    /// <summary>The prompt tokens of a call (its messages and tools) as the gateway counts them for routing and admission.</summary>
+    Task<int> CountTokens(CompletionRequest request);
+
+    /// <summary>
+    /// The records of <paramref name="tenant"/>'s vector <paramref name="scopes"/> (knowledge bases, a conversation's items)
+    /// most similar to <paramref name="query"/>, embedded once with the local model, best first.
+    /// </summary>
+    Task<IReadOnlyList<Memory.VectorMatch>> Search(string tenant, IReadOnlyList<string> scopes, string query, int top);
 }
 
 /// <summary>
@@ -24,6 +33,15 @@ public interface IStatelessInference
     IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default);
 
     Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
+
+    /// <summary>The prompt tokens of a call (its messages and tools) as the gateway counts them for routing and admission.</summary>
+    Task<int> CountTokens(CompletionRequest request);
+
+    /// <summary>
+    /// The records of <paramref name="tenant"/>'s vector <paramref name="scopes"/> (knowledge bases, a conversation's items)
+    /// most similar to <paramref name="query"/>, embedded once with the local model, best first.
+    /// </summary>
+    Task<IReadOnlyList<Memory.VectorMatch>> Search(string tenant, IReadOnlyList<string> scopes, string query, int top);
 }
 
 /// <summary>Spreads stateless calls over a fixed set of inference grains, which the cluster places across silos.</summary>

@@ -1,4 +1,5 @@
 using Orleans.Concurrency;
+using Conversations.Memory;
 
 namespace Conversations.Grains;
 
@@ -10,4 +11,9 @@ public sealed class InferenceGrain(StatelessInference inference) : Grain, IInfer
         inference.Complete(request, cancellationToken);
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => inference.Embed(request);
+
+    public Task<int> CountTokens(CompletionRequest request) => inference.CountTokens(request);
+
+    public Task<IReadOnlyList<VectorMatch>> Search(string tenant, IReadOnlyList<string> scopes, string query, int top) =>
+        inference.Search(tenant, scopes, query, top);
 }

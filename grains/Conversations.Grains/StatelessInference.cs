@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Conversations.Context;
 using Conversations.Grains.Context;
 using Conversations.Grains.Memory;
+using Conversations.Memory;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -41,6 +42,15 @@ public sealed partial class StatelessInference(
     }
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => embeddings.Run(request);
+
+    public Task<int> CountTokens(CompletionRequest request) => Task.FromResult(Providers.TokenCounter.Shared.CountPrompt(request.PromptTexts));
+
+    public async Task<IReadOnlyList<VectorMatch>> Search(string tenant, IReadOnlyList<string> scopes, string query, int top)
+    {
+        var vector = (await embedder.GenerateAsync([query]))[0].Vector.ToArray();
+        var found = await Task.WhenAll(scopes.Select(scope => vectors.Search(tenant, scope, vector, top, 0)));
+        return [.. found.SelectMany(m => m).OrderByDescending(m => m.Score).Take(top)];
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Retrieval for a stateless call failed; the call goes on without it")]
     private partial void LogRetrievalFailed(Exception exception);

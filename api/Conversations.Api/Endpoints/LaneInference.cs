@@ -8,5 +8,10 @@ internal sealed class LaneInference(IGrainFactory grains) : IStatelessInference
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => Lane().Embed(request);
 
+    public Task<int> CountTokens(CompletionRequest request) => Lane().CountTokens(request);
+
+    public Task<IReadOnlyList<Memory.VectorMatch>> Search(string tenant, IReadOnlyList<string> scopes, string query, int top) =>
+        Lane().Search(tenant, scopes, query, top);
+
     private IInferenceGrain Lane() => grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick());
 }

@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace Conversations.Api.Errors;
 
-/// <summary>Maps <see cref="GatewayError"/> values to HTTP results in OpenAI's error shape, in one place.</summary>
+/// <summary>
+/// Maps <see cref="GatewayError"/> values to HTTP results in OpenAI's error shape, in one place (Anthropic's on its
+/// endpoints, <see cref="AnthropicErrors"/>).
+/// </summary>
 public static class ApiErrors
 {
     /// <summary>How long clients should wait before retrying a 503 (cluster failover, storage outage).</summary>
@@ -33,7 +36,9 @@ public static class ApiErrors
             context.Response.Headers["retry-after-ms"] = Math.Max(1, (long)Math.Ceiling(wait.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
         }
 
-        return context.Response.WriteAsJsonAsync(error.ToBody(), ApiJson.Options, context.RequestAborted);
+        return AnthropicErrors.Applies(context)
+            ? AnthropicErrors.WriteAsync(context, error)
+            : context.Response.WriteAsJsonAsync(error.ToBody(), ApiJson.Options, context.RequestAborted);
     }
 
     private sealed class ErrorResult(GatewayError error) : IResult, IStatusCodeHttpResult

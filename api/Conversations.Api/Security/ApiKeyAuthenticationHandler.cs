@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace Conversations.Api.Security;
 
-/// <summary>Authenticates <c>Authorization: Bearer &lt;key&gt;</c> and answers failures in OpenAI's error shape.</summary>
+/// <summary>Authenticates <c>Authorization: Bearer &lt;key&gt;</c> (or <c>x-api-key</c>) and answers failures in OpenAI's error shape.</summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
@@ -17,11 +17,19 @@ public sealed class ApiKeyAuthenticationHandler(
 {
     public const string SchemeName = "ApiKey";
 
+    /// <summary>The header Anthropic's clients send the key in; taken when there is no <c>Authorization</c> header.</summary>
+    public const string AnthropicKeyHeader = "x-api-key";
+
     private const string FailureKey = "conversations.auth.error";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
+        if (header.Length == 0 && Request.Headers[AnthropicKeyHeader].ToString() is { Length: > 0 } anthropicKey)
+        {
+            header = "Bearer " + anthropicKey; // Anthropic's SDKs send the key as x-api-key
+        }
+
         if (header.Length == 0)
         {
             return AuthenticateResult.NoResult();

@@ -269,6 +269,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             Temperature = request.Temperature,
             TopP = request.TopP,
             MaxOutputTokens = request.MaxOutputTokens,
+            StopSequences = request.StopSequences is { Count: > 0 } stop ? [.. stop] : null,
         };
         ChatMessages.AddFormat(options, request.Format);
         ChatMessages.AddTools(options, request);

@@ -10,7 +10,14 @@ public abstract class UpstreamGatewayTest : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Upstream = await UpstreamServer.StartAsync();
-        Gateway = new GatewayFactory(Upstream.GatewaySettings("remote"));
+        var settings = Upstream.GatewaySettings("remote");
+        Configure(settings);
+        Gateway = new GatewayFactory(settings);
+    }
+
+    /// <summary>Adds to the gateway's settings before it starts (more routes, limits).</summary>
+    protected virtual void Configure(Dictionary<string, string?> settings)
+    {
     }
 
     public async ValueTask DisposeAsync()
