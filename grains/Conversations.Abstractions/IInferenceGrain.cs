@@ -11,6 +11,9 @@ public interface IInferenceGrain : IGrainWithStringKey
     IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default);
 
     Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
+
+    /// <summary>The prompt tokens <paramref name="request"/> would send, as <see cref="IStatelessInference.CountInputTokens"/>.</summary>
+    Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -24,6 +27,12 @@ public interface IStatelessInference
     IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, CancellationToken cancellationToken = default);
 
     Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
+
+    /// <summary>
+    /// The prompt tokens <paramref name="request"/> would send (grounding in knowledge bases and tools included), counted as
+    /// admission counts them, without calling the model; 404 for a model the caller cannot use.
+    /// </summary>
+    Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Spreads stateless calls over a fixed set of inference grains, which the cluster places across silos.</summary>

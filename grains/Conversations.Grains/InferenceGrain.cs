@@ -10,4 +10,7 @@ public sealed class InferenceGrain(StatelessInference inference) : Grain, IInfer
         inference.Complete(request, cancellationToken);
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => inference.Embed(request);
+
+    public Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default) =>
+        inference.CountInputTokens(request, cancellationToken);
 }

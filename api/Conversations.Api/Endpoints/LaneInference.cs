@@ -8,5 +8,8 @@ internal sealed class LaneInference(IGrainFactory grains) : IStatelessInference
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => Lane().Embed(request);
 
+    public Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default) =>
+        Lane().CountInputTokens(request, cancellationToken);
+
     private IInferenceGrain Lane() => grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick());
 }

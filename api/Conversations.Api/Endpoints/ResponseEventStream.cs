@@ -175,7 +175,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                 item = (ItemJson)new FunctionCallItemJson(output.Id, "in_progress", call.CallId, call.Name, string.Empty),
             });
             yield return Event("response.function_call_arguments.delta", new { item_id = output.Id, output_index = index, delta = call.Arguments });
-            yield return Event("response.function_call_arguments.done", new { item_id = output.Id, output_index = index, arguments = call.Arguments });
+            yield return Event("response.function_call_arguments.done", new { item_id = output.Id, output_index = index, name = call.Name, arguments = call.Arguments });
             yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
         }
     }

@@ -168,22 +168,20 @@ internal sealed class ResponsePlan
     }
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
-    public IAsyncEnumerable<CompletionChunk> Start(ApiServices api)
-    {
-        var options = new CompletionRequest(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, EndUser, api.Caller, Body.Stream == true)
-        {
-            Tools = Tools,
-            ToolChoice = ToolChoice,
-            ParallelToolCalls = Body.ParallelToolCalls,
-            Format = Format,
-            Knowledge = ConversationId is null ? Policy : null, // a stateless response retrieves by its own policy over the tenant's
-        };
-        if (ConversationId is { } conversation)
-        {
-            return api.Conversation(conversation).RunTurn(
-                new TurnRequest(ResponseId, OutputItemId, Input, Body.Instructions, options, Idempotency, Policy), api.Aborted);
-        }
+    public IAsyncEnumerable<CompletionChunk> Start(ApiServices api) => ConversationId is { } conversation
+        ? api.Conversation(conversation).RunTurn(Turn(api), api.Aborted)
+        : api.Inference.Complete(Stateless(api), api.Aborted);
 
+    /// <summary>The prompt tokens the model call would send (<c>POST /v1/responses/input_tokens</c>), its context built as <see cref="Start"/> builds it.</summary>
+    public Task<Result<int>> CountInputTokens(ApiServices api) => ConversationId is { } conversation
+        ? api.Conversation(conversation).CountInputTokens(Turn(api), api.Aborted)
+        : api.Inference.CountInputTokens(Stateless(api), api.Aborted);
+
+    private TurnRequest Turn(ApiServices api) => new(ResponseId, OutputItemId, Input, Body.Instructions, Options(api), Idempotency, Policy);
+
+    /// <summary>A call without a conversation: the instructions, the <c>previous_response_id</c> chain's items, then the input.</summary>
+    private CompletionRequest Stateless(ApiServices api)
+    {
         var context = new List<NewItem>(History.Count + Input.Count + 1);
         if (Body.Instructions is { Length: > 0 } instructions)
         {
@@ -192,8 +190,18 @@ internal sealed class ResponsePlan
 
         context.AddRange(History);
         context.AddRange(Input.Select(item => item.ToNew()));
-        return api.Inference.Complete(options with { Messages = context }, api.Aborted);
+        return Options(api) with { Messages = context };
     }
+
+    private CompletionRequest Options(ApiServices api) =>
+        new(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, EndUser, api.Caller, Body.Stream == true)
+        {
+            Tools = Tools,
+            ToolChoice = ToolChoice,
+            ParallelToolCalls = Body.ParallelToolCalls,
+            Format = Format,
+            Knowledge = ConversationId is null ? Policy : null, // a stateless response retrieves by its own policy over the tenant's
+        };
 
     /// <summary>
     /// Claims the idempotency key of a request without a conversation (a conversation deduplicates its
@@ -291,7 +299,7 @@ internal sealed class ResponsePlan
 
     /// <param name="truncation">As for <see cref="InProgress"/>.</param>
     public ResponseJson Failed(GatewayError error, bool? truncation = null) =>
-        ToJson(WithoutOutput("failed", truncation), "failed", new ResponseErrorJson(error.Code ?? error.Type, error.Message));
+        ToJson(WithoutOutput("failed", truncation), "failed", ResponseErrorJson.From(error));
 
     private StoredResponse WithoutOutput(string status, bool? truncation)
     {

@@ -29,6 +29,12 @@ public static class ResponsesEndpoints
             .Produces<ResponseJson>()
             .Produces<OpenAIErrorBody>(400)
             .Produces<OpenAIErrorBody>(404);
+        responses.MapPost("/input_tokens", CountInputTokens)
+            .WithSummary("Count the input tokens a response request would send to the model, its context included.")
+            .Accepts<ResponseCreateJson>("application/json")
+            .Produces<InputTokensJson>()
+            .Produces<OpenAIErrorBody>(400)
+            .Produces<OpenAIErrorBody>(404);
         responses.MapGet("/{responseId}", Get).WithSummary("Retrieve a stored response.")
             .Produces<ResponseJson>().Produces<OpenAIErrorBody>(404);
         responses.MapDelete("/{responseId}", Delete).WithSummary("Delete a stored response.")
@@ -113,6 +119,23 @@ public static class ResponsesEndpoints
                 await turn.ReleaseClaim(); // no-op once completed; frees the key when the client went away
             }
         }
+    }
+
+    /// <summary>
+    /// <c>POST /v1/responses/input_tokens</c>: the request validated as a response would be, its context built (a conversation's
+    /// or a <c>previous_response_id</c> chain's, under its policy), and counted; no model call, nothing stored.
+    /// </summary>
+    private static async Task<IResult> CountInputTokens([AsParameters] ApiServices api)
+    {
+        var body = await RequestBody.ReadAsync<ResponseCreateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        var plan = await ResponsePlan.Prepare(body.Value with { Stream = false, Store = false }, api, idempotency: null);
+        var counted = plan.IsSuccess ? await plan.Value.CountInputTokens(api) : (Result<int>)plan.Error;
+        return counted.IsSuccess ? TypedResults.Json(new InputTokensJson(counted.Value), ApiJson.Options) : counted.Error.ToResult();
     }
 
     /// <summary>Answers an idempotent retry with the response the first request produced.</summary>

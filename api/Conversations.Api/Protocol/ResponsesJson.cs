@@ -25,12 +25,12 @@ public sealed record ResponseCreateJson(
 /// <summary>The Responses API's <c>text</c> options: the answer's <c>format</c>.</summary>
 public sealed record ResponseTextJson(JsonElement? Format);
 
-/// <summary>The Responses API's response object.</summary>
+/// <summary>The Responses API's response object; <c>instructions</c>, <c>error</c> and <c>incomplete_details</c> are written even when null, as OpenAI's schema requires.</summary>
 public sealed record ResponseJson(
     string Id,
     long CreatedAt,
     string Status,
-    string? Instructions,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Instructions,
     int? MaxOutputTokens,
     string Model,
     IReadOnlyList<ItemJson> Output,
@@ -45,7 +45,7 @@ public sealed record ResponseJson(
     bool ParallelToolCalls,
     object ToolChoice,
     IReadOnlyList<FunctionToolJson> Tools,
-    ResponseErrorJson? Error = null)
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] ResponseErrorJson? Error = null)
 {
     public string Object => "response";
 
@@ -62,6 +62,7 @@ public sealed record ResponseJson(
     public OutputFormat? Format { get; init; }
 
     /// <summary>Why an <c>incomplete</c> response stopped (<c>max_output_tokens</c>, <c>content_filter</c>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)]
     public object? IncompleteDetails => Status == "incomplete" ? new { reason = IncompleteReason } : null;
 
     [System.Text.Json.Serialization.JsonIgnore]
@@ -111,11 +112,27 @@ public sealed record FunctionToolJson(string Name, string? Description, JsonElem
 
 public sealed record ConversationRefJson(string Id);
 
-public sealed record ResponseErrorJson(string Code, string Message);
+/// <summary>The answer of <c>POST /v1/responses/input_tokens</c>.</summary>
+public sealed record InputTokensJson(int InputTokens)
+{
+    public string Object => "response.input_tokens";
+}
+
+public sealed record ResponseErrorJson(string Code, string Message)
+{
+    /// <summary>
+    /// A failure as a response's <c>error</c>, whose <c>code</c> OpenAI's schema limits to a fixed set: a rate limit or quota is
+    /// <c>rate_limit_exceeded</c>, another refusal of the request <c>invalid_prompt</c>, anything else <c>server_error</c>; the
+    /// message keeps the gateway's words.
+    /// </summary>
+    public static ResponseErrorJson From(GatewayError error) => new(
+        error.Status switch { 429 => "rate_limit_exceeded", >= 400 and < 500 => "invalid_prompt", _ => "server_error" },
+        error.Message);
+}
 
 public sealed record ResponseUsageJson(int InputTokens, int OutputTokens, int TotalTokens)
 {
-    public object InputTokensDetails => new { cached_tokens = 0 };
+    public object InputTokensDetails => new { cached_tokens = 0, cache_write_tokens = 0 };
 
     public object OutputTokensDetails => new { reasoning_tokens = 0 };
 
