@@ -11,7 +11,7 @@ namespace Conversations.Api.Endpoints;
 internal sealed class ResponsePlan
 {
     /// <summary>The response metadata key that lists the knowledge chunks (<c>{kb}/{doc}#{n}</c>) the model was given.</summary>
-    public const string CitationsKey = "citations";
+    public const string CitationsKey = StoredResponse.CitationsKey;
 
     private IIdempotencyGrain? _claim;
 
@@ -177,6 +177,18 @@ internal sealed class ResponsePlan
         ? api.Conversation(conversation).CountInputTokens(Turn(api), api.Aborted)
         : api.Inference.CountInputTokens(Stateless(api), api.Aborted);
 
+    /// <summary>
+    /// The work of a <c>background: true</c> response, to run without this request: stored as <c>queued</c>; a turn keyed by
+    /// the response id, so that a second run after a crash replays the turn instead of appending it again.
+    /// </summary>
+    public BackgroundResponseWork Background(ApiServices api)
+    {
+        var queued = ToStored([], new TokenUsage(0, 0), "queued") with { Background = true };
+        return ConversationId is null
+            ? new BackgroundResponseWork(queued, OutputItemId, null, Stateless(api))
+            : new BackgroundResponseWork(queued, OutputItemId, Turn(api) with { Idempotency = new Idempotency(ResponseId, ResponseId) }, null);
+    }
+
     private TurnRequest Turn(ApiServices api) => new(ResponseId, OutputItemId, Input, Body.Instructions, Options(api), Idempotency, Policy);
 
     /// <summary>A call without a conversation: the instructions, the <c>previous_response_id</c> chain's items, then the input.</summary>
@@ -222,24 +234,7 @@ internal sealed class ResponsePlan
     public async Task<Result<StoredResponse>> Complete(CompletionResult result, CallInfo info, ApiServices api)
     {
         // A conversation turn's items come from the conversation; a stateless call's are made here (their token counts are not needed).
-        var output = result.OutputItems ?? OutputItems.Of(result, OutputItemId, ResponseId, api.Clock.GetUtcNow(), _ => 0);
-        // An answer cut short is "incomplete", as OpenAI says, with the reason.
-        var incomplete = result.FinishReason switch { "length" => "max_output_tokens", "content_filter" => "content_filter", _ => null };
-        var response = ToStored([.. output], result.Usage, incomplete is null ? "completed" : "incomplete") with
-        {
-            Truncation = info.Truncation,
-            IncompleteReason = incomplete,
-        };
-        if (info.Citations is { Count: > 0 } citations)
-        {
-            // The knowledge chunks the model was given, as OpenAI-shaped metadata (a string of at most 512 characters).
-            var cited = string.Join(' ', citations);
-            response = response with
-            {
-                Metadata = new Dictionary<string, string>(response.Metadata, StringComparer.Ordinal) { [CitationsKey] = cited.Length <= 512 ? cited : cited[..cited.LastIndexOf(' ', 512)] },
-            };
-        }
-
+        var response = ToStored([], new TokenUsage(0, 0), "in_progress").Finish(result, info, OutputItemId, api.Clock.GetUtcNow());
         var stored = Store ? await api.Response(ResponseId).Save(response) : response;
         if (_claim is not null)
         {

@@ -20,7 +20,8 @@ public sealed record ResponseCreateJson(
     ContextPolicyJson? ContextPolicy = null,
     JsonElement? ToolChoice = null,
     bool? ParallelToolCalls = null,
-    ResponseTextJson? Text = null);
+    ResponseTextJson? Text = null,
+    bool? Background = null);
 
 /// <summary>The Responses API's <c>text</c> options: the answer's <c>format</c>.</summary>
 public sealed record ResponseTextJson(JsonElement? Format);
@@ -68,6 +69,9 @@ public sealed record ResponseJson(
     [System.Text.Json.Serialization.JsonIgnore]
     public string? IncompleteReason { get; init; }
 
+    /// <summary>Whether the response runs in the background (<c>background: true</c>), polled and cancelled by its id.</summary>
+    public bool Background { get; init; }
+
     /// <summary>The response as OpenAI shows it; <paramref name="status"/> overrides the stored one (in progress, failed).</summary>
     public static ResponseJson From(StoredResponse response, bool store, string? status = null, ResponseErrorJson? error = null) => new(
         response.Id,
@@ -93,8 +97,9 @@ public sealed record ResponseJson(
             null => Conversations.ToolChoice.Auto,
         },
         [.. (response.Tools ?? []).Select(FunctionToolJson.From)],
-        error)
+        error ?? (response.Error is { } failure ? ResponseErrorJson.From(failure) : null))
     {
+        Background = response.Background == true,
         Format = response.Format,
         TruncationOn = response.Truncation,
         IncompleteReason = response.IncompleteReason,

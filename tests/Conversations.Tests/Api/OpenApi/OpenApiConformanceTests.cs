@@ -47,11 +47,16 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
         var callEvents = await Stream(http, "/v1/responses", $$"""{"model":"sim-small","input":"Weather? [sim:call=get_weather]","tools":{{Weather}},"stream":true}""");
         var failedEvents = await Stream(http, "/v1/responses", """{"model":"sim-small","input":"Hello [sim:cut=3]","stream":true}""");
         var counted = await Post(http, "/v1/responses/input_tokens", """{"model":"sim-small","input":"Hello","instructions":"Be brief."}""");
+        var queued = await Post(http, "/v1/responses", """{"model":"sim-small","input":"Hello [sim:hang]","background":true}""");
+        var cancelled = await Post(http, $"/v1/responses/{queued.GetProperty("id").GetString()}/cancel", "{}");
 
         AssertValid(Document.AnswerSchema("post", "/responses"), plain, call, incomplete);
         AssertValid(Document.AnswerSchema("get", "/responses/{response_id}"), fetched);
         AssertValid(Document.AnswerSchema("get", "/responses/{response_id}/input_items"), inputItems);
         AssertValid(Document.AnswerSchema("post", "/responses/input_tokens"), counted);
+        AssertValid(Document.AnswerSchema("post", "/responses"), queued);
+        AssertValid(Document.AnswerSchema("post", "/responses/{response_id}/cancel"), cancelled);
+        Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
         Assert.Equal("incomplete", incomplete.GetProperty("status").GetString());
         var all = (List<JsonElement>)[.. events, .. callEvents, .. failedEvents];
         foreach (var streamed in all)
