@@ -14,6 +14,9 @@ public interface IInferenceGrain : IGrainWithStringKey
 
     /// <summary>The prompt tokens <paramref name="request"/> would send, as <see cref="IStatelessInference.CountInputTokens"/>.</summary>
     Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>A summary of the request's messages, as <see cref="IStatelessInference.Compact"/>.</summary>
+    Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -33,6 +36,12 @@ public interface IStatelessInference
     /// admission counts them, without calling the model; 404 for a model the caller cannot use.
     /// </summary>
     Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <c>POST /v1/responses/compact</c>: the request's messages summarized by its model with the prompt of a conversation's
+    /// rolling summary (admitted and routed as any call); the last chunk, final or error.
+    /// </summary>
+    Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Spreads stateless calls over a fixed set of inference grains, which the cluster places across silos.</summary>

@@ -13,4 +13,7 @@ public sealed class InferenceGrain(StatelessInference inference) : Grain, IInfer
 
     public Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default) =>
         inference.CountInputTokens(request, cancellationToken);
+
+    public Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default) =>
+        inference.Compact(request, cancellationToken);
 }

@@ -40,6 +40,12 @@ public sealed partial class StatelessInference(
         return tokens.CountPrompt(request.PromptTexts);
     }
 
+    public Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default)
+    {
+        var transcript = request.Messages.Select(m => new ConversationItem(string.Empty, m.Role, m.Text, 0, DateTimeOffset.UnixEpoch, null, m.Call, m.CallId));
+        return pipeline.Complete(request with { Messages = Context.Summaries.Prompt(null, transcript), StreamDeltas = false }, cancellationToken);
+    }
+
     /// <summary>The request grounded in the tenant's knowledge bases when its policy retrieves, and the chunks it cites. A failure finds nothing.</summary>
     private async Task<(CompletionRequest Request, IReadOnlyList<string> Cited)> Grounded(CompletionRequest request, CancellationToken cancellationToken)
     {

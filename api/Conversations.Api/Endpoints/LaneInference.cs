@@ -11,5 +11,8 @@ internal sealed class LaneInference(IGrainFactory grains) : IStatelessInference
     public Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default) =>
         Lane().CountInputTokens(request, cancellationToken);
 
+    public Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default) =>
+        Lane().Compact(request, cancellationToken);
+
     private IInferenceGrain Lane() => grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick());
 }

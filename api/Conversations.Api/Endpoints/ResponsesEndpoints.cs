@@ -35,6 +35,12 @@ public static class ResponsesEndpoints
             .Produces<InputTokensJson>()
             .Produces<OpenAIErrorBody>(400)
             .Produces<OpenAIErrorBody>(404);
+        responses.MapPost("/compact", ResponseCompaction.Compact)
+            .WithSummary("Compact a context into one compaction item, summarized by the model.")
+            .Accepts<ResponseCompactJson>("application/json")
+            .Produces<CompactionJson>()
+            .Produces<OpenAIErrorBody>(400)
+            .Produces<OpenAIErrorBody>(404);
         responses.MapGet("/{responseId}", Get).WithSummary("Retrieve a stored response.")
             .Produces<ResponseJson>().Produces<OpenAIErrorBody>(404);
         responses.MapPost("/{responseId}/cancel", Cancel).WithSummary("Cancel a background response that has not finished.")

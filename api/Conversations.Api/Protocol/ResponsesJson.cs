@@ -117,6 +117,29 @@ public sealed record FunctionToolJson(string Name, string? Description, JsonElem
 
 public sealed record ConversationRefJson(string Id);
 
+/// <summary>The body of <c>POST /v1/responses/compact</c>.</summary>
+public sealed record ResponseCompactJson(string? Model, JsonElement? Input, string? PreviousResponseId, string? Instructions);
+
+/// <summary>The answer of <c>POST /v1/responses/compact</c>: the compaction item, and the summarizer call's usage.</summary>
+public sealed record CompactionJson(string Id, long CreatedAt, IReadOnlyList<CompactionItemJson> Output, ResponseUsageJson Usage)
+{
+    public string Object => "response.compaction";
+}
+
+/// <summary>
+/// A compaction item. OpenAI encrypts its content; here <c>encrypted_content</c> holds the summary as readable text
+/// (the gateway has no secret to keep from its own clients), sent back as a system message when the item is input again.
+/// </summary>
+public sealed record CompactionItemJson(string Id, string EncryptedContent)
+{
+    public const string Kind = "compaction";
+
+    /// <summary>What precedes the summary in the system message a compaction item becomes.</summary>
+    public const string Preamble = "Summary of the conversation so far: ";
+
+    public string Type => Kind;
+}
+
 /// <summary>The answer of <c>POST /v1/responses/input_tokens</c>.</summary>
 public sealed record InputTokensJson(int InputTokens)
 {

@@ -48,6 +48,7 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
         var failedEvents = await Stream(http, "/v1/responses", """{"model":"sim-small","input":"Hello [sim:cut=3]","stream":true}""");
         var counted = await Post(http, "/v1/responses/input_tokens", """{"model":"sim-small","input":"Hello","instructions":"Be brief."}""");
         var queued = await Post(http, "/v1/responses", """{"model":"sim-small","input":"Hello [sim:hang]","background":true}""");
+        var compacted = await Post(http, "/v1/responses/compact", """{"model":"sim-small","input":[{"role":"user","content":"My name is Ada."}]}""");
         var cancelled = await Post(http, $"/v1/responses/{queued.GetProperty("id").GetString()}/cancel", "{}");
 
         AssertValid(Document.AnswerSchema("post", "/responses"), plain, call, incomplete);
@@ -55,6 +56,7 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
         AssertValid(Document.AnswerSchema("get", "/responses/{response_id}/input_items"), inputItems);
         AssertValid(Document.AnswerSchema("post", "/responses/input_tokens"), counted);
         AssertValid(Document.AnswerSchema("post", "/responses"), queued);
+        AssertValid(Document.AnswerSchema("post", "/responses/compact"), compacted);
         AssertValid(Document.AnswerSchema("post", "/responses/{response_id}/cancel"), cancelled);
         Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
         Assert.Equal("incomplete", incomplete.GetProperty("status").GetString());
