@@ -1,7 +1,5 @@
 using System.ClientModel;
 using System.Net;
-using System.Text;
-using System.Text.Json;
 using Conversations.Tests.Infrastructure;
 using OpenAI.Responses;
 
@@ -37,12 +35,12 @@ public sealed class BackgroundResponsesTests(GatewayFixture fixture)
     public async Task A_background_turn_is_appended_to_its_conversation_once_and_the_next_turn_sees_it()
     {
         using var http = fixture.Gateway.Http();
-        var conversation = (await Post(http, "/v1/conversations", "{}")).GetProperty("id").GetString();
+        var conversation = (await http.PostJson("/v1/conversations", "{}")).GetProperty("id").GetString();
 
-        var queued = await Post(http, "/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"My name is Ada.","background":true}""");
+        var queued = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"My name is Ada.","background":true}""");
         var done = await Finished(queued.GetProperty("id").GetString()!);
-        var next = await Post(http, "/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"What is my name?"}""");
-        var items = (await Get(http, $"/v1/conversations/{conversation}/items?order=asc")).GetProperty("data");
+        var next = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"What is my name?"}""");
+        var items = (await http.GetJson($"/v1/conversations/{conversation}/items?order=asc")).GetProperty("data");
 
         Assert.Equal("queued", queued.GetProperty("status").GetString());
         Assert.Equal(ResponseStatus.Completed, done.Status);
@@ -55,16 +53,16 @@ public sealed class BackgroundResponsesTests(GatewayFixture fixture)
     public async Task A_running_background_turn_is_cancelled_appends_nothing_and_stays_cancelled()
     {
         using var http = fixture.Gateway.Http();
-        var conversation = (await Post(http, "/v1/conversations", "{}")).GetProperty("id").GetString();
-        var queued = await Post(http, "/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"Wait for me [sim:hang]","background":true}""");
+        var conversation = (await http.PostJson("/v1/conversations", "{}")).GetProperty("id").GetString();
+        var queued = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"Wait for me [sim:hang]","background":true}""");
         var id = queued.GetProperty("id").GetString()!;
         await Eventually.Get(async () => (await Responses.GetResponseAsync(id)).Value is { Status: ResponseStatus.InProgress } running ? running : null);
 
         ResponseResult cancelled = await Responses.CancelResponseAsync(id);
         ResponseResult again = await Responses.CancelResponseAsync(id);
         ResponseResult fetched = await Responses.GetResponseAsync(id);
-        var items = (await Get(http, $"/v1/conversations/{conversation}/items")).GetProperty("data");
-        var after = await Post(http, "/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"Still there?"}""");
+        var items = (await http.GetJson($"/v1/conversations/{conversation}/items")).GetProperty("data");
+        var after = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"Still there?"}""");
 
         Assert.Equal(ResponseStatus.Cancelled, cancelled.Status);
         Assert.Equal(ResponseStatus.Cancelled, again.Status);
@@ -95,9 +93,9 @@ public sealed class BackgroundResponsesTests(GatewayFixture fixture)
 
         var notBackground = await Assert.ThrowsAsync<ClientResultException>(() => Responses.CancelResponseAsync(synchronous.Id));
         var missing = await Assert.ThrowsAsync<ClientResultException>(() => Responses.CancelResponseAsync("resp_missing"));
-        using var streamed = await http.PostAsync("/v1/responses", Json("""{"model":"sim-small","input":"hi","background":true,"stream":true}"""));
-        using var unstored = await http.PostAsync("/v1/responses", Json("""{"model":"sim-small","input":"hi","background":true,"store":false}"""));
-        using var unknownModel = await http.PostAsync("/v1/responses", Json("""{"model":"no-such-model","input":"hi","background":true}"""));
+        using var streamed = await http.PostAsync("/v1/responses", JsonHttp.Body("""{"model":"sim-small","input":"hi","background":true,"stream":true}"""));
+        using var unstored = await http.PostAsync("/v1/responses", JsonHttp.Body("""{"model":"sim-small","input":"hi","background":true,"store":false}"""));
+        using var unknownModel = await http.PostAsync("/v1/responses", JsonHttp.Body("""{"model":"no-such-model","input":"hi","background":true}"""));
 
         Assert.Equal(400, notBackground.Status);
         Assert.Equal(404, missing.Status);
@@ -109,16 +107,4 @@ public sealed class BackgroundResponsesTests(GatewayFixture fixture)
     /// <summary>Polls the response, as a client of background mode does, until it leaves <c>queued</c> and <c>in_progress</c>.</summary>
     private async Task<ResponseResult> Finished(string id) =>
         await Eventually.Get(async () => (await Responses.GetResponseAsync(id)).Value is { Status: not (ResponseStatus.Queued or ResponseStatus.InProgress) } done ? done : null);
-
-    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
-
-    private static async Task<JsonElement> Get(HttpClient http, string path) => JsonElement.Parse(await http.GetStringAsync(path));
-
-    private static async Task<JsonElement> Post(HttpClient http, string path, string body)
-    {
-        using var response = await http.PostAsync(path, Json(body));
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
-        return JsonElement.Parse(text);
-    }
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Text;
-using System.Text.Json;
 using Conversations.Tests.Infrastructure;
 
 namespace Conversations.Tests.Api;
@@ -20,14 +18,14 @@ public sealed class ResponseCompactionTests : UpstreamGatewayTest
         using var http = Gateway.Http();
         var context = $$"""[{"role":"user","content":"{{Long}}"},{"role":"assistant","content":"{{Long}}"}]""";
 
-        var compacted = await Post(http, "/v1/responses/compact", $$"""{"model":"remote","input":{{context}}}""");
+        var compacted = await http.PostJson("/v1/responses/compact", $$"""{"model":"remote","input":{{context}}}""");
         var summarizer = (await Upstream.ReceivedRequests())[^1].GetProperty("messages");
         var item = Assert.Single(compacted.GetProperty("output").EnumerateArray());
         var summary = item.GetProperty("encrypted_content").GetString()!;
         var question = """{"role":"user","content":"Where do I live?"}""";
         var before = await Count(http, $$"""{"model":"remote","input":{{context[..^1]}},{{question}}]}""");
         var after = await Count(http, $$"""{"model":"remote","input":[{{item.GetRawText()}},{{question}}]}""");
-        var next = await Post(http, "/v1/responses", $$"""{"model":"remote","input":[{{item.GetRawText()}},{{question}}]}""");
+        var next = await http.PostJson("/v1/responses", $$"""{"model":"remote","input":[{{item.GetRawText()}},{{question}}]}""");
         var sent = (await Upstream.ReceivedRequests())[^1].GetProperty("messages");
 
         Assert.Equal("response.compaction", compacted.GetProperty("object").GetString());
@@ -47,9 +45,9 @@ public sealed class ResponseCompactionTests : UpstreamGatewayTest
     public async Task A_previous_response_chain_can_be_compacted()
     {
         using var http = Gateway.Http();
-        var first = (await Post(http, "/v1/responses", $$"""{"model":"remote","input":"{{Long}}"}""")).GetProperty("id").GetString();
+        var first = (await http.PostJson("/v1/responses", $$"""{"model":"remote","input":"{{Long}}"}""")).GetProperty("id").GetString();
 
-        var compacted = await Post(http, "/v1/responses/compact", $$"""{"model":"remote","previous_response_id":"{{first}}","instructions":"Keep names."}""");
+        var compacted = await http.PostJson("/v1/responses/compact", $$"""{"model":"remote","previous_response_id":"{{first}}","instructions":"Keep names."}""");
         var summarizer = (await Upstream.ReceivedRequests())[^1].GetProperty("messages");
 
         Assert.Equal("compaction", compacted.GetProperty("output")[0].GetProperty("type").GetString());
@@ -64,10 +62,10 @@ public sealed class ResponseCompactionTests : UpstreamGatewayTest
     {
         using var http = Gateway.Http();
 
-        using var noModel = await http.PostAsync("/v1/responses/compact", Json("""{"input":"hi"}"""));
-        using var noInput = await http.PostAsync("/v1/responses/compact", Json("""{"model":"remote"}"""));
-        using var unknownChain = await http.PostAsync("/v1/responses/compact", Json("""{"model":"remote","previous_response_id":"resp_missing"}"""));
-        using var emptyItem = await http.PostAsync("/v1/responses", Json("""{"model":"remote","input":[{"type":"compaction","id":"cmp_1"}]}"""));
+        using var noModel = await http.PostAsync("/v1/responses/compact", JsonHttp.Body("""{"input":"hi"}"""));
+        using var noInput = await http.PostAsync("/v1/responses/compact", JsonHttp.Body("""{"model":"remote"}"""));
+        using var unknownChain = await http.PostAsync("/v1/responses/compact", JsonHttp.Body("""{"model":"remote","previous_response_id":"resp_missing"}"""));
+        using var emptyItem = await http.PostAsync("/v1/responses", JsonHttp.Body("""{"model":"remote","input":[{"type":"compaction","id":"cmp_1"}]}"""));
 
         await noModel.AssertOpenAIError(HttpStatusCode.BadRequest, "model");
         await noInput.AssertOpenAIError(HttpStatusCode.BadRequest, "input");
@@ -77,15 +75,5 @@ public sealed class ResponseCompactionTests : UpstreamGatewayTest
     }
 
     private static async Task<int> Count(HttpClient http, string request) =>
-        (await Post(http, "/v1/responses/input_tokens", request)).GetProperty("input_tokens").GetInt32();
-
-    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
-
-    private static async Task<JsonElement> Post(HttpClient http, string path, string body)
-    {
-        using var response = await http.PostAsync(path, Json(body));
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
-        return JsonElement.Parse(text);
-    }
+        (await http.PostJson("/v1/responses/input_tokens", request)).GetProperty("input_tokens").GetInt32();
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Text;
-using System.Text.Json;
 using Conversations.Tests.Infrastructure;
 
 namespace Conversations.Tests.Api;
@@ -27,18 +25,18 @@ public sealed class ResponseInputTokensTests : UpstreamGatewayTest
     public async Task A_conversation_turn_counts_its_context_under_its_policy_and_a_chain_counts_its_history()
     {
         using var http = Gateway.Http();
-        var conversation = (await Post(http, "/v1/conversations", "{}")).GetProperty("id").GetString();
-        await Post(http, "/v1/responses", $$"""{"model":"remote","conversation":"{{conversation}}","input":"My name is Ada."}""");
-        await Post(http, "/v1/responses", $$"""{"model":"remote","conversation":"{{conversation}}","input":"I live in Lisbon."}""");
+        var conversation = (await http.PostJson("/v1/conversations", "{}")).GetProperty("id").GetString();
+        await http.PostJson("/v1/responses", $$"""{"model":"remote","conversation":"{{conversation}}","input":"My name is Ada."}""");
+        await http.PostJson("/v1/responses", $$"""{"model":"remote","conversation":"{{conversation}}","input":"I live in Lisbon."}""");
         var turn = $$$"""{"model":"remote","conversation":"{{{conversation}}}","input":"Where do I live?","context_policy":{"window_turns":1}}""";
         var wholeTurn = $$"""{"model":"remote","conversation":"{{conversation}}","input":"Where do I live?"}""";
-        var first = (await Post(http, "/v1/responses", """{"model":"remote","input":"My name is Ada."}""")).GetProperty("id").GetString();
+        var first = (await http.PostJson("/v1/responses", """{"model":"remote","input":"My name is Ada."}""")).GetProperty("id").GetString();
         var chained = $$"""{"model":"remote","previous_response_id":"{{first}}","input":"What is my name?"}""";
 
         var windowed = await Count(http, turn);
         var whole = await Count(http, wholeTurn);
         var chain = await Count(http, chained);
-        var itemsBefore = (await Get(http, $"/v1/conversations/{conversation}/items")).GetProperty("data").GetArrayLength();
+        var itemsBefore = (await http.GetJson($"/v1/conversations/{conversation}/items")).GetProperty("data").GetArrayLength();
 
         Assert.True(windowed < whole, $"a window of one turn ({windowed}) sends less than the whole conversation ({whole})");
         Assert.Equal(4, itemsBefore); // counting appended nothing
@@ -51,9 +49,9 @@ public sealed class ResponseInputTokensTests : UpstreamGatewayTest
     {
         using var http = Gateway.Http();
 
-        using var noModel = await http.PostAsync("/v1/responses/input_tokens", Json("""{"input":"hi"}"""));
-        using var unknownModel = await http.PostAsync("/v1/responses/input_tokens", Json("""{"model":"no-such-model","input":"hi"}"""));
-        using var unknownConversation = await http.PostAsync("/v1/responses/input_tokens", Json("""{"model":"remote","conversation":"conv_missing","input":"hi"}"""));
+        using var noModel = await http.PostAsync("/v1/responses/input_tokens", JsonHttp.Body("""{"input":"hi"}"""));
+        using var unknownModel = await http.PostAsync("/v1/responses/input_tokens", JsonHttp.Body("""{"model":"no-such-model","input":"hi"}"""));
+        using var unknownConversation = await http.PostAsync("/v1/responses/input_tokens", JsonHttp.Body("""{"model":"remote","conversation":"conv_missing","input":"hi"}"""));
 
         await noModel.AssertOpenAIError(HttpStatusCode.BadRequest, "model");
         await unknownModel.AssertOpenAIError(HttpStatusCode.NotFound);
@@ -63,24 +61,12 @@ public sealed class ResponseInputTokensTests : UpstreamGatewayTest
 
     private static async Task<int> Count(HttpClient http, string request)
     {
-        var counted = await Post(http, "/v1/responses/input_tokens", request);
+        var counted = await http.PostJson("/v1/responses/input_tokens", request);
         Assert.Equal("response.input_tokens", counted.GetProperty("object").GetString());
         return counted.GetProperty("input_tokens").GetInt32();
     }
 
     /// <summary>Makes the request as a response and returns the input tokens the upstream reported for it.</summary>
     private static async Task<int> UpstreamInputTokens(HttpClient http, string request) =>
-        (await Post(http, "/v1/responses", request)).GetProperty("usage").GetProperty("input_tokens").GetInt32();
-
-    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
-
-    private static async Task<JsonElement> Get(HttpClient http, string path) => JsonElement.Parse(await http.GetStringAsync(path));
-
-    private static async Task<JsonElement> Post(HttpClient http, string path, string body)
-    {
-        using var response = await http.PostAsync(path, Json(body));
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
-        return JsonElement.Parse(text);
-    }
+        (await http.PostJson("/v1/responses", request)).GetProperty("usage").GetProperty("input_tokens").GetInt32();
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Conversations.Tests.Infrastructure;
 
@@ -28,9 +27,9 @@ public sealed class BackgroundResponseCrashDrill
         http.DefaultRequestHeaders.Authorization = new("Bearer", AdminKey);
         var grains = await cluster.Grains();
 
-        var conversation = (await Post(http, "/v1/conversations", "{}")).GetProperty("id").GetString()!;
+        var conversation = (await http.PostJson("/v1/conversations", "{}")).GetProperty("id").GetString()!;
         // The model waits before its first token, long enough for the kill to land while the call runs.
-        var queued = await Post(http, "/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"Survive this [sim:delay=15000]","background":true}""");
+        var queued = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"Survive this [sim:delay=15000]","background":true}""");
         var id = queued.GetProperty("id").GetString()!;
         await Eventually.Get(async () => await Status(http, id) == "in_progress" ? "running" : null);
         var grain = grains.GetGrain<IBackgroundResponseGrain>(GrainKeys.For("default", id)).GetGrainId();
@@ -43,8 +42,8 @@ public sealed class BackgroundResponseCrashDrill
 
         // A reminder ticks once a minute; the run after it waits the model's delay again.
         var done = await Eventually.Get(async () => await Status(http, id) is "completed" or "failed" or "cancelled" or "incomplete"
-            ? await Get(http, $"/v1/responses/{id}") : (JsonElement?)null, TimeSpan.FromMinutes(4));
-        var items = (await Get(http, $"/v1/conversations/{conversation}/items?order=asc")).GetProperty("data");
+            ? await http.GetJson($"/v1/responses/{id}") : (JsonElement?)null, TimeSpan.FromMinutes(4));
+        var items = (await http.GetJson($"/v1/conversations/{conversation}/items?order=asc")).GetProperty("data");
         var after = (await cluster.Activations([grain]))[grain];
         log?.WriteLine($"Finished {sinceKill.Elapsed.TotalSeconds:F1} s after the kill, on {string.Join("+", after)}: {done.GetProperty("status").GetString()}; "
             + $"the conversation holds {items.GetArrayLength()} items; whole drill {total.Elapsed.TotalSeconds:F1} s.");
@@ -67,15 +66,5 @@ public sealed class BackgroundResponseCrashDrill
         {
             return null; // the cluster still failing over
         }
-    }
-
-    private static async Task<JsonElement> Get(HttpClient http, string path) => JsonElement.Parse(await http.GetStringAsync(path));
-
-    private static async Task<JsonElement> Post(HttpClient http, string path, string body)
-    {
-        using var response = await http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
-        return JsonElement.Parse(text);
     }
 }

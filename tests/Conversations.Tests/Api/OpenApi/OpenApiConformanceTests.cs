@@ -22,8 +22,8 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
     public async Task Chat_completions_match_the_documented_schemas_streamed_or_not()
     {
         using var http = fixture.Gateway.Http();
-        var text = await Post(http, "/v1/chat/completions", """{"model":"sim-small","messages":[{"role":"user","content":"Hello"}]}""");
-        var call = await Post(http, "/v1/chat/completions", $$"""{"model":"sim-small","messages":[{"role":"user","content":"Weather? [sim:call=get_weather]"}],"tools":{{ChatWeather}}}""");
+        var text = await http.PostJson("/v1/chat/completions", """{"model":"sim-small","messages":[{"role":"user","content":"Hello"}]}""");
+        var call = await http.PostJson("/v1/chat/completions", $$"""{"model":"sim-small","messages":[{"role":"user","content":"Weather? [sim:call=get_weather]"}],"tools":{{ChatWeather}}}""");
         var chunks = await Stream(http, "/v1/chat/completions", """{"model":"sim-small","messages":[{"role":"user","content":"Hello"}],"stream":true,"stream_options":{"include_usage":true}}""");
         var callChunks = await Stream(http, "/v1/chat/completions", $$"""{"model":"sim-small","messages":[{"role":"user","content":"Weather? [sim:call=get_weather]"}],"tools":{{ChatWeather}},"stream":true}""");
 
@@ -37,19 +37,19 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
     public async Task Responses_and_every_streamed_event_type_match_the_documented_schemas()
     {
         using var http = fixture.Gateway.Http();
-        var plain = await Post(http, "/v1/responses", """{"model":"sim-small","input":"Hello","instructions":"Be brief.","metadata":{"k":"v"}}""");
-        var call = await Post(http, "/v1/responses", $$"""{"model":"sim-small","input":"Weather? [sim:call=get_weather]","tools":{{Weather}}}""");
-        var incomplete = await Post(http, "/v1/responses", """{"model":"sim-small","input":"Tell me a long story [sim:tokens=200]","max_output_tokens":16}""");
+        var plain = await http.PostJson("/v1/responses", """{"model":"sim-small","input":"Hello","instructions":"Be brief.","metadata":{"k":"v"}}""");
+        var call = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","input":"Weather? [sim:call=get_weather]","tools":{{Weather}}}""");
+        var incomplete = await http.PostJson("/v1/responses", """{"model":"sim-small","input":"Tell me a long story [sim:tokens=200]","max_output_tokens":16}""");
         var id = plain.GetProperty("id").GetString();
-        var fetched = await Get(http, $"/v1/responses/{id}");
-        var inputItems = await Get(http, $"/v1/responses/{id}/input_items");
+        var fetched = await http.GetJson($"/v1/responses/{id}");
+        var inputItems = await http.GetJson($"/v1/responses/{id}/input_items");
         var events = await Stream(http, "/v1/responses", """{"model":"sim-small","input":"Hello","stream":true}""");
         var callEvents = await Stream(http, "/v1/responses", $$"""{"model":"sim-small","input":"Weather? [sim:call=get_weather]","tools":{{Weather}},"stream":true}""");
         var failedEvents = await Stream(http, "/v1/responses", """{"model":"sim-small","input":"Hello [sim:cut=3]","stream":true}""");
-        var counted = await Post(http, "/v1/responses/input_tokens", """{"model":"sim-small","input":"Hello","instructions":"Be brief."}""");
-        var queued = await Post(http, "/v1/responses", """{"model":"sim-small","input":"Hello [sim:hang]","background":true}""");
-        var compacted = await Post(http, "/v1/responses/compact", """{"model":"sim-small","input":[{"role":"user","content":"My name is Ada."}]}""");
-        var cancelled = await Post(http, $"/v1/responses/{queued.GetProperty("id").GetString()}/cancel", "{}");
+        var counted = await http.PostJson("/v1/responses/input_tokens", """{"model":"sim-small","input":"Hello","instructions":"Be brief."}""");
+        var queued = await http.PostJson("/v1/responses", """{"model":"sim-small","input":"Hello [sim:hang]","background":true}""");
+        var compacted = await http.PostJson("/v1/responses/compact", """{"model":"sim-small","input":[{"role":"user","content":"My name is Ada."}]}""");
+        var cancelled = await http.PostJson($"/v1/responses/{queued.GetProperty("id").GetString()}/cancel", "{}");
 
         AssertValid(Document.AnswerSchema("post", "/responses"), plain, call, incomplete);
         AssertValid(Document.AnswerSchema("get", "/responses/{response_id}"), fetched);
@@ -75,15 +75,15 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
     public async Task Conversations_and_their_items_match_the_documented_schemas()
     {
         using var http = fixture.Gateway.Http();
-        var created = await Post(http, "/v1/conversations", """{"metadata":{"topic":"schemas"},"items":[{"type":"message","role":"user","content":"Hi"}]}""");
+        var created = await http.PostJson("/v1/conversations", """{"metadata":{"topic":"schemas"},"items":[{"type":"message","role":"user","content":"Hi"}]}""");
         var id = created.GetProperty("id").GetString();
-        var turn = await Post(http, "/v1/responses", $$"""{"model":"sim-small","conversation":"{{id}}","input":"Hello"}""");
-        var fetched = await Get(http, $"/v1/conversations/{id}");
-        var updated = await Post(http, $"/v1/conversations/{id}", """{"metadata":{"topic":"updated"}}""");
-        var added = await Post(http, $"/v1/conversations/{id}/items", """{"items":[{"type":"message","role":"user","content":"More"}]}""");
-        var items = await Get(http, $"/v1/conversations/{id}/items?order=asc");
+        var turn = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","conversation":"{{id}}","input":"Hello"}""");
+        var fetched = await http.GetJson($"/v1/conversations/{id}");
+        var updated = await http.PostJson($"/v1/conversations/{id}", """{"metadata":{"topic":"updated"}}""");
+        var added = await http.PostJson($"/v1/conversations/{id}/items", """{"items":[{"type":"message","role":"user","content":"More"}]}""");
+        var items = await http.GetJson($"/v1/conversations/{id}/items?order=asc");
         var itemId = items.GetProperty("data")[0].GetProperty("id").GetString();
-        var item = await Get(http, $"/v1/conversations/{id}/items/{itemId}");
+        var item = await http.GetJson($"/v1/conversations/{id}/items/{itemId}");
         var afterItemDelete = await Send(http, HttpMethod.Delete, $"/v1/conversations/{id}/items/{itemId}");
         var deleted = await Send(http, HttpMethod.Delete, $"/v1/conversations/{id}");
 
@@ -102,9 +102,9 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
     public async Task Models_embeddings_and_errors_match_the_documented_schemas()
     {
         using var http = fixture.Gateway.Http();
-        var models = await Get(http, "/v1/models");
-        var model = await Get(http, "/v1/models/sim-small");
-        var embeddings = await Post(http, "/v1/embeddings", """{"model":"local-embeddings","input":["one","two"]}""");
+        var models = await http.GetJson("/v1/models");
+        var model = await http.GetJson("/v1/models/sim-small");
+        var embeddings = await http.PostJson("/v1/embeddings", """{"model":"local-embeddings","input":["one","two"]}""");
         var errors = new List<JsonElement>();
         foreach (var (method, path, body) in new (HttpMethod, string, string?)[]
                  {
@@ -137,16 +137,6 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
     {
         var text = body.GetRawText();
         return text.Length <= 600 ? text : text[..600] + "…";
-    }
-
-    private static Task<JsonElement> Get(HttpClient http, string path) => Send(http, HttpMethod.Get, path);
-
-    private static async Task<JsonElement> Post(HttpClient http, string path, string body)
-    {
-        using var response = await http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
-        return JsonElement.Parse(text);
     }
 
     private static async Task<JsonElement> Send(HttpClient http, HttpMethod method, string path)
