@@ -20,6 +20,9 @@ public static class ResponsesEndpoints
     private const int MaxInputItems = 1000;
     private const int MaxChainLength = 1000;
 
+    /// <summary>How often a stream of a running response reads it again.</summary>
+    private static readonly TimeSpan StreamPoll = TimeSpan.FromMilliseconds(200);
+
     public static RouteGroupBuilder MapResponses(this RouteGroupBuilder v1)
     {
         var responses = v1.MapGroup("/responses").WithTags("Responses").RequireScope(EndpointGroups.Responses);
@@ -222,10 +225,27 @@ public static class ResponsesEndpoints
             : TypedResults.Json(ResponseJson.From(original.Value, store: true), ApiJson.Options);
     }
 
-    private static async Task<IResult> Get(string responseId, [AsParameters] ApiServices api)
+    private static async Task<IResult> Get(string responseId, [AsParameters] ApiServices api, string? stream, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "starting_after")] string? startingAfter)
     {
         var response = await Find(responseId, api);
-        return response.IsSuccess ? TypedResults.Json(ResponseJson.From(response.Value, store: true), ApiJson.Options) : response.Error.ToResult();
+        if (!response.IsSuccess)
+        {
+            return response.Error.ToResult();
+        }
+
+        if (stream != "true")
+        {
+            return TypedResults.Json(ResponseJson.From(response.Value, store: true), ApiJson.Options);
+        }
+
+        var after = -1;
+        if (startingAfter is not null && (!int.TryParse(startingAfter, System.Globalization.CultureInfo.InvariantCulture, out after) || after < -1))
+        {
+            return GatewayError.Invalid("Invalid 'starting_after': expected a sequence number.", "starting_after", "invalid_value").ToResult();
+        }
+
+        return TypedResults.ServerSentEvents(
+            ResponseEventStream.Resume(response.Value, () => api.Response(responseId).Get(), after, StreamPoll, api.Aborted));
     }
 
     private static async Task<IResult> Delete(string responseId, [AsParameters] ApiServices api)

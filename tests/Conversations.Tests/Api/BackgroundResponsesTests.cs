@@ -104,6 +104,41 @@ public sealed class BackgroundResponsesTests(GatewayFixture fixture)
         await unknownModel.AssertOpenAIError(HttpStatusCode.NotFound);
     }
 
+    [Fact]
+    public async Task A_background_response_streams_its_events_and_resumes_after_a_sequence_number()
+    {
+        using var http = fixture.Gateway.Http();
+        var id = (await http.PostJson("/v1/responses", """{"model":"sim-small","input":"Stream me later [sim:delay=500]","background":true}""")).GetProperty("id").GetString();
+
+        var whole = await Events(http, $"/v1/responses/{id}?stream=true");
+        var resumed = await Events(http, $"/v1/responses/{id}?stream=true&starting_after=3");
+        var again = await Events(http, $"/v1/responses/{id}?stream=true");
+        using var bad = await http.GetAsync($"/v1/responses/{id}?stream=true&starting_after=x");
+
+        Assert.Equal(
+            ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added", "response.output_text.done",
+             "response.content_part.done", "response.output_item.done", "response.completed"],
+            whole.Select(e => e.GetProperty("type").GetString()));
+        Assert.Equal(Enumerable.Range(0, whole.Count), whole.Select(e => e.GetProperty("sequence_number").GetInt32()));
+        Assert.Equal("completed", whole[^1].GetProperty("response").GetProperty("status").GetString());
+        Assert.Equal(whole.Skip(4).Select(e => e.GetRawText()), resumed.Select(e => e.GetRawText()));
+        Assert.Equal(whole.Select(e => e.GetRawText()), again.Select(e => e.GetRawText())); // read while running and after: the same events
+        await bad.AssertOpenAIError(HttpStatusCode.BadRequest, "starting_after");
+    }
+
+    private static async Task<List<System.Text.Json.JsonElement>> Events(HttpClient http, string path)
+    {
+        using var response = await http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode}");
+        var events = new List<System.Text.Json.JsonElement>();
+        await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            events.Add(System.Text.Json.JsonElement.Parse(item.Data));
+        }
+
+        return events;
+    }
+
     /// <summary>Polls the response, as a client of background mode does, until it leaves <c>queued</c> and <c>in_progress</c>.</summary>
     private async Task<ResponseResult> Finished(string id) =>
         await Eventually.Get(async () => (await Responses.GetResponseAsync(id)).Value is { Status: not (ResponseStatus.Queued or ResponseStatus.InProgress) } done ? done : null);
