@@ -40,6 +40,13 @@ public interface IConversationGrain : IGrainWithStringKey
     /// </summary>
     IAsyncEnumerable<CompletionChunk> RunTurn(TurnRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The prompt tokens <paramref name="request"/> would send as this conversation's next turn (its context built as
+    /// <see cref="RunTurn"/> builds it, policy and tools included), without calling the model or appending anything.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<Result<int>> CountInputTokens(TurnRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>What the model would see on the next turn through <paramref name="model"/>: each section, its tokens, and what is left out and why.</summary>
     [AlwaysInterleave]
     Task<Result<Context.ContextView>> PreviewContext(string model, int? maxOutputTokens, Context.ContextPolicy? tenantPolicy);

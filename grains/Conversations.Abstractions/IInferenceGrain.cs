@@ -12,14 +12,17 @@ public interface IInferenceGrain : IGrainWithStringKey
 
     Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
 
-    /// <summary>The prompt tokens of a call (its messages and tools) as the gateway counts them for routing and admission.</summary>
-    Task<int> CountTokens(CompletionRequest request);
-
     /// <summary>
     /// The records of <paramref name="tenant"/>'s vector <paramref name="scopes"/> (knowledge bases, a conversation's items)
     /// most similar to <paramref name="query"/>, embedded once with the local model, best first.
     /// </summary>
     Task<IReadOnlyList<Memory.VectorMatch>> Search(string tenant, IReadOnlyList<string> scopes, string query, int top);
+
+    /// <summary>The prompt tokens <paramref name="request"/> would send, as <see cref="IStatelessInference.CountInputTokens"/>.</summary>
+    Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>A summary of the request's messages, as <see cref="IStatelessInference.Compact"/>.</summary>
+    Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -34,14 +37,23 @@ public interface IStatelessInference
 
     Task<EmbeddingOutcome> Embed(EmbeddingRequest request);
 
-    /// <summary>The prompt tokens of a call (its messages and tools) as the gateway counts them for routing and admission.</summary>
-    Task<int> CountTokens(CompletionRequest request);
-
     /// <summary>
     /// The records of <paramref name="tenant"/>'s vector <paramref name="scopes"/> (knowledge bases, a conversation's items)
     /// most similar to <paramref name="query"/>, embedded once with the local model, best first.
     /// </summary>
     Task<IReadOnlyList<Memory.VectorMatch>> Search(string tenant, IReadOnlyList<string> scopes, string query, int top);
+
+    /// <summary>
+    /// The prompt tokens <paramref name="request"/> would send (grounding in knowledge bases and tools included), counted as
+    /// admission counts them, without calling the model; 404 for a model the caller cannot use.
+    /// </summary>
+    Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <c>POST /v1/responses/compact</c>: the request's messages summarized by its model with the prompt of a conversation's
+    /// rolling summary (admitted and routed as any call); the last chunk, final or error.
+    /// </summary>
+    Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Spreads stateless calls over a fixed set of inference grains, which the cluster places across silos.</summary>

@@ -6,6 +6,12 @@ public interface IResponseGrain : IGrainWithStringKey
     /// <summary>Stores the response; a second save of the same id is refused (responses are immutable).</summary>
     Task<Result<StoredResponse>> Save(StoredResponse response);
 
+    /// <summary>
+    /// Replaces a background response that has not finished (<c>queued</c>, <c>in_progress</c>) with its next state; a
+    /// finished one is refused (409), so a response reaches one terminal status only.
+    /// </summary>
+    Task<Result<StoredResponse>> Advance(StoredResponse response);
+
     Task<Result<StoredResponse>> Get();
 
     Task<Result<StoredResponse>> Delete();
@@ -34,4 +40,41 @@ public sealed record StoredResponse(
     [property: Id(17)] bool? ParallelToolCalls = null,
     [property: Id(18)] OutputFormat? Format = null,
     [property: Id(19)] bool? Truncation = null,
-    [property: Id(20)] string? IncompleteReason = null);
+    [property: Id(20)] string? IncompleteReason = null,
+    [property: Id(21)] GatewayError? Error = null,
+    [property: Id(22)] bool? Background = null)
+{
+    /// <summary>The metadata key that lists the knowledge chunks (<c>{kb}/{doc}#{n}</c>) the model was given.</summary>
+    public const string CitationsKey = "citations";
+
+    /// <summary>Whether the response is done: <c>completed</c>, <c>incomplete</c>, <c>failed</c> or <c>cancelled</c>.</summary>
+    public bool IsFinished => Status is not ("queued" or "in_progress");
+
+    /// <summary>
+    /// This response finished by the model's <paramref name="result"/>: its output (a turn's stored items, or items made here),
+    /// usage, <c>incomplete</c> with the reason when the answer was cut short (as OpenAI says), and the cited knowledge chunks
+    /// as metadata (a string of at most 512 characters, as OpenAI's metadata allows).
+    /// </summary>
+    public StoredResponse Finish(CompletionResult result, CallInfo info, string outputItemId, DateTimeOffset now)
+    {
+        var output = result.OutputItems ?? OutputItems.Of(result, outputItemId, Id, now, _ => 0);
+        var incomplete = result.FinishReason switch { "length" => "max_output_tokens", "content_filter" => "content_filter", _ => null };
+        var metadata = Metadata;
+        if (info.Citations is { Count: > 0 } citations)
+        {
+            var cited = string.Join(' ', citations);
+            metadata = new Dictionary<string, string>(Metadata, StringComparer.Ordinal) { [CitationsKey] = cited.Length <= 512 ? cited : cited[..cited.LastIndexOf(' ', 512)] };
+        }
+
+        return this with
+        {
+            Output = [.. output],
+            Usage = result.Usage,
+            Status = incomplete is null ? "completed" : "incomplete",
+            Truncation = info.Truncation,
+            IncompleteReason = incomplete,
+            Metadata = metadata,
+            Error = null,
+        };
+    }
+}

@@ -268,6 +268,27 @@ public sealed class ConversationGrain(
         yield return done with { Result = done.Result with { OutputItems = output } };
     }
 
+    public async Task<Result<int>> CountInputTokens(TurnRequest request, CancellationToken cancellationToken = default)
+    {
+        var current = _writes.Durable;
+        if (!current.Exists)
+        {
+            return NotFound;
+        }
+
+        // As RunTurn plans and builds, on the state as last written; nothing is called or appended.
+        var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.CountedText) }).ToList();
+        var policy = ContextPolicy.Layered(request.Policy, current.Policy, request.Options.Caller?.TenantContextPolicy);
+        var planned = await pipeline.Plan(request.Options with { Conversation = this.GetPrimaryKeyString() });
+        if (!planned.IsSuccess)
+        {
+            return planned.Error;
+        }
+
+        var built = await _turnContext.Build(request, input, policy, current, planned.Value, cancellationToken);
+        return built.IsSuccess ? tokens.CountPrompt((request.Options with { Messages = built.Value.Messages }).PromptTexts) : built.Error;
+    }
+
     public async Task<Result<ContextView>> PreviewContext(string model, int? maxOutputTokens, ContextPolicy? tenantPolicy)
     {
         var current = _writes.Durable;

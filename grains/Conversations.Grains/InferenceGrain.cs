@@ -12,8 +12,12 @@ public sealed class InferenceGrain(StatelessInference inference) : Grain, IInfer
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => inference.Embed(request);
 
-    public Task<int> CountTokens(CompletionRequest request) => inference.CountTokens(request);
-
     public Task<IReadOnlyList<VectorMatch>> Search(string tenant, IReadOnlyList<string> scopes, string query, int top) =>
         inference.Search(tenant, scopes, query, top);
+
+    public Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default) =>
+        inference.CountInputTokens(request, cancellationToken);
+
+    public Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default) =>
+        inference.Compact(request, cancellationToken);
 }

@@ -19,6 +19,21 @@ public sealed class ResponseGrain(
         return await state.TryReplace(new ResponseState { Response = response }, this, logger) ?? (Result<StoredResponse>)response;
     }
 
+    public async Task<Result<StoredResponse>> Advance(StoredResponse response)
+    {
+        if (state.State.Response is null)
+        {
+            return NotFound; // deleted while it ran: not brought back
+        }
+
+        if (state.State.Response is { IsFinished: true } finished)
+        {
+            return GatewayError.Conflict($"Response '{response.Id}' already finished ({finished.Status}).", "response_finished");
+        }
+
+        return await state.TryReplace(new ResponseState { Response = response }, this, logger) ?? (Result<StoredResponse>)response;
+    }
+
     public Task<Result<StoredResponse>> Get() =>
         Task.FromResult(state.State.Response is { } response ? response : (Result<StoredResponse>)NotFound);
 

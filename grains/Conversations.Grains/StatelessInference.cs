@@ -15,26 +15,12 @@ namespace Conversations.Grains;
 /// </summary>
 public sealed partial class StatelessInference(
     Pipeline.CallPipeline pipeline, Routing.EmbeddingPipeline embeddings, IVectorStore vectors,
-    IEmbeddingGenerator<string, Embedding<float>> embedder, ContextBuilder builder, ILogger<StatelessInference> logger) : IStatelessInference
+    IEmbeddingGenerator<string, Embedding<float>> embedder, ContextBuilder builder, Providers.TokenCounter tokens, ILogger<StatelessInference> logger)
+    : IStatelessInference
 {
     public async IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        IReadOnlyList<string> cited = [];
-        if (request.Knowledge?.Over(request.Caller?.TenantContextPolicy).Over(ContextPolicy.Default) is { Retrieves: true } policy
-            && request.Caller is { } caller && caller.MayUseModel(request.Model))
-        {
-            // Grounded in the tenant's knowledge bases: retrieved before the call, cited in its result. A failure finds nothing.
-            try
-            {
-                (var messages, cited) = await KnowledgeRetrieval.Ground(request, policy, vectors, embedder, builder, cancellationToken);
-                request = request with { Messages = messages };
-            }
-            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
-            {
-                LogRetrievalFailed(exception);
-            }
-        }
-
+        (request, var cited) = await Grounded(request, cancellationToken);
         await foreach (var chunk in pipeline.Run(request, cancellationToken))
         {
             yield return cited.Count > 0 && chunk is FinalChunk ? chunk.With(info => info with { Citations = cited }) : chunk;
@@ -43,13 +29,49 @@ public sealed partial class StatelessInference(
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => embeddings.Run(request);
 
-    public Task<int> CountTokens(CompletionRequest request) => Task.FromResult(Providers.TokenCounter.Shared.CountPrompt(request.PromptTexts));
-
     public async Task<IReadOnlyList<VectorMatch>> Search(string tenant, IReadOnlyList<string> scopes, string query, int top)
     {
         var vector = (await embedder.GenerateAsync([query]))[0].Vector.ToArray();
         var found = await Task.WhenAll(scopes.Select(scope => vectors.Search(tenant, scope, vector, top, 0)));
         return [.. found.SelectMany(m => m).OrderByDescending(m => m.Score).Take(top)];
+    }
+
+    public async Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default)
+    {
+        var planned = await pipeline.Plan(request);
+        if (!planned.IsSuccess)
+        {
+            return planned.Error;
+        }
+
+        (request, _) = await Grounded(request, cancellationToken);
+        return tokens.CountPrompt(request.PromptTexts);
+    }
+
+    public Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default)
+    {
+        var transcript = request.Messages.Select(m => new ConversationItem(string.Empty, m.Role, m.Text, 0, DateTimeOffset.UnixEpoch, null, m.Call, m.CallId));
+        return pipeline.Complete(request with { Messages = Context.Summaries.Prompt(null, transcript), StreamDeltas = false }, cancellationToken);
+    }
+
+    /// <summary>The request grounded in the tenant's knowledge bases when its policy retrieves, and the chunks it cites. A failure finds nothing.</summary>
+    private async Task<(CompletionRequest Request, IReadOnlyList<string> Cited)> Grounded(CompletionRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Knowledge?.Over(request.Caller?.TenantContextPolicy).Over(ContextPolicy.Default) is { Retrieves: true } policy
+            && request.Caller is { } caller && caller.MayUseModel(request.Model))
+        {
+            try
+            {
+                var (messages, cited) = await KnowledgeRetrieval.Ground(request, policy, vectors, embedder, builder, cancellationToken);
+                return (request with { Messages = messages }, cited);
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogRetrievalFailed(exception);
+            }
+        }
+
+        return (request, []);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Retrieval for a stateless call failed; the call goes on without it")]

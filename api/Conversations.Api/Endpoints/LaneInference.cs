@@ -8,10 +8,14 @@ internal sealed class LaneInference(IGrainFactory grains) : IStatelessInference
 
     public Task<EmbeddingOutcome> Embed(EmbeddingRequest request) => Lane().Embed(request);
 
-    public Task<int> CountTokens(CompletionRequest request) => Lane().CountTokens(request);
-
     public Task<IReadOnlyList<Memory.VectorMatch>> Search(string tenant, IReadOnlyList<string> scopes, string query, int top) =>
         Lane().Search(tenant, scopes, query, top);
+
+    public Task<Result<int>> CountInputTokens(CompletionRequest request, CancellationToken cancellationToken = default) =>
+        Lane().CountInputTokens(request, cancellationToken);
+
+    public Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default) =>
+        Lane().Compact(request, cancellationToken);
 
     private IInferenceGrain Lane() => grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick());
 }

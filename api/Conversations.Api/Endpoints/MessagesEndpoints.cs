@@ -70,9 +70,8 @@ public static class MessagesEndpoints
     private static async Task<IResult> CountTokens([AsParameters] ApiServices api)
     {
         var request = await ReadAsync(api, forCounting: true);
-        return request.IsSuccess
-            ? TypedResults.Json(new MessageTokensCountJson(await api.Inference.CountTokens(request.Value)), ApiJson.Options)
-            : request.Error.ToResult();
+        var counted = request.IsSuccess ? await api.Inference.CountInputTokens(request.Value, api.Aborted) : (Result<int>)request.Error;
+        return counted.IsSuccess ? TypedResults.Json(new MessageTokensCountJson(counted.Value), ApiJson.Options) : counted.Error.ToResult();
     }
 
     /// <summary>The call a request asks for, with its end user; refused when the key may not use the model, as chat completions are.</summary>

@@ -92,6 +92,73 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
         await Task.CompletedTask;
     }
 
+    /// <summary>
+    /// <c>GET /v1/responses/{id}?stream=true&amp;starting_after=N</c>: a stored response's events after sequence number
+    /// <paramref name="startingAfter"/>, the same numbers on every read: created, in progress, and once it has finished (read
+    /// again every <paramref name="poll"/> until then) its output items and its last event. A cancelled response ends after
+    /// <c>response.in_progress</c> (OpenAI's stream has no event for it).
+    /// </summary>
+    public static async IAsyncEnumerable<SseItem<string>> Resume(
+        StoredResponse current, Func<Task<Result<StoredResponse>>> read, int startingAfter, TimeSpan poll, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var events = new ItemEvents();
+        var sequence = -1;
+        var before = current with { Output = [] }; // created and in progress as they were, whenever they are read
+        var created = events.Event("response.created", new { response = ResponseJson.From(before, store: true, status: "queued") });
+        if (++sequence > startingAfter)
+        {
+            yield return created;
+        }
+
+        var announced = false;
+        while (true)
+        {
+            if (!announced && current.Status != "queued")
+            {
+                announced = true;
+                var started = events.Event("response.in_progress", new { response = ResponseJson.From(before, store: true, status: "in_progress") });
+                if (++sequence > startingAfter)
+                {
+                    yield return started;
+                }
+            }
+
+            if (current.IsFinished)
+            {
+                break;
+            }
+
+            await Task.Delay(poll, cancellationToken);
+            var next = await read();
+            if (!next.IsSuccess)
+            {
+                yield break; // deleted meanwhile
+            }
+
+            current = next.Value;
+        }
+
+        if (current.Status == "cancelled")
+        {
+            yield break;
+        }
+
+        var rest = new List<SseItem<string>>();
+        for (var index = 0; index < current.Output.Count; index++)
+        {
+            rest.AddRange(events.Of(current.Output[index], index, announce: true));
+        }
+
+        rest.Add(events.Event(current.Status == "failed" ? "response.failed" : Finished(current), new { response = ResponseJson.From(current, store: true) }));
+        foreach (var item in rest)
+        {
+            if (++sequence > startingAfter)
+            {
+                yield return item;
+            }
+        }
+    }
+
     /// <summary>The last event of a response that finished: <c>response.incomplete</c> when it was cut short.</summary>
     private static string Finished(StoredResponse response) => response.Status == "incomplete" ? "response.incomplete" : "response.completed";
 
@@ -175,7 +242,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                 item = (ItemJson)new FunctionCallItemJson(output.Id, "in_progress", call.CallId, call.Name, string.Empty),
             });
             yield return Event("response.function_call_arguments.delta", new { item_id = output.Id, output_index = index, delta = call.Arguments });
-            yield return Event("response.function_call_arguments.done", new { item_id = output.Id, output_index = index, arguments = call.Arguments });
+            yield return Event("response.function_call_arguments.done", new { item_id = output.Id, output_index = index, name = call.Name, arguments = call.Arguments });
             yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
         }
     }

@@ -11,7 +11,7 @@ namespace Conversations.Api.Endpoints;
 internal sealed class ResponsePlan
 {
     /// <summary>The response metadata key that lists the knowledge chunks (<c>{kb}/{doc}#{n}</c>) the model was given.</summary>
-    public const string CitationsKey = "citations";
+    public const string CitationsKey = StoredResponse.CitationsKey;
 
     private IIdempotencyGrain? _claim;
 
@@ -168,22 +168,32 @@ internal sealed class ResponsePlan
     }
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
-    public IAsyncEnumerable<CompletionChunk> Start(ApiServices api)
-    {
-        var options = new CompletionRequest(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, EndUser, api.Caller, Body.Stream == true)
-        {
-            Tools = Tools,
-            ToolChoice = ToolChoice,
-            ParallelToolCalls = Body.ParallelToolCalls,
-            Format = Format,
-            Knowledge = ConversationId is null ? Policy : null, // a stateless response retrieves by its own policy over the tenant's
-        };
-        if (ConversationId is { } conversation)
-        {
-            return api.Conversation(conversation).RunTurn(
-                new TurnRequest(ResponseId, OutputItemId, Input, Body.Instructions, options, Idempotency, Policy), api.Aborted);
-        }
+    public IAsyncEnumerable<CompletionChunk> Start(ApiServices api) => ConversationId is { } conversation
+        ? api.Conversation(conversation).RunTurn(Turn(api), api.Aborted)
+        : api.Inference.Complete(Stateless(api), api.Aborted);
 
+    /// <summary>The prompt tokens the model call would send (<c>POST /v1/responses/input_tokens</c>), its context built as <see cref="Start"/> builds it.</summary>
+    public Task<Result<int>> CountInputTokens(ApiServices api) => ConversationId is { } conversation
+        ? api.Conversation(conversation).CountInputTokens(Turn(api), api.Aborted)
+        : api.Inference.CountInputTokens(Stateless(api), api.Aborted);
+
+    /// <summary>
+    /// The work of a <c>background: true</c> response, to run without this request: stored as <c>queued</c>; a turn keyed by
+    /// the response id, so that a second run after a crash replays the turn instead of appending it again.
+    /// </summary>
+    public BackgroundResponseWork Background(ApiServices api)
+    {
+        var queued = ToStored([], new TokenUsage(0, 0), "queued") with { Background = true };
+        return ConversationId is null
+            ? new BackgroundResponseWork(queued, OutputItemId, null, Stateless(api))
+            : new BackgroundResponseWork(queued, OutputItemId, Turn(api) with { Idempotency = new Idempotency(ResponseId, ResponseId) }, null);
+    }
+
+    private TurnRequest Turn(ApiServices api) => new(ResponseId, OutputItemId, Input, Body.Instructions, Options(api), Idempotency, Policy);
+
+    /// <summary>A call without a conversation: the instructions, the <c>previous_response_id</c> chain's items, then the input.</summary>
+    private CompletionRequest Stateless(ApiServices api)
+    {
         var context = new List<NewItem>(History.Count + Input.Count + 1);
         if (Body.Instructions is { Length: > 0 } instructions)
         {
@@ -192,8 +202,18 @@ internal sealed class ResponsePlan
 
         context.AddRange(History);
         context.AddRange(Input.Select(item => item.ToNew()));
-        return api.Inference.Complete(options with { Messages = context }, api.Aborted);
+        return Options(api) with { Messages = context };
     }
+
+    private CompletionRequest Options(ApiServices api) =>
+        new(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, EndUser, api.Caller, Body.Stream == true)
+        {
+            Tools = Tools,
+            ToolChoice = ToolChoice,
+            ParallelToolCalls = Body.ParallelToolCalls,
+            Format = Format,
+            Knowledge = ConversationId is null ? Policy : null, // a stateless response retrieves by its own policy over the tenant's
+        };
 
     /// <summary>
     /// Claims the idempotency key of a request without a conversation (a conversation deduplicates its
@@ -214,24 +234,7 @@ internal sealed class ResponsePlan
     public async Task<Result<StoredResponse>> Complete(CompletionResult result, CallInfo info, ApiServices api)
     {
         // A conversation turn's items come from the conversation; a stateless call's are made here (their token counts are not needed).
-        var output = result.OutputItems ?? OutputItems.Of(result, OutputItemId, ResponseId, api.Clock.GetUtcNow(), _ => 0);
-        // An answer cut short is "incomplete", as OpenAI says, with the reason.
-        var incomplete = result.FinishReason switch { "length" => "max_output_tokens", "content_filter" => "content_filter", _ => null };
-        var response = ToStored([.. output], result.Usage, incomplete is null ? "completed" : "incomplete") with
-        {
-            Truncation = info.Truncation,
-            IncompleteReason = incomplete,
-        };
-        if (info.Citations is { Count: > 0 } citations)
-        {
-            // The knowledge chunks the model was given, as OpenAI-shaped metadata (a string of at most 512 characters).
-            var cited = string.Join(' ', citations);
-            response = response with
-            {
-                Metadata = new Dictionary<string, string>(response.Metadata, StringComparer.Ordinal) { [CitationsKey] = cited.Length <= 512 ? cited : cited[..cited.LastIndexOf(' ', 512)] },
-            };
-        }
-
+        var response = ToStored([], new TokenUsage(0, 0), "in_progress").Finish(result, info, OutputItemId, api.Clock.GetUtcNow());
         var stored = Store ? await api.Response(ResponseId).Save(response) : response;
         if (_claim is not null)
         {
@@ -291,7 +294,7 @@ internal sealed class ResponsePlan
 
     /// <param name="truncation">As for <see cref="InProgress"/>.</param>
     public ResponseJson Failed(GatewayError error, bool? truncation = null) =>
-        ToJson(WithoutOutput("failed", truncation), "failed", new ResponseErrorJson(error.Code ?? error.Type, error.Message));
+        ToJson(WithoutOutput("failed", truncation), "failed", ResponseErrorJson.From(error));
 
     private StoredResponse WithoutOutput(string status, bool? truncation)
     {

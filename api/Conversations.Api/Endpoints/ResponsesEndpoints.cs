@@ -20,6 +20,9 @@ public static class ResponsesEndpoints
     private const int MaxInputItems = 1000;
     private const int MaxChainLength = 1000;
 
+    /// <summary>How often a stream of a running response reads it again.</summary>
+    private static readonly TimeSpan StreamPoll = TimeSpan.FromMilliseconds(200);
+
     public static RouteGroupBuilder MapResponses(this RouteGroupBuilder v1)
     {
         var responses = v1.MapGroup("/responses").WithTags("Responses").RequireScope(EndpointGroups.Responses);
@@ -29,8 +32,22 @@ public static class ResponsesEndpoints
             .Produces<ResponseJson>()
             .Produces<OpenAIErrorBody>(400)
             .Produces<OpenAIErrorBody>(404);
+        responses.MapPost("/input_tokens", CountInputTokens)
+            .WithSummary("Count the input tokens a response request would send to the model, its context included.")
+            .Accepts<ResponseCreateJson>("application/json")
+            .Produces<InputTokensJson>()
+            .Produces<OpenAIErrorBody>(400)
+            .Produces<OpenAIErrorBody>(404);
+        responses.MapPost("/compact", ResponseCompaction.Compact)
+            .WithSummary("Compact a context into one compaction item, summarized by the model.")
+            .Accepts<ResponseCompactJson>("application/json")
+            .Produces<CompactionJson>()
+            .Produces<OpenAIErrorBody>(400)
+            .Produces<OpenAIErrorBody>(404);
         responses.MapGet("/{responseId}", Get).WithSummary("Retrieve a stored response.")
             .Produces<ResponseJson>().Produces<OpenAIErrorBody>(404);
+        responses.MapPost("/{responseId}/cancel", Cancel).WithSummary("Cancel a background response that has not finished.")
+            .Produces<ResponseJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(404);
         responses.MapDelete("/{responseId}", Delete).WithSummary("Delete a stored response.")
             .Produces<DeletedJson>().Produces<OpenAIErrorBody>(404);
         responses.MapGet("/{responseId}/input_items", ListInputItems).WithSummary("List a stored response's input items.")
@@ -60,6 +77,11 @@ public static class ResponsesEndpoints
         }
 
         var turn = plan.Value;
+        if (body.Value.Background == true)
+        {
+            return await StartInBackground(turn, idempotency.Value, api);
+        }
+
         var claimed = await turn.Claim(api);
         if (!claimed.IsSuccess)
         {
@@ -115,6 +137,73 @@ public static class ResponsesEndpoints
         }
     }
 
+    /// <summary>
+    /// <c>POST /v1/responses/input_tokens</c>: the request validated as a response would be, its context built (a conversation's
+    /// or a <c>previous_response_id</c> chain's, under its policy), and counted; no model call, nothing stored.
+    /// </summary>
+    private static async Task<IResult> CountInputTokens([AsParameters] ApiServices api)
+    {
+        var body = await RequestBody.ReadAsync<ResponseCreateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        var plan = await ResponsePlan.Prepare(body.Value with { Stream = false, Store = false }, api, idempotency: null);
+        var counted = plan.IsSuccess ? await plan.Value.CountInputTokens(api) : (Result<int>)plan.Error;
+        return counted.IsSuccess ? TypedResults.Json(new InputTokensJson(counted.Value), ApiJson.Options) : counted.Error.ToResult();
+    }
+
+    /// <summary>
+    /// <c>background: true</c>: the work handed to its grain, which stores the response as <c>queued</c> and runs it; the
+    /// client gets the queued response at once and polls <c>GET /v1/responses/{id}</c>.
+    /// </summary>
+    private static async Task<IResult> StartInBackground(ResponsePlan plan, Idempotency? idempotency, ApiServices api)
+    {
+        var refused = plan.Body.Stream == true
+            ? GatewayError.Invalid("'stream' cannot be used with 'background' yet: poll GET /v1/responses/{id} instead.", "stream", "unsupported_parameter")
+            : plan.Body.Store == false
+                ? GatewayError.Invalid("'background' requires 'store': a background response is stored to be polled.", "store", "invalid_value")
+                : idempotency is not null
+                    ? GatewayError.Invalid("Idempotency-Key cannot be used with 'background' yet.", "Idempotency-Key", "unsupported_parameter")
+                    : null;
+        if (refused is not null)
+        {
+            return refused.ToResult();
+        }
+
+        // Refused now what the run would refuse at once (an unknown model or conversation), by building the context it would send.
+        var checkedFirst = await plan.CountInputTokens(api);
+        if (!checkedFirst.IsSuccess)
+        {
+            return checkedFirst.Error.ToResult();
+        }
+
+        var started = await Background(plan.ResponseId, api).Start(plan.Background(api));
+        return started.IsSuccess ? TypedResults.Json(plan.ToJson(started.Value), ApiJson.Options) : started.Error.ToResult();
+    }
+
+    /// <summary><c>POST /v1/responses/{id}/cancel</c>: only a background response can be cancelled, as OpenAI says; a finished one is answered as it is.</summary>
+    private static async Task<IResult> Cancel(string responseId, [AsParameters] ApiServices api)
+    {
+        var response = await Find(responseId, api);
+        if (!response.IsSuccess)
+        {
+            return response.Error.ToResult();
+        }
+
+        if (response.Value.Background != true)
+        {
+            return GatewayError.Invalid("Only responses created with 'background' set to true can be cancelled.", null, "invalid_request").ToResult();
+        }
+
+        var cancelled = await Background(responseId, api).Cancel();
+        return cancelled.IsSuccess ? TypedResults.Json(ResponseJson.From(cancelled.Value, store: true), ApiJson.Options) : cancelled.Error.ToResult();
+    }
+
+    private static IBackgroundResponseGrain Background(string responseId, ApiServices api) =>
+        api.Grains.Reference<IBackgroundResponseGrain>(GrainKeys.For(api.Tenant, responseId));
+
     /// <summary>Answers an idempotent retry with the response the first request produced.</summary>
     private static async Task<IResult> Replay(
         string responseId, bool stream, ApiServices api, ResponsePlan? plan = null, IReadOnlyList<ConversationItem>? outputs = null)
@@ -136,10 +225,27 @@ public static class ResponsesEndpoints
             : TypedResults.Json(ResponseJson.From(original.Value, store: true), ApiJson.Options);
     }
 
-    private static async Task<IResult> Get(string responseId, [AsParameters] ApiServices api)
+    private static async Task<IResult> Get(string responseId, [AsParameters] ApiServices api, string? stream, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "starting_after")] string? startingAfter)
     {
         var response = await Find(responseId, api);
-        return response.IsSuccess ? TypedResults.Json(ResponseJson.From(response.Value, store: true), ApiJson.Options) : response.Error.ToResult();
+        if (!response.IsSuccess)
+        {
+            return response.Error.ToResult();
+        }
+
+        if (stream != "true")
+        {
+            return TypedResults.Json(ResponseJson.From(response.Value, store: true), ApiJson.Options);
+        }
+
+        var after = -1;
+        if (startingAfter is not null && (!int.TryParse(startingAfter, System.Globalization.CultureInfo.InvariantCulture, out after) || after < -1))
+        {
+            return GatewayError.Invalid("Invalid 'starting_after': expected a sequence number.", "starting_after", "invalid_value").ToResult();
+        }
+
+        return TypedResults.ServerSentEvents(
+            ResponseEventStream.Resume(response.Value, () => api.Response(responseId).Get(), after, StreamPoll, api.Aborted));
     }
 
     private static async Task<IResult> Delete(string responseId, [AsParameters] ApiServices api)

@@ -42,6 +42,8 @@ public sealed record ChatCompletionJson(
 
 public sealed record ChatChoiceJson(int Index, AssistantMessageJson Message, string FinishReason)
 {
+    /// <summary>Always <c>null</c> (no log probabilities), written because OpenAI's schema requires the field.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)]
     public object? Logprobs => null;
 }
 
@@ -50,6 +52,10 @@ public sealed record AssistantMessageJson(
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Content,
     IReadOnlyList<ChatToolCallJson>? ToolCalls = null)
 {
+    /// <summary>Always <c>null</c> (the gateway has no refusals of its own), written because OpenAI's schema requires the field.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)]
+    public string? Refusal => null;
+
     /// <summary>The model's message: its text (<c>null</c> when it only called functions) and its calls.</summary>
     public static AssistantMessageJson From(CompletionResult result) => result.Calls.Count == 0
         ? new(Roles.Assistant, result.Text)
@@ -66,7 +72,11 @@ public sealed record ChatCompletionChunkJson(
     public string Object => "chat.completion.chunk";
 }
 
-public sealed record ChatChunkChoiceJson(int Index, ChatDeltaJson Delta, string? FinishReason);
+/// <remarks><c>finish_reason</c> is written as <c>null</c> on every chunk before the last, as OpenAI's schema requires.</remarks>
+public sealed record ChatChunkChoiceJson(
+    int Index,
+    ChatDeltaJson Delta,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? FinishReason);
 
 public sealed record ChatDeltaJson(string? Role = null, string? Content = null, IReadOnlyList<ChatToolCallJson>? ToolCalls = null);
 

@@ -8,7 +8,9 @@ namespace Conversations.Api;
 /// (<c>role</c>, <c>content</c>), a <c>function_call</c> the model made (<c>call_id</c>, <c>name</c>,
 /// <c>arguments</c>), or a <c>function_call_output</c> (<c>call_id</c>, <c>output</c>).
 /// </summary>
-public sealed record InputItemJson(string? Type, string? Role, JsonElement? Content, string? CallId = null, string? Name = null, JsonElement? Arguments = null, JsonElement? Output = null);
+public sealed record InputItemJson(
+    string? Type, string? Role, JsonElement? Content, string? CallId = null, string? Name = null, JsonElement? Arguments = null, JsonElement? Output = null,
+    string? EncryptedContent = null);
 
 /// <summary>An item as OpenAI returns it; <c>type</c> says which kind.</summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
@@ -73,8 +75,9 @@ public static class InputItems
                 null or ItemKinds.Message => Message(item, itemParam),
                 ItemKinds.FunctionCall => Call(item, itemParam),
                 ItemKinds.FunctionCallOutput => Output(item, itemParam),
+                CompactionItemJson.Kind => Compaction(item, itemParam),
                 _ => GatewayError.Invalid(
-                    $"Items of type '{item.Type}' are not supported; send message, function_call or function_call_output items.", $"{itemParam}.type", "unsupported_item_type"),
+                    $"Items of type '{item.Type}' are not supported; send message, function_call, function_call_output or compaction items.", $"{itemParam}.type", "unsupported_item_type"),
             };
             if (!next.IsSuccess)
             {
@@ -98,6 +101,11 @@ public static class InputItems
         var text = ContentParts.ReadText(item.Content, $"{param}.content");
         return text.IsSuccess ? new NewItem(item.Role, text.Value) : text.Error;
     }
+
+    /// <summary>A <c>compaction</c> item from <c>POST /v1/responses/compact</c>: its summary, readable text, goes to the model as a system message.</summary>
+    private static Result<NewItem> Compaction(InputItemJson item, string param) => item.EncryptedContent is { Length: > 0 } summary
+        ? new NewItem(Roles.System, CompactionItemJson.Preamble + summary)
+        : GatewayError.Invalid($"Missing required parameter: '{param}.encrypted_content'.", $"{param}.encrypted_content", "missing_required_parameter");
 
     private static Result<NewItem> Call(InputItemJson item, string param)
     {

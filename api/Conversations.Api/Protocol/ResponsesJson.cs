@@ -20,17 +20,18 @@ public sealed record ResponseCreateJson(
     ContextPolicyJson? ContextPolicy = null,
     JsonElement? ToolChoice = null,
     bool? ParallelToolCalls = null,
-    ResponseTextJson? Text = null);
+    ResponseTextJson? Text = null,
+    bool? Background = null);
 
 /// <summary>The Responses API's <c>text</c> options: the answer's <c>format</c>.</summary>
 public sealed record ResponseTextJson(JsonElement? Format);
 
-/// <summary>The Responses API's response object.</summary>
+/// <summary>The Responses API's response object; <c>instructions</c>, <c>error</c> and <c>incomplete_details</c> are written even when null, as OpenAI's schema requires.</summary>
 public sealed record ResponseJson(
     string Id,
     long CreatedAt,
     string Status,
-    string? Instructions,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Instructions,
     int? MaxOutputTokens,
     string Model,
     IReadOnlyList<ItemJson> Output,
@@ -45,7 +46,7 @@ public sealed record ResponseJson(
     bool ParallelToolCalls,
     object ToolChoice,
     IReadOnlyList<FunctionToolJson> Tools,
-    ResponseErrorJson? Error = null)
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] ResponseErrorJson? Error = null)
 {
     public string Object => "response";
 
@@ -62,10 +63,14 @@ public sealed record ResponseJson(
     public OutputFormat? Format { get; init; }
 
     /// <summary>Why an <c>incomplete</c> response stopped (<c>max_output_tokens</c>, <c>content_filter</c>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)]
     public object? IncompleteDetails => Status == "incomplete" ? new { reason = IncompleteReason } : null;
 
     [System.Text.Json.Serialization.JsonIgnore]
     public string? IncompleteReason { get; init; }
+
+    /// <summary>Whether the response runs in the background (<c>background: true</c>), polled and cancelled by its id.</summary>
+    public bool Background { get; init; }
 
     /// <summary>The response as OpenAI shows it; <paramref name="status"/> overrides the stored one (in progress, failed).</summary>
     public static ResponseJson From(StoredResponse response, bool store, string? status = null, ResponseErrorJson? error = null) => new(
@@ -92,8 +97,9 @@ public sealed record ResponseJson(
             null => Conversations.ToolChoice.Auto,
         },
         [.. (response.Tools ?? []).Select(FunctionToolJson.From)],
-        error)
+        error ?? (response.Error is { } failure ? ResponseErrorJson.From(failure) : null))
     {
+        Background = response.Background == true,
         Format = response.Format,
         TruncationOn = response.Truncation,
         IncompleteReason = response.IncompleteReason,
@@ -111,11 +117,50 @@ public sealed record FunctionToolJson(string Name, string? Description, JsonElem
 
 public sealed record ConversationRefJson(string Id);
 
-public sealed record ResponseErrorJson(string Code, string Message);
+/// <summary>The body of <c>POST /v1/responses/compact</c>.</summary>
+public sealed record ResponseCompactJson(string? Model, JsonElement? Input, string? PreviousResponseId, string? Instructions);
+
+/// <summary>The answer of <c>POST /v1/responses/compact</c>: the compaction item, and the summarizer call's usage.</summary>
+public sealed record CompactionJson(string Id, long CreatedAt, IReadOnlyList<CompactionItemJson> Output, ResponseUsageJson Usage)
+{
+    public string Object => "response.compaction";
+}
+
+/// <summary>
+/// A compaction item. OpenAI encrypts its content; here <c>encrypted_content</c> holds the summary as readable text
+/// (the gateway has no secret to keep from its own clients), sent back as a system message when the item is input again.
+/// </summary>
+public sealed record CompactionItemJson(string Id, string EncryptedContent)
+{
+    public const string Kind = "compaction";
+
+    /// <summary>What precedes the summary in the system message a compaction item becomes.</summary>
+    public const string Preamble = "Summary of the conversation so far: ";
+
+    public string Type => Kind;
+}
+
+/// <summary>The answer of <c>POST /v1/responses/input_tokens</c>.</summary>
+public sealed record InputTokensJson(int InputTokens)
+{
+    public string Object => "response.input_tokens";
+}
+
+public sealed record ResponseErrorJson(string Code, string Message)
+{
+    /// <summary>
+    /// A failure as a response's <c>error</c>, whose <c>code</c> OpenAI's schema limits to a fixed set: a rate limit or quota is
+    /// <c>rate_limit_exceeded</c>, another refusal of the request <c>invalid_prompt</c>, anything else <c>server_error</c>; the
+    /// message keeps the gateway's words.
+    /// </summary>
+    public static ResponseErrorJson From(GatewayError error) => new(
+        error.Status switch { 429 => "rate_limit_exceeded", >= 400 and < 500 => "invalid_prompt", _ => "server_error" },
+        error.Message);
+}
 
 public sealed record ResponseUsageJson(int InputTokens, int OutputTokens, int TotalTokens)
 {
-    public object InputTokensDetails => new { cached_tokens = 0 };
+    public object InputTokensDetails => new { cached_tokens = 0, cache_write_tokens = 0 };
 
     public object OutputTokensDetails => new { reasoning_tokens = 0 };
 

@@ -58,12 +58,14 @@ public static class SiloConfiguration
         if (settings.Clustering == ClusteringMode.Localhost)
         {
             silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
+            silo.UseInMemoryReminderService(); // one silo: its reminders live and die with it (docs/operations.md, background responses)
             return;
         }
 
         var advertised = settings.AdvertisedAddress is { } address ? IPAddress.Parse(address) : IPAddress.Loopback;
         silo.ConfigureEndpoints(advertised, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
         silo.UseAzureStorageClustering(options => options.TableServiceClient = new TableServiceClient(settings.RequireAzureConnectionString()));
+        silo.UseAzureTableReminderService(options => options.TableServiceClient = new TableServiceClient(settings.RequireAzureConnectionString()));
     }
 
     private static void AddGrainStorage(ISiloBuilder silo, ClusterSettings settings, string contentRoot)

@@ -1,0 +1,145 @@
+using System.ClientModel;
+using System.Net;
+using Conversations.Tests.Infrastructure;
+using OpenAI.Responses;
+
+namespace Conversations.Tests.Api;
+
+/// <summary>
+/// <c>background: true</c> over real HTTP through the official OpenAI .NET SDK: the response is queued at once, run by its
+/// grain, polled with <c>GET /v1/responses/{id}</c> and cancelled with <c>POST /v1/responses/{id}/cancel</c>.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed class BackgroundResponsesTests(GatewayFixture fixture)
+{
+    private ResponsesClient Responses => fixture.Gateway.OpenAI().GetResponsesClient();
+
+    [Fact]
+    public async Task A_background_response_is_queued_at_once_and_polled_until_it_completes()
+    {
+        ResponseResult queued = await Responses.CreateResponseAsync(
+            new CreateResponseOptions("sim-small", [ResponseItem.CreateUserMessageItem("Hello in the background")]) { BackgroundModeEnabled = true });
+
+        var done = await Finished(queued.Id);
+
+        Assert.Equal(ResponseStatus.Queued, queued.Status);
+        Assert.True(queued.BackgroundModeEnabled);
+        Assert.Empty(queued.OutputItems);
+        Assert.Equal(ResponseStatus.Completed, done.Status);
+        Assert.True(done.BackgroundModeEnabled);
+        Assert.Contains("1 messages", done.GetOutputText(), StringComparison.Ordinal);
+        Assert.True(done.Usage.OutputTokenCount > 0);
+    }
+
+    [Fact]
+    public async Task A_background_turn_is_appended_to_its_conversation_once_and_the_next_turn_sees_it()
+    {
+        using var http = fixture.Gateway.Http();
+        var conversation = (await http.PostJson("/v1/conversations", "{}")).GetProperty("id").GetString();
+
+        var queued = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"My name is Ada.","background":true}""");
+        var done = await Finished(queued.GetProperty("id").GetString()!);
+        var next = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"What is my name?"}""");
+        var items = (await http.GetJson($"/v1/conversations/{conversation}/items?order=asc")).GetProperty("data");
+
+        Assert.Equal("queued", queued.GetProperty("status").GetString());
+        Assert.Equal(ResponseStatus.Completed, done.Status);
+        Assert.Equal(4, items.GetArrayLength());
+        Assert.Equal(done.OutputItems[0].Id, items[1].GetProperty("id").GetString());
+        Assert.Contains("turn 2, 3 messages", next.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_running_background_turn_is_cancelled_appends_nothing_and_stays_cancelled()
+    {
+        using var http = fixture.Gateway.Http();
+        var conversation = (await http.PostJson("/v1/conversations", "{}")).GetProperty("id").GetString();
+        var queued = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"Wait for me [sim:hang]","background":true}""");
+        var id = queued.GetProperty("id").GetString()!;
+        await Eventually.Get(async () => (await Responses.GetResponseAsync(id)).Value is { Status: ResponseStatus.InProgress } running ? running : null);
+
+        ResponseResult cancelled = await Responses.CancelResponseAsync(id);
+        ResponseResult again = await Responses.CancelResponseAsync(id);
+        ResponseResult fetched = await Responses.GetResponseAsync(id);
+        var items = (await http.GetJson($"/v1/conversations/{conversation}/items")).GetProperty("data");
+        var after = await http.PostJson("/v1/responses", $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"Still there?"}""");
+
+        Assert.Equal(ResponseStatus.Cancelled, cancelled.Status);
+        Assert.Equal(ResponseStatus.Cancelled, again.Status);
+        Assert.Equal(ResponseStatus.Cancelled, fetched.Status);
+        Assert.Equal(0, items.GetArrayLength());
+        Assert.Equal("completed", after.GetProperty("status").GetString()); // the conversation is not left waiting behind it
+    }
+
+    [Fact]
+    public async Task A_finished_background_response_is_answered_as_it_is_when_cancelled()
+    {
+        ResponseResult queued = await Responses.CreateResponseAsync(
+            new CreateResponseOptions("sim-small", [ResponseItem.CreateUserMessageItem("Quick one")]) { BackgroundModeEnabled = true });
+        var done = await Finished(queued.Id);
+
+        ResponseResult cancelled = await Responses.CancelResponseAsync(queued.Id);
+
+        Assert.Equal(ResponseStatus.Completed, done.Status);
+        Assert.Equal(ResponseStatus.Completed, cancelled.Status);
+        Assert.Equal(done.GetOutputText(), cancelled.GetOutputText());
+    }
+
+    [Fact]
+    public async Task Only_background_responses_can_be_cancelled_and_bad_combinations_are_refused()
+    {
+        using var http = fixture.Gateway.Http();
+        ResponseResult synchronous = await Responses.CreateResponseAsync("sim-small", "Right now", previousResponseId: null);
+
+        var notBackground = await Assert.ThrowsAsync<ClientResultException>(() => Responses.CancelResponseAsync(synchronous.Id));
+        var missing = await Assert.ThrowsAsync<ClientResultException>(() => Responses.CancelResponseAsync("resp_missing"));
+        using var streamed = await http.PostAsync("/v1/responses", JsonHttp.Body("""{"model":"sim-small","input":"hi","background":true,"stream":true}"""));
+        using var unstored = await http.PostAsync("/v1/responses", JsonHttp.Body("""{"model":"sim-small","input":"hi","background":true,"store":false}"""));
+        using var unknownModel = await http.PostAsync("/v1/responses", JsonHttp.Body("""{"model":"no-such-model","input":"hi","background":true}"""));
+
+        Assert.Equal(400, notBackground.Status);
+        Assert.Equal(404, missing.Status);
+        await streamed.AssertOpenAIError(HttpStatusCode.BadRequest, "stream");
+        await unstored.AssertOpenAIError(HttpStatusCode.BadRequest, "store");
+        await unknownModel.AssertOpenAIError(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task A_background_response_streams_its_events_and_resumes_after_a_sequence_number()
+    {
+        using var http = fixture.Gateway.Http();
+        var id = (await http.PostJson("/v1/responses", """{"model":"sim-small","input":"Stream me later [sim:delay=500]","background":true}""")).GetProperty("id").GetString();
+
+        var whole = await Events(http, $"/v1/responses/{id}?stream=true");
+        var resumed = await Events(http, $"/v1/responses/{id}?stream=true&starting_after=3");
+        var again = await Events(http, $"/v1/responses/{id}?stream=true");
+        using var bad = await http.GetAsync($"/v1/responses/{id}?stream=true&starting_after=x");
+
+        Assert.Equal(
+            ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added", "response.output_text.done",
+             "response.content_part.done", "response.output_item.done", "response.completed"],
+            whole.Select(e => e.GetProperty("type").GetString()));
+        Assert.Equal(Enumerable.Range(0, whole.Count), whole.Select(e => e.GetProperty("sequence_number").GetInt32()));
+        Assert.Equal("completed", whole[^1].GetProperty("response").GetProperty("status").GetString());
+        Assert.Equal(whole.Skip(4).Select(e => e.GetRawText()), resumed.Select(e => e.GetRawText()));
+        Assert.Equal(whole.Select(e => e.GetRawText()), again.Select(e => e.GetRawText())); // read while running and after: the same events
+        await bad.AssertOpenAIError(HttpStatusCode.BadRequest, "starting_after");
+    }
+
+    private static async Task<List<System.Text.Json.JsonElement>> Events(HttpClient http, string path)
+    {
+        using var response = await http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode}");
+        var events = new List<System.Text.Json.JsonElement>();
+        await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+        {
+            events.Add(System.Text.Json.JsonElement.Parse(item.Data));
+        }
+
+        return events;
+    }
+
+    /// <summary>Polls the response, as a client of background mode does, until it leaves <c>queued</c> and <c>in_progress</c>.</summary>
+    private async Task<ResponseResult> Finished(string id) =>
+        await Eventually.Get(async () => (await Responses.GetResponseAsync(id)).Value is { Status: not (ResponseStatus.Queued or ResponseStatus.InProgress) } done ? done : null);
+}
