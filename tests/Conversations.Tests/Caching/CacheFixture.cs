@@ -9,8 +9,9 @@ namespace Conversations.Tests.Caching;
 
 /// <summary>
 /// A running service on a clock the test moves, whose platform routes go to one simulated upstream over HTTP: "cached"
-/// caches exact answers, "plain" has no cache of its own (a tenant's default applies). Tests tell their calls apart by a
-/// marker in the prompt, and count the upstream's calls by it.
+/// caches exact answers, "plain" has no cache of its own (a tenant's default applies), "peruser" caches exact answers per
+/// end user, "semantic" matches questions by meaning at a cosine of 0.8 and "strict" at 0.999. Tests tell their calls apart
+/// by a marker in the prompt, and count the upstream's calls by it.
 /// </summary>
 public sealed class CacheFixture : IAsyncLifetime
 {
@@ -24,15 +25,24 @@ public sealed class CacheFixture : IAsyncLifetime
     {
         Upstream = await UpstreamServer.StartAsync();
         var settings = Upstream.GatewaySettings("cached");
-        foreach (var (key, value) in Upstream.GatewaySettings("plain"))
+        foreach (var model in new[] { "plain", "peruser", "semantic", "strict" })
         {
-            settings[key] = value;
+            foreach (var (key, value) in Upstream.GatewaySettings(model))
+            {
+                settings[key] = value;
+            }
         }
 
         settings["Conversations:Routes:cached:Cache:Mode"] = "Exact";
         settings["Conversations:Routes:cached:Cache:TtlSeconds"] = "600";
         settings["Conversations:Routes:cached:Deployments:0:Prices:InputPerMillion"] = "1";
         settings["Conversations:Routes:cached:Deployments:0:Prices:OutputPerMillion"] = "2";
+        settings["Conversations:Routes:peruser:Cache:Mode"] = "Exact";
+        settings["Conversations:Routes:peruser:Cache:Scope"] = "User";
+        settings["Conversations:Routes:semantic:Cache:Mode"] = "Semantic";
+        settings["Conversations:Routes:semantic:Cache:Similarity"] = "0.8";
+        settings["Conversations:Routes:strict:Cache:Mode"] = "Semantic";
+        settings["Conversations:Routes:strict:Cache:Similarity"] = "0.999";
         Gateway = new GatewayFactory(settings, services => services.AddSingleton<TimeProvider>(Clock));
     }
 
