@@ -69,8 +69,10 @@ public static class GatewayBench
     /// <summary>The service as its own process (embedded default, SQLite state under <paramref name="data"/>), routing "bench" and "bench-stream" to the upstreams and "bench-local" to the in-process simulated model.</summary>
     /// <param name="gen0Budget">The 64 MB first generation the run command and the AppHost give silos; off, the runtime's default.</param>
     /// <remarks>Socket completions run inline, as the run command and the AppHost set it (docs/operations.md, "Latency").</remarks>
-    internal static Task<Process> StartGateway(string root, int gatewayPort, DirectoryInfo data, int upstreamPort, int streamingPort, bool gen0Budget = true) =>
-        BenchServers.StartGateway(root, gatewayPort, new Dictionary<string, string>
+    /// <param name="extra">More settings (environment variables), e.g. routes of a scenario's own.</param>
+    internal static Task<Process> StartGateway(
+        string root, int gatewayPort, DirectoryInfo data, int upstreamPort, int streamingPort, bool gen0Budget = true, IReadOnlyDictionary<string, string>? extra = null) =>
+        BenchServers.StartGateway(root, gatewayPort, new Dictionary<string, string>(extra ?? new Dictionary<string, string>())
         {
             ["CONVERSATIONS_API_KEY"] = Key,
             ["DOTNET_GCgen0size"] = gen0Budget ? "0x4000000" : "0",

@@ -18,6 +18,10 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<Pipeline.RouteStage>();
         services.AddSingleton<Pipeline.InputGuardrailsStage>();
         services.AddSingleton<Pipeline.CacheStage>();
+        services.AddSingleton<Caching.SemanticCache>();
+        services.AddOptions<Caching.CacheOptions>().Bind(configuration.GetSection(Caching.CacheOptions.Section))
+            .Validate(cache => cache.MaxEntriesPerTenant > 0 && cache.MaxBytesPerTenant > 0 && cache.FillWait > TimeSpan.Zero,
+                $"{Caching.CacheOptions.Section}: the bounds and FillWait must be positive.").ValidateOnStart();
         services.AddSingleton<Pipeline.AdmissionStage>();
         services.AddSingleton<Pipeline.OutputGuardrailsStage>();
         services.AddSingleton<Pipeline.ModelStage>();

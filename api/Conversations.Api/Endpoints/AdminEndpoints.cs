@@ -53,13 +53,14 @@ public static partial class AdminEndpoints
         }
 
         var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error) is { } invalid)
+        var cache = CachePolicyJson.Read(json.Cache, "cache");
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error) is { } invalid)
         {
             return invalid.ToResult();
         }
 
         var created = await api.Grains.GetGrain<ITenantGrain>(id).Create(
-            json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels, StorageLimits: storage.Value));
+            json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels, StorageLimits: storage.Value, Cache: cache.Value));
         return created.IsSuccess ? TypedResults.Json(TenantJson.From(created.Value), ApiJson.Options) : created.Error.ToResult();
     }
 
@@ -91,7 +92,8 @@ public static partial class AdminEndpoints
 
         var json = body.Value;
         var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error) is { } invalid)
+        var cache = CachePolicyJson.Read(json.Cache, "cache");
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error) is { } invalid)
         {
             return invalid.ToResult();
         }
@@ -109,7 +111,7 @@ public static partial class AdminEndpoints
 
         var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).Update(
             new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels,
-                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value));
+                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value));
         return updated.IsSuccess ? TypedResults.Json(TenantJson.From(updated.Value), ApiJson.Options) : updated.Error.ToResult();
     }
 

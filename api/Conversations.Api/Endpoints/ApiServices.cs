@@ -39,6 +39,14 @@ public sealed record ApiServices(
                 param, "string_above_max_length");
     }
 
+    /// <summary>The request's <c>Cache-Control</c> for the response cache: <c>no-store</c> wins over <c>no-cache</c>.</summary>
+    public Caching.CacheDirective CacheControl =>
+        Http.Request.Headers.CacheControl.ToString() is { Length: > 0 } value
+            ? value.Contains("no-store", StringComparison.OrdinalIgnoreCase) ? Caching.CacheDirective.NoStore
+            : value.Contains("no-cache", StringComparison.OrdinalIgnoreCase) ? Caching.CacheDirective.NoCache
+            : Caching.CacheDirective.Default
+            : Caching.CacheDirective.Default;
+
     public CancellationToken Aborted => Http.RequestAborted;
 
     public ILogger Logger => LoggerFactory.CreateLogger("Conversations.Api");

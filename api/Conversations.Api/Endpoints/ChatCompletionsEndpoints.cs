@@ -41,7 +41,7 @@ public static class ChatCompletionsEndpoints
             return (request.Error ?? endUser.Error!).ToResult();
         }
 
-        var call = request.Value with { Caller = api.Caller, EndUser = endUser.Value, StreamDeltas = body.Value.Stream == true };
+        var call = request.Value with { Caller = api.Caller, EndUser = endUser.Value, StreamDeltas = body.Value.Stream == true, CacheControl = api.CacheControl };
         var id = Ids.New(Ids.ChatCompletion);
         var created = api.Clock.GetUtcNow().ToUnixTimeSeconds();
         var reader = new ChunkReader(api.Inference.Complete(call, api.Aborted), api.Logger, api.Aborted);

@@ -213,6 +213,7 @@ internal sealed class ResponsePlan
             ParallelToolCalls = Body.ParallelToolCalls,
             Format = Format,
             Knowledge = ConversationId is null ? Policy : null, // a stateless response retrieves by its own policy over the tenant's
+            CacheControl = api.CacheControl,
         };
 
     /// <summary>

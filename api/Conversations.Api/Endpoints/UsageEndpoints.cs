@@ -88,7 +88,7 @@ public static class UsageEndpoints
                 Model: groups.Contains("model") ? r.Model : null))
             .Select(g => new UsageRowJson(g.Key.Day, g.Key.Key, g.Key.User, g.Key.Model,
                 g.Sum(r => r.Requests), g.Sum(r => r.InputTokens), g.Sum(r => r.OutputTokens),
-                g.Sum(r => r.InputTokens + r.OutputTokens), g.Sum(r => r.CostUsd)))
+                g.Sum(r => r.InputTokens + r.OutputTokens), g.Sum(r => r.CostUsd), g.Sum(r => r.CacheHits), g.Sum(r => r.SavedCostUsd)))
             .OrderBy(r => r.Day, StringComparer.Ordinal).ThenBy(r => r.KeyId, StringComparer.Ordinal)
             .ThenBy(r => r.User, StringComparer.Ordinal).ThenBy(r => r.Model, StringComparer.Ordinal)];
 
@@ -96,7 +96,7 @@ public static class UsageEndpoints
     {
         var csv = new StringBuilder();
         csv.AppendJoin(',', groups.Select(g => g == "key" ? "key_id" : g)).Append(groups.Length > 0 ? "," : string.Empty)
-            .Append("requests,input_tokens,output_tokens,total_tokens,cost_usd\n");
+            .Append("requests,input_tokens,output_tokens,total_tokens,cost_usd,cache_hits,saved_cost_usd\n");
         foreach (var row in rows)
         {
             foreach (var group in groups)
@@ -104,7 +104,7 @@ public static class UsageEndpoints
                 csv.Append(Escape(group switch { "day" => row.Day, "key" => row.KeyId, "user" => row.User, _ => row.Model })).Append(',');
             }
 
-            csv.Append(CultureInfo.InvariantCulture, $"{row.Requests},{row.InputTokens},{row.OutputTokens},{row.TotalTokens},{row.CostUsd}\n");
+            csv.Append(CultureInfo.InvariantCulture, $"{row.Requests},{row.InputTokens},{row.OutputTokens},{row.TotalTokens},{row.CostUsd},{row.CacheHits},{row.SavedCostUsd}\n");
         }
 
         return csv.ToString();

@@ -26,10 +26,12 @@ public sealed record LimitsJson(
 }
 
 /// <summary><c>storage_limits</c> is read by <see cref="StorageLimitsJson.Read"/>: it tells a field left out from one set to null.</summary>
-public sealed record TenantCreateJson(string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, JsonElement? StorageLimits = null);
+public sealed record TenantCreateJson(
+    string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, JsonElement? StorageLimits = null, CachePolicyJson? Cache = null);
 
 public sealed record TenantUpdateJson(
-    string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, ContextPolicyJson? ContextPolicy = null, JsonElement? StorageLimits = null);
+    string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, ContextPolicyJson? ContextPolicy = null, JsonElement? StorageLimits = null,
+    CachePolicyJson? Cache = null);
 
 /// <summary>
 /// A tenant; <c>context_policy</c> is the default for its conversations (they and requests override it field by field);
@@ -37,14 +39,15 @@ public sealed record TenantUpdateJson(
 /// </summary>
 public sealed record TenantJson(
     string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt,
-    StorageLimitsJson StorageLimits, ContextPolicyJson? ContextPolicy = null, StoredJson? Stored = null)
+    StorageLimitsJson StorageLimits, ContextPolicyJson? ContextPolicy = null, StoredJson? Stored = null, CachePolicyJson? Cache = null)
 {
     public string Object => "tenant";
 
     public static TenantJson From(TenantSettings tenant, StoredData? stored = null) => new(
         tenant.Id, tenant.Name, tenant.Disabled ? "disabled" : "active",
         LimitsJson.From(tenant.Limits), LimitsJson.From(tenant.UserLimits), tenant.AllowedModels, tenant.CreatedAt.ToUnixTimeSeconds(),
-        StorageLimitsJson.From(tenant.Storage), ContextPolicyJson.From(tenant.ContextPolicy), stored is null ? null : new StoredJson(stored.Conversations, stored.Bytes));
+        StorageLimitsJson.From(tenant.Storage), ContextPolicyJson.From(tenant.ContextPolicy), stored is null ? null : new StoredJson(stored.Conversations, stored.Bytes),
+        CachePolicyJson.From(tenant.Cache));
 }
 
 /// <summary>What a tenant stores, as its caps count it (a count is kept while its cap is finite).</summary>
@@ -79,8 +82,10 @@ public sealed record KeyJson(
         key.PreviousSecretValidUntil?.ToUnixTimeSeconds(), secret);
 }
 
+/// <summary>A row of the usage report; <c>cache_hits</c> are requests the response cache answered, <c>saved_cost_usd</c> what they would have cost.</summary>
 public sealed record UsageRowJson(
-    string? Day, string? KeyId, string? User, string? Model, long Requests, long InputTokens, long OutputTokens, long TotalTokens, decimal CostUsd);
+    string? Day, string? KeyId, string? User, string? Model, long Requests, long InputTokens, long OutputTokens, long TotalTokens, decimal CostUsd,
+    long CacheHits = 0, decimal SavedCostUsd = 0);
 
 /// <summary>Role names on the wire.</summary>
 public static class RoleNames

@@ -11,7 +11,8 @@ public sealed record RouteConfigJson(
     RetryJson? Retry = null,
     TimeoutsJson? Timeouts = null,
     CircuitJson? Circuit = null,
-    List<int>? FallbackOnStatus = null)
+    List<int>? FallbackOnStatus = null,
+    CachePolicyJson? Cache = null)
 {
     private static readonly (RouteStrategy Value, string Name)[] Strategies =
     [
@@ -47,6 +48,12 @@ public sealed record RouteConfigJson(
             deployments.Add(deployment.Value.Value);
         }
 
+        var cache = CachePolicyJson.Read(Cache, "cache");
+        if (!cache.IsSuccess)
+        {
+            return cache.Error;
+        }
+
         var defaults = new RouteConfig();
         if (new long?[] { Retry?.BaseDelayMs, Retry?.MaxDelayMs, Timeouts?.TotalMs, Timeouts?.FirstTokenMs, Timeouts?.AttemptMs, Circuit?.SamplingMs, Circuit?.BreakMs }.Any(ms => ms is < 0 or > 86_400_000))
         {
@@ -79,6 +86,7 @@ public sealed record RouteConfigJson(
                 BreakDuration = Ms(Circuit?.BreakMs) ?? defaults.Circuit.BreakDuration,
             },
             FallbackOnStatus = FallbackOnStatus,
+            Cache = cache.Value,
         };
     }
 
@@ -90,7 +98,8 @@ public sealed record RouteConfigJson(
         new RetryJson(route.Retry.MaxRetriesPerDeployment, (long)route.Retry.BaseDelay.TotalMilliseconds, (long)route.Retry.MaxDelay.TotalMilliseconds),
         new TimeoutsJson((long)route.Timeouts.Total.TotalMilliseconds, (long)route.Timeouts.FirstToken.TotalMilliseconds, (long)route.Timeouts.Attempt.TotalMilliseconds),
         new CircuitJson(route.Circuit.FailureRatio, route.Circuit.MinimumThroughput, (long)route.Circuit.SamplingDuration.TotalMilliseconds, (long)route.Circuit.BreakDuration.TotalMilliseconds),
-        [.. route.FallbackStatuses]);
+        [.. route.FallbackStatuses],
+        CachePolicyJson.From(route.Cache));
 
     internal static TimeSpan? Ms(long? milliseconds) => milliseconds is { } ms ? TimeSpan.FromMilliseconds(ms) : null;
 

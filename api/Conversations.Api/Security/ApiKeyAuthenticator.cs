@@ -109,7 +109,7 @@ public sealed partial class ApiKeyAuthenticator : IKeyRevocationObserver
         var settings = tenant.Value;
         return new Authentication(
             new Caller(key.Tenant, "bootstrap-" + hash[..8].ToLowerInvariant(), key.Role, settings?.AllowedModels ?? [], [],
-                Limits.None, settings?.Limits ?? Limits.None, settings?.UserLimits ?? Limits.None, settings?.ContextPolicy, TenantStorageLimits: settings?.StorageLimits),
+                Limits.None, settings?.Limits ?? Limits.None, settings?.UserLimits ?? Limits.None, settings?.ContextPolicy, TenantStorageLimits: settings?.StorageLimits, TenantCache: settings?.Cache),
             null);
     }
 

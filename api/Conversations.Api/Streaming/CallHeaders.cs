@@ -16,8 +16,24 @@ public static class CallHeaders
     public const string Attempts = "x-conversations-attempts";
     public const string RouteVersion = "x-conversations-route-version";
     public const string ServerTiming = "Server-Timing";
+    public const string Cache = "x-conversations-cache";
+    public const string CacheKey = "x-conversations-cache-key";
 
-    public static void Write(HttpResponse response, ChunkReader reader) => Write(response, reader.Info.Admission, reader.Info.Route);
+    /// <summary>A model call's headers, with what the response cache did (<c>bypass</c> when its route does not cache).</summary>
+    public static void Write(HttpResponse response, ChunkReader reader)
+    {
+        Write(response, reader.Info.Admission, reader.Info.Route);
+        response.Headers[Cache] = reader.Info.Cache switch
+        {
+            Caching.CacheOutcome.Hit => "hit",
+            Caching.CacheOutcome.Miss => "miss",
+            _ => "bypass",
+        };
+        if (reader.Info.CacheKey is { } key)
+        {
+            response.Headers[CacheKey] = key;
+        }
+    }
 
     public static void Write(HttpResponse response, Admission? admission, Conversations.Routing.ServedBy? served)
     {

@@ -29,6 +29,9 @@ public sealed class RouteConfig
     /// </summary>
     [Id(7)] public IReadOnlyList<int>? FallbackOnStatus { get; init; }
 
+    /// <summary>The response cache for this alias; unset, the tenant's default applies (<see cref="Caching.CachePolicy.Effective"/>).</summary>
+    [Id(8)] public Caching.CachePolicy? Cache { get; init; }
+
     public static IReadOnlyList<int> DefaultFallbackStatuses { get; } = [408, 429, 500, 502, 503, 504, 529];
 
     public IReadOnlyList<int> FallbackStatuses => FallbackOnStatus ?? DefaultFallbackStatuses;

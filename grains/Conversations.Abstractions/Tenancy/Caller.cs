@@ -17,7 +17,8 @@ public sealed record Caller(
     [property: Id(7)] Limits UserLimits,
     [property: Id(8)] Context.ContextPolicy? TenantContextPolicy = null,
     [property: Id(9)] DateTimeOffset? KeyExpiresAt = null,
-    [property: Id(10)] StorageLimits? TenantStorageLimits = null)
+    [property: Id(10)] StorageLimits? TenantStorageLimits = null,
+    [property: Id(11)] Caching.CachePolicy? TenantCache = null)
 {
     /// <summary>The tenant's storage caps (its defaults when it set none).</summary>
     public StorageLimits Storage => TenantStorageLimits ?? StorageLimits.Default;

@@ -17,6 +17,10 @@ public interface ITenantQuotaGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task Settle(string leaseId, Caller caller, string? endUser, string model, TokenUsage actual, decimal costUsd);
 
+    /// <summary>Settles a call the response cache answered: a request that used no tokens and cost nothing, and saved <paramref name="savedCostUsd"/>.</summary>
+    [AlwaysInterleave]
+    Task SettleCacheHit(string leaseId, Caller caller, string? endUser, string model, decimal savedCostUsd);
+
     /// <summary>
     /// Hands aggregated usage to the usage grains and writes budget use now (both are otherwise written every few
     /// seconds); <see cref="GatewayError.StorageUnavailable"/> when some of it could not be stored.

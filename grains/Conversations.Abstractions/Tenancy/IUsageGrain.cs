@@ -9,7 +9,7 @@ public interface IUsageGrain : IGrainWithStringKey
     Task<IReadOnlyList<UsageRow>> Get();
 }
 
-/// <summary>Usage of one key, end user and model: a row of the usage report.</summary>
+/// <summary>Usage of one key, end user and model: a row of the usage report; cache hits count as requests, with the cost they saved.</summary>
 [GenerateSerializer, Immutable, Alias("tenancy.UsageRow")]
 public sealed record UsageRow(
     [property: Id(0)] DateOnly Day,
@@ -19,7 +19,9 @@ public sealed record UsageRow(
     [property: Id(4)] long Requests,
     [property: Id(5)] long InputTokens,
     [property: Id(6)] long OutputTokens,
-    [property: Id(7)] decimal CostUsd)
+    [property: Id(7)] decimal CostUsd,
+    [property: Id(8)] long CacheHits = 0,
+    [property: Id(9)] decimal SavedCostUsd = 0)
 {
     public (DateOnly, string, string, string) Group => (Day, KeyId, User, Model);
 
@@ -29,5 +31,7 @@ public sealed record UsageRow(
         InputTokens = InputTokens + other.InputTokens,
         OutputTokens = OutputTokens + other.OutputTokens,
         CostUsd = CostUsd + other.CostUsd,
+        CacheHits = CacheHits + other.CacheHits,
+        SavedCostUsd = SavedCostUsd + other.SavedCostUsd,
     };
 }

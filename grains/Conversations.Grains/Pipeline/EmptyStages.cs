@@ -8,12 +8,6 @@ public sealed class InputGuardrailsStage : ICallStage
     public IAsyncEnumerable<CompletionChunk> Run(ModelCall call, CallStep next, CancellationToken cancellationToken) => next(call, cancellationToken);
 }
 
-/// <summary>The response cache: a lookup keyed by the context actually sent, and the store of complete answers. Empty today.</summary>
-public sealed class CacheStage : ICallStage
-{
-    public IAsyncEnumerable<CompletionChunk> Run(ModelCall call, CallStep next, CancellationToken cancellationToken) => next(call, cancellationToken);
-}
-
 /// <summary>Output guardrails: restoring masks, redacting and screening whole answers and streams. Empty today.</summary>
 public sealed class OutputGuardrailsStage : ICallStage
 {

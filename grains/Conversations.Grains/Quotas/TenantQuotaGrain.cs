@@ -97,6 +97,17 @@ public sealed partial class TenantQuotaGrain(
         return Task.CompletedTask;
     }
 
+    public Task SettleCacheHit(string leaseId, Caller caller, string? endUser, string model, decimal savedCostUsd)
+    {
+        if (_ledger.Settle(leaseId, 0, 0, new AdmissionRequest(leaseId, caller, endUser, 0, 0)))
+        {
+            _usage.Add(new UsageRow(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), caller.KeyId, endUser ?? string.Empty, model, 1, 0, 0, 0, 1, savedCostUsd));
+            _changed = true;
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<GatewayError?> FlushUsage() => Flush();
 
     /// <summary>

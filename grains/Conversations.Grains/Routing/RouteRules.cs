@@ -75,6 +75,7 @@ public static partial class RouteRules
         Timeouts = route.Timeouts,
         Circuit = route.Circuit,
         FallbackOnStatus = route.FallbackOnStatus,
+        Cache = route.Cache,
         Deployments = [.. route.Deployments.Select(d => d.Provider == ProviderKind.Simulated || d.Credential is null ? d : d.WithPrices(credentials[d.Credential].Models[d.UpstreamModel ?? d.Name]))],
     };
 

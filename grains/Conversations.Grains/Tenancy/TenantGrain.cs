@@ -148,7 +148,7 @@ public sealed class TenantGrain(
         }
 
         var caller = new Caller(tenant.Id, keyId, key.Info.Role, AllowedModels(tenant, key.Info), key.Info.AllowedEndpoints,
-            key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy, key.Info.ExpiresAt, tenant.StorageLimits);
+            key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy, key.Info.ExpiresAt, tenant.StorageLimits, tenant.Cache);
         return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil.Value));
     }
 
@@ -185,6 +185,7 @@ public sealed class TenantGrain(
         AllowedModels = change.AllowedModels ?? settings.AllowedModels,
         ContextPolicy = change.ContextPolicy is { } policy ? policy.Policy : settings.ContextPolicy,
         StorageLimits = change.StorageLimits ?? settings.StorageLimits,
+        Cache = change.Cache ?? settings.Cache,
     };
 
     private Task<GatewayError?> Persist(TenantState next) => state.TryReplace(next, this, logger);

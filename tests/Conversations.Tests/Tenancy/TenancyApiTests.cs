@@ -135,7 +135,7 @@ public sealed class TenancyApiTests(GatewayFixture fixture)
         var smallCost = (expected.Where(e => e.Model == "sim-small").Sum(e => e.Input) * 0.15m + expected.Where(e => e.Model == "sim-small").Sum(e => e.Output) * 0.60m) / 1_000_000m;
         Assert.Equal(smallCost, rows.Where(r => r.GetProperty("model").GetString() == "sim-small").Sum(r => r.GetProperty("cost_usd").GetDecimal()));
         Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
-        Assert.Equal("key_id,requests,input_tokens,output_tokens,total_tokens,cost_usd", csvLines[0]);
+        Assert.Equal("key_id,requests,input_tokens,output_tokens,total_tokens,cost_usd,cache_hits,saved_cost_usd", csvLines[0]);
         Assert.StartsWith($"{keyId},4,{expected.Sum(e => e.Input)},{expected.Sum(e => e.Output)},", csvLines[1], StringComparison.Ordinal);
     }
 
