@@ -69,11 +69,13 @@ public static class GatewayBench
     /// <summary>The service as its own process (embedded default, SQLite state under <paramref name="data"/>), routing "bench" and "bench-stream" to the upstreams and "bench-local" to the in-process simulated model.</summary>
     /// <param name="gen0Budget">The 64 MB first generation the run command and the AppHost give silos; off, the runtime's default.</param>
     /// <remarks>Socket completions run inline, as the run command and the AppHost set it (docs/operations.md, "Latency").</remarks>
-    internal static Task<Process> StartGateway(string root, int gatewayPort, DirectoryInfo data, int upstreamPort, int streamingPort, bool gen0Budget = true) =>
+    /// <param name="prometheus">The metrics of the Prometheus scrape (<c>Conversations:Telemetry:Prometheus</c>, on by default).</param>
+    internal static Task<Process> StartGateway(string root, int gatewayPort, DirectoryInfo data, int upstreamPort, int streamingPort, bool gen0Budget = true, bool prometheus = true) =>
         BenchServers.StartGateway(root, gatewayPort, new Dictionary<string, string>
         {
             ["CONVERSATIONS_API_KEY"] = Key,
             ["DOTNET_GCgen0size"] = gen0Budget ? "0x4000000" : "0",
+            ["Conversations__Telemetry__Prometheus"] = prometheus ? "true" : "false",
             ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1",
             ["Conversations__Cluster__LocalStoragePath"] = Path.Combine(data.FullName, "bench.db"),
             ["Conversations__Cluster__SiloPort"] = BenchServers.FreePort().ToString(CultureInfo.InvariantCulture),
