@@ -12,7 +12,12 @@ var azurite = builder.AddExecutable("azurite", "node", repo, "node_modules/azuri
 // Every process joins the cluster through the Azure Table membership in Azurite; silos advertise loopback (ClusterSettings' default).
 // A 64 MB first GC generation (fewer collections, so fewer calls wait on one) and socket completions run where they
 // complete (one thread hop less per exchange): docs/operations.md, "Latency".
+// Prompts and answers stay off the spans unless CONVERSATIONS_CAPTURE_MESSAGE_CONTENT=1 (Aspire turns the OpenTelemetry
+// variable for it on for every project; the gateway reads its own setting): docs/operations.md, "Telemetry".
+var captureContent = Environment.GetEnvironmentVariable("CONVERSATIONS_CAPTURE_MESSAGE_CONTENT") == "1" ? "true" : "false";
 IResourceBuilder<ProjectResource> Clustered(IResourceBuilder<ProjectResource> project) => project
+    .WithEnvironment("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", captureContent)
+    .WithEnvironment("Conversations__Telemetry__CaptureMessageContent", captureContent)
     .WithEnvironment("DOTNET_GCgen0size", "0x4000000")
     .WithEnvironment("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1")
     .WithEnvironment("Conversations__Cluster__Clustering", "AzureTable")
@@ -26,7 +31,10 @@ IResourceBuilder<ProjectResource> Silo(string name, string siloPort, string gate
         .WithEnvironment("Conversations__Cluster__Storage", "AzureBlob")
         .WithEnvironment("Conversations__Cluster__SiloPort", siloPort)
         .WithEnvironment("Conversations__Cluster__GatewayPort", gatewayPort)
-        .WithEnvironment("Conversations__Api__Enabled", "false");
+        .WithEnvironment("Conversations__Api__Enabled", "false")
+        // The tuned membership of docs/operations.md ("Failover"): a killed silo is declared dead in seconds, not 10 to 15.
+        .WithEnvironment("Conversations__Cluster__Membership__ProbeTimeout", "00:00:01")
+        .WithEnvironment("Conversations__Cluster__Membership__NumMissedProbesLimit", "2");
 
 var silo1 = Silo("silo-1", "11111", "30000");
 var silo2 = Silo("silo-2", "11112", "30001");

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|cache] [--concurrency 64] [--seconds 5] [--rounds 5]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|cache|telemetry] [--concurrency 64] [--seconds 5] [--rounds 5]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -30,6 +30,11 @@ switch (scenario)
         Console.WriteLine(latencyReport);
         await File.WriteAllTextAsync(Path.Combine(results, "latency.md"), latencyReport);
         await File.WriteAllTextAsync(Path.Combine(results, "latency.json"), latencyJson.ToJsonString(JsonOutput.Options));
+        return 0;
+    case "telemetry":
+        var telemetryReport = await TelemetryBench.Run(FindRoot(), TimeSpan.FromSeconds(seconds), Option("--rounds", 3));
+        Console.WriteLine(telemetryReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "telemetry.md"), telemetryReport);
         return 0;
     case "context":
         var (buildReport, buildJson) = ContextBuildBench.Run(); // first, in a process with nothing else running yet

@@ -79,6 +79,7 @@ internal sealed class BackgroundWork<TJob>(
             _running = false;
         }
 
+        GatewayMetrics.BackgroundPass(typeof(TJob).Name, outcome.FailureReason is null ? outcome.MoreToDo ? "more" : "done" : "failed");
         if (outcome.FailureReason is { } reason)
         {
             _failures++;

@@ -14,11 +14,13 @@ namespace Conversations.Providers;
 /// The <see cref="IChatClient"/> for each deployment a route names, built on first use and kept for
 /// the silo's life. Credentials are resolved here, from configuration, and go nowhere else. Every
 /// client is wrapped in Microsoft.Extensions.AI's OpenTelemetry middleware, so each provider call is
-/// a <c>gen_ai</c> span (without message content) inside its routing attempt's span. The middleware is
+/// a <c>gen_ai</c> span inside its routing attempt's span, without prompts or answers unless
+/// <see cref="ProviderTelemetryOptions.CaptureMessageContent"/> says so (the OpenTelemetry environment
+/// variable for it is not consulted: a development host may set it for every process). The middleware is
 /// given no logger: it would log every exception as a warning with its stack trace, including each
 /// client that hangs up, and the provider's error text; the router logs provider failures itself.
 /// </summary>
-public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCounter tokens) : IDisposable
+public sealed class ProviderClients(IOptions<RoutingOptions> options, IOptions<ProviderTelemetryOptions> telemetry, TokenCounter tokens) : IDisposable
 {
     public const string ActivitySource = "Conversations.Providers";
 
@@ -50,7 +52,7 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
     public IEmbeddingGenerator<string, Embedding<float>> EmbeddingsFor(RouteDeployment deployment) => _embedders.GetOrAdd(Identity(deployment), _ =>
         deployment.Provider == ProviderKind.OpenAICompatible
             ? OpenAI(deployment).GetEmbeddingClient(deployment.UpstreamModel ?? deployment.Name).AsIEmbeddingGenerator()
-                .AsBuilder().UseOpenTelemetry(sourceName: ActivitySource).Build()
+                .AsBuilder().UseOpenTelemetry(sourceName: ActivitySource, configure: Traced).Build()
             : throw new NotSupportedException($"Deployment '{deployment.Name}' does not serve embeddings."));
 
     /// <summary>Everything that makes two deployments' clients differ; a changed route gets a new client.</summary>
@@ -72,9 +74,13 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, TokenCount
         };
 
         return inner.AsBuilder()
-            .UseOpenTelemetry(sourceName: ActivitySource)
+            .UseOpenTelemetry(sourceName: ActivitySource, configure: Traced)
             .Build();
     }
+
+    private void Traced(OpenTelemetryChatClient client) => client.EnableSensitiveData = telemetry.Value.CaptureMessageContent;
+
+    private void Traced(OpenTelemetryEmbeddingGenerator<string, Embedding<float>> generator) => generator.EnableSensitiveData = telemetry.Value.CaptureMessageContent;
 
     private OpenAIClient OpenAI(RouteDeployment deployment) => new(
         new ApiKeyCredential(ApiKey(deployment) ?? "unused"),

@@ -16,6 +16,7 @@ public static class ProvidersServiceCollectionExtensions
     {
         services.AddSingleton(TokenCounter.Shared);
         services.AddSingleton<ProviderClients>();
+        services.Configure<ProviderTelemetryOptions>(configuration.GetSection(ProviderTelemetryOptions.Section));
         services.AddOptions<RoutingOptions>()
             .Configure(options =>
             {

@@ -6,6 +6,11 @@ namespace Conversations.Providers;
 /// <summary>The simulated model as an in-process <see cref="IChatClient"/>.</summary>
 public sealed class SimulatedChatClient(string model, SimulatedModel simulation) : IChatClient
 {
+    /// <summary>The provider name on the simulated model's <c>gen_ai</c> spans and metrics.</summary>
+    public const string ProviderName = "conversations.simulated";
+
+    private readonly ChatClientMetadata _metadata = new(ProviderName, defaultModelId: model);
+
     public async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -67,7 +72,9 @@ public sealed class SimulatedChatClient(string model, SimulatedModel simulation)
         };
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+        serviceKey is not null ? null
+        : serviceType == typeof(ChatClientMetadata) ? _metadata
+        : serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose()
     {

@@ -15,6 +15,18 @@ public static class ClusterFailures
         or EnumerationAbortedException
         or ClientNotAvailableException;
 
+    /// <summary>What failed, in words an operator can act on; the exception (logged with it) names the grain and silo.</summary>
+    public static string Describe(Exception exception) => exception switch
+    {
+        SiloUnavailableException => "the silo running the call became unavailable (stopped or declared dead); its conversations move to another silo",
+        OrleansMessageRejectionException => "the cluster rejected the call (its target silo is leaving, lost or overloaded)",
+        TimeoutException => "no answer came within Conversations:Cluster:ResponseTimeout (the silo running the call may be lost)",
+        EnumerationAbortedException => "the silo streaming the call stopped sending (it was lost, or the grain was deactivated)",
+        ClientNotAvailableException => "this process is not connected to the cluster",
+        OrleansException => "the cluster could not complete the call",
+        _ => "the call raised an error the cluster did not expect (a bug: the exception below says where)",
+    };
+
     public static GatewayError ToGatewayError(Exception exception) => IsTransient(exception)
         ? ApiErrors.Unavailable("The service is briefly unavailable while the cluster recovers; retry the request.")
         : ApiErrors.Internal();

@@ -12,6 +12,8 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
     : IAsyncDisposable
 {
     private readonly IAsyncEnumerator<CompletionChunk> _chunks = chunks.GetAsyncEnumerator(cancellationToken);
+    private readonly long _started = System.Diagnostics.Stopwatch.GetTimestamp();
+    private bool _firstToken;
 
     /// <summary>What the chunks read so far said about the call: its admission, route, truncation, citations.</summary>
     public CallInfo Info { get; private set; } = CallInfo.None;
@@ -23,6 +25,12 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
             if (await _chunks.MoveNextAsync())
             {
                 Info = Info.Merge(_chunks.Current.Info);
+                if (!_firstToken && _chunks.Current is DeltaChunk)
+                {
+                    _firstToken = true;
+                    Hosting.ServerTimeToFirstToken.Record(_started, Info.Route?.Deployment);
+                }
+
                 return _chunks.Current;
             }
 
@@ -30,7 +38,7 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
-            LogCallFailed(logger, exception);
+            LogCallFailed(logger, ClusterFailures.Describe(exception), exception.GetType().Name, exception);
             return new ErrorChunk(ClusterFailures.ToGatewayError(exception));
         }
     }
@@ -49,6 +57,6 @@ public sealed partial class ChunkReader(IAsyncEnumerable<CompletionChunk> chunks
 
     public ValueTask DisposeAsync() => _chunks.DisposeAsync();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A model call failed inside the cluster")]
-    private static partial void LogCallFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A model call failed inside the cluster: {Failure} ({ExceptionType})")]
+    private static partial void LogCallFailed(ILogger logger, string failure, string exceptionType, Exception exception);
 }

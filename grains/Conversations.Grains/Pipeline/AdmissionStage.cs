@@ -25,8 +25,11 @@ public sealed class AdmissionStage(TokenCounter tokens, IGrainFactory grains) : 
         var leaseId = Ids.Opaque();
         var prompt = call.PromptTokens;
         int Prompt() => prompt ??= tokens.CountPrompt(request.PromptTexts);
-        var admitted = !caller.NeedsAdmission(request.EndUser) ? new Admission(null, null)
+        var checkedAgainstQuotas = caller.NeedsAdmission(request.EndUser);
+        var admitted = !checkedAgainstQuotas ? new Admission(null, null)
             : await quota.Admit(caller.HasNoLimits ? new AdmissionRequest(leaseId, caller, request.EndUser, 0, 0) : Reservation(leaseId, caller, call, Prompt()));
+        GatewayMetrics.Admission(caller.Tenant, !checkedAgainstQuotas ? GatewayMetrics.Unlimited : admitted.IsSuccess ? GatewayMetrics.Admitted : admitted.Error.Code ?? admitted.Error.Type);
+
         if (!admitted.IsSuccess)
         {
             yield return new ErrorChunk(admitted.Error);

@@ -37,7 +37,7 @@ public sealed class DeploymentHealthState
     private DateTimeOffset _trialUntil;
     private DateTimeOffset _coolingUntil;
 
-    public DeploymentHealthState(CircuitSettings settings, TimeSpan trialTimeout, TimeProvider time)
+    public DeploymentHealthState(CircuitSettings settings, TimeSpan trialTimeout, TimeProvider time, string deployment = "")
     {
         _time = time;
         _trialTimeout = trialTimeout;
@@ -51,6 +51,11 @@ public sealed class DeploymentHealthState
                 BreakDuration = settings.BreakDuration,
                 ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Result is false),
                 StateProvider = _circuit,
+                OnOpened = _ =>
+                {
+                    GatewayMetrics.CircuitOpened(deployment);
+                    return ValueTask.CompletedTask;
+                },
             })
             .Build();
     }

@@ -198,7 +198,7 @@ public sealed partial class ModelRouteGrain(
 
         if (!_health.TryGetValue(deployment.Name, out var health))
         {
-            health = new DeploymentHealthState(route.Circuit, route.Timeouts.FirstToken, time);
+            health = new DeploymentHealthState(route.Circuit, route.Timeouts.FirstToken, time, deployment.Name);
             _health[deployment.Name] = health;
         }
 

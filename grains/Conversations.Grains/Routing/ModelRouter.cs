@@ -41,6 +41,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         }
 
         var servedBy = new ServedBy(call.Cursor.LastTried.Name, call.Cursor.Attempts, plan.Version, call.Upstream.Elapsed);
+        GatewayMetrics.RouteCall(plan.Alias, servedBy.Deployment, attempt.Failure?.Error.Code ?? attempt.Failure?.Error.Type, servedBy.Deployment != plan.Deployments[0].Name);
         if (attempt.Failure is { } failure)
         {
             yield return new ErrorChunk(failure.Error) { Info = new CallInfo(Route: servedBy) };

@@ -22,6 +22,9 @@ public static class SiloConfiguration
     {
         var settings = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
         builder.Services.AddConversationGrainServices(builder.Configuration);
+        builder.Services.AddHealthChecks()
+            .AddCheck<SiloMembershipHealthCheck>("silo-membership", tags: ["ready"])
+            .AddCheck<GrainStorageHealthCheck>("grain-storage", tags: ["ready"]);
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(options =>

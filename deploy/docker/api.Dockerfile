@@ -1,0 +1,20 @@
+# syntax=docker/dockerfile:1
+# The Conversations api image: the stateless HTTP API tier: an Orleans client of the silos.
+# Build from the repository root:  docker build -f deploy/docker/api.Dockerfile -t conversations-api .
+# Not built on the machines this repository is developed on (no container engine there): docs/operations.md, "Containers and Kubernetes".
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY . .
+RUN dotnet publish api/Conversations.ApiHost -c Release -r linux-x64 --self-contained false -o /app
+
+# Chiseled: no shell, no package manager, non-root by default. "-extra" adds ICU and time zones (culture-aware text).
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled-extra AS runtime
+WORKDIR /app
+COPY --from=build /app .
+USER $APP_UID
+# HTTP (API, /health, /alive, /metrics) on 8080 (ASPNETCORE_HTTP_PORTS, set by the base image)
+EXPOSE 8080
+# Runtime settings for latency: docs/operations.md, "Latency".
+ENV DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_GCgen0size=0x4000000
+ENTRYPOINT ["dotnet", "Conversations.ApiHost.dll"]
