@@ -200,6 +200,59 @@ public sealed class ImageContentTests(MediaFixture fixture)
         Assert.Equal(MediaFixture.DataUrl(MediaFixture.Pdf, "application/pdf"), file.GetProperty("file_data").GetString());
     }
 
+    [Fact]
+    public async Task A_text_file_and_audio_reach_the_upstream_in_OpenAIs_shapes()
+    {
+        using var http = fixture.Gateway.Http();
+        var (textMarker, audioMarker) = (Marker(), Marker());
+        byte[] wav = [.. "RIFF"u8, 36, 0, 0, 0, .. "WAVEfmt "u8, 16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1F, 0, 0, 0x80, 0x3E, 0, 0, 2, 0, 16, 0, .. "data"u8, 0, 0, 0, 0];
+
+        using var text = await Chat(http, "vision", textMarker, new { type = "file", file = new { file_data = MediaFixture.DataUrl("the notes say 42"u8.ToArray(), "text/plain"), filename = "notes.txt" } });
+        using var audio = await Chat(http, "vision", audioMarker, new { type = "input_audio", input_audio = new { data = Convert.ToBase64String(wav), format = "wav" } });
+
+        Assert.Equal(HttpStatusCode.OK, text.StatusCode);
+        Assert.Contains("the notes say 42", (await Sent(textMarker)).GetProperty("messages")[0].GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, audio.StatusCode);
+        var sentAudio = Part(await Sent(audioMarker), "input_audio").GetProperty("input_audio");
+        Assert.Equal("wav", sentAudio.GetProperty("format").GetString());
+        Assert.Equal(Convert.ToBase64String(wav), sentAudio.GetProperty("data").GetString());
+    }
+
+    [Fact]
+    public async Task Files_reach_anthropic_as_document_blocks()
+    {
+        using var http = fixture.Gateway.Http();
+        var marker = Marker();
+
+        using var response = await http.PostAsync("/v1/chat/completions", ChatCompletionsTests.Json(JsonSerializer.Serialize(new
+        {
+            model = "claude",
+            messages = new[]
+            {
+                new
+                {
+                    role = "user",
+                    content = new object[]
+                    {
+                        new { type = "text", text = marker },
+                        new { type = "file", file = new { file_data = MediaFixture.DataUrl(MediaFixture.Pdf, "application/pdf"), filename = "a.pdf" } },
+                        new { type = "file", file = new { file_data = MediaFixture.DataUrl("the notes say 42"u8.ToArray(), "text/plain"), filename = "b.txt" } },
+                    },
+                },
+            },
+        })));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var blocks = (await Sent(marker)).GetProperty("messages")[0].GetProperty("content").EnumerateArray().Where(b => b.GetProperty("type").GetString() == "document").ToList();
+        Assert.Equal(2, blocks.Count);
+        Assert.Equal(("base64", "application/pdf", Convert.ToBase64String(MediaFixture.Pdf), "a.pdf"), Source(blocks[0]));
+        Assert.Equal(("text", "text/plain", "the notes say 42", "b.txt"), Source(blocks[1]));
+
+        static (string?, string?, string?, string?) Source(JsonElement block) => (
+            block.GetProperty("source").GetProperty("type").GetString(), block.GetProperty("source").GetProperty("media_type").GetString(),
+            block.GetProperty("source").GetProperty("data").GetString(), block.GetProperty("title").GetString());
+    }
+
     private static object Image(string url) => new { type = "image_url", image_url = new { url } };
 
     private static string Marker() => "m-" + Guid.NewGuid().ToString("N")[..10];
