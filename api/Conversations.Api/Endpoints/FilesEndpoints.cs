@@ -37,7 +37,16 @@ public static class FilesEndpoints
             return GatewayError.Invalid("Send the file as multipart/form-data with the fields 'file' and 'purpose'.", "file", "invalid_content_type").ToResult();
         }
 
-        var form = await api.Http.Request.ReadFormAsync(api.Aborted);
+        IFormCollection form;
+        try
+        {
+            form = await api.Http.Request.ReadFormAsync(api.Aborted);
+        }
+        catch (InvalidDataException exception)
+        {
+            return GatewayError.Invalid($"The multipart body could not be read: {exception.Message}", "file", "invalid_multipart").ToResult();
+        }
+
         var purpose = form["purpose"].FirstOrDefault();
         if (purpose is null || !StoredFile.Purposes.Contains(purpose))
         {

@@ -1,6 +1,5 @@
 using System.ClientModel;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Conversations.Tests.Infrastructure;
 using OpenAI.Files;
@@ -84,28 +83,26 @@ public sealed class FilesApiTests(MediaFixture fixture)
         using var http = fixture.Gateway.Http(GatewayFactory.OtherTenantKey);
         var before = await Count(http);
 
-        using var response = await http.PostAsync("/v1/files", Form(data, "upload.bin", purpose));
+        using var response = await http.PostAsync("/v1/files", MediaFixture.Form(data, "upload.bin", purpose));
 
         Assert.Equal(code, (await response.AssertOpenAIError(HttpStatusCode.BadRequest, param)).GetProperty("code").GetString());
         Assert.Equal(before, await Count(http));
     }
 
     [Fact]
-    public async Task An_upload_without_a_file_is_a_400_and_one_sent_as_json_a_415()
+    public async Task An_upload_without_a_file_or_with_a_broken_body_is_a_400_and_one_sent_as_json_a_415()
     {
         using var http = fixture.Gateway.Http();
         using var noFile = await http.PostAsync("/v1/files", new MultipartFormDataContent { { new StringContent("vision"), "purpose" } });
         using var json = await http.PostAsync("/v1/files", new StringContent("""{"purpose":"vision"}""", System.Text.Encoding.UTF8, "application/json"));
 
-        Assert.Equal("missing_required_parameter", (await noFile.AssertOpenAIError(HttpStatusCode.BadRequest, "file")).GetProperty("code").GetString());
-        await json.AssertOpenAIError(HttpStatusCode.UnsupportedMediaType);
-    }
+        using var broken = await http.PostAsync("/v1/files", new ByteArrayContent("--x\r\ngarbage"u8.ToArray()) { Headers = { { "Content-Type", "multipart/form-data; boundary=x" } } });
+        using var noBoundary = await http.PostAsync("/v1/files", new ByteArrayContent([1, 2, 3]) { Headers = { { "Content-Type", "multipart/form-data" } } });
 
-    private static MultipartFormDataContent Form(byte[] data, string filename, string purpose)
-    {
-        var file = new ByteArrayContent(data);
-        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        return new MultipartFormDataContent { { new StringContent(purpose), "purpose" }, { file, "file", filename } };
+        Assert.Equal("missing_required_parameter", (await noFile.AssertOpenAIError(HttpStatusCode.BadRequest, "file")).GetProperty("code").GetString());
+        Assert.Equal("invalid_multipart", (await broken.AssertOpenAIError(HttpStatusCode.BadRequest, "file")).GetProperty("code").GetString());
+        Assert.Equal("invalid_multipart", (await noBoundary.AssertOpenAIError(HttpStatusCode.BadRequest, "file")).GetProperty("code").GetString());
+        await json.AssertOpenAIError(HttpStatusCode.UnsupportedMediaType);
     }
 
     private static async Task<int> Count(HttpClient http) =>

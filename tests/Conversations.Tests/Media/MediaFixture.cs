@@ -62,6 +62,14 @@ public sealed class MediaFixture : IAsyncLifetime
         return png;
     }
 
+    /// <summary>An upload to <c>POST /v1/files</c>, as the SDKs send it.</summary>
+    public static MultipartFormDataContent Form(byte[] data, string filename, string purpose)
+    {
+        var file = new ByteArrayContent(data);
+        file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        return new MultipartFormDataContent { { new StringContent(purpose), "purpose" }, { file, "file", filename } };
+    }
+
     public static string DataUrl(byte[] data, string mediaType = "image/png") => $"data:{mediaType};base64,{Convert.ToBase64String(data)}";
 
     public async ValueTask DisposeAsync()

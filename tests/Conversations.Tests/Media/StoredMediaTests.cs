@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Conversations.Tests.Api;
@@ -25,7 +24,7 @@ public sealed class StoredMediaTests(MediaFixture fixture)
         var first = await Upload(http, MediaFixture.Pixel, "a.png");
         var same = await Upload(http, MediaFixture.Pixel, "b.png"); // the same bytes are stored once
         var afterTwo = await StoredBytes(tenant);
-        using var tooMuch = await http.PostAsync("/v1/files", Form(MediaFixture.Pdf, "big.pdf", "user_data"));
+        using var tooMuch = await http.PostAsync("/v1/files", MediaFixture.Form(MediaFixture.Pdf, "big.pdf", "user_data"));
 
         Assert.Equal(MediaFixture.Pixel.Length, afterTwo);
         Assert.Equal("storage_limit_reached", (await tooMuch.AssertOpenAIError(HttpStatusCode.TooManyRequests, "file")).GetProperty("code").GetString());
@@ -118,17 +117,10 @@ public sealed class StoredMediaTests(MediaFixture fixture)
 
     private static async Task<string> Upload(HttpClient http, byte[] data, string filename)
     {
-        using var response = await http.PostAsync("/v1/files", Form(data, filename, "vision"));
+        using var response = await http.PostAsync("/v1/files", MediaFixture.Form(data, filename, "vision"));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         return JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
-    }
-
-    private static MultipartFormDataContent Form(byte[] data, string filename, string purpose)
-    {
-        var file = new ByteArrayContent(data);
-        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        return new MultipartFormDataContent { { new StringContent(purpose), "purpose" }, { file, "file", filename } };
     }
 
     private static async Task<string> CreateConversation(HttpClient http, object? policy, object part)
