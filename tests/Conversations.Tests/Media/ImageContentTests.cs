@@ -253,6 +253,30 @@ public sealed class ImageContentTests(MediaFixture fixture)
             block.GetProperty("source").GetProperty("data").GetString(), block.GetProperty("title").GetString());
     }
 
+    [Theory]
+    [InlineData("vision")]
+    [InlineData("claude")]
+    public async Task A_remote_image_url_is_passed_on_for_the_provider_to_fetch(string model)
+    {
+        using var http = fixture.Gateway.Http();
+        var marker = Marker();
+        const string url = "https://images.example.com/cat.png";
+
+        using var response = await Chat(http, model, marker, Image(url));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = await Sent(marker);
+        if (model == "vision")
+        {
+            Assert.Equal(url, Part(sent, "image_url").GetProperty("image_url").GetProperty("url").GetString());
+        }
+        else
+        {
+            var source = Part(sent, "image").GetProperty("source");
+            Assert.Equal(("url", url), (source.GetProperty("type").GetString(), source.GetProperty("url").GetString()));
+        }
+    }
+
     private static object Image(string url) => new { type = "image_url", image_url = new { url } };
 
     private static string Marker() => "m-" + Guid.NewGuid().ToString("N")[..10];
