@@ -22,6 +22,7 @@ public static class ConversationsApi
     {
         var services = builder.Services;
         services.Configure<Security.ApiKeyOptions>(builder.Configuration.GetSection(Security.ApiKeyOptions.Section));
+        services.Configure<Media.MediaOptions>(builder.Configuration.GetSection(Media.MediaOptions.Section));
         services.AddSingleton<ApiKeyAuthenticator>();
         services.AddSingleton<KeyRevocationSubscription>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyRevocationSubscription>());
@@ -62,6 +63,7 @@ public static class ConversationsApi
             .MapConversationContext()
             .MapKnowledgeBases()
             .MapEmbeddings()
+            .MapFiles()
             .MapModels()
             .MapAdmin()
             .MapRouteAdmin()

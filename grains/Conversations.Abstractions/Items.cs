@@ -1,4 +1,5 @@
 using System.Text;
+using Conversations.Media;
 
 namespace Conversations;
 
@@ -6,7 +7,8 @@ namespace Conversations;
 /// One item of a conversation or response. Three kinds, as OpenAI's Responses API has them:
 /// a message (a role and its text); a function call the model made (<see cref="Call"/> set, role
 /// assistant, no text); and a function call's output (role <see cref="Roles.Tool"/>, <see cref="CallId"/>
-/// naming the call it answers, the output as text). Serializer ids keep stored state readable across versions.
+/// naming the call it answers, the output as text). A message may also hold <see cref="Parts"/> beyond its text (images,
+/// files, audio), kept as references to its tenant's media store. Serializer ids keep stored state readable across versions.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.Item")]
 public sealed record ConversationItem(
@@ -17,10 +19,11 @@ public sealed record ConversationItem(
     [property: Id(4)] DateTimeOffset CreatedAt,
     [property: Id(5)] string? ResponseId = null,
     [property: Id(6)] FunctionCall? Call = null,
-    [property: Id(7)] string? CallId = null)
+    [property: Id(7)] string? CallId = null,
+    [property: Id(8)] IReadOnlyList<ContentPart>? Parts = null)
 {
     /// <summary>The item without its id and bookkeeping, as a model call takes it.</summary>
-    public NewItem ToNew() => new(Role, Text, Call, CallId);
+    public NewItem ToNew() => new(Role, Text, Call, CallId, Parts);
 
     /// <summary>What the tokenizer counts for this item: its text, or a call's name and arguments.</summary>
     public string CountedText => ItemKinds.CountedText(Text, Call);
@@ -35,7 +38,8 @@ public sealed record NewItem(
     [property: Id(0)] string Role,
     [property: Id(1)] string Text,
     [property: Id(2)] FunctionCall? Call = null,
-    [property: Id(3)] string? CallId = null)
+    [property: Id(3)] string? CallId = null,
+    [property: Id(4)] IReadOnlyList<ContentPart>? Parts = null)
 {
     public static NewItem CallOf(FunctionCall call) => new(Roles.Assistant, string.Empty, call);
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Conversations.Context;
 using Conversations.Grains.Context;
+using Conversations.Grains.Media;
 using Conversations.Grains.Memory;
 using Conversations.Grains.Pipeline;
 using Conversations.Providers;
@@ -38,6 +39,7 @@ public sealed class ConversationGrain(
     private PageClearing _clearing = null!;
     private TurnContext _turnContext = null!;
     private StorageReservations _reservations = null!;
+    private ConversationMedia _media = null!;
 
     private string ConversationId => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
 
@@ -54,6 +56,7 @@ public sealed class ConversationGrain(
         _clearing = new(this, _writes, options.Value, logger);
         _turnContext = new(context, _recall, tokens);
         _reservations = new(GrainFactory.GetGrain<ITenantStorageGrain>(tenant), logger);
+        _media = new(GrainFactory, tenant, id);
         _writes.Written = () => _clearing.ScheduleIfNeeded();
         if (await _store.Load())
         {
@@ -82,15 +85,20 @@ public sealed class ConversationGrain(
             return tooMany;
         }
 
-        List<ConversationItem> added = [.. items.Select(ToItem)];
+        var added = await _media.Store([.. items.Select(ToItem)], limits, "items");
+        if (!added.IsSuccess)
+        {
+            return added.Error;
+        }
+
         var created = new ConversationState
         {
             Id = ConversationId,
             CreatedAt = clock.GetUtcNow(),
             Metadata = new(metadata, StringComparer.Ordinal),
-            Items = added,
+            Items = added.Value,
             Policy = policy,
-            Reserved = limits.Reservation(added, creates: true),
+            Reserved = limits.Reservation(added.Value, creates: true),
         };
         return await Write(created, limits: limits) ?? (Result<ConversationInfo>)created.ToInfo();
     }
@@ -116,6 +124,7 @@ public sealed class ConversationGrain(
         }
 
         var (deleted, reserved) = (_writes.State.ToInfo(), _writes.State.Reserved);
+        var withMedia = _writes.State.Items.Where(item => item.Parts is { Count: > 0 }).ToList();
         try
         {
             // Vectors first: if clearing the conversation then fails before its pages are listed, a retried delete still finds it.
@@ -131,6 +140,7 @@ public sealed class ConversationGrain(
         {
             // Gone, even when some of its pages are still to be cleared: what it held no longer counts against its tenant.
             await _reservations.Release(reserved);
+            await _media.Release(withMedia);
         }
 
         if (failure is not null)
@@ -164,7 +174,13 @@ public sealed class ConversationGrain(
             return tooMany;
         }
 
-        var added = items.Select(ToItem).ToList();
+        var stored = await _media.Store([.. items.Select(ToItem)], limits, "items");
+        if (!stored.IsSuccess)
+        {
+            return stored.Error;
+        }
+
+        var added = stored.Value;
         return await Write(current.Append(added, limits).Remember(idempotency, null, added.Select(item => item.Id)), limits: limits)
             ?? (Result<IReadOnlyList<ConversationItem>>)added;
     }
@@ -194,7 +210,7 @@ public sealed class ConversationGrain(
     {
         using var gate = await _writes.Enter(cancellationToken);
         var current = _writes.State;
-        var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.CountedText) }).ToList();
+        var input = request.Input.Select(Priced).ToList();
         var limits = request.Options.Caller?.Storage ?? StorageLimits.None;
         var answered = !current.Exists ? new ErrorChunk(NotFound)
             : current.Replay(request.Idempotency, request.Options.Model)
@@ -209,7 +225,7 @@ public sealed class ConversationGrain(
         // Plan: the route's deployments set the context's budget.
         var policy = ContextPolicy.Layered(request.Policy, current.Policy, request.Options.Caller?.TenantContextPolicy);
         var turnInfo = new CallInfo(Truncation: policy.Truncation);
-        var planned = await pipeline.Plan(request.Options with { Conversation = this.GetPrimaryKeyString() });
+        var planned = await pipeline.Plan(request.Options with { Conversation = this.GetPrimaryKeyString() }, input.SelectMany(item => item.Parts ?? []));
         if (!planned.IsSuccess)
         {
             yield return new ErrorChunk(planned.Error) { Info = turnInfo };
@@ -251,7 +267,14 @@ public sealed class ConversationGrain(
 
         // Persist: the turn is acknowledged only after its items are durable; then its background work is scheduled.
         var output = OutputItems.Of(done.Result, request.OutputItemId, request.ResponseId, clock.GetUtcNow(), tokens.Count);
-        var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Concat(output).ToList();
+        var withMedia = await _media.Store(input, limits, "input");
+        if (!withMedia.IsSuccess)
+        {
+            yield return new ErrorChunk(withMedia.Error) { Info = done.Info };
+            yield break;
+        }
+
+        var stored = withMedia.Value.Select(item => item with { ResponseId = request.ResponseId }).Concat(output).ToList();
         var next = current.Append(stored, limits).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id), output.Count);
         if ((limits.RefuseItems(current.Items.Count, stored.Count, "input") ?? await Write(next, policy, limits, "input")) is { } failure)
         {
@@ -304,8 +327,9 @@ public sealed class ConversationGrain(
         }
 
         var effective = ContextPolicy.Layered(null, current.Policy, tenantPolicy);
+        var (history, omitted) = ConversationMedia.ForPlan(current.Items, config.Deployments);
         var built = context.Build(new ContextInputs(
-            null, current.Facts, current.Items, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective, current.Summary));
+            null, current.Facts, history, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective, current.Summary) { Omitted = omitted });
         return built.IsSuccess ? built.Value.View : built.Error;
     }
 
@@ -350,6 +374,16 @@ public sealed class ConversationGrain(
         return null;
     }
 
-    private ConversationItem ToItem(NewItem item) =>
-        new(Ids.NewItem(item.Kind), item.Role, item.Text, tokens.Count(item.CountedText), clock.GetUtcNow(), null, item.Call, item.CallId);
+    private ConversationItem ToItem(NewItem item)
+    {
+        var (parts, count) = ConversationMedia.Priced(item.CountedText, item.Parts, tokens);
+        return new(Ids.NewItem(item.Kind), item.Role, item.Text, count, clock.GetUtcNow(), null, item.Call, item.CallId, parts);
+    }
+
+    /// <summary>A turn's input item with its tokens counted: its text's and its parts' (<see cref="MediaTokens"/>).</summary>
+    private ConversationItem Priced(ConversationItem item)
+    {
+        var (parts, count) = ConversationMedia.Priced(item.CountedText, item.Parts, tokens);
+        return item with { Parts = parts, Tokens = count };
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Conversations.Media;
 using Microsoft.Extensions.AI;
 
 namespace Conversations.Providers;
@@ -86,11 +87,58 @@ public static class ChatMessages
 
             messages.Add(item.CallId is { } callId
                 ? new ChatMessage(ChatRole.Tool, [new FunctionResultContent(callId, item.Text)])
+                : item.Parts is { Count: > 0 } parts ? new ChatMessage(Role(item.Role), WithParts(item.Text, parts))
                 : new ChatMessage(Role(item.Role), item.Text));
         }
 
         return messages;
     }
+
+    /// <summary>
+    /// A message's text and its parts as Microsoft.Extensions.AI contents, which each provider client writes in its own shape:
+    /// bytes as <see cref="DataContent"/> (an image, a PDF or text file, audio), a remote image as <see cref="UriContent"/>
+    /// (passed on, never fetched). An image's <c>detail</c> rides in the content's additional properties, where the OpenAI
+    /// client reads it. A part whose bytes could not be loaded is named in text rather than sent empty.
+    /// </summary>
+    private static List<AIContent> WithParts(string text, IReadOnlyList<ContentPart> parts)
+    {
+        var contents = new List<AIContent>(parts.Count + 1);
+        if (text.Length > 0)
+        {
+            contents.Add(new TextContent(text));
+        }
+
+        foreach (var part in parts)
+        {
+            AIContent content = part switch
+            {
+                { Data: { } data } => new DataContent(data, part.MediaType) { Name = part.Filename },
+                { Url: { } url } => new UriContent(url, part.Kind == Modalities.Image ? "image/*" : part.MediaType),
+                _ => new TextContent($"{part.Describe()} (not available)"),
+            };
+            if (part.Detail is { } detail && content is DataContent or UriContent)
+            {
+                content.AdditionalProperties = new() { ["detail"] = detail };
+            }
+
+            contents.Add(content);
+        }
+
+        return contents;
+    }
+
+    /// <summary>How the simulated model names what it received beside text: each image, file or audio part of <paramref name="message"/>.</summary>
+    public static IEnumerable<string> Attachments(ChatMessage message) => message.Contents.Select(content => content switch
+    {
+        DataContent data => $"[{KindOf(data.MediaType)} {data.MediaType} {data.Data.Length} bytes]",
+        UriContent uri => $"[{KindOf(uri.MediaType)} {uri.Uri}]",
+        _ => null,
+    }).OfType<string>();
+
+    private static string KindOf(string mediaType) =>
+        mediaType.StartsWith("image/", StringComparison.Ordinal) ? Modalities.Image
+        : mediaType.StartsWith("audio/", StringComparison.Ordinal) ? Modalities.Audio
+        : Modalities.File;
 
     /// <summary>The request's tools and tool choice as chat options (unchanged when it offers none).</summary>
     public static void AddTools(ChatOptions options, CompletionRequest request)

@@ -68,7 +68,7 @@ public sealed class ProviderClients(IOptions<RoutingOptions> options, IOptions<P
         IChatClient inner = deployment.Provider switch
         {
             ProviderKind.Simulated => new SimulatedChatClient(deployment.Name, new SimulatedModel(tokens, deployment.Simulation)),
-            ProviderKind.OpenAICompatible => new ExactOpenAITools(OpenAI(deployment).GetChatClient(model).AsIChatClient()),
+            ProviderKind.OpenAICompatible => new ExactOpenAITools(new OpenAITextFiles(OpenAI(deployment).GetChatClient(model).AsIChatClient())),
             ProviderKind.Anthropic => new AnthropicChatClient(Http, Endpoint(deployment), ApiKey(deployment) ?? string.Empty, model, deployment.MaxOutputTokens),
             _ => throw new InvalidOperationException($"Deployment '{deployment.Name}' has an unknown provider kind."),
         };

@@ -28,7 +28,8 @@ public sealed class SimulatedChatClient(string model, SimulatedModel simulation)
     {
         var reply = simulation.Reply(
             model, [.. messages.Select(m => (m.Role.Value, ChatMessages.Text(m)))],
-            tools: options?.Tools?.Select(t => t.Name).ToHashSet(StringComparer.Ordinal), json: options?.ResponseFormat is ChatResponseFormatJson);
+            tools: options?.Tools?.Select(t => t.Name).ToHashSet(StringComparer.Ordinal), json: options?.ResponseFormat is ChatResponseFormatJson,
+            received: [.. messages.LastOrDefault(m => m.Role == ChatRole.User) is { } last ? ChatMessages.Attachments(last) : []]);
         var responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var sent = 0;
         await foreach (var piece in simulation.Stream(reply, cancellationToken))

@@ -28,6 +28,8 @@ namespace Conversations.Providers;
 /// The calls are made only while the user's message is the last one: once a tool's output follows, the
 /// model answers, quoting the outputs it was given (so a test can see they reached it).
 /// A prompt longer than <see cref="SimulationOptions.ContextWindow"/> fails with 400 <c>context_length_exceeded</c>.
+/// The attachments of the last user message (<paramref name="received"/>: images, files, audio, each with its type and size)
+/// are listed at the end of the reply.
 /// A server-wide <paramref name="fault"/> (directives applied to every request) lets a test make one upstream fail and another not.
 /// The same model backs the in-process provider and the standalone simulated upstream server.
 /// <para>
@@ -43,7 +45,8 @@ namespace Conversations.Providers;
 public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOptions options)
 {
     public SimulatedReply Reply(
-        string model, IReadOnlyList<(string Role, string Text)> messages, string? fault = null, IReadOnlyCollection<string>? tools = null, bool json = false)
+        string model, IReadOnlyList<(string Role, string Text)> messages, string? fault = null, IReadOnlyCollection<string>? tools = null, bool json = false,
+        IReadOnlyList<string>? received = null)
     {
         var lastUser = messages.LastOrDefault(m => m.Role == "user").Text ?? string.Empty;
         var directives = Directives.Parse(fault + " " + lastUser);
@@ -61,9 +64,13 @@ public sealed partial class SimulatedModel(TokenCounter tokens, SimulationOption
         var text = calls.Count > 0 ? string.Empty
             : json ? FactsStated(messages)
             : toolOutputs.Count > 0 ? $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). The tools returned: {string.Join("; ", toolOutputs)}"
-            : $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). You said: {Echo(said)}";
+            : $"Simulated reply from {model} (turn {turn}, {messages.Count} messages in context). You said: {Echo(said)}" + Received(received);
         return new SimulatedReply(tokens.Split(text), Prompt(messages, ref directives), tokens.Count(text) + calls.Sum(c => tokens.Count($"{c.Name} {c.Arguments}")), directives) { Calls = calls };
     }
+
+    /// <summary>What the last user message carried beside text (images, files, audio), so a test sees them arrive.</summary>
+    private static string Received(IReadOnlyList<string>? received) =>
+        received is { Count: > 0 } ? $" Received {received.Count} attachment(s): {string.Join(", ", received)}." : string.Empty;
 
     private int Prompt(IReadOnlyList<(string Role, string Text)> messages, ref Directives directives)
     {

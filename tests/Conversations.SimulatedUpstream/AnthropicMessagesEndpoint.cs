@@ -42,7 +42,7 @@ internal static class AnthropicMessagesEndpoint
 
             recorded.Add(request.Body);
             var tools = (request.Body["tools"] as JsonArray)?.Select(t => t?["name"]?.GetValue<string>() ?? string.Empty).ToHashSet(StringComparer.Ordinal);
-            var reply = model.Reply(request.Model, request.Messages, fault.Directives, tools);
+            var reply = model.Reply(request.Model, request.Messages, fault.Directives, tools, received: ReceivedParts.Of(request.Body["messages"] as JsonArray));
             if (request.Stream)
             {
                 await Stream(context, model, reply, request);

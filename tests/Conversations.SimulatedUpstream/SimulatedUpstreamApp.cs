@@ -78,7 +78,7 @@ public static class SimulatedUpstreamApp
             var modelName = request["model"]?.GetValue<string>() ?? "sim-upstream";
             var tools = (request["tools"] as JsonArray)?.Select(t => t?["function"]?["name"]?.GetValue<string>() ?? string.Empty).ToHashSet(StringComparer.Ordinal);
             var json = (request["response_format"] as JsonObject)?["type"]?.GetValue<string>() is "json_object" or "json_schema";
-            var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", MessageText(m)))], fault.Directives, tools, json);
+            var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", MessageText(m)))], fault.Directives, tools, json, ReceivedParts.Of(messages));
             var maxTokens = reply.Limit(request["max_completion_tokens"]?.GetValue<int>() ?? request["max_tokens"]?.GetValue<int>());
             if (request["stream"]?.GetValue<bool>() == true)
             {

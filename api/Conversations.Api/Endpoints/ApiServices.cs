@@ -2,7 +2,9 @@ using Conversations.Api.Security;
 using Conversations.Tenancy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Conversations.Api.Endpoints;
 
@@ -50,6 +52,9 @@ public sealed record ApiServices(
     public CancellationToken Aborted => Http.RequestAborted;
 
     public ILogger Logger => LoggerFactory.CreateLogger("Conversations.Api");
+
+    /// <summary>Limits on the images, files and audio requests carry (<c>Conversations:Media</c>).</summary>
+    public Media.MediaOptions Media => Http.RequestServices.GetRequiredService<IOptions<Media.MediaOptions>>().Value;
 
     public IConversationGrain Conversation(string id) => Grains.Reference<IConversationGrain>(GrainKeys.For(Tenant, id));
 

@@ -34,14 +34,20 @@ public static class ChatCompletionsEndpoints
             return body.Error.ToResult();
         }
 
-        var request = Validate(body.Value);
+        var request = Validate(body.Value, api.Media);
         var endUser = api.EndUser(body.Value.User);
         if (!request.IsSuccess || !endUser.IsSuccess)
         {
             return (request.Error ?? endUser.Error!).ToResult();
         }
 
-        var call = request.Value with { Caller = api.Caller, EndUser = endUser.Value, StreamDeltas = body.Value.Stream == true, CacheControl = api.CacheControl };
+        var messages = await Media.FileParts.Resolve([.. request.Value.Messages], api);
+        if (!messages.IsSuccess)
+        {
+            return messages.Error.ToResult();
+        }
+
+        var call = request.Value with { Messages = messages.Value, Caller = api.Caller, EndUser = endUser.Value, StreamDeltas = body.Value.Stream == true, CacheControl = api.CacheControl };
         var id = Ids.New(Ids.ChatCompletion);
         var created = api.Clock.GetUtcNow().ToUnixTimeSeconds();
         var reader = new ChunkReader(api.Inference.Complete(call, api.Aborted), api.Logger, api.Aborted);
@@ -114,7 +120,7 @@ public static class ChatCompletionsEndpoints
 
     private static SseItem<string> Data<T>(T payload) => new(JsonSerializer.Serialize(payload, ApiJson.Options));
 
-    private static Result<CompletionRequest> Validate(ChatCompletionCreateJson body)
+    private static Result<CompletionRequest> Validate(ChatCompletionCreateJson body, Media.MediaOptions media)
     {
         if (string.IsNullOrWhiteSpace(body.Model))
         {
@@ -152,7 +158,7 @@ public static class ChatCompletionsEndpoints
         var items = new List<NewItem>(messages.Count);
         for (var i = 0; i < messages.Count; i++)
         {
-            var read = ReadMessage(messages[i], $"messages[{i}]");
+            var read = ReadMessage(messages[i], $"messages[{i}]", media);
             if (!read.IsSuccess)
             {
                 return read.Error;
@@ -170,8 +176,11 @@ public static class ChatCompletionsEndpoints
         };
     }
 
-    /// <summary>A chat message as items: a message; an assistant's text and its function calls; or a tool's output.</summary>
-    private static Result<List<NewItem>> ReadMessage(ChatMessageJson? message, string param)
+    /// <summary>
+    /// A chat message as items: a message (a user's with its images, files and audio); an assistant's text and its function
+    /// calls; or a tool's output.
+    /// </summary>
+    private static Result<List<NewItem>> ReadMessage(ChatMessageJson? message, string param, Media.MediaOptions media)
     {
         if (message?.Role is not { } role || !(Roles.IsKnown(role) || role == Roles.Tool))
         {
@@ -191,13 +200,13 @@ public static class ChatCompletionsEndpoints
         var calls = role == Roles.Assistant ? message.ToolCalls ?? [] : [];
         if (calls.Count == 0 || message.Content is { ValueKind: not JsonValueKind.Null })
         {
-            var text = ContentParts.ReadText(message.Content, $"{param}.content");
-            if (!text.IsSuccess)
+            var content = ContentParts.Read(message.Content, $"{param}.content", role == Roles.User ? media : null);
+            if (!content.IsSuccess)
             {
-                return text.Error;
+                return content.Error;
             }
 
-            items.Add(new NewItem(role, text.Value));
+            items.Add(new NewItem(role, content.Value.Text, Parts: content.Value.Parts));
         }
 
         for (var c = 0; c < calls.Count; c++)

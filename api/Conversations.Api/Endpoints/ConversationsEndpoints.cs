@@ -48,7 +48,7 @@ public static class ConversationsEndpoints
             return invalid.ToResult();
         }
 
-        var items = ReadItems(body.Value.Items, api);
+        var items = await ReadItems(body.Value.Items, api);
         if (!items.IsSuccess)
         {
             return items.Error.ToResult();
@@ -158,7 +158,7 @@ public static class ConversationsEndpoints
             return GatewayError.Invalid("Missing required parameter: 'items'.", "items", "missing_required_parameter").ToResult();
         }
 
-        var items = ReadItems(body.Value.Items, api);
+        var items = await ReadItems(body.Value.Items, api);
         if (!items.IsSuccess)
         {
             return items.Error.ToResult();
@@ -191,11 +191,13 @@ public static class ConversationsEndpoints
             ? ToResult(await api.Conversation(conversationId).DeleteItem(itemId))
             : NotFound(conversationId);
 
-    /// <summary>A request's <c>items</c>, each within the tenant's size for one.</summary>
-    private static Result<List<NewItem>> ReadItems(IReadOnlyList<InputItemJson?>? json, ApiServices api)
+    /// <summary>A request's <c>items</c>, each within the tenant's size for one, its files sent by id resolved.</summary>
+    private static async Task<Result<List<NewItem>>> ReadItems(IReadOnlyList<InputItemJson?>? json, ApiServices api)
     {
-        var items = InputItems.Read(json, "items", MaxItemsPerRequest);
-        return items.IsSuccess && api.Caller.Storage.RefuseLargeItem(items.Value, i => $"items[{i}]") is { } tooLarge ? tooLarge : items;
+        var items = InputItems.Read(json, "items", MaxItemsPerRequest, api.Media);
+        return !items.IsSuccess ? items
+            : api.Caller.Storage.RefuseLargeItem(items.Value, i => $"items[{i}]") is { } tooLarge ? tooLarge
+            : await Media.FileParts.Resolve(items.Value, api);
     }
 
     private static IResult ToResult(Result<ConversationInfo> result) =>

@@ -117,11 +117,17 @@ internal sealed class ResponsePlan
             return unknown;
         }
 
-        var input = ResponsesEndpoints.ReadInput(body.Input);
+        var read = ResponsesEndpoints.ReadInput(body.Input, api.Media);
         var endUser = api.EndUser(body.User);
-        if (!input.IsSuccess || !endUser.IsSuccess)
+        if (!read.IsSuccess || !endUser.IsSuccess)
         {
-            return input.Error ?? endUser.Error!;
+            return read.Error ?? endUser.Error!;
+        }
+
+        var input = await Media.FileParts.Resolve(read.Value, api);
+        if (!input.IsSuccess)
+        {
+            return input.Error;
         }
 
         // A turn's input becomes conversation items: each within the tenant's size for one.
@@ -149,7 +155,7 @@ internal sealed class ResponsePlan
         }
 
         var now = api.Clock.GetUtcNow();
-        var items = input.Value.Select(item => new ConversationItem(Ids.NewItem(item.Kind), item.Role, item.Text, 0, now, null, item.Call, item.CallId)).ToList();
+        var items = input.Value.Select(item => new ConversationItem(Ids.NewItem(item.Kind), item.Role, item.Text, 0, now, null, item.Call, item.CallId, item.Parts)).ToList();
         if (body.PreviousResponseId is not null)
         {
             // A chained response's calls and outputs follow the chain as a conversation's do, and the chain's last calls must be answered.
@@ -308,7 +314,7 @@ internal sealed class ResponsePlan
         CreatedAt,
         Model,
         Body.Instructions,
-        Input,
+        [.. Input.Select(item => item.Parts is null ? item : item with { Parts = [.. item.Parts.Select(part => part.Stored())] })], // a stored response keeps no bytes
         output,
         usage,
         Body.PreviousResponseId,

@@ -309,5 +309,5 @@ public static class ResponsesEndpoints
         return chain;
     }
 
-    internal static Result<List<NewItem>> ReadInput(JsonElement? input) => InputItems.ReadInput(input, MaxInputItems);
+    internal static Result<List<NewItem>> ReadInput(JsonElement? input, Media.MediaOptions? media = null) => InputItems.ReadInput(input, MaxInputItems, media);
 }

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Conversations.Api.Media;
+using Conversations.Media;
 
 namespace Conversations.Api;
 
@@ -22,10 +24,27 @@ public abstract record ItemJson(string Id, string Status)
     public static ItemJson From(ConversationItem item) =>
         item.Call is { } call ? new FunctionCallItemJson(item.Id, "completed", call.CallId, call.Name, call.Arguments)
         : item.CallId is { } callId ? new FunctionCallOutputItemJson(item.Id, "completed", callId, item.Text)
-        : new MessageItemJson(item.Id, "completed", item.Role, [item.Role == Roles.Assistant ? TextPartJson.Output(item.Text) : TextPartJson.Input(item.Text)]);
+        : new MessageItemJson(item.Id, "completed", item.Role,
+            [item.Role == Roles.Assistant ? TextPartJson.Output(item.Text) : TextPartJson.Input(item.Text), .. (item.Parts ?? []).Select(MediaPartJson.From)]);
 }
 
-public sealed record MessageItemJson(string Id, string Status, string Role, IReadOnlyList<TextPartJson> Content) : ItemJson(Id, Status);
+/// <summary>A message: its text part, then its images, files and audio (<see cref="MediaPartJson"/>), as OpenAI lists them.</summary>
+public sealed record MessageItemJson(string Id, string Status, string Role, IReadOnlyList<object> Content) : ItemJson(Id, Status);
+
+/// <summary>
+/// An image (<c>input_image</c>), file (<c>input_file</c>) or audio (<c>input_audio</c>) part of a stored message. Its bytes
+/// are not repeated: an uploaded file is named by its <c>file_id</c>, a remote image by its <c>image_url</c>; inline bytes
+/// are described by their type and size (this gateway's <c>media_type</c> and <c>bytes</c>).
+/// </summary>
+public sealed record MediaPartJson(string Type, string? Detail = null, string? FileId = null, string? ImageUrl = null, string? Filename = null, string? MediaType = null, long? Bytes = null)
+{
+    public static MediaPartJson From(ContentPart part) => part.Kind switch
+    {
+        Modalities.Image => new("input_image", part.Detail ?? "auto", part.FileId, part.Url, MediaType: part.Url is null ? part.MediaType : null, Bytes: part.Url is null ? part.Size : null),
+        Modalities.Audio => new("input_audio", FileId: part.FileId, MediaType: part.MediaType, Bytes: part.Size),
+        _ => new("input_file", FileId: part.FileId, Filename: part.Filename, MediaType: part.MediaType, Bytes: part.Size),
+    };
+}
 
 public sealed record FunctionCallItemJson(string Id, string Status, string CallId, string Name, string Arguments) : ItemJson(Id, Status);
 
@@ -49,7 +68,7 @@ public sealed record DeletedJson(string Id, string Object, bool Deleted);
 public static class InputItems
 {
     /// <summary>Validates items sent by a client; every refusal names the field at fault.</summary>
-    public static Result<List<NewItem>> Read(IReadOnlyList<InputItemJson?>? items, string param, int maxItems)
+    public static Result<List<NewItem>> Read(IReadOnlyList<InputItemJson?>? items, string param, int maxItems, MediaOptions? media = null)
     {
         if (items is null)
         {
@@ -72,7 +91,7 @@ public static class InputItems
 
             Result<NewItem> next = item.Type switch
             {
-                null or ItemKinds.Message => Message(item, itemParam),
+                null or ItemKinds.Message => Message(item, itemParam, media ?? MediaOptions.Default),
                 ItemKinds.FunctionCall => Call(item, itemParam),
                 ItemKinds.FunctionCallOutput => Output(item, itemParam),
                 CompactionItemJson.Kind => Compaction(item, itemParam),
@@ -90,7 +109,7 @@ public static class InputItems
         return read;
     }
 
-    private static Result<NewItem> Message(InputItemJson item, string param)
+    private static Result<NewItem> Message(InputItemJson item, string param, MediaOptions media)
     {
         if (item.Role is null || !Roles.IsKnown(item.Role))
         {
@@ -98,8 +117,8 @@ public static class InputItems
                 $"Invalid value for '{param}.role': expected one of 'user', 'assistant', 'system', 'developer'.", $"{param}.role", "invalid_value");
         }
 
-        var text = ContentParts.ReadText(item.Content, $"{param}.content");
-        return text.IsSuccess ? new NewItem(item.Role, text.Value) : text.Error;
+        var content = ContentParts.Read(item.Content, $"{param}.content", item.Role == Roles.User ? media : null);
+        return content.IsSuccess ? new NewItem(item.Role, content.Value.Text, Parts: content.Value.Parts) : content.Error;
     }
 
     /// <summary>A <c>compaction</c> item from <c>POST /v1/responses/compact</c>: its summary, readable text, goes to the model as a system message.</summary>
@@ -130,7 +149,7 @@ public static class InputItems
     }
 
     /// <summary>A response's <c>input</c>: a string (one user message) or an array of items.</summary>
-    public static Result<List<NewItem>> ReadInput(JsonElement? input, int maxItems)
+    public static Result<List<NewItem>> ReadInput(JsonElement? input, int maxItems, MediaOptions? media = null)
     {
         switch (input)
         {
@@ -149,7 +168,7 @@ public static class InputItems
                     return GatewayError.Invalid($"Invalid 'input': {exception.Message}", "input", "invalid_type");
                 }
 
-                var read = Read(items, "input", maxItems);
+                var read = Read(items, "input", maxItems, media);
                 return read.IsSuccess && read.Value.Count == 0
                     ? GatewayError.Invalid("Invalid 'input': expected at least one item.", "input", "empty_array")
                     : read;

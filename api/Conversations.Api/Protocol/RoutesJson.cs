@@ -126,7 +126,8 @@ public sealed record DeploymentJson(
     int? ContextWindow = null,
     int? MaxOutputTokens = null,
     List<string>? Tags = null,
-    SimulationJson? Simulation = null)
+    SimulationJson? Simulation = null,
+    List<string>? InputModalities = null)
 {
     public Result<RouteDeployment> ToDeployment()
     {
@@ -144,6 +145,11 @@ public sealed record DeploymentJson(
         if (Simulation?.FirstTokenLatencyMs is < 0 or > 600_000)
         {
             return RouteConfigJson.Invalid("'simulation.first_token_latency_ms' must be between 0 and 600000.", "deployments");
+        }
+
+        if (InputModalities?.FirstOrDefault(kind => !global::Conversations.Media.Modalities.IsKnown(kind)) is { } unknown)
+        {
+            return RouteConfigJson.Invalid($"Invalid 'input_modalities' of deployment '{Name}': '{unknown}' is not one of {string.Join(", ", global::Conversations.Media.Modalities.All)}.", "deployments");
         }
 
         var defaults = new RouteDeployment();
@@ -166,6 +172,7 @@ public sealed record DeploymentJson(
                 TokensPerSecond = Simulation?.TokensPerSecond ?? 0,
                 ContextWindow = Simulation?.ContextWindow,
             },
+            InputModalities = InputModalities,
         };
     }
 
@@ -175,7 +182,8 @@ public sealed record DeploymentJson(
         d.ContextWindow, d.MaxOutputTokens, [.. d.Tags],
         d.Provider == ProviderKind.Simulated
             ? new SimulationJson((long)d.Simulation.FirstTokenLatency.TotalMilliseconds, d.Simulation.TokensPerSecond, d.Simulation.ContextWindow)
-            : null);
+            : null,
+        d.InputModalities is { } modalities ? [.. modalities] : null);
 }
 
 public sealed record PricesJson(decimal? InputPerMillion, decimal? OutputPerMillion, decimal? CachedInputPerMillion);

@@ -169,4 +169,10 @@ public static class LeftOutReasons
 
     /// <summary>A function call whose output is not in the context, or an output whose call is not: sent alone, a provider would refuse the request.</summary>
     public const string UnpairedToolCall = "unpaired_tool_call";
+
+    /// <summary>
+    /// An image, file or audio part (listed as <c>{item id}#{part index}</c>) of a kind one of the route's deployments does not
+    /// take: the item's text is sent, the part is not.
+    /// </summary>
+    public const string InputModality = "input_modality";
 }

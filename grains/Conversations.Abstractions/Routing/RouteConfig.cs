@@ -95,6 +95,23 @@ public sealed class RouteDeployment
 
     [Id(11)] public SimulationOptions Simulation { get; init; } = new();
 
+    /// <summary>
+    /// The kinds of input the model takes (<see cref="Media.Modalities"/>: text, image, file, audio); unset, what its provider can
+    /// carry. A call with a part of a kind a deployment does not take skips it; a call none of its route's deployments can take is a 400.
+    /// </summary>
+    [Id(12)] public IReadOnlyList<string>? InputModalities { get; init; }
+
+    /// <summary>Whether this deployment takes input of <paramref name="kind"/>.</summary>
+    public bool Takes(string kind) => kind == Media.Modalities.Text || (InputModalities ?? ProviderModalities).Contains(kind);
+
+    /// <summary>What the provider can carry: Anthropic's Messages API has no audio input; the local embedding model takes text.</summary>
+    private IReadOnlyList<string> ProviderModalities => Provider switch
+    {
+        ProviderKind.Anthropic => [Media.Modalities.Text, Media.Modalities.Image, Media.Modalities.File],
+        ProviderKind.LocalEmbeddings => [Media.Modalities.Text],
+        _ => Media.Modalities.All,
+    };
+
     public bool ServesChat => Provider != ProviderKind.LocalEmbeddings;
 
     public bool ServesEmbeddings => Provider is ProviderKind.OpenAICompatible or ProviderKind.LocalEmbeddings;
@@ -103,6 +120,7 @@ public sealed class RouteDeployment
     {
         Name = Name, Provider = Provider, BaseUrl = BaseUrl, Credential = Credential, UpstreamModel = UpstreamModel, Weight = Weight,
         Priority = Priority, Prices = prices, ContextWindow = ContextWindow, MaxOutputTokens = MaxOutputTokens, Tags = Tags, Simulation = Simulation,
+        InputModalities = InputModalities,
     };
 }
 

@@ -46,6 +46,7 @@ public static class EndpointGroups
     public const string Usage = "usage";
     public const string Admin = "admin";
     public const string Knowledge = "knowledge";
+    public const string Files = "files";
 
-    public static readonly IReadOnlyList<string> All = [Chat, Responses, Conversations, Models, Usage, Admin, Knowledge];
+    public static readonly IReadOnlyList<string> All = [Chat, Responses, Conversations, Models, Usage, Admin, Knowledge, Files];
 }

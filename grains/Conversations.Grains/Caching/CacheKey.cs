@@ -2,20 +2,21 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Conversations.Caching;
+using Conversations.Media;
 
 namespace Conversations.Grains.Caching;
 
 /// <summary>
 /// The response cache's key: a SHA-256 over a canonical form of everything that changes the answer. The tenant, the alias
 /// and its route version, the end user when the cache is scoped to users, the messages actually sent (a turn's built
-/// context), tools, <c>tool_choice</c>, parallel calls, the response format, sampling and the output limit. JSON written by
+/// context, with its images, files and audio by content address), tools, <c>tool_choice</c>, parallel calls, the response format, sampling, the output limit and stop sequences. JSON written by
 /// clients (tool parameters, schemas, call arguments) is canonical: its key order, whitespace and number spelling do not
 /// change the key. Not in it, because they do not change the answer: the key, the conversation's id, whether it streams.
 /// </summary>
 public static class CacheKey
 {
     /// <summary>Changes when the canonical form does, so entries of an older form are never read as this one's.</summary>
-    private const int Form = 1;
+    private const int Form = 2; // 2: media parts and stop sequences joined the key
 
     /// <summary>The exact key: hex of the hash.</summary>
     public static string Exact(string tenant, int routeVersion, CompletionRequest request, CacheScope scope) =>
@@ -64,6 +65,11 @@ public static class CacheKey
             }
 
             json.WriteStringValue(message.CallId);
+            foreach (var part in message.Parts ?? [])
+            {
+                Write(json, part);
+            }
+
             if (message.Call is { } call)
             {
                 json.WriteStringValue(call.CallId);
@@ -108,7 +114,28 @@ public static class CacheKey
         Write(json, request.TopP);
         json.WritePropertyName("max_output_tokens");
         Write(json, request.MaxOutputTokens);
+        json.WriteStartArray("stop");
+        foreach (var stop in request.StopSequences ?? [])
+        {
+            json.WriteStringValue(stop);
+        }
+
+        json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    /// <summary>An image, file or audio part by what it is: its bytes' address (stored or inline), or its URL, and how it is read.</summary>
+    private static void Write(Utf8JsonWriter json, ContentPart part)
+    {
+        json.WriteStartArray();
+        json.WriteStringValue(part.Kind);
+        json.WriteStringValue(part.MediaType);
+        json.WriteStringValue(part.Ref ?? (part.Data is { } data ? ContentAddress.Of(data) : null));
+        json.WriteStringValue(part.Url);
+        json.WriteStringValue(part.FileId);
+        json.WriteStringValue(part.Detail);
+        json.WriteStringValue(part.Filename);
+        json.WriteEndArray();
     }
 
     private static void Write(Utf8JsonWriter json, bool? value)

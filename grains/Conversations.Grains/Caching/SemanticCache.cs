@@ -13,10 +13,11 @@ namespace Conversations.Grains.Caching;
 /// </summary>
 public sealed class SemanticCache(IEmbeddingGenerator<string, Embedding<float>> embeddings, IVectorStore vectors, IGrainFactory grains)
 {
-    /// <summary>The question a semantic lookup matches: the last message when it is a user's, and none when any message is a function's output.</summary>
+    /// <summary>The question a semantic lookup matches: the last message when it is a user's, and none when any message is a function's output or
+    /// holds an image, file or audio (their meaning is not in the text).</summary>
     public static string? Question(CompletionRequest request) =>
         request.Messages.Count > 0 && request.Messages[^1] is { Role: Roles.User, Call: null, CallId: null } last
-        && !request.Messages.Any(message => message.CallId is not null)
+        && !request.Messages.Any(message => message.CallId is not null || message.Parts is { Count: > 0 })
             ? last.Text
             : null;
 

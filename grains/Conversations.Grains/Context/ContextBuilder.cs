@@ -25,6 +25,11 @@ public sealed class ContextBuilder(TokenCounter tokens)
         var used = TokenCounter.MessageOverhead; // the prompt's own framing
         var sections = new List<ContextSection>();
         var leftOut = new LeftOutList(inputs.History);
+        foreach (var omitted in inputs.Omitted ?? [])
+        {
+            leftOut.Add(omitted);
+        }
+
         var head = new List<NewItem>();
 
         if (inputs.Instructions is { Length: > 0 } instructions)

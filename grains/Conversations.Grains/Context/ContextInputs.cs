@@ -19,6 +19,9 @@ public sealed record ContextInputs(
 
     /// <summary>Knowledge-base chunks relevant to the new input, best match first.</summary>
     public IReadOnlyList<VectorMatchRef> Knowledge => KnowledgeChunks ?? [];
+
+    /// <summary>Parts of the history left out before the build (<see cref="LeftOutReasons.InputModality"/>), listed with what the build leaves out.</summary>
+    public IReadOnlyList<LeftOut>? Omitted { get; init; }
 }
 
 /// <summary>A retrieved chunk: its citation id (<c>{kb}/{doc}#{n}</c>) and text.</summary>

@@ -41,8 +41,11 @@ public sealed class CallPipeline
     /// <summary>The stages between the route and the model, in order.</summary>
     public IReadOnlyList<ICallStage> Stages => _stages;
 
-    /// <summary>Resolves the call's route: a plan of chat deployments, or why the call cannot be made.</summary>
-    public ValueTask<Result<ModelCall>> Plan(CompletionRequest request) => _route.Resolve(request);
+    /// <summary>
+    /// Resolves the call's route: a plan of chat deployments, or why the call cannot be made. A turn names the images, files
+    /// and audio of its new input in <paramref name="parts"/>: its messages are built after the plan.
+    /// </summary>
+    public ValueTask<Result<ModelCall>> Plan(CompletionRequest request, IEnumerable<Conversations.Media.ContentPart>? parts = null) => _route.Resolve(request, parts);
 
     /// <summary>Runs a planned call through the stages and the model.</summary>
     public IAsyncEnumerable<CompletionChunk> Run(ModelCall call, CancellationToken cancellationToken) => _run(call, cancellationToken);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Conversations.Media;
 using Microsoft.Extensions.AI;
 
 namespace Conversations.Providers.Anthropic;
@@ -7,7 +8,8 @@ namespace Conversations.Providers.Anthropic;
 /// A chat history in the shape the Messages API accepts: the system messages lifted into one top-level
 /// string, and the rest as turns that alternate between user and assistant. A model's function calls
 /// are <c>tool_use</c> blocks of its turn; their outputs are <c>tool_result</c> blocks at the head of
-/// the next user turn, as the API requires.
+/// the next user turn, as the API requires. Images are <c>image</c> blocks and files <c>document</c> blocks, each with its
+/// <c>source</c>: base64 bytes, a PDF's or a text file's, or an image's URL (passed on, never fetched by the gateway).
 /// </summary>
 internal sealed record AnthropicConversation(string? System, IReadOnlyList<AnthropicTurn> Turns)
 {
@@ -46,6 +48,18 @@ internal sealed record AnthropicConversation(string? System, IReadOnlyList<Anthr
                     case FunctionCallContent call:
                         blocks.Add(new AnthropicBlock("tool_use", Id: call.CallId, Name: call.Name,
                             Input: JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), ChatMessages.Compact)));
+                        break;
+                    case DataContent data when data.HasTopLevelMediaType("image"):
+                        blocks.Add(new AnthropicBlock("image", MediaType: data.MediaType, Data: data.Base64Data.ToString()));
+                        break;
+                    case DataContent data when data.MediaType == MediaSniffer.PlainText:
+                        blocks.Add(new AnthropicBlock("document", MediaType: data.MediaType, Text: global::System.Text.Encoding.UTF8.GetString(data.Data.Span), Name: data.Name));
+                        break;
+                    case DataContent data when !data.HasTopLevelMediaType("audio"):
+                        blocks.Add(new AnthropicBlock("document", MediaType: data.MediaType, Data: data.Base64Data.ToString(), Name: data.Name));
+                        break;
+                    case UriContent uri when uri.HasTopLevelMediaType("image"):
+                        blocks.Add(new AnthropicBlock("image", Url: uri.Uri.ToString()));
                         break;
                     case FunctionResultContent result:
                         // Results lead the user turn that follows the calls.
@@ -91,6 +105,9 @@ internal sealed record AnthropicTurn(string Role, List<AnthropicBlock> Blocks)
                     json.WriteString("tool_use_id", block.Id);
                     json.WriteString("content", block.Text);
                     break;
+                case "image" or "document":
+                    WriteSource(json, block);
+                    break;
                 default:
                     json.WriteString("text", block.Text);
                     break;
@@ -101,6 +118,30 @@ internal sealed record AnthropicTurn(string Role, List<AnthropicBlock> Blocks)
 
         json.WriteEndArray();
     }
+
+    /// <summary>An image's or document's <c>source</c> (and a document's <c>title</c>, its file name).</summary>
+    private static void WriteSource(Utf8JsonWriter json, AnthropicBlock block)
+    {
+        json.WriteStartObject("source");
+        if (block.Url is { } url)
+        {
+            json.WriteString("type", "url");
+            json.WriteString("url", url);
+        }
+        else
+        {
+            json.WriteString("type", block.Data is null ? "text" : "base64");
+            json.WriteString("media_type", block.MediaType);
+            json.WriteString("data", block.Data ?? block.Text);
+        }
+
+        json.WriteEndObject();
+        if (block.Type == "document" && block.Name is { Length: > 0 } title)
+        {
+            json.WriteString("title", title);
+        }
+    }
 }
 
-internal sealed record AnthropicBlock(string Type, string? Text = null, string? Id = null, string? Name = null, string? Input = null);
+internal sealed record AnthropicBlock(
+    string Type, string? Text = null, string? Id = null, string? Name = null, string? Input = null, string? MediaType = null, string? Data = null, string? Url = null);

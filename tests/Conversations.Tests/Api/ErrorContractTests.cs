@@ -27,7 +27,8 @@ public sealed class ErrorContractTests(GatewayFixture fixture)
     [InlineData("""{"messages":[{"role":"user","content":"x"}]}""", "model")]
     [InlineData("""{"model":"sim-small","messages":[]}""", "messages")]
     [InlineData("""{"model":"sim-small","messages":[{"role":"wizard","content":"x"}]}""", "messages[0].role")]
-    [InlineData("""{"model":"sim-small","messages":[{"role":"user","content":[{"type":"image_url"}]}]}""", "messages[0].content[0].type")]
+    [InlineData("""{"model":"sim-small","messages":[{"role":"system","content":[{"type":"image_url"}]}]}""", "messages[0].content[0].type")]
+    [InlineData("""{"model":"sim-small","messages":[{"role":"user","content":[{"type":"image_url"}]}]}""", "messages[0].content[0].image_url")]
     [InlineData("""{"model":"sim-small","temperature":7,"messages":[{"role":"user","content":"x"}]}""", "temperature")]
     [InlineData("""{"model":"sim-small","messages":"hello"}""", "messages")]
     public async Task Invalid_chat_requests_name_the_offending_parameter(string body, string param)

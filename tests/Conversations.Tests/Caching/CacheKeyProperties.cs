@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Conversations.Caching;
 using Conversations.Grains.Caching;
+using Conversations.Media;
 using Conversations.Tests.Infrastructure;
 using CsCheck;
 
@@ -60,6 +61,23 @@ public sealed class CacheKeyProperties
         Assert.Equal(CacheKey.Rest("t", 1, request, CacheScope.Tenant), CacheKey.Rest("t", 1, paraphrased, CacheScope.Tenant));
         Assert.NotEqual(CacheKey.Rest("t", 1, request, CacheScope.Tenant), CacheKey.Rest("t", 1, earlierChanged, CacheScope.Tenant));
         Assert.NotEqual(CacheKey.Exact("t", 1, request, CacheScope.Tenant), CacheKey.Rest("t", 1, request, CacheScope.Tenant));
+    }
+
+    [Fact]
+    public void Images_and_stop_sequences_change_the_key_and_the_same_bytes_inline_or_stored_keep_it()
+    {
+        byte[] red = [1, 2, 3], blue = [4, 5, 6];
+        CompletionRequest With(params ContentPart[] parts) =>
+            new("alias", [new NewItem(Roles.User, "what is in this picture?", Parts: parts)]);
+        var inline = CacheKey.Exact("t", 1, With(new ContentPart(Modalities.Image, "image/png", 3, Data: red)), CacheScope.Tenant);
+
+        Assert.Equal(inline, CacheKey.Exact("t", 1, With(new ContentPart(Modalities.Image, "image/png", 3, Ref: ContentAddress.Of(red))), CacheScope.Tenant));
+        Assert.NotEqual(inline, CacheKey.Exact("t", 1, With(new ContentPart(Modalities.Image, "image/png", 3, Data: blue)), CacheScope.Tenant));
+        Assert.NotEqual(inline, CacheKey.Exact("t", 1, With(new ContentPart(Modalities.Image, "image/png", 3, Data: red, Detail: "high")), CacheScope.Tenant));
+        Assert.NotEqual(inline, CacheKey.Exact("t", 1, With(), CacheScope.Tenant));
+        Assert.NotEqual(CacheKey.Exact("t", 1, With(), CacheScope.Tenant), CacheKey.Exact("t", 1, With() with { StopSequences = ["END"] }, CacheScope.Tenant));
+        Assert.Null(SemanticCache.Question(With(new ContentPart(Modalities.Image, "image/png", 3, Data: red))));
+        Assert.NotNull(SemanticCache.Question(With()));
     }
 
     /// <summary>A request whose JSON-valued fields are trees, rendered in a spelling a random source picks.</summary>

@@ -20,13 +20,14 @@ public sealed class BadInputProperties(GatewayFixture fixture)
         ["model", "messages", "input", "conversation", "items", "metadata", "stream", "stream_options", "temperature", "top_p",
          "max_tokens", "max_output_tokens", "previous_response_id", "instructions", "store", "role", "content", "type", "user", "n", "tools",
          "tool_choice", "parallel_tool_calls", "tool_calls", "tool_call_id", "function", "name", "parameters", "call_id", "arguments", "output",
-         "response_format", "json_schema", "schema", "text", "format", "context_policy", "knowledge_bases"];
+         "response_format", "json_schema", "schema", "text", "format", "context_policy", "knowledge_bases",
+         "image_url", "url", "detail", "file", "file_id", "file_data", "filename", "input_audio", "data", "purpose"];
 
     /// <summary>250 in the suite; the larger run sets <c>CONVERSATIONS_FUZZ_ITERATIONS</c> (see bench/README.md).</summary>
     private static readonly long Iterations =
         long.TryParse(Environment.GetEnvironmentVariable("CONVERSATIONS_FUZZ_ITERATIONS"), out var configured) ? configured : 250;
 
-    private static readonly string[] ContentTypes = ["application/json", "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1", ""];
+    private static readonly string[] ContentTypes = ["application/json", "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1", "", "multipart/form-data; boundary=x", "multipart/form-data"];
 
     [Fact]
     public async Task Every_endpoint_answers_bad_input_with_a_4xx_in_OpenAIs_shape_and_changes_nothing()
@@ -72,6 +73,11 @@ public sealed class BadInputProperties(GatewayFixture fixture)
                 ("GET", $"/v1/conversations/{id}/items?order={Uri.EscapeDataString(order)}&limit={limit}&after={Uri.EscapeDataString(order)}")),
             ids.Select(id => ("GET", $"/v1/responses/{id}")),
             ids.Select(id => ("DELETE", $"/v1/responses/{id}")),
+            Gen.Const(("POST", "/v1/files")),
+            ids.Select(id => ("GET", $"/v1/files/{id}")),
+            ids.Select(id => ("GET", $"/v1/files/{id}/content")),
+            ids.Select(id => ("DELETE", $"/v1/files/{id}")),
+            Gen.Select(Gen.String[0, 12], Gen.String[0, 6], (purpose, limit) => ("GET", $"/v1/files?purpose={Uri.EscapeDataString(purpose)}&limit={Uri.EscapeDataString(limit)}")),
             Gen.Const(("POST", "/v1/admin/tenants")),
             Gen.String[0, 20].Select(t => ("GET", $"/v1/usage?start_date={Uri.EscapeDataString(t)}&group_by={Uri.EscapeDataString(t)}")));
         return Gen.Select(endpoint, Bodies(conversationId), Gen.OneOf(ContentTypes), Gen.String[0, 300].Null(0.7),
@@ -90,6 +96,9 @@ public sealed class BadInputProperties(GatewayFixture fixture)
             Gen.Const<JsonNode?>((JsonNode?)"sim-small"),
             Gen.Const<JsonNode?>((JsonNode?)"function"),
             Gen.Const<JsonNode?>((JsonNode?)"json_schema"),
+            Gen.Const<JsonNode?>((JsonNode?)"image_url"),
+            Gen.Const<JsonNode?>((JsonNode?)"input_image"),
+            Gen.Const<JsonNode?>((JsonNode?)"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="),
             Gen.Const<JsonNode?>((JsonNode?)"function_call_output"),
             Gen.Int[0, 70_000].Select(n => (JsonNode?)new string('x', n)));
         var value = Gen.OneOf(
