@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using Conversations.Context;
+using Conversations.Guardrails;
 using Conversations.Grains.Context;
+using Conversations.Grains.Guardrails;
 using Conversations.Grains.Memory;
 using Conversations.Grains.Pipeline;
 using Conversations.Providers;
@@ -68,7 +70,8 @@ public sealed class ConversationGrain(
             : context.Invoke();
 
     public async Task<Result<ConversationInfo>> Create(
-        IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null, StorageLimits? limits = null)
+        IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null, StorageLimits? limits = null,
+        PiiPolicy? redact = null)
     {
         using var gate = await _writes.Enter(CancellationToken.None);
         if (_writes.State.Exists)
@@ -82,7 +85,7 @@ public sealed class ConversationGrain(
             return tooMany;
         }
 
-        List<ConversationItem> added = [.. items.Select(ToItem)];
+        List<ConversationItem> added = [.. items.Select(item => ToItem(item, redact))];
         var created = new ConversationState
         {
             Id = ConversationId,
@@ -142,7 +145,8 @@ public sealed class ConversationGrain(
         return deleted;
     }
 
-    public async Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items, Idempotency? idempotency = null, StorageLimits? limits = null)
+    public async Task<Result<IReadOnlyList<ConversationItem>>> AddItems(
+        IReadOnlyList<NewItem> items, Idempotency? idempotency = null, StorageLimits? limits = null, PiiPolicy? redact = null)
     {
         using var gate = await _writes.Enter(CancellationToken.None);
         var current = _writes.State;
@@ -164,7 +168,7 @@ public sealed class ConversationGrain(
             return tooMany;
         }
 
-        var added = items.Select(ToItem).ToList();
+        var added = items.Select(item => ToItem(item, redact)).ToList();
         return await Write(current.Append(added, limits).Remember(idempotency, null, added.Select(item => item.Id)), limits: limits)
             ?? (Result<IReadOnlyList<ConversationItem>>)added;
     }
@@ -252,6 +256,11 @@ public sealed class ConversationGrain(
         // Persist: the turn is acknowledged only after its items are durable; then its background work is scheduled.
         var output = OutputItems.Of(done.Result, request.OutputItemId, request.ResponseId, clock.GetUtcNow(), tokens.Count);
         var stored = input.Select(item => item with { ResponseId = request.ResponseId }).Concat(output).ToList();
+        if (request.Options.Caller?.Guardrails?.Pii is { StoreRedacted: true } redact)
+        {
+            stored = [.. stored.Select(item => StoredRedaction.Redact(item, redact, tokens.Count))]; // the client still gets the answer as it was
+        }
+
         var next = current.Append(stored, limits).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id), output.Count);
         if ((limits.RefuseItems(current.Items.Count, stored.Count, "input") ?? await Write(next, policy, limits, "input")) is { } failure)
         {
@@ -328,6 +337,9 @@ public sealed class ConversationGrain(
 
         return null;
     }
+
+    /// <summary>A client's item as stored: redacted first when the caller's policy says so (<see cref="StoredRedaction"/>).</summary>
+    private ConversationItem ToItem(NewItem sent, PiiPolicy? redact) => ToItem(redact is null ? sent : StoredRedaction.Redact(sent, redact));
 
     private ConversationItem ToItem(NewItem item) =>
         new(Ids.NewItem(item.Kind), item.Role, item.Text, tokens.Count(item.CountedText), clock.GetUtcNow(), null, item.Call, item.CallId);

@@ -26,10 +26,13 @@ public sealed record LimitsJson(
 }
 
 /// <summary><c>storage_limits</c> is read by <see cref="StorageLimitsJson.Read"/>: it tells a field left out from one set to null.</summary>
-public sealed record TenantCreateJson(string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, JsonElement? StorageLimits = null);
+/// <summary><c>guardrails</c> is read by <see cref="GuardrailsJson.Read"/>.</summary>
+public sealed record TenantCreateJson(
+    string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, JsonElement? StorageLimits = null, JsonElement? Guardrails = null);
 
 public sealed record TenantUpdateJson(
-    string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, ContextPolicyJson? ContextPolicy = null, JsonElement? StorageLimits = null);
+    string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, ContextPolicyJson? ContextPolicy = null, JsonElement? StorageLimits = null,
+    JsonElement? Guardrails = null);
 
 /// <summary>
 /// A tenant; <c>context_policy</c> is the default for its conversations (they and requests override it field by field);
@@ -37,20 +40,25 @@ public sealed record TenantUpdateJson(
 /// </summary>
 public sealed record TenantJson(
     string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt,
-    StorageLimitsJson StorageLimits, ContextPolicyJson? ContextPolicy = null, StoredJson? Stored = null)
+    StorageLimitsJson StorageLimits, ContextPolicyJson? ContextPolicy = null, StoredJson? Stored = null, GuardrailsJson? Guardrails = null)
 {
     public string Object => "tenant";
 
     public static TenantJson From(TenantSettings tenant, StoredData? stored = null) => new(
         tenant.Id, tenant.Name, tenant.Disabled ? "disabled" : "active",
         LimitsJson.From(tenant.Limits), LimitsJson.From(tenant.UserLimits), tenant.AllowedModels, tenant.CreatedAt.ToUnixTimeSeconds(),
-        StorageLimitsJson.From(tenant.Storage), ContextPolicyJson.From(tenant.ContextPolicy), stored is null ? null : new StoredJson(stored.Conversations, stored.Bytes));
+        StorageLimitsJson.From(tenant.Storage), ContextPolicyJson.From(tenant.ContextPolicy), stored is null ? null : new StoredJson(stored.Conversations, stored.Bytes),
+        GuardrailsJson.From(tenant.Guardrails));
 }
 
 /// <summary>What a tenant stores, as its caps count it (a count is kept while its cap is finite).</summary>
 public sealed record StoredJson(long Conversations, long Bytes);
 
-public sealed record KeyCreateJson(string? Name, string? Role, List<string>? AllowedModels, List<string>? AllowedEndpoints, LimitsJson? Limits, long? ExpiresAt);
+public sealed record KeyCreateJson(
+    string? Name, string? Role, List<string>? AllowedModels, List<string>? AllowedEndpoints, LimitsJson? Limits, long? ExpiresAt, JsonElement? Guardrails = null);
+
+/// <summary>What may change on a key after its creation: its guardrails (<c>{}</c> removes them).</summary>
+public sealed record KeyUpdateJson(JsonElement? Guardrails);
 
 public sealed record KeyRotateJson(long? GracePeriodSeconds);
 
@@ -69,14 +77,15 @@ public sealed record KeyJson(
     long? ExpiresAt,
     long? RevokedAt,
     long? PreviousSecretValidUntil,
-    string? Secret = null)
+    string? Secret = null,
+    GuardrailsJson? Guardrails = null)
 {
     public string Object => "api_key";
 
     public static KeyJson From(ApiKeyInfo key, DateTimeOffset now, string? secret = null) => new(
         key.Id, key.Tenant, key.Name, key.Prefix, RoleNames.Name(key.Role), key.Status(now), key.AllowedModels, key.AllowedEndpoints,
         LimitsJson.From(key.Limits), key.CreatedAt.ToUnixTimeSeconds(), key.ExpiresAt?.ToUnixTimeSeconds(), key.RevokedAt?.ToUnixTimeSeconds(),
-        key.PreviousSecretValidUntil?.ToUnixTimeSeconds(), secret);
+        key.PreviousSecretValidUntil?.ToUnixTimeSeconds(), secret, GuardrailsJson.From(key.Guardrails));
 }
 
 public sealed record UsageRowJson(

@@ -17,7 +17,17 @@ public static class CallHeaders
     public const string RouteVersion = "x-conversations-route-version";
     public const string ServerTiming = "Server-Timing";
 
-    public static void Write(HttpResponse response, ChunkReader reader) => Write(response, reader.Info.Admission, reader.Info.Route);
+    /// <summary>What the guardrails found before the answer began (kinds and actions, never values): <c>pii.email=mask*2</c>.</summary>
+    public const string Guardrails = "x-conversations-guardrails";
+
+    public static void Write(HttpResponse response, ChunkReader reader)
+    {
+        Write(response, reader.Info.Admission, reader.Info.Route);
+        if (reader.Info.Guardrails is { } found)
+        {
+            response.Headers[Guardrails] = found.Describe();
+        }
+    }
 
     public static void Write(HttpResponse response, Admission? admission, Conversations.Routing.ServedBy? served)
     {

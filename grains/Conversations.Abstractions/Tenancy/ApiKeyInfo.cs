@@ -14,7 +14,8 @@ public sealed record ApiKeyInfo(
     [property: Id(8)] DateTimeOffset CreatedAt,
     [property: Id(9)] DateTimeOffset? ExpiresAt,
     [property: Id(10)] DateTimeOffset? RevokedAt,
-    [property: Id(11)] DateTimeOffset? PreviousSecretValidUntil)
+    [property: Id(11)] DateTimeOffset? PreviousSecretValidUntil,
+    [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null)
 {
     public string Status(DateTimeOffset now) =>
         RevokedAt is not null ? "revoked" : ExpiresAt <= now ? "expired" : "active";
@@ -28,7 +29,8 @@ public sealed record NewApiKey(
     [property: Id(2)] IReadOnlyList<string> AllowedModels,
     [property: Id(3)] IReadOnlyList<string> AllowedEndpoints,
     [property: Id(4)] Limits Limits,
-    [property: Id(5)] DateTimeOffset? ExpiresAt);
+    [property: Id(5)] DateTimeOffset? ExpiresAt,
+    [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null);
 
 /// <summary>A key with its secret, returned once: at creation or rotation.</summary>
 [GenerateSerializer, Immutable, Alias("tenancy.IssuedApiKey")]

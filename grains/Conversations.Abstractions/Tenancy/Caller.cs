@@ -3,7 +3,8 @@ namespace Conversations.Tenancy;
 /// <summary>
 /// Who is calling, as established from an API key: tenant, key, role, scopes, and the limits that
 /// apply to its calls. Carried with every model call so quotas are enforced where the call runs.
-/// <see cref="KeyExpiresAt"/> is the key's own expiry, the bound on any key it creates.
+/// <see cref="KeyExpiresAt"/> is the key's own expiry, the bound on any key it creates. <see cref="Guardrails"/> is the
+/// tenant's guardrail policy narrowed by the key's, so a call's guardrails cost no grain call.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tenancy.Caller")]
 public sealed record Caller(
@@ -17,7 +18,8 @@ public sealed record Caller(
     [property: Id(7)] Limits UserLimits,
     [property: Id(8)] Context.ContextPolicy? TenantContextPolicy = null,
     [property: Id(9)] DateTimeOffset? KeyExpiresAt = null,
-    [property: Id(10)] StorageLimits? TenantStorageLimits = null)
+    [property: Id(10)] StorageLimits? TenantStorageLimits = null,
+    [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null)
 {
     /// <summary>The tenant's storage caps (its defaults when it set none).</summary>
     public StorageLimits Storage => TenantStorageLimits ?? StorageLimits.Default;

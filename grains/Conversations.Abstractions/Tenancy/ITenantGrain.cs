@@ -26,6 +26,10 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <remarks><paramref name="actor"/> may act only on keys within its own scope (<see cref="KeyScope.Refuses"/>).</remarks>
     Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod, Caller actor);
 
+    /// <summary>Replaces a key's guardrail policy (an empty one removes it); API processes re-read the key at once.</summary>
+    /// <remarks><paramref name="actor"/> may act only on keys within its own scope (<see cref="KeyScope.Refuses"/>).</remarks>
+    Task<Result<ApiKeyInfo>> SetKeyGuardrails(string keyId, Guardrails.GuardrailPolicy guardrails, Caller actor);
+
     /// <summary>Checks a presented secret's hash against the key's current (or, during a grace period, previous) secret.</summary>
     [AlwaysInterleave]
     Task<Result<Authentication>> Authenticate(string keyId, string secretHash);

@@ -14,7 +14,8 @@ public sealed record TenantSettings(
     [property: Id(5)] IReadOnlyList<string> AllowedModels,
     [property: Id(6)] DateTimeOffset CreatedAt,
     [property: Id(7)] Context.ContextPolicy? ContextPolicy = null,
-    [property: Id(8)] StorageLimits? StorageLimits = null)
+    [property: Id(8)] StorageLimits? StorageLimits = null,
+    [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null)
 {
     public StorageLimits Storage => StorageLimits ?? Tenancy.StorageLimits.Default;
 }
@@ -28,4 +29,5 @@ public sealed record TenantChange(
     [property: Id(3)] Limits? UserLimits = null,
     [property: Id(4)] IReadOnlyList<string>? AllowedModels = null,
     [property: Id(5)] PolicyChange? ContextPolicy = null,
-    [property: Id(6)] StorageLimits? StorageLimits = null);
+    [property: Id(6)] StorageLimits? StorageLimits = null,
+    [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null);
