@@ -25,6 +25,7 @@ public static class ConversationsApi
         services.AddSingleton<KeyRevocationSubscription>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyRevocationSubscription>());
         services.AddHealthChecks().AddCheck<KeyRevocationSubscription.HealthCheck>("key-revocations", tags: ["ready"]);
+        services.AddTrustedProxies(builder.Configuration);
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();
@@ -49,6 +50,7 @@ public static class ConversationsApi
         app.UseStatusCodePages(context => context.HttpContext.Response.ContentLength is null && !context.HttpContext.Response.HasStarted
             ? ApiErrors.WriteAsync(context.HttpContext, StatusError(context.HttpContext))
             : Task.CompletedTask);
+        app.UseTrustedProxies(); // the caller's address, before the key's allowlist is checked
         app.UseAuthentication();
         app.UseAuthorization();
 

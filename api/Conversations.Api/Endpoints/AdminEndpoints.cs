@@ -26,7 +26,7 @@ public static partial class AdminEndpoints
             .Accepts<KeyCreateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         tenants.MapGet("/{tenantId}/keys", ListKeys).WithSummary("List a tenant's keys (prefix and metadata only).")
             .Produces<ListJson<KeyJson>>().Produces<OpenAIErrorBody>(404);
-        tenants.MapPost("/{tenantId}/keys/{keyId}", UpdateKey).WithSummary("Set a key's guardrails, which can only make its tenant's stricter (a key within the caller's own scopes).")
+        tenants.MapPost("/{tenantId}/keys/{keyId}", UpdateKey).WithSummary("Set a key's guardrails (only ever stricter than its tenant's) and allowed addresses (a key within the caller's own scopes).")
             .Accepts<KeyUpdateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         tenants.MapPost("/{tenantId}/keys/{keyId}/revoke", RevokeKey).WithSummary("Revoke a key within the caller's own scopes, cluster-wide, at once.")
             .Produces<KeyJson>().Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
@@ -56,14 +56,15 @@ public static partial class AdminEndpoints
 
         var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
         var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? guardrails.Error) is { } invalid)
+        var ips = AllowedIpsJson.Read(json.AllowedIps, "allowed_ips");
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? guardrails.Error ?? ips.Error) is { } invalid)
         {
             return invalid.ToResult();
         }
 
         var created = await api.Grains.GetGrain<ITenantGrain>(id).Create(
             json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels, StorageLimits: storage.Value,
-                Guardrails: guardrails.Value));
+                Guardrails: guardrails.Value, AllowedIps: ips.Value));
         return created.IsSuccess ? TypedResults.Json(TenantJson.From(created.Value), ApiJson.Options) : created.Error.ToResult();
     }
 
@@ -96,7 +97,8 @@ public static partial class AdminEndpoints
         var json = body.Value;
         var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
         var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? guardrails.Error) is { } invalid)
+        var ips = AllowedIpsJson.Read(json.AllowedIps, "allowed_ips");
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? guardrails.Error ?? ips.Error) is { } invalid)
         {
             return invalid.ToResult();
         }
@@ -114,7 +116,7 @@ public static partial class AdminEndpoints
 
         var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).Update(
             new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels,
-                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, guardrails.Value));
+                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, guardrails.Value, ips.Value));
         return updated.IsSuccess ? TypedResults.Json(TenantJson.From(updated.Value), ApiJson.Options) : updated.Error.ToResult();
     }
 
@@ -155,13 +157,14 @@ public static partial class AdminEndpoints
         }
 
         var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
-        if ((json.Limits?.Validate("limits") ?? guardrails.Error) is { } invalid)
+        var ips = AllowedIpsJson.Read(json.AllowedIps, "allowed_ips");
+        if ((json.Limits?.Validate("limits") ?? guardrails.Error ?? ips.Error) is { } invalid)
         {
             return invalid.ToResult();
         }
 
         var issued = await api.Grains.GetGrain<ITenantGrain>(tenantId).CreateKey(new NewApiKey(
-            json.Name ?? "unnamed", role, json.AllowedModels ?? [], json.AllowedEndpoints ?? [], json.Limits?.ToLimits() ?? Limits.None, expiresAt, guardrails.Value),
+            json.Name ?? "unnamed", role, json.AllowedModels ?? [], json.AllowedEndpoints ?? [], json.Limits?.ToLimits() ?? Limits.None, expiresAt, guardrails.Value, ips.Value),
             api.Caller);
         return issued.IsSuccess
             ? TypedResults.Json(KeyJson.From(issued.Value.Key, now, issued.Value.Secret), ApiJson.Options)
@@ -200,12 +203,13 @@ public static partial class AdminEndpoints
         }
 
         var guardrails = GuardrailsJson.Read(body.Value.Guardrails, "guardrails");
-        if (!guardrails.IsSuccess)
+        var ips = AllowedIpsJson.Read(body.Value.AllowedIps, "allowed_ips");
+        if ((guardrails.Error ?? ips.Error) is { } invalid)
         {
-            return guardrails.Error.ToResult();
+            return invalid.ToResult();
         }
 
-        var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).SetKeyGuardrails(keyId, guardrails.Value ?? new Conversations.Guardrails.GuardrailPolicy(), api.Caller);
+        var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).UpdateKey(keyId, new KeyChange(guardrails.Value, ips.Value), api.Caller);
         return updated.IsSuccess ? TypedResults.Json(KeyJson.From(updated.Value, api.Clock.GetUtcNow()), ApiJson.Options) : updated.Error.ToResult();
     }
 
