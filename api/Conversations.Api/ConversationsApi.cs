@@ -64,7 +64,8 @@ public static class ConversationsApi
             .MapModels()
             .MapAdmin()
             .MapRouteAdmin()
-            .MapUsage();
+            .MapUsage()
+            .MapAudit();
         // No fallback route: it would win over routing's own 405 (wrong method) and 415 (wrong content type), which the
         // status code pages above answer in OpenAI's shape, as they do an unknown URL's 404.
 

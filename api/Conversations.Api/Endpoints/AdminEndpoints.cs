@@ -16,7 +16,7 @@ public static partial class AdminEndpoints
 
     public static RouteGroupBuilder MapAdmin(this RouteGroupBuilder v1)
     {
-        var tenants = v1.MapGroup("/admin/tenants").WithTags("Admin").RequireScope(EndpointGroups.Admin);
+        var tenants = v1.MapGroup("/admin/tenants").WithTags("Admin").RequireScope(EndpointGroups.Admin).AddEndpointFilter(AuditTrail.Filter);
         tenants.MapPost("/", CreateTenant).WithSummary("Create a tenant (platform admin).")
             .Accepts<TenantCreateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(409);
         tenants.MapGet("/{tenantId}", GetTenant).WithSummary("Read a tenant.").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
