@@ -27,6 +27,7 @@ public static class ConversationsApi
         services.AddSingleton<KeyRevocationSubscription>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyRevocationSubscription>());
         services.AddHealthChecks().AddCheck<KeyRevocationSubscription.HealthCheck>("key-revocations", tags: ["ready"]);
+        services.AddTrustedProxies(builder.Configuration);
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();
@@ -52,6 +53,7 @@ public static class ConversationsApi
         app.UseStatusCodePages(context => context.HttpContext.Response.ContentLength is null && !context.HttpContext.Response.HasStarted
             ? ApiErrors.WriteAsync(context.HttpContext, StatusError(context.HttpContext))
             : Task.CompletedTask);
+        app.UseTrustedProxies(); // the caller's address, before the key's allowlist is checked
         app.UseAuthentication();
         app.UseAuthorization();
 
@@ -68,7 +70,8 @@ public static class ConversationsApi
             .MapAdmin()
             .MapRouteAdmin()
             .MapCacheAdmin()
-            .MapUsage();
+            .MapUsage()
+            .MapAudit();
         // No fallback route: it would win over routing's own 405 (wrong method) and 415 (wrong content type), which the
         // status code pages above answer in OpenAI's shape, as they do an unknown URL's 404.
 

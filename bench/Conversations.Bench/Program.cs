@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|cache|telemetry] [--concurrency 64] [--seconds 5] [--rounds 5]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|cache|telemetry|guardrails] [--concurrency 64] [--seconds 5] [--rounds 5]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -51,6 +51,12 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "cache.md"), cacheReport);
         await File.WriteAllTextAsync(Path.Combine(results, "cache.json"), cacheJson.ToJsonString(JsonOutput.Options));
         return 0;
+    case "guardrails":
+        var (guardrailsReport, guardrailsJson) = await GuardrailsBench.Run(TimeSpan.FromSeconds(seconds));
+        Console.WriteLine(guardrailsReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "guardrails.md"), guardrailsReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "guardrails.json"), guardrailsJson.ToJsonString(JsonOutput.Options));
+        return 0;
     case "proxy":
         // The bare proxy as a process of its own (the latency scenario starts it), so it sits where the gateway does.
         await using (var proxy = await BenchServers.StartProxy(Option("--port", 0), new Uri(args[Array.IndexOf(args, "--upstream") + 1])))
@@ -61,7 +67,7 @@ switch (scenario)
 
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, cache.");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, cache, telemetry, guardrails.");
         return 2;
 }
 

@@ -10,8 +10,10 @@ public interface IConversationGrain : IGrainWithStringKey
 {
     /// <summary>Creates the conversation; 409 if it already exists (or existed and was deleted).</summary>
     /// <param name="limits">The tenant's storage caps (the caller's); null for none. A refusal (429) writes nothing.</param>
+    /// <param name="redact">The caller's PII policy when it stores items redacted (<see cref="Guardrails.PiiPolicy.StoreRedacted"/>).</param>
     Task<Result<ConversationInfo>> Create(
-        IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, Context.ContextPolicy? policy = null, Tenancy.StorageLimits? limits = null);
+        IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, Context.ContextPolicy? policy = null, Tenancy.StorageLimits? limits = null,
+        Guardrails.PiiPolicy? redact = null);
 
     [AlwaysInterleave]
     Task<Result<ConversationInfo>> Get();
@@ -23,7 +25,9 @@ public interface IConversationGrain : IGrainWithStringKey
 
     /// <summary>Appends items; with an idempotency key, a repeated request returns the first one's items and appends nothing.</summary>
     /// <param name="limits">As for <see cref="Create"/>.</param>
-    Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items, Idempotency? idempotency = null, Tenancy.StorageLimits? limits = null);
+    /// <param name="redact">As for <see cref="Create"/>.</param>
+    Task<Result<IReadOnlyList<ConversationItem>>> AddItems(
+        IReadOnlyList<NewItem> items, Idempotency? idempotency = null, Tenancy.StorageLimits? limits = null, Guardrails.PiiPolicy? redact = null);
 
     [AlwaysInterleave]
     Task<Result<ItemPage>> ListItems(ItemQuery query);

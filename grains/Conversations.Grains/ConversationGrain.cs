@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
 using Conversations.Context;
+using Conversations.Guardrails;
 using Conversations.Grains.Context;
 using Conversations.Grains.Media;
+using Conversations.Grains.Guardrails;
 using Conversations.Grains.Memory;
 using Conversations.Grains.Pipeline;
 using Conversations.Providers;
@@ -71,7 +73,8 @@ public sealed class ConversationGrain(
             : context.Invoke();
 
     public async Task<Result<ConversationInfo>> Create(
-        IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null, StorageLimits? limits = null)
+        IReadOnlyDictionary<string, string> metadata, IReadOnlyList<NewItem> items, ContextPolicy? policy = null, StorageLimits? limits = null,
+        PiiPolicy? redact = null)
     {
         using var gate = await _writes.Enter(CancellationToken.None);
         if (_writes.State.Exists)
@@ -85,7 +88,7 @@ public sealed class ConversationGrain(
             return tooMany;
         }
 
-        var added = await _media.Store([.. items.Select(ToItem)], limits, "items");
+        var added = await _media.Store([.. items.Select(item => ToItem(item, redact))], limits, "items");
         if (!added.IsSuccess)
         {
             return added.Error;
@@ -152,7 +155,8 @@ public sealed class ConversationGrain(
         return deleted;
     }
 
-    public async Task<Result<IReadOnlyList<ConversationItem>>> AddItems(IReadOnlyList<NewItem> items, Idempotency? idempotency = null, StorageLimits? limits = null)
+    public async Task<Result<IReadOnlyList<ConversationItem>>> AddItems(
+        IReadOnlyList<NewItem> items, Idempotency? idempotency = null, StorageLimits? limits = null, PiiPolicy? redact = null)
     {
         using var gate = await _writes.Enter(CancellationToken.None);
         var current = _writes.State;
@@ -174,7 +178,7 @@ public sealed class ConversationGrain(
             return tooMany;
         }
 
-        var stored = await _media.Store([.. items.Select(ToItem)], limits, "items");
+        var stored = await _media.Store([.. items.Select(item => ToItem(item, redact))], limits, "items");
         if (!stored.IsSuccess)
         {
             return stored.Error;
@@ -275,6 +279,11 @@ public sealed class ConversationGrain(
         }
 
         var stored = withMedia.Value.Select(item => item with { ResponseId = request.ResponseId }).Concat(output).ToList();
+        if (request.Options.Caller?.Guardrails?.Pii is { StoreRedacted: true } redact)
+        {
+            stored = [.. stored.Select(item => StoredRedaction.Redact(item, redact, tokens.Count))]; // the client still gets the answer as it was
+        }
+
         var next = current.Append(stored, limits).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id), output.Count);
         if ((limits.RefuseItems(current.Items.Count, stored.Count, "input") ?? await Write(next, policy, limits, "input")) is { } failure)
         {
@@ -373,6 +382,9 @@ public sealed class ConversationGrain(
 
         return null;
     }
+
+    /// <summary>A client's item as stored: redacted first when the caller's policy says so (<see cref="StoredRedaction"/>).</summary>
+    private ConversationItem ToItem(NewItem sent, PiiPolicy? redact) => ToItem(redact is null ? sent : StoredRedaction.Redact(sent, redact));
 
     private ConversationItem ToItem(NewItem item)
     {

@@ -16,7 +16,7 @@ public static partial class AdminEndpoints
 
     public static RouteGroupBuilder MapAdmin(this RouteGroupBuilder v1)
     {
-        var tenants = v1.MapGroup("/admin/tenants").WithTags("Admin").RequireScope(EndpointGroups.Admin);
+        var tenants = v1.MapGroup("/admin/tenants").WithTags("Admin").RequireScope(EndpointGroups.Admin).AddEndpointFilter(AuditTrail.Filter);
         tenants.MapPost("/", CreateTenant).WithSummary("Create a tenant (platform admin).")
             .Accepts<TenantCreateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(409);
         tenants.MapGet("/{tenantId}", GetTenant).WithSummary("Read a tenant.").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
@@ -26,6 +26,8 @@ public static partial class AdminEndpoints
             .Accepts<KeyCreateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         tenants.MapGet("/{tenantId}/keys", ListKeys).WithSummary("List a tenant's keys (prefix and metadata only).")
             .Produces<ListJson<KeyJson>>().Produces<OpenAIErrorBody>(404);
+        tenants.MapPost("/{tenantId}/keys/{keyId}", UpdateKey).WithSummary("Set a key's guardrails (only ever stricter than its tenant's) and allowed addresses (a key within the caller's own scopes).")
+            .Accepts<KeyUpdateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         tenants.MapPost("/{tenantId}/keys/{keyId}/revoke", RevokeKey).WithSummary("Revoke a key within the caller's own scopes, cluster-wide, at once.")
             .Produces<KeyJson>().Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         tenants.MapPost("/{tenantId}/keys/{keyId}/rotate", RotateKey).WithSummary("Issue a new secret for a key within the caller's own scopes; the old one works for the grace period.")
@@ -54,13 +56,16 @@ public static partial class AdminEndpoints
 
         var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
         var cache = CachePolicyJson.Read(json.Cache, "cache");
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error) is { } invalid)
+        var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
+        var ips = AllowedIpsJson.Read(json.AllowedIps, "allowed_ips");
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error ?? guardrails.Error ?? ips.Error) is { } invalid)
         {
             return invalid.ToResult();
         }
 
         var created = await api.Grains.GetGrain<ITenantGrain>(id).Create(
-            json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels, StorageLimits: storage.Value, Cache: cache.Value));
+            json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels, StorageLimits: storage.Value,
+                Cache: cache.Value, Guardrails: guardrails.Value, AllowedIps: ips.Value));
         return created.IsSuccess ? TypedResults.Json(TenantJson.From(created.Value), ApiJson.Options) : created.Error.ToResult();
     }
 
@@ -93,7 +98,9 @@ public static partial class AdminEndpoints
         var json = body.Value;
         var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
         var cache = CachePolicyJson.Read(json.Cache, "cache");
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error) is { } invalid)
+        var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
+        var ips = AllowedIpsJson.Read(json.AllowedIps, "allowed_ips");
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error ?? guardrails.Error ?? ips.Error) is { } invalid)
         {
             return invalid.ToResult();
         }
@@ -111,7 +118,7 @@ public static partial class AdminEndpoints
 
         var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).Update(
             new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels,
-                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value));
+                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value, guardrails.Value, ips.Value));
         return updated.IsSuccess ? TypedResults.Json(TenantJson.From(updated.Value), ApiJson.Options) : updated.Error.ToResult();
     }
 
@@ -151,13 +158,15 @@ public static partial class AdminEndpoints
             return GatewayError.Invalid("Invalid 'expires_at': it must be in the future.", "expires_at", "invalid_value").ToResult();
         }
 
-        if (json.Limits?.Validate("limits") is { } invalid)
+        var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
+        var ips = AllowedIpsJson.Read(json.AllowedIps, "allowed_ips");
+        if ((json.Limits?.Validate("limits") ?? guardrails.Error ?? ips.Error) is { } invalid)
         {
             return invalid.ToResult();
         }
 
         var issued = await api.Grains.GetGrain<ITenantGrain>(tenantId).CreateKey(new NewApiKey(
-            json.Name ?? "unnamed", role, json.AllowedModels ?? [], json.AllowedEndpoints ?? [], json.Limits?.ToLimits() ?? Limits.None, expiresAt),
+            json.Name ?? "unnamed", role, json.AllowedModels ?? [], json.AllowedEndpoints ?? [], json.Limits?.ToLimits() ?? Limits.None, expiresAt, guardrails.Value, ips.Value),
             api.Caller);
         return issued.IsSuccess
             ? TypedResults.Json(KeyJson.From(issued.Value.Key, now, issued.Value.Secret), ApiJson.Options)
@@ -180,6 +189,30 @@ public static partial class AdminEndpoints
         var now = api.Clock.GetUtcNow();
         var data = keys.Value.Select(k => KeyJson.From(k, now)).ToList();
         return TypedResults.Json(new ListJson<KeyJson>(data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, false), ApiJson.Options);
+    }
+
+    private static async Task<IResult> UpdateKey(string tenantId, string keyId, [AsParameters] ApiServices api)
+    {
+        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
+        {
+            return denied.ToResult();
+        }
+
+        var body = await RequestBody.ReadAsync<KeyUpdateJson>(api.Http.Request);
+        if (!body.IsSuccess)
+        {
+            return body.Error.ToResult();
+        }
+
+        var guardrails = GuardrailsJson.Read(body.Value.Guardrails, "guardrails");
+        var ips = AllowedIpsJson.Read(body.Value.AllowedIps, "allowed_ips");
+        if ((guardrails.Error ?? ips.Error) is { } invalid)
+        {
+            return invalid.ToResult();
+        }
+
+        var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).UpdateKey(keyId, new KeyChange(guardrails.Value, ips.Value), api.Caller);
+        return updated.IsSuccess ? TypedResults.Json(KeyJson.From(updated.Value, api.Clock.GetUtcNow()), ApiJson.Options) : updated.Error.ToResult();
     }
 
     private static async Task<IResult> RevokeKey(string tenantId, string keyId, [AsParameters] ApiServices api)

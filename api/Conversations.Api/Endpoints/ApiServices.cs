@@ -49,6 +49,9 @@ public sealed record ApiServices(
             : Caching.CacheDirective.Default
             : Caching.CacheDirective.Default;
 
+    /// <summary>The caller's PII policy when its conversation items are stored redacted; null when they are stored as sent.</summary>
+    public Conversations.Guardrails.PiiPolicy? StoresRedacted => Caller.Guardrails?.Pii is { StoreRedacted: true } pii ? pii : null;
+
     public CancellationToken Aborted => Http.RequestAborted;
 
     public ILogger Logger => LoggerFactory.CreateLogger("Conversations.Api");

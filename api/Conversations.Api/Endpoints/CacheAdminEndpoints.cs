@@ -13,7 +13,7 @@ public static class CacheAdminEndpoints
 {
     public static RouteGroupBuilder MapCacheAdmin(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/admin/tenants/{tenantId}/cache/purge", Purge).WithTags("Admin").RequireScope(EndpointGroups.Admin)
+        v1.MapPost("/admin/tenants/{tenantId}/cache/purge", Purge).WithTags("Admin").RequireScope(EndpointGroups.Admin).AddEndpointFilter(AuditTrail.Filter)
             .WithSummary("Purge the tenant's cached answers: those of one alias, the one with a key hash, or all.")
             .Accepts<CachePurgeJson>(isOptional: true, "application/json").Produces<CachePurgedJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403);
         return v1;

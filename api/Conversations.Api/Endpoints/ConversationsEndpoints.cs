@@ -65,7 +65,7 @@ public static class ConversationsEndpoints
             return unknown.ToResult();
         }
 
-        var created = await api.Conversation(Ids.New(Ids.Conversation)).Create(body.Value.Metadata ?? Metadata.Empty, items.Value, policy?.Value, api.Caller.Storage);
+        var created = await api.Conversation(Ids.New(Ids.Conversation)).Create(body.Value.Metadata ?? Metadata.Empty, items.Value, policy?.Value, api.Caller.Storage, api.StoresRedacted);
         return ToResult(created);
     }
 
@@ -169,7 +169,7 @@ public static class ConversationsEndpoints
             return NotFound(conversationId);
         }
 
-        var added = await api.Conversation(conversationId).AddItems(items.Value, idempotency.Value, api.Caller.Storage);
+        var added = await api.Conversation(conversationId).AddItems(items.Value, idempotency.Value, api.Caller.Storage, api.StoresRedacted);
         return added.IsSuccess
             ? TypedResults.Json(ItemPaging.ToJson(new ItemPage(added.Value, HasMore: false)), ApiJson.Options)
             : added.Error.ToResult();

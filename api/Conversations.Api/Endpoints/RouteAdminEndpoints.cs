@@ -17,7 +17,7 @@ public static partial class RouteAdminEndpoints
 {
     public static RouteGroupBuilder MapRouteAdmin(this RouteGroupBuilder v1)
     {
-        var routes = v1.MapGroup("/admin/tenants/{tenantId}/routes").WithTags("Admin").RequireScope(EndpointGroups.Admin);
+        var routes = v1.MapGroup("/admin/tenants/{tenantId}/routes").WithTags("Admin").RequireScope(EndpointGroups.Admin).AddEndpointFilter(AuditTrail.Filter);
         routes.MapGet("/", List).WithSummary("List the tenant's routes: the platform's and its own, with live health.")
             .Produces<ListJson<RouteJson>>().Produces<OpenAIErrorBody>(404);
         routes.MapGet("/{alias}", Get).WithSummary("Read a route: its current version and the live health of its deployments.")

@@ -26,12 +26,14 @@ public sealed record LimitsJson(
 }
 
 /// <summary><c>storage_limits</c> is read by <see cref="StorageLimitsJson.Read"/>: it tells a field left out from one set to null.</summary>
+/// <summary><c>guardrails</c> is read by <see cref="GuardrailsJson.Read"/>.</summary>
 public sealed record TenantCreateJson(
-    string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, JsonElement? StorageLimits = null, CachePolicyJson? Cache = null);
+    string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, JsonElement? StorageLimits = null, CachePolicyJson? Cache = null,
+    JsonElement? Guardrails = null, List<string>? AllowedIps = null);
 
 public sealed record TenantUpdateJson(
     string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, ContextPolicyJson? ContextPolicy = null, JsonElement? StorageLimits = null,
-    CachePolicyJson? Cache = null);
+    CachePolicyJson? Cache = null, JsonElement? Guardrails = null, List<string>? AllowedIps = null);
 
 /// <summary>
 /// A tenant; <c>context_policy</c> is the default for its conversations (they and requests override it field by field);
@@ -39,7 +41,8 @@ public sealed record TenantUpdateJson(
 /// </summary>
 public sealed record TenantJson(
     string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt,
-    StorageLimitsJson StorageLimits, ContextPolicyJson? ContextPolicy = null, StoredJson? Stored = null, CachePolicyJson? Cache = null)
+    StorageLimitsJson StorageLimits, ContextPolicyJson? ContextPolicy = null, StoredJson? Stored = null, CachePolicyJson? Cache = null, GuardrailsJson? Guardrails = null,
+    IReadOnlyList<string>? AllowedIps = null)
 {
     public string Object => "tenant";
 
@@ -47,13 +50,18 @@ public sealed record TenantJson(
         tenant.Id, tenant.Name, tenant.Disabled ? "disabled" : "active",
         LimitsJson.From(tenant.Limits), LimitsJson.From(tenant.UserLimits), tenant.AllowedModels, tenant.CreatedAt.ToUnixTimeSeconds(),
         StorageLimitsJson.From(tenant.Storage), ContextPolicyJson.From(tenant.ContextPolicy), stored is null ? null : new StoredJson(stored.Conversations, stored.Bytes),
-        CachePolicyJson.From(tenant.Cache));
+        CachePolicyJson.From(tenant.Cache), GuardrailsJson.From(tenant.Guardrails), tenant.AllowedIps);
 }
 
 /// <summary>What a tenant stores, as its caps count it (a count is kept while its cap is finite).</summary>
 public sealed record StoredJson(long Conversations, long Bytes);
 
-public sealed record KeyCreateJson(string? Name, string? Role, List<string>? AllowedModels, List<string>? AllowedEndpoints, LimitsJson? Limits, long? ExpiresAt);
+public sealed record KeyCreateJson(
+    string? Name, string? Role, List<string>? AllowedModels, List<string>? AllowedEndpoints, LimitsJson? Limits, long? ExpiresAt, JsonElement? Guardrails = null,
+    List<string>? AllowedIps = null);
+
+/// <summary>What may change on a key after its creation: its guardrails (<c>{}</c> removes them) and allowed addresses (<c>[]</c> removes them); a field left out stays.</summary>
+public sealed record KeyUpdateJson(JsonElement? Guardrails, List<string>? AllowedIps = null);
 
 public sealed record KeyRotateJson(long? GracePeriodSeconds);
 
@@ -72,14 +80,16 @@ public sealed record KeyJson(
     long? ExpiresAt,
     long? RevokedAt,
     long? PreviousSecretValidUntil,
-    string? Secret = null)
+    string? Secret = null,
+    GuardrailsJson? Guardrails = null,
+    IReadOnlyList<string>? AllowedIps = null)
 {
     public string Object => "api_key";
 
     public static KeyJson From(ApiKeyInfo key, DateTimeOffset now, string? secret = null) => new(
         key.Id, key.Tenant, key.Name, key.Prefix, RoleNames.Name(key.Role), key.Status(now), key.AllowedModels, key.AllowedEndpoints,
         LimitsJson.From(key.Limits), key.CreatedAt.ToUnixTimeSeconds(), key.ExpiresAt?.ToUnixTimeSeconds(), key.RevokedAt?.ToUnixTimeSeconds(),
-        key.PreviousSecretValidUntil?.ToUnixTimeSeconds(), secret);
+        key.PreviousSecretValidUntil?.ToUnixTimeSeconds(), secret, GuardrailsJson.From(key.Guardrails), key.AllowedIps);
 }
 
 /// <summary>A row of the usage report; <c>cache_hits</c> are requests the response cache answered, <c>saved_cost_usd</c> what they would have cost.</summary>

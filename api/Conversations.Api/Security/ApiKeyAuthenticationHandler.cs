@@ -40,6 +40,12 @@ public sealed class ApiKeyAuthenticationHandler(
         var caller = key.Length == 0
             ? new GatewayError(401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
             : await keys.AuthenticateAsync(key);
+        if (caller.IsSuccess && !caller.Value.AllowsAddress(Context.Connection.RemoteIpAddress))
+        {
+            caller = new GatewayError(403, "invalid_request_error", "ip_not_allowed",
+                $"This API key may not be used from {Context.Connection.RemoteIpAddress?.ToString() ?? "an unknown address"}: it is outside the key's or its tenant's allowed_ips.");
+        }
+
         if (!caller.IsSuccess)
         {
             Context.Items[FailureKey] = caller.Error;

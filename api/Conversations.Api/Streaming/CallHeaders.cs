@@ -19,7 +19,10 @@ public static class CallHeaders
     public const string Cache = "x-conversations-cache";
     public const string CacheKey = "x-conversations-cache-key";
 
-    /// <summary>A model call's headers, with what the response cache did (<c>bypass</c> when its route does not cache).</summary>
+    /// <summary>What the guardrails found before the answer began (kinds and actions, never values): <c>pii.email=mask*2</c>.</summary>
+    public const string Guardrails = "x-conversations-guardrails";
+
+    /// <summary>A model call's headers, with what the response cache did (<c>bypass</c> when its route does not cache) and what the guardrails found.</summary>
     public static void Write(HttpResponse response, ChunkReader reader)
     {
         Write(response, reader.Info.Admission, reader.Info.Route);
@@ -32,6 +35,11 @@ public static class CallHeaders
         if (reader.Info.CacheKey is { } key)
         {
             response.Headers[CacheKey] = key;
+        }
+
+        if (reader.Info.Guardrails is { } found)
+        {
+            response.Headers[Guardrails] = found.Describe();
         }
     }
 

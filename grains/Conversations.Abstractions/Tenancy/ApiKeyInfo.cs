@@ -14,7 +14,9 @@ public sealed record ApiKeyInfo(
     [property: Id(8)] DateTimeOffset CreatedAt,
     [property: Id(9)] DateTimeOffset? ExpiresAt,
     [property: Id(10)] DateTimeOffset? RevokedAt,
-    [property: Id(11)] DateTimeOffset? PreviousSecretValidUntil)
+    [property: Id(11)] DateTimeOffset? PreviousSecretValidUntil,
+    [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
+    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null)
 {
     public string Status(DateTimeOffset now) =>
         RevokedAt is not null ? "revoked" : ExpiresAt <= now ? "expired" : "active";
@@ -28,7 +30,15 @@ public sealed record NewApiKey(
     [property: Id(2)] IReadOnlyList<string> AllowedModels,
     [property: Id(3)] IReadOnlyList<string> AllowedEndpoints,
     [property: Id(4)] Limits Limits,
-    [property: Id(5)] DateTimeOffset? ExpiresAt);
+    [property: Id(5)] DateTimeOffset? ExpiresAt,
+    [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
+    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null);
+
+/// <summary>What may change on a key after its creation; a null field stays as it is, an empty one is removed.</summary>
+[GenerateSerializer, Immutable, Alias("tenancy.KeyChange")]
+public sealed record KeyChange(
+    [property: Id(0)] Guardrails.GuardrailPolicy? Guardrails = null,
+    [property: Id(1)] IReadOnlyList<string>? AllowedIps = null);
 
 /// <summary>A key with its secret, returned once: at creation or rotation.</summary>
 [GenerateSerializer, Immutable, Alias("tenancy.IssuedApiKey")]

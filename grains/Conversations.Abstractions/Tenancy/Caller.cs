@@ -3,7 +3,9 @@ namespace Conversations.Tenancy;
 /// <summary>
 /// Who is calling, as established from an API key: tenant, key, role, scopes, and the limits that
 /// apply to its calls. Carried with every model call so quotas are enforced where the call runs.
-/// <see cref="KeyExpiresAt"/> is the key's own expiry, the bound on any key it creates.
+/// <see cref="KeyExpiresAt"/> is the key's own expiry, the bound on any key it creates. <see cref="Guardrails"/> is the
+/// tenant's guardrail policy narrowed by the key's, so a call's guardrails cost no grain call. A call must come from an
+/// address within both <see cref="TenantAllowedIps"/> and <see cref="KeyAllowedIps"/> (null: any).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tenancy.Caller")]
 public sealed record Caller(
@@ -18,8 +20,15 @@ public sealed record Caller(
     [property: Id(8)] Context.ContextPolicy? TenantContextPolicy = null,
     [property: Id(9)] DateTimeOffset? KeyExpiresAt = null,
     [property: Id(10)] StorageLimits? TenantStorageLimits = null,
-    [property: Id(11)] Caching.CachePolicy? TenantCache = null)
+    [property: Id(11)] Caching.CachePolicy? TenantCache = null,
+    [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
+    [property: Id(21)] IReadOnlyList<string>? TenantAllowedIps = null,
+    [property: Id(22)] IReadOnlyList<string>? KeyAllowedIps = null)
 {
+    /// <summary>Whether a call may come from <paramref name="address"/>: within the tenant's allowlist and the key's, each when set.</summary>
+    public bool AllowsAddress(System.Net.IPAddress? address) =>
+        IpAllowlist.Allows(TenantAllowedIps, address) && IpAllowlist.Allows(KeyAllowedIps, address);
+
     /// <summary>The tenant's storage caps (its defaults when it set none).</summary>
     public StorageLimits Storage => TenantStorageLimits ?? StorageLimits.Default;
 

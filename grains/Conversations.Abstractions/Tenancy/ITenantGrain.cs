@@ -26,6 +26,10 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <remarks><paramref name="actor"/> may act only on keys within its own scope (<see cref="KeyScope.Refuses"/>).</remarks>
     Task<Result<IssuedApiKey>> RotateKey(string keyId, TimeSpan gracePeriod, Caller actor);
 
+    /// <summary>Changes a key's guardrail policy or address allowlist (<see cref="KeyChange"/>); API processes re-read the key at once.</summary>
+    /// <remarks><paramref name="actor"/> may act only on keys within its own scope (<see cref="KeyScope.Refuses"/>).</remarks>
+    Task<Result<ApiKeyInfo>> UpdateKey(string keyId, KeyChange change, Caller actor);
+
     /// <summary>Checks a presented secret's hash against the key's current (or, during a grace period, previous) secret.</summary>
     [AlwaysInterleave]
     Task<Result<Authentication>> Authenticate(string keyId, string secretHash);

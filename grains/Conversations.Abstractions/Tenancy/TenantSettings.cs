@@ -15,7 +15,9 @@ public sealed record TenantSettings(
     [property: Id(6)] DateTimeOffset CreatedAt,
     [property: Id(7)] Context.ContextPolicy? ContextPolicy = null,
     [property: Id(8)] StorageLimits? StorageLimits = null,
-    [property: Id(9)] Caching.CachePolicy? Cache = null)
+    [property: Id(9)] Caching.CachePolicy? Cache = null,
+    [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
+    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null)
 {
     public StorageLimits Storage => StorageLimits ?? Tenancy.StorageLimits.Default;
 }
@@ -30,4 +32,6 @@ public sealed record TenantChange(
     [property: Id(4)] IReadOnlyList<string>? AllowedModels = null,
     [property: Id(5)] PolicyChange? ContextPolicy = null,
     [property: Id(6)] StorageLimits? StorageLimits = null,
-    [property: Id(7)] Caching.CachePolicy? Cache = null);
+    [property: Id(7)] Caching.CachePolicy? Cache = null,
+    [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
+    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null);

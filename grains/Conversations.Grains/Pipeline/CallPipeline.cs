@@ -25,10 +25,10 @@ public sealed class CallPipeline
         _route = route;
         _stages =
         [
-            input,     // in: screen and mask the prompt
+            input,     // in: screen and mask the prompt; out: restore masks (outside the cache, which keeps masked answers)
             cache,     // in: answer from the cache; out: store a complete answer
             admission, // in: admit against the tenant's quotas; out: settle usage and cost
-            output,    // out: screen the answer and restore masks
+            output,    // out: screen the answer
         ];
         _run = model.Run;
         foreach (var stage in _stages.Reverse())

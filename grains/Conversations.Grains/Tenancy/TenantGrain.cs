@@ -1,3 +1,4 @@
+using Conversations.Guardrails;
 using Conversations.Tenancy;
 using Microsoft.Extensions.Logging;
 
@@ -58,7 +59,7 @@ public sealed class TenantGrain(
 
         var secret = KeySecrets.New();
         var info = new ApiKeyInfo(Ids.New("key"), TenantId, key.Name, KeySecrets.Visible(secret), key.Role,
-            key.AllowedModels, key.AllowedEndpoints, key.Limits, clock.GetUtcNow(), key.ExpiresAt, null, null);
+            key.AllowedModels, key.AllowedEndpoints, key.Limits, clock.GetUtcNow(), key.ExpiresAt, null, null, Empty(key.Guardrails), Ranges(key.AllowedIps));
         if (creator.Scope.Refuses(ScopeOf(tenant, info)) is { } wider)
         {
             return wider;
@@ -148,9 +149,46 @@ public sealed class TenantGrain(
         }
 
         var caller = new Caller(tenant.Id, keyId, key.Info.Role, AllowedModels(tenant, key.Info), key.Info.AllowedEndpoints,
-            key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy, key.Info.ExpiresAt, tenant.StorageLimits, tenant.Cache);
+            key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy, key.Info.ExpiresAt, tenant.StorageLimits, tenant.Cache,
+            Guardrails(tenant, key.Info), tenant.AllowedIps, key.Info.AllowedIps);
         return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil.Value));
     }
+
+    public async Task<Result<ApiKeyInfo>> UpdateKey(string keyId, KeyChange change, Caller actor)
+    {
+        if (FindKey(keyId, actor) is not { IsSuccess: true } found)
+        {
+            return FindKey(keyId, actor).Error!;
+        }
+
+        var key = found.Value;
+        var changed = key with
+        {
+            Info = key.Info with
+            {
+                Guardrails = change.Guardrails is { } guardrails ? Empty(guardrails) : key.Info.Guardrails,
+                AllowedIps = change.AllowedIps is { } ips ? Ranges(ips) : key.Info.AllowedIps,
+            },
+        };
+        if (await Persist(state.State with { Keys = new(state.State.Keys) { [keyId] = changed } }) is { } failed)
+        {
+            return failed;
+        }
+
+        // Cached callers carry the key's guardrails and allowlist: every API process reads the key again.
+        await Revocations.Publish([.. new[] { key.SecretHash, key.PreviousSecretHash }.OfType<string>()]);
+        return changed.Info;
+    }
+
+    /// <summary>The policy a key's calls run under: the tenant's, made stricter by the key's (<see cref="GuardrailPolicy.NarrowedBy"/>).</summary>
+    private static GuardrailPolicy? Guardrails(TenantSettings tenant, ApiKeyInfo key) =>
+        tenant.Guardrails is { } policy ? Empty(policy.NarrowedBy(key.Guardrails)) : key.Guardrails;
+
+    /// <summary>An empty allowlist is none at all: every address.</summary>
+    private static IReadOnlyList<string>? Ranges(IReadOnlyList<string>? ranges) => ranges is { Count: > 0 } ? ranges : null;
+
+    /// <summary>An empty policy is none at all, so a call with it skips the guardrail stages.</summary>
+    private static GuardrailPolicy? Empty(GuardrailPolicy? policy) => policy is { IsEmpty: false } ? policy : null;
 
     /// <summary>A key the caller may manage: only one within the caller's own scope (its new secret would otherwise widen the caller).</summary>
     private Result<StoredKey> FindKey(string keyId, Caller actor) =>
@@ -186,6 +224,8 @@ public sealed class TenantGrain(
         ContextPolicy = change.ContextPolicy is { } policy ? policy.Policy : settings.ContextPolicy,
         StorageLimits = change.StorageLimits ?? settings.StorageLimits,
         Cache = change.Cache ?? settings.Cache,
+        Guardrails = change.Guardrails is { } guardrails ? Empty(guardrails) : settings.Guardrails,
+        AllowedIps = change.AllowedIps is { } ips ? Ranges(ips) : settings.AllowedIps,
     };
 
     private Task<GatewayError?> Persist(TenantState next) => state.TryReplace(next, this, logger);

@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Conversations.Api.Errors;
+using Conversations.Audit;
+using Conversations.Tenancy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Conversations.Api.Endpoints;
+
+/// <summary><c>GET /v1/admin/audit</c>: a tenant's audit records (tenant admins), filtered and paged; JSON, JSON Lines or CSV.</summary>
+public static class AuditEndpoints
+{
+    public const int MaxDays = 93;
+    public const int DefaultDays = 7;
+    public const int MaxLimit = 1000;
+
+    public static RouteGroupBuilder MapAudit(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/admin/audit", Query)
+            .WithTags("Admin")
+            .WithSummary("A tenant's audit records, oldest first (tenant admin: own tenant; platform admin: any, with 'tenant').")
+            .Produces<ListJson<AuditRecordJson>>()
+            .Produces(200, contentType: "application/jsonl")
+            .Produces(200, contentType: "text/csv")
+            .Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403);
+        return v1;
+    }
+
+    private static async Task<IResult> Query(
+        [AsParameters] ApiServices api, string? tenant, long? from, long? to, string? actor, string? action, int? limit, string? after, string? format)
+    {
+        var tenantId = tenant ?? api.Tenant;
+        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
+        {
+            return denied.ToResult();
+        }
+
+        var now = api.Clock.GetUtcNow();
+        var end = to is { } t ? DateTimeOffset.FromUnixTimeSeconds(t) : now;
+        var start = from is { } f ? DateTimeOffset.FromUnixTimeSeconds(f) : end.AddDays(-DefaultDays);
+        var days = DateOnly.FromDateTime(end.UtcDateTime).DayNumber - DateOnly.FromDateTime(start.UtcDateTime).DayNumber + 1;
+        if (days is < 1 or > MaxDays)
+        {
+            return GatewayError.Invalid($"Invalid 'from' and 'to': the range must be 1 to {MaxDays} days, 'from' before 'to'.", "from", "invalid_value").ToResult();
+        }
+
+        if (limit is < 1 or > MaxLimit)
+        {
+            return GatewayError.Invalid($"Invalid 'limit': expected 1 to {MaxLimit}.", "limit", "invalid_value").ToResult();
+        }
+
+        if (format is not (null or "json" or "jsonl" or "csv"))
+        {
+            return GatewayError.Invalid("Invalid 'format': expected json, jsonl or csv.", "format", "invalid_value").ToResult();
+        }
+
+        var first = DateOnly.FromDateTime(start.UtcDateTime);
+        var read = await Task.WhenAll(Enumerable.Range(0, days).Select(d => api.Grains.GetGrain<IAuditGrain>(AuditKeys.Day(tenantId, first.AddDays(d))).List()));
+        var matching = read.SelectMany(r => r)
+            .Where(r => r.At >= start && r.At <= end && (actor is null || r.ActorKeyId == actor) && (action is null || r.Action.Contains(action, StringComparison.OrdinalIgnoreCase)))
+            .OrderBy(r => r.At).ThenBy(r => r.Id, StringComparer.Ordinal)
+            .ToList();
+        var skip = after is null ? 0 : matching.FindIndex(r => r.Id == after) + 1;
+        var take = limit ?? (format is "jsonl" or "csv" ? MaxLimit : 100);
+        var page = matching.Skip(skip).Take(take).Select(AuditRecordJson.From).ToList();
+        var hasMore = matching.Count > skip + page.Count;
+        return format switch
+        {
+            "jsonl" => TypedResults.Text(string.Concat(page.Select(r => JsonSerializer.Serialize(r, ApiJson.Options) + "\n")), "application/jsonl", Encoding.UTF8),
+            "csv" => TypedResults.Text(ToCsv(page), "text/csv", Encoding.UTF8),
+            _ => TypedResults.Json(new ListJson<AuditRecordJson>(page, page.FirstOrDefault()?.Id, page.LastOrDefault()?.Id, hasMore), ApiJson.Options),
+        };
+    }
+
+    private static string ToCsv(List<AuditRecordJson> records)
+    {
+        var csv = new StringBuilder("id,created_at,tenant,actor_key,actor_tenant,actor_role,address,action,target,status,before,after\n");
+        foreach (var r in records)
+        {
+            csv.AppendJoin(',', [.. new[] { r.Id, r.CreatedAt.ToString(CultureInfo.InvariantCulture), r.Tenant, r.ActorKey, r.ActorTenant, r.ActorRole, r.Address,
+                r.Action, r.Target, r.Status.ToString(CultureInfo.InvariantCulture), r.Before?.GetRawText(), r.After?.GetRawText() }.Select(Field)]).Append('\n');
+        }
+
+        return csv.ToString();
+    }
+
+    /// <summary>RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.</summary>
+    private static string Field(string? value) =>
+        value is null ? string.Empty
+        : value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value
+        : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+}

@@ -1,0 +1,81 @@
+using System.Runtime.CompilerServices;
+using Conversations.Grains.Guardrails;
+using Conversations.Guardrails;
+
+namespace Conversations.Grains.Pipeline;
+
+/// <summary>
+/// Input guardrails (<see cref="PromptScreen"/>): injection screening and PII masking, redaction or blocking over the
+/// prompt and the text retrieved into it, under the caller's policy. Masks are restored here on the way out, outside
+/// the cache and the output guardrails, so the cache keeps only masked answers and no value crosses to another call.
+/// A placeholder split across streamed chunks is restored once whole (<see cref="StreamRestorer"/>). A call whose
+/// caller has no such policy passes untouched.
+/// </summary>
+public sealed class InputGuardrailsStage : ICallStage
+{
+    public IAsyncEnumerable<CompletionChunk> Run(ModelCall call, CallStep next, CancellationToken cancellationToken) =>
+        call.Request.Caller?.Guardrails is { } policy && (policy.Pii is not null || policy.Injection is not null)
+            ? Guarded(call, policy, next, cancellationToken)
+            : next(call, cancellationToken);
+
+    private static async IAsyncEnumerable<CompletionChunk> Guarded(ModelCall call, GuardrailPolicy policy, CallStep next, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var screened = PromptScreen.Run(call.Request.Messages, policy);
+        if (screened.Blocked is { } blocked)
+        {
+            yield return new ErrorChunk(blocked) { Info = new CallInfo(Guardrails: screened.Report) };
+            yield break;
+        }
+
+        var sent = ReferenceEquals(screened.Messages, call.Request.Messages) ? call : call with { Request = call.Request with { Messages = screened.Messages } };
+        var masks = screened.Masks;
+        var stream = masks.IsEmpty ? null : new StreamRestorer(masks);
+        var info = screened.Report is null ? null : new CallInfo(Guardrails: screened.Report); // rides on the first chunk that leaves
+        await foreach (var chunk in next(sent, cancellationToken))
+        {
+            info = info is null ? chunk.Info : (chunk.Info is null ? info : info.Merge(chunk.Info));
+            switch (chunk)
+            {
+                case DeltaChunk delta when stream is not null:
+                    var text = stream.Push(delta.Text);
+                    if (text.Length > 0)
+                    {
+                        yield return new DeltaChunk(text) { Info = info };
+                        info = null;
+                    }
+
+                    break;
+                case FinalChunk final:
+                    if (stream?.Flush() is { Length: > 0 } rest)
+                    {
+                        yield return new DeltaChunk(rest) { Info = info };
+                        info = null;
+                    }
+
+                    yield return new FinalChunk(Restored(final.Result, masks)) { Info = info };
+                    info = null;
+                    break;
+                case ErrorChunk:
+                    if (stream?.Flush() is { Length: > 0 } sentSoFar)
+                    {
+                        yield return new DeltaChunk(sentSoFar) { Info = info };
+                        info = null;
+                    }
+
+                    yield return chunk with { Info = info };
+                    info = null;
+                    break;
+                default:
+                    yield return chunk with { Info = info };
+                    info = null;
+                    break;
+            }
+        }
+    }
+
+    private static CompletionResult Restored(CompletionResult result, MaskTable masks) => masks.IsEmpty ? result : result with
+    {
+        Text = masks.Restore(result.Text),
+        ToolCalls = result.ToolCalls?.Select(call => call with { Arguments = masks.Restore(call.Arguments, json: true) }).ToList(),
+    };
+}
