@@ -42,7 +42,7 @@ public static class FilesEndpoints
         {
             form = await api.Http.Request.ReadFormAsync(api.Aborted);
         }
-        catch (InvalidDataException exception)
+        catch (Exception exception) when (exception is InvalidDataException || (exception is IOException && !api.Aborted.IsCancellationRequested)) // e.g. no boundary in the body
         {
             return GatewayError.Invalid($"The multipart body could not be read: {exception.Message}", "file", "invalid_multipart").ToResult();
         }

@@ -98,10 +98,12 @@ public sealed class FilesApiTests(MediaFixture fixture)
 
         using var broken = await http.PostAsync("/v1/files", new ByteArrayContent("--x\r\ngarbage"u8.ToArray()) { Headers = { { "Content-Type", "multipart/form-data; boundary=x" } } });
         using var noBoundary = await http.PostAsync("/v1/files", new ByteArrayContent([1, 2, 3]) { Headers = { { "Content-Type", "multipart/form-data" } } });
+        using var noParts = await http.PostAsync("/v1/files", new ByteArrayContent("""{"purpose":"vision"}"""u8.ToArray()) { Headers = { { "Content-Type", "multipart/form-data; boundary=x" } } });
 
         Assert.Equal("missing_required_parameter", (await noFile.AssertOpenAIError(HttpStatusCode.BadRequest, "file")).GetProperty("code").GetString());
         Assert.Equal("invalid_multipart", (await broken.AssertOpenAIError(HttpStatusCode.BadRequest, "file")).GetProperty("code").GetString());
         Assert.Equal("invalid_multipart", (await noBoundary.AssertOpenAIError(HttpStatusCode.BadRequest, "file")).GetProperty("code").GetString());
+        Assert.Equal("invalid_multipart", (await noParts.AssertOpenAIError(HttpStatusCode.BadRequest, "file")).GetProperty("code").GetString()); // no boundary in the body: the reader's IOException
         await json.AssertOpenAIError(HttpStatusCode.UnsupportedMediaType);
     }
 
