@@ -50,9 +50,11 @@ public static class CacheBench
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
             http.DefaultRequestHeaders.Authorization = new("Bearer", GatewayBench.Key);
+            var before = WorkingSet(gateway);
             var exactMisses = await NewQuestions(http, viaGateway, "bench-cached", duration);
+            var perEntry = (double)(WorkingSet(gateway) - before) / Math.Max(1, exactMisses.Stored);
             var semanticMisses = await NewQuestions(http, viaGateway, "bench-semantic", duration);
-            return Report(measured, exactMisses, semanticMisses, duration);
+            return Report(measured, exactMisses, semanticMisses, perEntry, duration);
         }
         finally
         {
@@ -80,6 +82,13 @@ public static class CacheBench
         return routes;
     }
 
+    /// <summary>The gateway process's resident memory.</summary>
+    private static long WorkingSet(System.Diagnostics.Process gateway)
+    {
+        gateway.Refresh();
+        return gateway.WorkingSet64;
+    }
+
     private static string Chat(string model, string question) =>
         $$"""{"model":"{{model}}","max_tokens":64,"messages":[{"role":"user","content":"{{question}}"}]}""";
 
@@ -87,10 +96,10 @@ public static class CacheBench
     /// One caller asking a question never asked before on every request, made of words drawn at random (a numbered
     /// template would be a paraphrase of itself, a semantic hit): each one a miss, stored. A rare semantic hit is counted.
     /// </summary>
-    private static async Task<(Measurement.Result Result, int Hits)> NewQuestions(HttpClient http, Uri url, string model, TimeSpan duration)
+    private static async Task<(Measurement.Result Result, int Hits, int Stored)> NewQuestions(HttpClient http, Uri url, string model, TimeSpan duration)
     {
         var random = new Random(17);
-        var hits = 0;
+        var (hits, stored) = (0, 0);
         var result = await Measurement.Run(model, 1, duration, async () =>
         {
             var question = string.Join(' ', Enumerable.Range(0, 8).Select(_ => Words[random.Next(Words.Length)])) + "?";
@@ -103,8 +112,9 @@ public static class CacheBench
             }
 
             hits += cache == "hit" ? 1 : 0;
+            stored += cache == "miss" ? 1 : 0;
         });
-        return (result, hits);
+        return (result, hits, stored);
     }
 
     private static readonly string[] Words =
@@ -118,7 +128,8 @@ public static class CacheBench
     ];
 
     private static (string, JsonObject) Report(
-        List<Measurement.Result> measured, (Measurement.Result Result, int Hits) exactMisses, (Measurement.Result Result, int Hits) semanticMisses, TimeSpan duration)
+        List<Measurement.Result> measured, (Measurement.Result Result, int Hits, int Stored) exactMisses, (Measurement.Result Result, int Hits, int Stored) semanticMisses,
+        double bytesPerEntry, TimeSpan duration)
     {
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
@@ -156,13 +167,17 @@ public static class CacheBench
         md.AppendLine();
         md.AppendLine("| route | requests/s | p50 ms | p99 ms | semantic hits among them |");
         md.AppendLine("|---|---:|---:|---:|---:|");
-        foreach (var (row, hits) in new[] { exactMisses, semanticMisses })
+        foreach (var (row, hits, _) in new[] { exactMisses, semanticMisses })
         {
             md.AppendLine(inv, $"| {row.Scenario} | {row.OpsPerSecond:N1} | {row.P50Ms:0.000} | {row.P99Ms:0.000} | {hits} |");
         }
 
         md.AppendLine();
         md.AppendLine(inv, $"A semantic miss adds {semantic.P50Ms - exact.P50Ms:0.000} ms at p50 ({semantic.P50Ms / exact.P50Ms:0.00}x an exact miss).");
+        md.AppendLine(inv, $"Memory per stored entry (exact route): {bytesPerEntry / 1024:0.0} KiB, the gateway's resident memory grown over the {exactMisses.Stored:N0}");
+        md.AppendLine("answers it stored (a 64-token answer each, an entry grain each, plus the tenant directory's record). Rough: it counts what");
+        md.AppendLine("the GC has not collected yet, and misses what fit in memory the process already held.");
+        json["bytes_per_entry"] = bytesPerEntry;
         json["misses"] = new JsonObject
         {
             ["exact_p50_ms"] = exact.P50Ms, ["semantic_p50_ms"] = semantic.P50Ms, ["exact_p99_ms"] = exact.P99Ms, ["semantic_p99_ms"] = semantic.P99Ms,
