@@ -88,16 +88,22 @@ public static class MessagesEndpoints
             return body.Error;
         }
 
-        var request = AnthropicMessagesRequest.Read(body.Value, forCounting);
+        var request = AnthropicMessagesRequest.Read(body.Value, api.Media, forCounting);
         if (!request.IsSuccess)
         {
             return request.Error;
         }
 
+        var messages = await Media.FileParts.Resolve([.. request.Value.Messages], api); // file_id sources
+        if (!messages.IsSuccess)
+        {
+            return messages.Error;
+        }
+
         var endUser = api.EndUser(request.Value.EndUser);
         return !endUser.IsSuccess ? endUser.Error
             : forCounting && !api.Caller.MayUseModel(request.Value.Model) ? GatewayError.ModelNotFound(request.Value.Model)
-            : request.Value with { EndUser = endUser.Value, StreamDeltas = body.Value.Stream == true };
+            : request.Value with { Messages = messages.Value, EndUser = endUser.Value, StreamDeltas = body.Value.Stream == true, CacheControl = api.CacheControl };
     }
 
     private static MessageJson Message(string id, CompletionResult result) => new(

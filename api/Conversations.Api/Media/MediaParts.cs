@@ -40,6 +40,34 @@ public static class MediaParts
         };
     }
 
+    /// <summary>
+    /// An Anthropic <c>image</c> or <c>document</c> block: its <c>source</c> is <c>base64</c> (with <c>media_type</c>),
+    /// <c>url</c> (images only, under the same rules as an OpenAI image URL) or <c>file</c> (a <c>file_id</c> of the Files API).
+    /// </summary>
+    public static Result<ContentPart> ReadAnthropic(JsonElement block, string type, string param, MediaOptions media)
+    {
+        var kind = type == "image" ? Modalities.Image : Modalities.File;
+        if (!block.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.Object)
+        {
+            return GatewayError.Invalid($"Missing required parameter: '{param}.source'.", $"{param}.source", "missing_required_parameter");
+        }
+
+        switch (String(source, "type"))
+        {
+            case "base64" when String(source, "data") is { } data:
+                var inline = Decoded(data, String(source, "media_type")?.ToLowerInvariant(), kind, $"{param}.source.data", media);
+                return inline.IsSuccess && String(block, "title") is { } title ? inline.Value with { Filename = title } : inline;
+            case "url" when kind == Modalities.Image && String(source, "url") is { } url:
+                return ImageAt(url, null, $"{param}.source.url", media);
+            case "file" when String(source, "file_id") is { } fileId:
+                return new ContentPart(kind, string.Empty, FileId: fileId, Param: $"{param}.source.file_id");
+            default:
+                return GatewayError.Invalid(
+                    $"Invalid '{param}.source': expected {{\"type\":\"base64\",\"media_type\",\"data\"}}{(kind == Modalities.Image ? ", {\"type\":\"url\",\"url\"}" : string.Empty)} or {{\"type\":\"file\",\"file_id\"}}.",
+                    $"{param}.source", "invalid_value");
+        }
+    }
+
     private static Result<ContentPart> Image(string? url, string? fileId, string? detail, string param, MediaOptions media)
     {
         if (detail is not (null or "auto" or "low" or "high"))
@@ -58,6 +86,12 @@ public static class MediaParts
             return GatewayError.Invalid($"Missing required parameter: '{urlParam}'.", urlParam, "missing_required_parameter");
         }
 
+        return ImageAt(url, detail, urlParam, media);
+    }
+
+    /// <summary>An image at <paramref name="url"/>: a base64 <c>data:</c> URL decoded, or an http(s) URL the settings accept, passed on.</summary>
+    private static Result<ContentPart> ImageAt(string url, string? detail, string urlParam, MediaOptions media)
+    {
         if (url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
         {
             var inline = Inline(url, Modalities.Image, urlParam, media);

@@ -6,13 +6,14 @@ namespace Conversations.Api;
 /// Translates a Messages API request into the gateway's <see cref="CompletionRequest"/>, the one chat completions
 /// make, so routing, quotas, fallback, usage and the cache see no difference. <c>system</c> becomes a leading system
 /// message; a turn's <c>text</c> blocks its message, its <c>tool_use</c> blocks function calls and its
-/// <c>tool_result</c> blocks their outputs. Anything this gateway cannot pass on faithfully (images, documents,
-/// thinking, server tools, <c>top_k</c>) is refused with a 400 naming the field, never dropped.
+/// <c>tool_result</c> blocks their outputs, its <c>image</c> and <c>document</c> blocks the message's media parts (as
+/// chat's <c>image_url</c> and <c>file</c> parts are). Anything this gateway cannot pass on faithfully (thinking, server
+/// tools, <c>top_k</c>) is refused with a 400 naming the field, never dropped.
 /// </summary>
 public static class AnthropicMessagesRequest
 {
     /// <summary>A request to answer: <paramref name="forCounting"/> reads what <c>count_tokens</c> takes (no <c>max_tokens</c>).</summary>
-    public static Result<CompletionRequest> Read(MessageCreateJson body, bool forCounting = false)
+    public static Result<CompletionRequest> Read(MessageCreateJson body, Media.MediaOptions media, bool forCounting = false)
     {
         if (string.IsNullOrWhiteSpace(body.Model))
         {
@@ -54,7 +55,7 @@ public static class AnthropicMessagesRequest
 
         for (var i = 0; i < messages.Count; i++)
         {
-            var read = ReadMessage(messages[i], $"messages.{i}");
+            var read = ReadMessage(messages[i], $"messages.{i}", media);
             if (!read.IsSuccess)
             {
                 return read.Error;
@@ -119,7 +120,7 @@ public static class AnthropicMessagesRequest
     }
 
     /// <summary>One message: a user turn's tool results (outputs) then its text; an assistant turn's text then its calls.</summary>
-    private static Result<List<NewItem>> ReadMessage(AnthropicMessageJson? message, string param)
+    private static Result<List<NewItem>> ReadMessage(AnthropicMessageJson? message, string param, Media.MediaOptions media)
     {
         if (message?.Role is not (Roles.User or Roles.Assistant) || message.Role is not { } role)
         {
@@ -139,6 +140,7 @@ public static class AnthropicMessagesRequest
         var outputs = new List<NewItem>();
         var calls = new List<NewItem>();
         var texts = new List<string>();
+        var parts = new List<Conversations.Media.ContentPart>();
         var index = 0;
         foreach (var block in content.EnumerateArray())
         {
@@ -147,6 +149,15 @@ public static class AnthropicMessagesRequest
             {
                 case "text":
                     texts.Add(String(block, "text") ?? string.Empty);
+                    break;
+                case "image" or "document" when role == Roles.User:
+                    var part = Media.MediaParts.ReadAnthropic(block, String(block, "type")!, blockParam, media);
+                    if (!part.IsSuccess)
+                    {
+                        return part.Error;
+                    }
+
+                    parts.Add(part.Value);
                     break;
                 case "tool_use" when role == Roles.Assistant:
                     var call = ReadCall(block, blockParam);
@@ -175,15 +186,15 @@ public static class AnthropicMessagesRequest
                     break;
                 case var type:
                     return Invalid(
-                        $"{blockParam}.type: '{type}' blocks are not supported here; a user turn takes text and tool_result blocks, an assistant turn text and tool_use blocks.",
+                        $"{blockParam}.type: '{type}' blocks are not supported here; a user turn takes text, image, document and tool_result blocks, an assistant turn text and tool_use blocks.",
                         $"{blockParam}.type");
             }
         }
 
         List<NewItem> items = [.. outputs];
-        if (texts.Count > 0 || (outputs.Count == 0 && calls.Count == 0))
+        if (texts.Count > 0 || parts.Count > 0 || (outputs.Count == 0 && calls.Count == 0))
         {
-            items.Add(new NewItem(role, string.Join("\n\n", texts)));
+            items.Add(new NewItem(role, string.Join("\n\n", texts), Parts: parts.Count > 0 ? parts : null));
         }
 
         items.AddRange(calls);

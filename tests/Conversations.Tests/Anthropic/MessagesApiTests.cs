@@ -160,11 +160,35 @@ public sealed class MessagesApiTests : UpstreamGatewayTest
         using var image = await http.PostAsync("/v1/messages", ChatCompletionsTests.Json(
             """{"model":"sim-small","max_tokens":10,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AA=="}}]}]}"""));
         Assert.Equal(HttpStatusCode.BadRequest, image.StatusCode);
-        Assert.Contains("messages.0.content.0.type", AssertAnthropicError(await image.Content.ReadAsStringAsync(), "invalid_request_error"), StringComparison.Ordinal);
+        Assert.Contains("messages.0.content.0.source.data", AssertAnthropicError(await image.Content.ReadAsStringAsync(), "invalid_request_error"), StringComparison.Ordinal); // not a PNG
 
         http.DefaultRequestHeaders.Remove("anthropic-version");
         using var noVersion = await http.PostAsync("/v1/messages", ChatCompletionsTests.Json("""{"model":"sim-small","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"""));
         Assert.Contains("anthropic-version", AssertAnthropicError(await noVersion.Content.ReadAsStringAsync(), "invalid_request_error"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Image_and_document_blocks_reach_the_model_as_media_parts()
+    {
+        using var http = Gateway.Http();
+        http.DefaultRequestHeaders.Add("anthropic-version", "2023-06-01");
+        var (png, pdf) = (Convert.ToBase64String(Media.MediaFixture.Pixel), Convert.ToBase64String(Media.MediaFixture.Pdf));
+        using var response = await http.PostAsync("/v1/messages", ChatCompletionsTests.Json($$$"""
+            {"model":"sim-small","max_tokens":200,"messages":[{"role":"user","content":[
+              {"type":"text","text":"What is in these?"},
+              {"type":"image","source":{"type":"base64","media_type":"image/png","data":"{{{png}}}"}},
+              {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"{{{pdf}}}"},"title":"spec.pdf"}]}]}
+            """));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("content")[0].GetProperty("text").GetString();
+        Assert.Contains($"Received 2 attachment(s): [image image/png {Media.MediaFixture.Pixel.Length} bytes", text, StringComparison.Ordinal);
+        Assert.Contains($"[file application/pdf {Media.MediaFixture.Pdf.Length} bytes]", text, StringComparison.Ordinal);
+
+        using var assistantImage = await http.PostAsync("/v1/messages", ChatCompletionsTests.Json($$$"""
+            {"model":"sim-small","max_tokens":10,"messages":[{"role":"assistant","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"{{{png}}}"}}]}]}
+            """));
+        Assert.Contains("messages.0.content.0.type", AssertAnthropicError(await assistantImage.Content.ReadAsStringAsync(), "invalid_request_error"), StringComparison.Ordinal);
     }
 
     [Fact]
