@@ -34,6 +34,38 @@ public sealed class ImageContentTests(MediaFixture fixture)
     }
 
     [Fact]
+    public async Task What_an_openai_compatible_upstream_receives_with_images_and_files_is_valid_against_openais_request_schema()
+    {
+        var marker = Marker();
+        using var http = fixture.Gateway.Http();
+
+        await Post(http, "/v1/chat/completions", new
+        {
+            model = "vision",
+            messages = new[]
+            {
+                new
+                {
+                    role = "user",
+                    content = new object[]
+                    {
+                        new { type = "text", text = marker },
+                        new { type = "image_url", image_url = new { url = MediaFixture.DataUrl(MediaFixture.Pixel), detail = "low" } },
+                        new { type = "file", file = new { file_data = MediaFixture.DataUrl(MediaFixture.Pdf, "application/pdf"), filename = "spec.pdf" } },
+                    },
+                },
+            },
+        });
+
+        var sent = await Sent(marker);
+        Assert.Equal(["text", "image_url", "file"], sent.GetProperty("messages")[0].GetProperty("content").EnumerateArray().Select(p => p.GetProperty("type").GetString()));
+        Assert.Empty(Api.OpenApi.OpenAIDocument.Instance.Check("CreateChatCompletionRequest", sent));
+        var broken = System.Text.Json.Nodes.JsonNode.Parse(sent.GetRawText())!;
+        broken["messages"]![0]!["content"]![1]!["image_url"] = new System.Text.Json.Nodes.JsonObject(); // no url: the check is not vacuous
+        Assert.NotEmpty(Api.OpenApi.OpenAIDocument.Instance.Check("CreateChatCompletionRequest", JsonSerializer.SerializeToElement(broken)));
+    }
+
+    [Fact]
     public async Task A_chat_image_reaches_anthropic_as_a_base64_image_block()
     {
         var marker = Marker();
