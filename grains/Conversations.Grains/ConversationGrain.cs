@@ -383,11 +383,10 @@ public sealed class ConversationGrain(
         return null;
     }
 
-    /// <summary>A client's item as stored: redacted first when the caller's policy says so (<see cref="StoredRedaction"/>).</summary>
-    private ConversationItem ToItem(NewItem sent, PiiPolicy? redact) => ToItem(redact is null ? sent : StoredRedaction.Redact(sent, redact));
-
-    private ConversationItem ToItem(NewItem item)
+    /// <summary>A client's item as stored: redacted first when the caller's policy says so (<see cref="StoredRedaction"/>), priced as <see cref="Priced"/>.</summary>
+    private ConversationItem ToItem(NewItem sent, PiiPolicy? redact)
     {
+        var item = redact is null ? sent : StoredRedaction.Redact(sent, redact);
         var (parts, count) = ConversationMedia.Priced(item.CountedText, item.Parts, tokens);
         return new(Ids.NewItem(item.Kind), item.Role, item.Text, count, clock.GetUtcNow(), null, item.Call, item.CallId, parts);
     }
