@@ -90,7 +90,7 @@ public static class GatewayBench
             ["Conversations__Routes__bench-local__Deployments__0__Provider"] = "Simulated",
         });
 
-    private static HttpClient Client(Uri baseAddress, string key = Key)
+    internal static HttpClient Client(Uri baseAddress, string key = Key)
     {
         var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new("Bearer", key);
@@ -181,7 +181,7 @@ public static class GatewayBench
         (await (await http.PostAsync("/v1/conversations", Json(body))).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
 
     /// <summary>A conversation with a 10-turn window and <paramref name="items"/> user messages, added 20 at a time (the API's most).</summary>
-    private static async Task<string> Prefilled(HttpClient http, int items)
+    internal static async Task<string> Prefilled(HttpClient http, int items)
     {
         var id = await CreateConversation(http, """{"context_policy":{"window_turns":10}}""");
         foreach (var batch in Enumerable.Range(0, items).Chunk(20))

@@ -50,13 +50,14 @@ public sealed class ConversationGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var (tenant, id) = GrainKeys.Parse(this.GetPrimaryKeyString());
-        _store = new(head, ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Conversations), this.GetGrainId(), logger);
+        _store = new(
+            head, ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Conversations), this.GetGrainId(), logger, Math.Max(1, options.Value.ResidentPages));
         _writes = new(_store, this, logger);
         _summarizer = new(this, _writes, pipeline, clock, options.Value, logger);
         _extractor = new(this, _writes, pipeline, options.Value, logger);
         _recall = new(this, tenant, id, _writes, vectors, embeddings, options.Value, logger);
         _clearing = new(this, _writes, options.Value, logger);
-        _turnContext = new(context, _recall, tokens);
+        _turnContext = new(context, _recall, _writes, tokens);
         _reservations = new(GrainFactory.GetGrain<ITenantStorageGrain>(tenant), logger);
         _media = new(GrainFactory, tenant, id);
         _writes.Written = () => _clearing.ScheduleIfNeeded();
@@ -127,7 +128,7 @@ public sealed class ConversationGrain(
         }
 
         var (deleted, reserved) = (_writes.State.ToInfo(), _writes.State.Reserved);
-        var withMedia = _writes.State.Items.Where(item => item.Parts is { Count: > 0 }).ToList();
+        var withMedia = (await _writes.Whole(_writes.State)).Items.Where(item => item.Parts is { Count: > 0 }).ToList();
         try
         {
             // Vectors first: if clearing the conversation then fails before its pages are listed, a retried delete still finds it.
@@ -169,11 +170,11 @@ public sealed class ConversationGrain(
         {
             return seen.Fingerprint != idempotency.Fingerprint
                 ? GatewayError.IdempotencyKeyReused
-                : current.Items.Where(item => seen.ItemIds.Contains(item.Id)).ToList();
+                : (await _writes.Whole(current)).Items.Where(item => seen.ItemIds.Contains(item.Id)).ToList();
         }
 
         limits ??= StorageLimits.None;
-        if (limits.RefuseItems(current.Items.Count, items.Count, "items") is { } tooMany)
+        if (limits.RefuseItems(current.ItemCount, items.Count, "items") is { } tooMany)
         {
             return tooMany;
         }
@@ -189,16 +190,26 @@ public sealed class ConversationGrain(
             ?? (Result<IReadOnlyList<ConversationItem>>)added;
     }
 
-    public Task<Result<ItemPage>> ListItems(ItemQuery query) =>
-        Task.FromResult(_writes.Durable.Exists ? query.Apply(_writes.Durable.Items) : NotFound);
+    /// <summary>From the newest items when they hold the page (newest first with more after it, oldest first after one of them), else from all.</summary>
+    public async Task<Result<ItemPage>> ListItems(ItemQuery query)
+    {
+        var current = _writes.Durable;
+        var page = current.Exists ? query.Apply(current.Items) : NotFound;
+        var held = page.IsSuccess && (query.Ascending ? query.After is not null : page.Value.HasMore);
+        return current.Unloaded == 0 || held ? page : query.Apply((await _writes.Whole(current)).Items);
+    }
 
-    public Task<Result<ConversationItem>> GetItem(string itemId) => Task.FromResult(
-        !_writes.Durable.Exists ? NotFound
-        : _writes.Durable.Items.Find(item => item.Id == itemId) is { } item ? item
-        : (Result<ConversationItem>)GatewayError.NotFound("item", itemId));
+    public async Task<Result<ConversationItem>> GetItem(string itemId)
+    {
+        var current = _writes.Durable is { Unloaded: > 0 } partial && !partial.Items.Exists(item => item.Id == itemId) ? await _writes.Whole(partial) : _writes.Durable;
+        return !current.Exists ? NotFound
+            : current.Items.Find(item => item.Id == itemId) is { } item ? item
+            : GatewayError.NotFound("item", itemId);
+    }
 
     public async Task<Result<ConversationInfo>> DeleteItem(string itemId)
     {
+        await _writes.Whole(_writes.State); // an item is removed from every item
         var deleted = await Change(
             current => current.Items.Exists(item => item.Id == itemId) ? current.WithoutItem(itemId) : GatewayError.NotFound("item", itemId),
             updated => updated.ToInfo());
@@ -213,13 +224,14 @@ public sealed class ConversationGrain(
     public async IAsyncEnumerable<CompletionChunk> RunTurn(TurnRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var gate = await _writes.Enter(cancellationToken);
-        var current = _writes.State;
-        var input = request.Input.Select(Priced).ToList();
+        var input = request.Input.Select(item => ConversationMedia.Priced(item, tokens)).ToList();
+        var policy = ContextPolicy.Layered(request.Policy, _writes.State.Policy, request.Options.Caller?.TenantContextPolicy);
+        var current = await _turnContext.Read(request, input, policy, _writes.State);
         var limits = request.Options.Caller?.Storage ?? StorageLimits.None;
         var answered = !current.Exists ? new ErrorChunk(NotFound)
             : current.Replay(request.Idempotency, request.Options.Model)
             ?? (ToolPairs.Check(current.Items, input) is { } unpaired ? new ErrorChunk(unpaired) : null)
-            ?? (limits.RefuseItems(current.Items.Count, input.Count + 1, "input") is { } full ? new ErrorChunk(full) : null); // the answer is one item at least
+            ?? (limits.RefuseItems(current.ItemCount, input.Count + 1, "input") is { } full ? new ErrorChunk(full) : null); // the answer is one item at least
         if (answered is not null)
         {
             yield return answered; // before any model call: a retry of a turn that happened, or an input that does not fit
@@ -227,7 +239,6 @@ public sealed class ConversationGrain(
         }
 
         // Plan: the route's deployments set the context's budget.
-        var policy = ContextPolicy.Layered(request.Policy, current.Policy, request.Options.Caller?.TenantContextPolicy);
         var turnInfo = new CallInfo(Truncation: policy.Truncation);
         var planned = await pipeline.Plan(request.Options with { Conversation = this.GetPrimaryKeyString() }, input.SelectMany(item => item.Parts ?? []));
         if (!planned.IsSuccess)
@@ -285,7 +296,7 @@ public sealed class ConversationGrain(
         }
 
         var next = current.Append(stored, limits).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id), output.Count);
-        if ((limits.RefuseItems(current.Items.Count, stored.Count, "input") ?? await Write(next, policy, limits, "input")) is { } failure)
+        if ((limits.RefuseItems(current.ItemCount, stored.Count, "input") ?? await Write(next, policy, limits, "input")) is { } failure)
         {
             yield return new ErrorChunk(failure) { Info = done.Info };
             yield break;
@@ -302,15 +313,15 @@ public sealed class ConversationGrain(
 
     public async Task<Result<int>> CountInputTokens(TurnRequest request, CancellationToken cancellationToken = default)
     {
-        var current = _writes.Durable;
-        if (!current.Exists)
+        if (!_writes.Durable.Exists)
         {
             return NotFound;
         }
 
         // As RunTurn plans and builds, on the state as last written; nothing is called or appended.
         var input = request.Input.Select(item => item with { Tokens = tokens.Count(item.CountedText) }).ToList();
-        var policy = ContextPolicy.Layered(request.Policy, current.Policy, request.Options.Caller?.TenantContextPolicy);
+        var policy = ContextPolicy.Layered(request.Policy, _writes.Durable.Policy, request.Options.Caller?.TenantContextPolicy);
+        var current = await _turnContext.Read(request, input, policy, _writes.Durable);
         var planned = await pipeline.Plan(request.Options with { Conversation = this.GetPrimaryKeyString() });
         if (!planned.IsSuccess)
         {
@@ -335,11 +346,7 @@ public sealed class ConversationGrain(
             return route.Error ?? GatewayError.ModelNotFound(model);
         }
 
-        var effective = ContextPolicy.Layered(null, current.Policy, tenantPolicy);
-        var (history, omitted) = ConversationMedia.ForPlan(current.Items, config.Deployments);
-        var built = context.Build(new ContextInputs(
-            null, current.Facts, history, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective, current.Summary) { Omitted = omitted });
-        return built.IsSuccess ? built.Value.View : built.Error;
+        return await _turnContext.Preview(current, config, maxOutputTokens, tenantPolicy);
     }
 
     public async Task<Result<ConversationMemory>> GetMemory()
@@ -369,7 +376,7 @@ public sealed class ConversationGrain(
     /// </summary>
     private async Task<GatewayError?> Write(ConversationState next, ContextPolicy? policy = null, StorageLimits? limits = null, string param = "items")
     {
-        var indexes = next.Items.Count > 0 && (policy ?? ContextPolicy.Layered(null, next.Policy, null)).Recalls;
+        var indexes = next.ItemCount > 0 && (policy ?? ContextPolicy.Layered(null, next.Policy, null)).Recalls;
         if (await _reservations.Write(_writes.State, next, limits ?? StorageLimits.None, param, _writes.Persist) is { } failure)
         {
             return failure;
@@ -383,18 +390,11 @@ public sealed class ConversationGrain(
         return null;
     }
 
-    /// <summary>A client's item as stored: redacted first when the caller's policy says so (<see cref="StoredRedaction"/>), priced as <see cref="Priced"/>.</summary>
+    /// <summary>A client's item as stored: redacted first when the caller's policy says so (<see cref="StoredRedaction"/>), priced as a turn's input is.</summary>
     private ConversationItem ToItem(NewItem sent, PiiPolicy? redact)
     {
         var item = redact is null ? sent : StoredRedaction.Redact(sent, redact);
         var (parts, count) = ConversationMedia.Priced(item.CountedText, item.Parts, tokens);
         return new(Ids.NewItem(item.Kind), item.Role, item.Text, count, clock.GetUtcNow(), null, item.Call, item.CallId, parts);
-    }
-
-    /// <summary>A turn's input item with its tokens counted: its text's and its parts' (<see cref="MediaTokens"/>).</summary>
-    private ConversationItem Priced(ConversationItem item)
-    {
-        var (parts, count) = ConversationMedia.Priced(item.CountedText, item.Parts, tokens);
-        return item with { Parts = parts, Tokens = count };
     }
 }

@@ -4,8 +4,9 @@ namespace Conversations.Grains;
 
 /// <summary>
 /// A conversation's state. Replaced as a whole on every change (never mutated in place), so a failed
-/// write can restore the previous value and memory never runs ahead of storage. In memory it holds every
-/// item; in storage its <see cref="Items"/> are only those after the sealed <see cref="Pages"/> (see <see cref="ConversationStore"/>).
+/// write can restore the previous value and memory never runs ahead of storage. In memory it holds the items
+/// the activation has read: every item, or only the newest until the older pages are needed (<see cref="Unloaded"/>); in
+/// storage its <see cref="Items"/> are only those after the sealed <see cref="Pages"/> (see <see cref="ConversationStore"/>).
 /// </summary>
 [GenerateSerializer, Alias("conv.ConversationState")]
 public sealed record ConversationState
@@ -47,9 +48,18 @@ public sealed record ConversationState
     /// </summary>
     [Id(11)] public StoredData Reserved { get; init; } = StoredData.None;
 
+    /// <summary>
+    /// How many of the oldest items <see cref="Items"/> leaves out: those of the pages the activation has not read yet
+    /// (<see cref="ConversationStore.LoadAll"/>). In memory only: a stored head holds 0. A change to an older item reads them first.
+    /// </summary>
+    [Id(12)] public int Unloaded { get; init; }
+
+    /// <summary>Every item the conversation holds, read or not.</summary>
+    public int ItemCount => Unloaded + Items.Count;
+
     public bool Exists => Id is not null;
 
-    public ConversationInfo ToInfo() => new(Id!, CreatedAt, Metadata, Items.Count, Policy);
+    public ConversationInfo ToInfo() => new(Id!, CreatedAt, Metadata, ItemCount, Policy);
 
     public ConversationMemory ToMemory(int? indexedItems) => new(Facts, Summary, indexedItems, ExtractedThroughItemId);
 
@@ -59,6 +69,11 @@ public sealed record ConversationState
     /// </summary>
     public ConversationState WithoutItem(string itemId)
     {
+        if (Unloaded > 0)
+        {
+            throw new InvalidOperationException("An item is removed from a conversation whose items have all been read.");
+        }
+
         var index = Items.FindIndex(item => item.Id == itemId);
         return this with
         {

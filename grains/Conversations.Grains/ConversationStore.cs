@@ -15,16 +15,33 @@ namespace Conversations.Grains;
 /// A page that loses items (one deleted) is written again under a new key; the old record is cleared once the
 /// head no longer references it. See docs/decisions/0011-conversation-items-in-sealed-pages.md.
 /// </para>
+/// <para>
+/// An activation reads the head and its newest pages (<see cref="DefaultResidentPages"/> unless configured); the older ones are read when something
+/// needs them (<see cref="LoadAll"/>), once. Until then <see cref="State"/> holds the newest items only and counts the others
+/// as <see cref="ConversationState.Unloaded"/>; nothing changes them, so a write keeps their pages as they are.
+/// See docs/decisions/0044-a-conversation-reads-its-older-pages-when-needed.md.
+/// </para>
 /// </summary>
-internal sealed partial class ConversationStore(IPersistentState<ConversationState> head, IGrainStorage storage, GrainId grain, ILogger logger)
+internal sealed partial class ConversationStore(
+    IPersistentState<ConversationState> head, IGrainStorage storage, GrainId grain, ILogger logger, int residentPages = ConversationStore.DefaultResidentPages)
 {
     public const int PageSize = 64;
 
     /// <summary>The head record's state name (pages are <see cref="PageName"/>), both under the conversation grain's id.</summary>
     public const string HeadName = "conversation";
 
-    /// <summary>The conversation with every item, as the grain works with it.</summary>
-    public ConversationState State { get; private set; } = head.State;
+    /// <summary>The pages an activation reads at once unless configured (<see cref="Context.SummaryOptions.ResidentPages"/>): the newest, which a turn's window draws on.</summary>
+    public const int DefaultResidentPages = 2;
+
+    private ConversationState _state = head.State;
+
+    /// <summary>The items of the pages an activation left unread, once <see cref="LoadAll"/> has read them.</summary>
+    private List<ConversationItem>? _older;
+
+    private Task? _loading;
+
+    /// <summary>The conversation as the grain works with it: every item, or, until <see cref="LoadAll"/>, the newest.</summary>
+    public ConversationState State { get => _state; private set => _state = Whole(value); }
 
     /// <summary>
     /// Pages the head references that storage does not hold (removed or restored outside the gateway): the
@@ -33,17 +50,22 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
     public IReadOnlyList<string> Missing { get; private set; } = [];
 
     /// <summary>
-    /// Reads the pages the head references (the head itself Orleans has read before activation); false, logged, when storage
-    /// has lost some (<see cref="Missing"/>).
+    /// Reads the newest pages the head references (<c>residentPages</c> of them) (the head itself Orleans has read before
+    /// activation); false, logged, when storage has lost some (<see cref="Missing"/>).
     /// </summary>
     public async Task<bool> Load()
     {
         for (var attempt = 0; ; attempt++)
         {
             var stored = head.State;
-            var pages = await Task.WhenAll(stored.Pages.Select(Read));
-            Missing = [.. stored.Pages.Where((_, i) => pages[i] is null).Select(page => page.Key)];
-            State = pages.Length == 0 || Missing.Count > 0 ? stored : stored with { Items = [.. pages.SelectMany(page => page!), .. stored.Items] };
+            var unread = Math.Max(0, stored.Pages.Count - residentPages);
+            var pages = await Task.WhenAll(stored.Pages.Skip(unread).Select(Read));
+            Missing = [.. stored.Pages.Skip(unread).Where((_, i) => pages[i] is null).Select(page => page.Key)];
+            State = pages.Length == 0 || Missing.Count > 0 ? stored : stored with
+            {
+                Items = [.. pages.SelectMany(page => page!), .. stored.Items],
+                Unloaded = stored.Pages.Take(unread).Sum(page => page.Count),
+            };
             if (Missing.Count == 0)
             {
                 return true;
@@ -60,6 +82,46 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
         }
     }
 
+    /// <summary>
+    /// Reads the pages <see cref="Load"/> left unread, once (concurrent callers share the reading); from then on every state
+    /// the store holds is whole (<see cref="Whole"/>). A page storage has lost makes the conversation damaged (<see cref="Missing"/>)
+    /// and fails the call; a damaged conversation reads nothing more.
+    /// </summary>
+    public Task LoadAll()
+    {
+        if (State.Unloaded == 0 || _older is not null || Missing.Count > 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return _loading is { IsCompleted: false } ? _loading : _loading = ReadOlder();
+
+        async Task ReadOlder()
+        {
+            var unloaded = State.Unloaded;
+            var older = new List<ItemPageRef>();
+            for (var (i, count) = (0, 0); count < unloaded; count += State.Pages[i++].Count)
+            {
+                older.Add(State.Pages[i]);
+            }
+
+            var pages = await Task.WhenAll(older.Select(Read));
+            if (older.Where((_, i) => pages[i] is null).Select(page => page.Key).ToList() is { Count: > 0 } missing)
+            {
+                Missing = missing;
+                LogDamaged(grain, missing);
+                throw new InvalidOperationException($"{grain} is damaged (item pages missing in storage): it can only be deleted.");
+            }
+
+            _older = [.. pages.SelectMany(page => page!)];
+            _state = Whole(_state);
+        }
+    }
+
+    /// <summary><paramref name="state"/> with the items of the unread pages before its own, once <see cref="LoadAll"/> has read them.</summary>
+    public ConversationState Whole(ConversationState state) =>
+        state.Unloaded > 0 && _older is { } older && older.Count == state.Unloaded ? state with { Items = [.. older, .. state.Items], Unloaded = 0 } : state;
+
     /// <summary>Writes <paramref name="next"/>; on failure <see cref="State"/> is what storage holds, with no item of <paramref name="next"/>.</summary>
     public async Task<Exception?> TryReplace(ConversationState next)
     {
@@ -68,7 +130,7 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
             return new InvalidOperationException($"{grain} is damaged (item pages missing in storage): it can only be cleared.");
         }
 
-        var plan = Plan(State, next.Items, Ids.Opaque);
+        var plan = Plan(State, next.Items, Ids.Opaque, next.Unloaded);
         var keys = plan.Writes.Select(write => write.Page.Key).ToList();
         if (keys.Count > 0)
         {
@@ -125,7 +187,7 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
         {
             await head.ClearStateAsync();
             State = head.State;
-            Missing = [];
+            (Missing, _older) = ([], null);
             return null;
         }
         catch (Exception exception)
@@ -138,18 +200,27 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
     /// Where <paramref name="next"/>'s items go: current pages whose items <paramref name="next"/> still has in place
     /// are kept; a page that lost items is rewritten under a new key (dropped if it lost them all); from the first page
     /// whose items moved, the rest is treated as new. Whole pages are then sealed off the items after the last page.
+    /// The pages of items either state has not read (<see cref="ConversationState.Unloaded"/>, <paramref name="nextUnloaded"/>)
+    /// are kept: nothing changes an item it has not read.
     /// </summary>
-    internal static PagePlan Plan(ConversationState current, List<ConversationItem> next, Func<string> newKey)
+    internal static PagePlan Plan(ConversationState current, List<ConversationItem> next, Func<string> newKey, int nextUnloaded = 0)
     {
         var pages = new List<ItemPageRef>();
         var writes = new List<(ItemPageRef Page, List<ConversationItem> Items)>();
         var dropped = new List<string>();
         HashSet<string>? present = null;
-        var (from, at, inPlace) = (0, 0, true);
+        var unread = Math.Max(current.Unloaded, nextUnloaded);
+        var (from, at, inPlace) = (0, unread - nextUnloaded, true); // from counts every item; at and start index the lists in hand
         foreach (var page in current.Pages)
         {
-            var start = from;
+            var start = from - current.Unloaded;
             from += page.Count;
+            if (from <= unread)
+            {
+                pages.Add(page);
+                continue;
+            }
+
             if (inPlace && At(current.Items, start, page.Count, next, at)) // a turn's path: no copy of the page
             {
                 pages.Add(page);
@@ -210,8 +281,8 @@ internal sealed partial class ConversationStore(IPersistentState<ConversationSta
     /// <summary>Writes <paramref name="state"/> as the head (its items after its pages); on success it is the new <see cref="State"/>.</summary>
     private async Task<Exception?> WriteHead(ConversationState state)
     {
-        var paged = state.Pages.Sum(page => page.Count);
-        if (await head.TryReplace(paged == 0 ? state : state with { Items = state.Items.GetRange(paged, state.Items.Count - paged) }) is { } failure)
+        var paged = state.Pages.Sum(page => page.Count) - state.Unloaded;
+        if (await head.TryReplace(paged == 0 && state.Unloaded == 0 ? state : state with { Items = state.Items.GetRange(paged, state.Items.Count - paged), Unloaded = 0 }) is { } failure)
         {
             return failure;
         }

@@ -23,6 +23,22 @@ internal sealed class ConversationWrites(ConversationStore store, IGrainBase gra
     /// <summary>The state storage has confirmed: what a read that interleaves with a write sees.</summary>
     public ConversationState Durable => _writing ?? store.State;
 
+    /// <summary>
+    /// <paramref name="state"/> with every item: the pages the activation left unread are read first, once
+    /// (<see cref="ConversationStore.LoadAll"/>); a write in flight is completed with them too.
+    /// </summary>
+    public async Task<ConversationState> Whole(ConversationState state)
+    {
+        if (state.Unloaded == 0)
+        {
+            return state;
+        }
+
+        await store.LoadAll();
+        _writing = _writing is null ? null : store.Whole(_writing);
+        return store.Whole(state);
+    }
+
     public ValueTask<Gate> Enter(CancellationToken cancellationToken) => Gate.Enter(_gate, cancellationToken);
 
     /// <summary>Writes <paramref name="next"/> (inside <see cref="Enter"/>); null, or why it was not written.</summary>

@@ -159,7 +159,10 @@ public sealed class ContextBuilder(TokenCounter tokens)
         }
 
         List<NewItem> messages = [.. head, .. window.Select(Message), .. inputs.Input.Select(Message)];
-        return new BuiltContext(messages, cited, Enumerable.Range(start, olderCount).Select(i => history[i]), View);
+        return new BuiltContext(messages, cited, Enumerable.Range(start, olderCount).Select(i => history[i]), View)
+        {
+            ReachedStart = start == 0 && olderCount == 0, // older items, if the history had them, might have fit too
+        };
 
         // Read only on demand: the summary's items and the left-out history are a pass over the older history.
         ContextView View() => new(budget, used, [.. sections.Select(section => section.Name == ContextSections.Summary

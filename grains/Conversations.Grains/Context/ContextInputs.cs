@@ -44,6 +44,9 @@ public sealed class BuiltContext(
     public IEnumerable<ConversationItem> Unsummarized => unsummarized;
 
     public ContextView View => field ??= view();
+
+    /// <summary>Whether the window took the history from its first item, nothing left out or summarized before it.</summary>
+    public bool ReachedStart { get; init; }
 }
 
 /// <summary>The context budget for a turn: what the largest available deployment can take beside the answer, capped by the policy.</summary>

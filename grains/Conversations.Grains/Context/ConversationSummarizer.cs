@@ -44,7 +44,7 @@ internal sealed partial class ConversationSummarizer
     /// <summary>One summarizer call over the oldest pending items, up to a turn's end.</summary>
     private async Task<PassOutcome> Summarize(Job job, CancellationToken cancellationToken)
     {
-        var before = _writes.State;
+        var before = await _writes.Whole(_writes.State);
         var start = before.Summary is { } earlier ? ContextBuilder.Covered(before.Items, earlier) : 0;
         var end = start;
         for (var read = 0; end < before.Items.Count && job.Pending.Contains(before.Items[end].Id); end++)

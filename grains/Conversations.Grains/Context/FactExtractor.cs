@@ -28,7 +28,7 @@ internal sealed partial class FactExtractor
 
     private async Task<PassOutcome> Extract(Job job, CancellationToken cancellationToken)
     {
-        var before = _writes.State;
+        var before = await _writes.Whole(_writes.State);
         var batch = FactExtraction.Unread(before.Items, before.ExtractedThroughItemId, _options.MaxTranscriptTokens);
         if (batch.Count == 0)
         {

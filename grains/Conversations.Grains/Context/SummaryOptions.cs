@@ -1,6 +1,6 @@
 namespace Conversations.Grains.Context;
 
-/// <summary>How rolling summaries and fact extraction run, bound from <c>Conversations:Context</c>.</summary>
+/// <summary>How a conversation's background work (summaries, fact extraction, indexing) runs and how much of its history an activation reads, bound from <c>Conversations:Context</c>.</summary>
 public sealed class SummaryOptions
 {
     public const string Section = "Conversations:Context";
@@ -12,4 +12,10 @@ public sealed class SummaryOptions
 
     /// <summary>The most transcript one summarizer or extractor call reads; a longer backlog takes several calls.</summary>
     public int MaxTranscriptTokens { get; init; } = 6_000;
+
+    /// <summary>
+    /// The newest item pages (of <see cref="ConversationStore.PageSize"/> items) an activation reads at once; older pages are read
+    /// when a call needs them (decision 0044). At least 1.
+    /// </summary>
+    public int ResidentPages { get; init; } = ConversationStore.DefaultResidentPages;
 }

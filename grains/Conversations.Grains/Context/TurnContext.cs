@@ -3,13 +3,34 @@ using Conversations.Grains.Media;
 using Conversations.Grains.Memory;
 using Conversations.Grains.Pipeline;
 using Conversations.Providers;
+using Conversations.Routing;
 
 namespace Conversations.Grains.Context;
 
-/// <summary>What a conversation turn sends the model: its context, built for the route's plan (and the kinds of input its deployments take).</summary>
-internal sealed class TurnContext(ContextBuilder builder, ConversationRecall recall, TokenCounter tokens)
+/// <summary>
+/// What a conversation turn sends the model: its context, built for the route's plan (and the kinds of input its deployments take),
+/// from the newest items an activation holds, reading the older ones only when the turn needs them (<see cref="ConversationState.Unloaded"/>).
+/// </summary>
+internal sealed class TurnContext(ContextBuilder builder, ConversationRecall recall, ConversationWrites writes, TokenCounter tokens)
 {
-    /// <summary>Recall and retrieval for the new input, then the context for the plan's windows less what the tools take.</summary>
+    /// <summary>
+    /// <paramref name="current"/>, whole when the turn works over more than its window: tool calls and outputs (checked against every
+    /// call), a retried key (its items), memory that reads the history (a summarizer, an extractor, recall) or a summary that ends in
+    /// items not read yet.
+    /// </summary>
+    public Task<ConversationState> Read(TurnRequest request, List<ConversationItem> input, ContextPolicy policy, ConversationState current) =>
+        current.Unloaded > 0 && (
+            input.Exists(item => item.Call is not null || item.CallId is not null)
+            || (request.Idempotency is { } key && current.FindIdempotent(key.Key) is not null)
+            || policy.Summarizer is not null || policy.Extractor is not null || policy.Recalls
+            || current.Summary?.Items <= current.Unloaded)
+            ? writes.Whole(current)
+            : Task.FromResult(current);
+
+    /// <summary>
+    /// Recall and retrieval for the new input, then the context for the plan's windows less what the tools take; built again on
+    /// every item when the window took all the newest and the older ones are not read yet.
+    /// </summary>
     public async Task<Result<BuiltContext>> Build(
         TurnRequest request, List<ConversationItem> input, ContextPolicy policy, ConversationState current, ModelCall planned, CancellationToken cancellationToken)
     {
@@ -17,8 +38,26 @@ internal sealed class TurnContext(ContextBuilder builder, ConversationRecall rec
         var (recalled, knowledge) = policy.Recalls || policy.Retrieves ? await recall.Search(input, policy, cancellationToken) : ([], []);
         var toolTokens = request.Options.Tools is null ? 0 : tokens.CountPrompt(request.Options.ToolTexts) - TokenCounter.MessageOverhead;
         var budget = Math.Max(0, ContextBudget.For(planned.Plan.Deployments, request.Options.MaxOutputTokens, policy) - toolTokens);
-        // Images, files and audio go only to deployments that take them: the plan keeps those the input needs, history leaves out the rest.
-        var (history, omitted) = ConversationMedia.ForPlan(current.Items, planned.Plan.Deployments);
-        return builder.Build(new ContextInputs(request.Instructions, current.Facts, history, input, budget, policy, current.Summary, recalled, knowledge) { Omitted = omitted });
+        for (; ; current = await writes.Whole(current))
+        {
+            // Images, files and audio go only to deployments that take them: the plan keeps those the input needs, history leaves out the rest.
+            var (history, omitted) = ConversationMedia.ForPlan(current.Items, planned.Plan.Deployments);
+            var built = builder.Build(new ContextInputs(request.Instructions, current.Facts, history, input, budget, policy, current.Summary, recalled, knowledge) { Omitted = omitted });
+            if (current.Unloaded == 0 || built is not { IsSuccess: true, Value.ReachedStart: true })
+            {
+                return built;
+            }
+        }
+    }
+
+    /// <summary>The context a turn on <paramref name="model"/>'s route would send now (no new input), every left-out item listed.</summary>
+    public async Task<Result<ContextView>> Preview(ConversationState current, RouteConfig config, int? maxOutputTokens, ContextPolicy? tenantPolicy)
+    {
+        current = await writes.Whole(current);
+        var effective = ContextPolicy.Layered(null, current.Policy, tenantPolicy);
+        var (history, omitted) = ConversationMedia.ForPlan(current.Items, config.Deployments);
+        var built = builder.Build(new ContextInputs(
+            null, current.Facts, history, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective, current.Summary) { Omitted = omitted });
+        return built.IsSuccess ? built.Value.View : built.Error;
     }
 }

@@ -55,6 +55,13 @@ internal sealed class ConversationMedia(IGrainFactory grains, string tenant, str
         .SelectMany(item => item.Parts ?? []).Select(part => part.Ref).OfType<string>().Distinct(StringComparer.Ordinal)
         .Select(address => grains.GetGrain<IMediaGrain>(MediaKeys.For(tenant, address)).Release(Holder)));
 
+    /// <summary>A turn's input item with its tokens counted: its text's and its parts' (<see cref="MediaTokens"/>).</summary>
+    public static ConversationItem Priced(ConversationItem item, TokenCounter tokens)
+    {
+        var (parts, count) = Priced(item.CountedText, item.Parts, tokens);
+        return item with { Parts = parts, Tokens = count };
+    }
+
     /// <summary>An item's parts priced (<see cref="MediaTokens"/>) and its tokens: its text's and its parts'.</summary>
     public static (IReadOnlyList<ContentPart>? Parts, int Tokens) Priced(string countedText, IReadOnlyList<ContentPart>? parts, TokenCounter tokens)
     {

@@ -79,6 +79,7 @@ internal sealed partial class ConversationRecall
     private async Task<PassOutcome> IndexItems(CancellationToken cancellationToken)
     {
         var known = (await Index.Sources()).ToHashSet(StringComparer.Ordinal);
+        await _writes.Whole(_writes.Durable); // the index holds every item; reconciling it against the newest alone would drop the others
         foreach (var batch in _writes.Durable.Items.Where(item => item.Text.Length > 0 && !known.Contains(item.Id)).Chunk(64))
         {
             var vectors = await _embeddings.GenerateAsync(batch.Select(item => $"{item.Role}: {item.Text}"), cancellationToken: cancellationToken);

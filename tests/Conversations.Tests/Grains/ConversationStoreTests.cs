@@ -81,12 +81,38 @@ public sealed class ConversationStoreTests : IDisposable
     }
 
     [Fact]
+    public void Pages_an_activation_has_not_read_are_kept_as_they_are_by_a_write_from_either_view()
+    {
+        var whole = Paged(pages: 3, tail: Page - 2);
+        var partial = whole with { Items = whole.Items[(2 * Page)..], Unloaded = 2 * Page };
+        var appended = Items(5, from: 900);
+
+        // Appending to what an activation holds: the unread pages stay, the full tail is sealed after them.
+        var fromPartial = Plan(partial, [.. partial.Items, .. appended], partial.Unloaded);
+        Assert.Equal(["p0", "p1", "p2", "new-0"], fromPartial.Pages.Select(page => page.Key));
+        Assert.Equal([.. whole.Items.Skip(3 * Page), .. appended.Take(2)], Assert.Single(fromPartial.Writes).Items);
+        Assert.Empty(fromPartial.Dropped);
+
+        // A write prepared before the older pages were read, planned against the state after reading them: the same plan.
+        var againstWhole = Plan(whole, [.. partial.Items, .. appended], partial.Unloaded);
+        Assert.Equal(fromPartial.Pages.Select(page => page.Count), againstWhole.Pages.Select(page => page.Count));
+        Assert.Equal(["p0", "p1", "p2"], againstWhole.Pages.Take(3).Select(page => page.Key));
+        Assert.Empty(againstWhole.Dropped);
+
+        // Deleting a newest item from a partial view rewrites only its own page.
+        var deleted = partial.Items[3];
+        var delete = Plan(partial, partial.Items.FindAll(item => item != deleted), partial.Unloaded);
+        Assert.Equal(["p0", "p1", "new-0"], delete.Pages.Select(page => page.Key));
+        Assert.Equal(["p2"], delete.Dropped);
+    }
+
+    [Fact]
     public async Task A_long_conversation_is_stored_as_pages_and_a_small_head_reads_back_whole_after_a_restart_and_deletes_leave_no_record()
     {
         var texts = Enumerable.Range(0, 150).Select(i => $"item {i}").ToList();
         string id;
         List<ItemPageRef> pages;
-        await using (var first = Embedded())
+        await using (var first = Embedded(_data))
         {
             using var http = first.Http();
             id = (await HttpConversation.CreateAsync(http)).Id;
@@ -100,7 +126,7 @@ public sealed class ConversationStoreTests : IDisposable
             pages = stored.Head.Pages;
         }
 
-        await using var second = Embedded();
+        await using var second = Embedded(_data);
         using var again = second.Http();
         var items = await Items(again, id);
         Assert.Equal(texts, items.Select(item => item.Text));
@@ -135,7 +161,7 @@ public sealed class ConversationStoreTests : IDisposable
     {
         string kept, deleted;
         ItemPageRef page;
-        await using (var first = Embedded())
+        await using (var first = Embedded(_data))
         {
             using var http = first.Http();
             (kept, deleted) = ((await HttpConversation.CreateAsync(http)).Id, (await HttpConversation.CreateAsync(http)).Id);
@@ -144,7 +170,7 @@ public sealed class ConversationStoreTests : IDisposable
             page = Assert.Single((await Stored(first, deleted)).Head.Pages);
         }
 
-        await using var second = Embedded();
+        await using var second = Embedded(_data);
 
         // What storage holds when a silo dies between steps: a page whose clearing failed after an item delete, still
         // listed in its conversation's head; and a delete cut short after its first step (a head that is no conversation).
@@ -174,7 +200,7 @@ public sealed class ConversationStoreTests : IDisposable
     {
         string id;
         List<ItemPageRef> pages;
-        await using (var first = Embedded())
+        await using (var first = Embedded(_data))
         {
             using var http = first.Http();
             id = (await HttpConversation.CreateAsync(http)).Id;
@@ -182,7 +208,7 @@ public sealed class ConversationStoreTests : IDisposable
             pages = (await Stored(first, id)).Head.Pages;
         }
 
-        await using var second = Embedded();
+        await using var second = Embedded(_data);
         var lost = new GrainState<ItemPageRecord>();
         await Storage(second).ReadStateAsync(ConversationStore.PageName(pages[1].Key), GrainOf(second, id), lost);
         await Storage(second).ClearStateAsync(ConversationStore.PageName(pages[1].Key), GrainOf(second, id), lost); // lost outside the gateway
@@ -210,10 +236,10 @@ public sealed class ConversationStoreTests : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
     }
 
-    private static PagePlan Plan(ConversationState current, List<ConversationItem> next)
+    private static PagePlan Plan(ConversationState current, List<ConversationItem> next, int nextUnloaded = 0)
     {
         var keys = 0;
-        return ConversationStore.Plan(current, next, () => $"new-{keys++}");
+        return ConversationStore.Plan(current, next, () => $"new-{keys++}", nextUnloaded);
     }
 
     private static List<ConversationItem> Items(int count, int from = 0) =>
@@ -228,10 +254,10 @@ public sealed class ConversationStoreTests : IDisposable
 
     public void Dispose() => _data.Delete(recursive: true);
 
-    private GatewayFactory Embedded() => new(new Dictionary<string, string?>
+    internal static GatewayFactory Embedded(DirectoryInfo data) => new(new Dictionary<string, string?>
     {
         ["Conversations:Cluster:Storage"] = "Local",
-        ["Conversations:Cluster:LocalStoragePath"] = Path.Combine(_data.FullName, "conversations.db"),
+        ["Conversations:Cluster:LocalStoragePath"] = Path.Combine(data.FullName, "conversations.db"),
     });
 
     /// <summary>User messages added 20 at a time (the API's most per request).</summary>
@@ -245,7 +271,7 @@ public sealed class ConversationStoreTests : IDisposable
         }
     }
 
-    private static async Task<List<(string Id, string Text)>> Items(HttpClient http, string id)
+    internal static async Task<List<(string Id, string Text)>> Items(HttpClient http, string id)
     {
         var items = new List<(string Id, string Text)>();
         for (string? after = null; ;)
@@ -288,9 +314,9 @@ public sealed class ConversationStoreTests : IDisposable
         return record.RecordExists ? record.State?.Items : null;
     }
 
-    private static IGrainStorage Storage(GatewayFactory gateway) => gateway.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Conversations);
+    internal static IGrainStorage Storage(GatewayFactory gateway) => gateway.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Conversations);
 
-    private static GrainId GrainOf(GatewayFactory gateway, string id) =>
+    internal static GrainId GrainOf(GatewayFactory gateway, string id) =>
         gateway.Services.GetRequiredService<IGrainFactory>().GetGrain<IConversationGrain>(GrainKeys.For("default", id)).GetGrainId();
 }
 
