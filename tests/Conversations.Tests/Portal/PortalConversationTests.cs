@@ -42,6 +42,8 @@ public sealed class PortalConversationTests(PortalFixture portal)
         await Assertions.Expect(page.GetByRole(AriaRole.Table, new() { Name = "Facts" })).ToContainTextAsync("favourite_drink");
         await Assertions.Expect(page.Locator("[data-section=state]")).ToBeVisibleAsync(); // the model now sees the fact
         using var http = portal.Gateway.Http(memberKey);
+        await PortalFixture.Screenshot(page, "conversation");
+        await PortalFixture.AssertAccessible(page);
         var state = await http.GetFromJsonAsync<JsonElement>($"/v1/conversations/{conversation.Id}/state");
         Assert.Equal("tea", state.GetProperty("facts").GetProperty("favourite_drink").GetString());
     }

@@ -1,5 +1,6 @@
 using Conversations.Tests.Infrastructure;
 using Conversations.Tests.Tenancy;
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 
 namespace Conversations.Tests.Portal;
@@ -71,6 +72,27 @@ public sealed class PortalFixture : IAsyncLifetime
         var (_, admin) = await Admin.CreateKey(tenant, "tenant_admin");
         var (_, member) = await Admin.CreateKey(tenant, "member");
         return (tenant, admin, member);
+    }
+
+    /// <summary>Runs axe-core (WCAG rules: labels, contrast, landmarks, names) over the page as it is now; every violation fails.</summary>
+    public static async Task AssertAccessible(IPage page)
+    {
+        var result = await page.RunAxe();
+        Assert.True(result.Violations.Length == 0,
+            string.Join("\n", result.Violations.Select(v => $"{v.Id}: {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")));
+    }
+
+    /// <summary>
+    /// Saves a screenshot of <paramref name="page"/> as <c>{name}.png</c> in the folder <c>CONVERSATIONS_PORTAL_SCREENSHOTS</c>
+    /// names (the ones in docs/portal/ are taken this way); nothing when it is unset.
+    /// </summary>
+    public static async Task Screenshot(IPage page, string name)
+    {
+        if (Environment.GetEnvironmentVariable("CONVERSATIONS_PORTAL_SCREENSHOTS") is { Length: > 0 } folder)
+        {
+            await page.SetViewportSizeAsync(1280, 800);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(folder, name + ".png"), FullPage = true });
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -37,6 +37,7 @@ public sealed class PortalSessionTests(PortalFixture portal)
     {
         var page = await portal.NewVisitor();
         await page.GotoAsync("/portal/sign-in");
+        await PortalFixture.Screenshot(page, "sign-in");
         await page.GetByLabel("API key").FillAsync("sk-not-a-key");
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
