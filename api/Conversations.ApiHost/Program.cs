@@ -1,6 +1,7 @@
 using Conversations.Api;
 using Conversations.Api.Hosting;
 using Conversations.Hosting;
+using Conversations.Portal;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.UseDefaultListenAddress("http://127.0.0.1:8080");
@@ -13,8 +14,10 @@ builder.UseOrleansClient(client =>
 });
 builder.Services.AddClusterHealthCheck();
 builder.AddConversationsApi();
+builder.AddConversationsPortal();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapConversationsApi();
+app.MapConversationsPortal();
 app.Run();

@@ -1,5 +1,6 @@
 using Conversations.Api;
 using Conversations.Api.Hosting;
+using Conversations.Portal;
 using Conversations.Silo.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -12,6 +13,7 @@ var hostsApi = builder.Configuration.GetValue("Conversations:Api:Enabled", defau
 if (hostsApi)
 {
     builder.AddConversationsApi();
+    builder.AddConversationsPortal();
 }
 
 var app = builder.Build();
@@ -19,6 +21,7 @@ app.MapDefaultEndpoints();
 if (hostsApi)
 {
     app.MapConversationsApi();
+    app.MapConversationsPortal();
 }
 
 app.Run();

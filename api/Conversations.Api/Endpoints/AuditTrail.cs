@@ -41,12 +41,26 @@ public static partial class AuditTrail
 
         var after = Json((result as IValueHttpResult)?.Value);
         tenantId ??= after?["id"]?.GetValue<string>() ?? http.User.Tenant(); // a tenant's creation
+        await Append(http, tenantId, $"{http.Request.Method} {(http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText}", status, before, after);
+        return result;
+    }
+
+    /// <summary>The key (or, with no key, the tenant) as it is before a change made elsewhere than an admin endpoint (the portal).</summary>
+    public static Task<JsonNode?> Before(HttpContext http, string tenantId, string? keyId) =>
+        Snapshot(http.RequestServices.GetRequiredService<IGrainFactory>(), tenantId, keyId, true, http.RequestServices.GetRequiredService<TimeProvider>());
+
+    /// <summary>
+    /// Records a change that succeeded, made by the request's caller: <paramref name="action"/> names it as the admin API's
+    /// route does, so the audit log reads the same whether the change came through the API or the portal.
+    /// </summary>
+    public static async Task Append(HttpContext http, string tenantId, string action, int status, JsonNode? before, object? after)
+    {
+        var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
         var caller = http.User.Caller();
-        var now = clock.GetUtcNow();
+        var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
         var record = new AuditRecord(
             Ids.New("audit"), now, tenantId, caller.KeyId, caller.Tenant, RoleNames.Name(caller.Role), http.Connection.RemoteIpAddress?.ToString(),
-            $"{http.Request.Method} {(http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText}", http.Request.Path.ToString(), status,
-            before?.ToJsonString(ApiJson.Options), after?.ToJsonString(ApiJson.Options));
+            action, http.Request.Path.ToString(), status, before?.ToJsonString(ApiJson.Options), (after as JsonNode ?? Json(after))?.ToJsonString(ApiJson.Options));
         string? failure;
         try
         {
@@ -62,8 +76,6 @@ public static partial class AuditTrail
         {
             NotWritten(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuditTrail)), record.Action, tenantId, failure);
         }
-
-        return result;
     }
 
     /// <summary>The tenant or the key a change is about, as <c>GET</c> shows it; nothing for other objects (routes keep their own versions).</summary>

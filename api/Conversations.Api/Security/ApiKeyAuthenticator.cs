@@ -46,9 +46,14 @@ public sealed partial class ApiKeyAuthenticator : IKeyRevocationObserver
         }
     }
 
-    public async ValueTask<Result<Caller>> AuthenticateAsync(string presentedKey)
+    public ValueTask<Result<Caller>> AuthenticateAsync(string presentedKey) => AuthenticateHashAsync(KeySecrets.Hash(presentedKey));
+
+    /// <summary>
+    /// Authenticates a key by the hash of its secret: the portal's session keeps only the hash, so a revoked or rotated-out key
+    /// ends its portal sessions on their next request, as it ends its API calls.
+    /// </summary>
+    public async ValueTask<Result<Caller>> AuthenticateHashAsync(string hash)
     {
-        var hash = KeySecrets.Hash(presentedKey);
         var now = _clock.GetUtcNow();
         if (_cache.TryGetValue(hash, out var cached) && cached.ValidUntil > now)
         {

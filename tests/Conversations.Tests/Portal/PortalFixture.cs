@@ -1,0 +1,117 @@
+using Conversations.Tests.Infrastructure;
+using Conversations.Tests.Tenancy;
+using Deque.AxeCore.Playwright;
+using Microsoft.Playwright;
+
+namespace Conversations.Tests.Portal;
+
+/// <summary>
+/// One running service and one headless Chromium (Debian's, driven by Playwright) shared by the portal's tests. Each test
+/// opens its own browser context: its own cookies, as a new visitor.
+/// </summary>
+public sealed class PortalFixture : IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private static readonly string[] LaunchArgs =
+    [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ];
+
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public GatewayFactory Gateway { get; private set; } = null!;
+
+    /// <summary>The platform admin of the default tenant, through the API: sets up tenants and keys, and checks what the portal did.</summary>
+    public TenantClient Admin { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException(
+                $"The portal's browser tests need Debian's Chromium at {ChromiumPath}, which is missing. `npm ci` installs it " +
+                "(tests/install-chromium.sh, run as root or with sudo); or run `apt-get install -y chromium`.");
+        }
+
+        Gateway = new GatewayFactory();
+        Admin = new TenantClient(Gateway.Http());
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = LaunchArgs,
+        });
+    }
+
+    /// <summary>A new visitor: a browser context with no cookies, its relative URLs on the service.</summary>
+    public async Task<IPage> NewVisitor()
+    {
+        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { BaseURL = Gateway.BaseAddress.ToString() });
+        return await context.NewPageAsync();
+    }
+
+    /// <summary>A visitor signed in with <paramref name="key"/>, on the overview.</summary>
+    public async Task<IPage> SignedIn(string key)
+    {
+        var page = await NewVisitor();
+        await page.GotoAsync("/portal/sign-in");
+        await page.GetByLabel("API key").FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForURLAsync("**/portal");
+        return page;
+    }
+
+    /// <summary>A new tenant with a tenant admin and a member; returns the tenant id and both secrets.</summary>
+    public async Task<(string Tenant, string AdminKey, string MemberKey)> NewTenant()
+    {
+        var tenant = await Admin.CreateTenant();
+        var (_, admin) = await Admin.CreateKey(tenant, "tenant_admin");
+        var (_, member) = await Admin.CreateKey(tenant, "member");
+        return (tenant, admin, member);
+    }
+
+    /// <summary>Runs axe-core (WCAG rules: labels, contrast, landmarks, names) over the page as it is now; every violation fails.</summary>
+    public static async Task AssertAccessible(IPage page)
+    {
+        var result = await page.RunAxe();
+        Assert.True(result.Violations.Length == 0,
+            string.Join("\n", result.Violations.Select(v => $"{v.Id}: {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")));
+    }
+
+    /// <summary>
+    /// Saves a screenshot of <paramref name="page"/> as <c>{name}.png</c> in the folder <c>CONVERSATIONS_PORTAL_SCREENSHOTS</c>
+    /// names (the ones in docs/portal/ are taken this way); nothing when it is unset.
+    /// </summary>
+    public static async Task Screenshot(IPage page, string name)
+    {
+        if (Environment.GetEnvironmentVariable("CONVERSATIONS_PORTAL_SCREENSHOTS") is { Length: > 0 } folder)
+        {
+            await page.SetViewportSizeAsync(1280, 800);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(folder, name + ".png"), FullPage = true });
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        if (Gateway is not null)
+        {
+            await Gateway.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PortalCollection : ICollectionFixture<PortalFixture>
+{
+    public const string Name = "portal";
+}
