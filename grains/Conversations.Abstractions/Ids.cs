@@ -17,6 +17,7 @@ public static class Ids
     public const string ChatCompletion = "chatcmpl";
     public const string KnowledgeBase = "kb";
     public const string Document = "doc";
+    public const string Prompt = "pmpt";
 
     /// <summary>A new id for an item of the given kind (<see cref="ItemKinds"/>).</summary>
     public static string NewItem(string kind) =>

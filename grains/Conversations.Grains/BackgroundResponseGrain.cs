@@ -79,7 +79,7 @@ public sealed partial class BackgroundResponseGrain(
         }
 
         LogFinished(work.Queued.Id, "cancelled");
-        await Finished();
+        await Finished(cancelled);
         return cancelled;
     }
 
@@ -111,7 +111,7 @@ public sealed partial class BackgroundResponseGrain(
         var current = await Stored.Get();
         if (current.IsSuccess ? current.Value.IsFinished : current.Error.Status == 404)
         {
-            await Finished(); // finished before a crash that came before this grain wrote it down, or deleted
+            await Finished(current.IsSuccess ? current.Value : null); // finished before a crash that came before this grain wrote it down, or deleted
             return;
         }
 
@@ -158,7 +158,7 @@ public sealed partial class BackgroundResponseGrain(
         if (written.IsSuccess || written.Error.Status == 409)
         {
             LogFinished(work.Queued.Id, written.IsSuccess ? outcome.Status : "already finished");
-            await Finished();
+            await Finished(written.IsSuccess ? outcome : await Stored.Get() is { IsSuccess: true } first ? first.Value : null);
         }
     }
 
@@ -186,9 +186,28 @@ public sealed partial class BackgroundResponseGrain(
         return null; // a stream that ended without its final chunk
     }
 
-    /// <summary>The response reached its terminal status: written down, and the reminder removed.</summary>
-    private async Task Finished()
+    /// <summary>
+    /// The response reached its terminal status: its webhook event published (decision 0061), then written down, and the
+    /// reminder removed. A publication that fails leaves the reminder, whose next tick publishes it again (the event's id is
+    /// the response's, so an endpoint gets it once).
+    /// </summary>
+    private async Task Finished(StoredResponse? final)
     {
+        if (final is { IsFinished: true })
+        {
+            try
+            {
+                var tenant = GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant;
+                await GrainFactory.GetGrain<Conversations.Webhooks.IWebhookEndpointsGrain>(tenant)
+                    .Publish(Conversations.Webhooks.WebhookEvent.ForResponse(final.Id, final.Status, clock.GetUtcNow()));
+            }
+            catch (Exception exception)
+            {
+                LogPublishFailed(exception, final.Id);
+                return;
+            }
+        }
+
         _ = await state.TryReplace(state.State with { Finished = true }, this, logger);
         await Forget();
     }
@@ -205,6 +224,9 @@ public sealed partial class BackgroundResponseGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Background response {ResponseId}: a run ended without an answer; it runs again")]
     private partial void LogRunFailed(Exception exception, string responseId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Background response {ResponseId}: its webhook event could not be queued; the next tick tries again")]
+    private partial void LogPublishFailed(Exception exception, string responseId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Background response {ResponseId} finished: {Status}")]
     private partial void LogFinished(string responseId, string status);

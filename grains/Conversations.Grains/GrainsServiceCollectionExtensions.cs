@@ -37,6 +37,11 @@ public static class GrainsServiceCollectionExtensions
         services.Configure<Context.SummaryOptions>(configuration.GetSection(Context.SummaryOptions.Section));
         services.AddOptions<Quotas.QuotaOptions>().Bind(configuration.GetSection(Quotas.QuotaOptions.Section))
             .Validate(quotas => quotas.FlushInterval > TimeSpan.Zero, $"{Quotas.QuotaOptions.Section}:FlushInterval must be positive.").ValidateOnStart();
+        services.AddOptions<Webhooks.WebhookOptions>().Bind(configuration.GetSection(Webhooks.WebhookOptions.Section))
+            .Validate(webhooks => webhooks.AllowedNetworks.All(n => System.Net.IPNetwork.TryParse(n, out _)), $"{Webhooks.WebhookOptions.Section}:AllowedNetworks: expected CIDR networks.")
+            .Validate(webhooks => webhooks.FirstRetryDelay > TimeSpan.Zero && webhooks.Timeout > TimeSpan.Zero, $"{Webhooks.WebhookOptions.Section}: the delays must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<Webhooks.WebhookSender>();
         services.AddSingleton(TimeProvider.System);
         return services;
     }

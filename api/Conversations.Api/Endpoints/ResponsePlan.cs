@@ -68,8 +68,15 @@ internal sealed class ResponsePlan
     /// <summary>The request's own context policy (<c>context_policy</c> and <c>truncation</c>), for a conversation turn; a stateless response uses its knowledge fields.</summary>
     public Context.ContextPolicy? Policy { get; }
 
-    public static async Task<Result<ResponsePlan>> Prepare(ResponseCreateJson body, ApiServices api, Idempotency? idempotency)
+    public static async Task<Result<ResponsePlan>> Prepare(ResponseCreateJson request, ApiServices api, Idempotency? idempotency)
     {
+        var prompted = await PromptReference.Apply(request, api);
+        if (!prompted.IsSuccess)
+        {
+            return prompted.Error;
+        }
+
+        var body = prompted.Value;
         if (string.IsNullOrWhiteSpace(body.Model))
         {
             return GatewayError.Invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter");

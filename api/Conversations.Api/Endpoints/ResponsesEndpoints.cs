@@ -156,13 +156,11 @@ public static class ResponsesEndpoints
 
     /// <summary>
     /// <c>background: true</c>: the work handed to its grain, which stores the response as <c>queued</c> and runs it; the
-    /// client gets the queued response at once and polls <c>GET /v1/responses/{id}</c>.
+    /// client gets the queued response at once and polls <c>GET /v1/responses/{id}</c>, or, with <c>stream: true</c>, its events.
     /// </summary>
     private static async Task<IResult> StartInBackground(ResponsePlan plan, Idempotency? idempotency, ApiServices api)
     {
-        var refused = plan.Body.Stream == true
-            ? GatewayError.Invalid("'stream' cannot be used with 'background' yet: poll GET /v1/responses/{id} instead.", "stream", "unsupported_parameter")
-            : plan.Body.Store == false
+        var refused = plan.Body.Store == false
                 ? GatewayError.Invalid("'background' requires 'store': a background response is stored to be polled.", "store", "invalid_value")
                 : idempotency is not null
                     ? GatewayError.Invalid("Idempotency-Key cannot be used with 'background' yet.", "Idempotency-Key", "unsupported_parameter")
@@ -180,7 +178,16 @@ public static class ResponsesEndpoints
         }
 
         var started = await Background(plan.ResponseId, api).Start(plan.Background(api));
-        return started.IsSuccess ? TypedResults.Json(plan.ToJson(started.Value), ApiJson.Options) : started.Error.ToResult();
+        if (!started.IsSuccess)
+        {
+            return started.Error.ToResult();
+        }
+
+        // With 'stream', this request streams the events the grain's work produces, numbered as a resumed stream numbers
+        // them: a client that goes away leaves the work running and resumes with GET ?stream=true&starting_after=N.
+        return plan.Body.Stream == true
+            ? TypedResults.ServerSentEvents(ResponseEventStream.Resume(started.Value, () => api.Response(plan.ResponseId).Get(), -1, StreamPoll, api.Aborted))
+            : TypedResults.Json(plan.ToJson(started.Value), ApiJson.Options);
     }
 
     /// <summary><c>POST /v1/responses/{id}/cancel</c>: only a background response can be cancelled, as OpenAI says; a finished one is answered as it is.</summary>

@@ -21,7 +21,14 @@ public sealed record ResponseCreateJson(
     JsonElement? ToolChoice = null,
     bool? ParallelToolCalls = null,
     ResponseTextJson? Text = null,
-    bool? Background = null);
+    bool? Background = null,
+    PromptRefJson? Prompt = null);
+
+/// <summary>
+/// A response request's <c>prompt</c>: a template of the tenant's library by id, a version (a number or a label; by default
+/// the <c>production</c> label, else the latest) and the values of its variables.
+/// </summary>
+public sealed record PromptRefJson(string? Id, string? Version, Dictionary<string, JsonElement>? Variables);
 
 /// <summary>The Responses API's <c>text</c> options: the answer's <c>format</c>.</summary>
 public sealed record ResponseTextJson(JsonElement? Format);

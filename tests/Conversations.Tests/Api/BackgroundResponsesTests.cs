@@ -93,13 +93,11 @@ public sealed class BackgroundResponsesTests(GatewayFixture fixture)
 
         var notBackground = await Assert.ThrowsAsync<ClientResultException>(() => Responses.CancelResponseAsync(synchronous.Id));
         var missing = await Assert.ThrowsAsync<ClientResultException>(() => Responses.CancelResponseAsync("resp_missing"));
-        using var streamed = await http.PostAsync("/v1/responses", JsonHttp.Body("""{"model":"sim-small","input":"hi","background":true,"stream":true}"""));
         using var unstored = await http.PostAsync("/v1/responses", JsonHttp.Body("""{"model":"sim-small","input":"hi","background":true,"store":false}"""));
         using var unknownModel = await http.PostAsync("/v1/responses", JsonHttp.Body("""{"model":"no-such-model","input":"hi","background":true}"""));
 
         Assert.Equal(400, notBackground.Status);
         Assert.Equal(404, missing.Status);
-        await streamed.AssertOpenAIError(HttpStatusCode.BadRequest, "stream");
         await unstored.AssertOpenAIError(HttpStatusCode.BadRequest, "store");
         await unknownModel.AssertOpenAIError(HttpStatusCode.NotFound);
     }
@@ -124,6 +122,64 @@ public sealed class BackgroundResponsesTests(GatewayFixture fixture)
         Assert.Equal(whole.Skip(4).Select(e => e.GetRawText()), resumed.Select(e => e.GetRawText()));
         Assert.Equal(whole.Select(e => e.GetRawText()), again.Select(e => e.GetRawText())); // read while running and after: the same events
         await bad.AssertOpenAIError(HttpStatusCode.BadRequest, "starting_after");
+    }
+
+    [Fact]
+    public async Task A_background_response_created_with_stream_streams_its_events_through_the_official_sdk()
+    {
+        var options = new CreateResponseOptions("sim-small", [ResponseItem.CreateUserMessageItem("Stream me now")])
+        {
+            BackgroundModeEnabled = true,
+            StreamingEnabled = true,
+        };
+
+        var updates = new List<StreamingResponseUpdate>();
+        await foreach (var update in await Responses.CreateResponseStreamingAsync(options))
+        {
+            updates.Add(update);
+        }
+
+        var created = Assert.IsType<StreamingResponseCreatedUpdate>(updates[0]);
+        var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]);
+        ResponseResult stored = await Responses.GetResponseAsync(created.Response.Id);
+        Assert.Equal(ResponseStatus.Queued, created.Response.Status);
+        Assert.True(created.Response.BackgroundModeEnabled);
+        Assert.Contains(updates, u => u is StreamingResponseOutputTextDoneUpdate);
+        Assert.Equal(Enumerable.Range(0, updates.Count), updates.Select(u => u.SequenceNumber));
+        Assert.Equal(ResponseStatus.Completed, completed.Response.Status);
+        Assert.Contains("1 messages", completed.Response.GetOutputText(), StringComparison.Ordinal);
+        Assert.Equal(completed.Response.GetOutputText(), stored.GetOutputText());
+    }
+
+    [Fact]
+    public async Task A_client_that_leaves_a_streamed_background_response_resumes_it_after_the_last_event_it_read()
+    {
+        using var http = fixture.Gateway.Http();
+        var conversation = (await http.PostJson("/v1/conversations", "{}")).GetProperty("id").GetString();
+        var body = $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"Keep going without me [sim:delay=300]","background":true,"stream":true}""";
+
+        var read = new List<System.Text.Json.JsonElement>();
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = JsonHttp.Body(body) })
+        using (var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}");
+            await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(await response.Content.ReadAsStreamAsync()).EnumerateAsync())
+            {
+                read.Add(System.Text.Json.JsonElement.Parse(item.Data));
+                break; // the client goes away after response.created
+            }
+        }
+
+        var id = read[0].GetProperty("response").GetProperty("id").GetString()!;
+        var last = read[^1].GetProperty("sequence_number").GetInt32();
+        var rest = await Events(http, $"/v1/responses/{id}?stream=true&starting_after={last}");
+        var whole = await Events(http, $"/v1/responses/{id}?stream=true");
+        var items = (await http.GetJson($"/v1/conversations/{conversation}/items")).GetProperty("data");
+
+        Assert.Equal("response.created", read[0].GetProperty("type").GetString());
+        Assert.Equal(whole.Select(e => e.GetRawText()), read.Concat(rest).Select(e => e.GetRawText()));
+        Assert.Equal("response.completed", rest[^1].GetProperty("type").GetString());
+        Assert.Equal(2, items.GetArrayLength()); // the turn ran once, though its first stream was left
     }
 
     private static async Task<List<System.Text.Json.JsonElement>> Events(HttpClient http, string path)

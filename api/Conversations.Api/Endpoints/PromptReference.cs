@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Conversations.Prompts;
+
+namespace Conversations.Api.Endpoints;
+
+/// <summary>
+/// <c>prompt: {id, version?, variables?}</c> on a response request (decision 0062): the template rendered by its grain and
+/// folded into the request before it is validated like any other: the prompt's model when the request names none, its
+/// instructions before the request's, its input messages before the request's input.
+/// </summary>
+internal static class PromptReference
+{
+    public static async Task<Result<ResponseCreateJson>> Apply(ResponseCreateJson body, ApiServices api)
+    {
+        if (body.Prompt is not { } prompt)
+        {
+            return body;
+        }
+
+        if (prompt.Id is null)
+        {
+            return GatewayError.Invalid("Missing required parameter: 'prompt.id'.", "prompt.id", "missing_required_parameter");
+        }
+
+        if (!Ids.IsValid(prompt.Id, Ids.Prompt))
+        {
+            return GatewayError.NotFound("prompt", prompt.Id, "prompt.id");
+        }
+
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in prompt.Variables ?? [])
+        {
+            if (Text(value) is not { } text)
+            {
+                return GatewayError.Invalid(
+                    $"Invalid 'prompt.variables.{name}': expected a string or an input_text part (image and file variables are not supported yet).",
+                    $"prompt.variables.{name}", "invalid_type");
+            }
+
+            values[name] = text;
+        }
+
+        var rendered = await api.Grains.GetGrain<IPromptGrain>(GrainKeys.For(api.Tenant, prompt.Id)).Render(prompt.Version, values);
+        if (!rendered.IsSuccess)
+        {
+            return rendered.Error;
+        }
+
+        var instructions = (rendered.Value.Instructions, body.Instructions) switch
+        {
+            ({ } fromPrompt, { } fromRequest) => $"{fromPrompt}\n\n{fromRequest}",
+            var (fromPrompt, fromRequest) => fromPrompt ?? fromRequest,
+        };
+        return body with
+        {
+            Model = string.IsNullOrWhiteSpace(body.Model) ? rendered.Value.Model : body.Model,
+            Instructions = instructions,
+            Input = Input(rendered.Value.Input, body.Input),
+        };
+    }
+
+    private static string? Text(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString(),
+        JsonValueKind.Object when value.TryGetProperty("type", out var type) && type.ValueEquals("input_text")
+            && value.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String => text.GetString(),
+        _ => null,
+    };
+
+    /// <summary>The prompt's messages, then the request's input (a string is one user message).</summary>
+    private static JsonElement? Input(IReadOnlyList<PromptMessage> messages, JsonElement? input)
+    {
+        if (messages.Count == 0)
+        {
+            return input;
+        }
+
+        var items = new JsonArray();
+        foreach (var message in messages)
+        {
+            items.Add(new JsonObject { ["type"] = "message", ["role"] = message.Role, ["content"] = message.Content });
+        }
+
+        if (input is { ValueKind: JsonValueKind.String } single)
+        {
+            items.Add(new JsonObject { ["type"] = "message", ["role"] = Roles.User, ["content"] = single.GetString() });
+        }
+        else if (input is { ValueKind: JsonValueKind.Array } array)
+        {
+            foreach (var item in array.EnumerateArray())
+            {
+                items.Add(JsonNode.Parse(item.GetRawText()));
+            }
+        }
+
+        return JsonSerializer.SerializeToElement(items);
+    }
+}
