@@ -22,8 +22,13 @@ public static class MemoryScenario
     /// <summary>One question: the values its answer needs (in the order said, for temporal ones), and for an update the value it replaced.</summary>
     public sealed record Question(string Ability, string Text, IReadOnlyList<string> Evidence, string? Replaced);
 
-    /// <summary>A conversation: its turns (user, then assistant), the planted statements, and the questions asked after them.</summary>
-    public sealed record Conversation(IReadOnlyList<(string User, string Assistant)> Turns, int Planted, IReadOnlyList<Question> Questions);
+    /// <summary>
+    /// A conversation: its turns (user, then assistant), how many statements were planted, the questions asked after them, and
+    /// each evidence value's statement (by question and value).
+    /// </summary>
+    public sealed record Conversation(
+        IReadOnlyList<(string User, string Assistant)> Turns, int Planted, IReadOnlyList<Question> Questions,
+        IReadOnlyDictionary<(string Question, string Value), string> Statements);
 
     private static readonly string[] FirstNames =
     [
@@ -184,6 +189,7 @@ public static class MemoryScenario
         // Place the statements: each fact's statements in order, a fifth of the conversation apart; all before the last tenth.
         var statements = new SortedDictionary<int, string>();
         var questions = new List<Question>();
+        var evidence = new Dictionary<(string, string), string>();
         var last = turns * 9 / 10;
         foreach (var (ability, said, question, replaced) in facts)
         {
@@ -196,6 +202,7 @@ public static class MemoryScenario
                 }
 
                 statements[turn] = text;
+                evidence[(question, said.First(s => s.Text == text).Value)] = text;
                 turn += (turns / 5) + random.Next(turns / 10);
             }
 
@@ -212,6 +219,6 @@ public static class MemoryScenario
                 : (string.Format(CultureInfo.InvariantCulture, Pick(Asks), topic), string.Format(CultureInfo.InvariantCulture, Pick(Replies), topic)));
         }
 
-        return new Conversation(list, statements.Count, [.. questions.OrderBy(_ => random.Next())]);
+        return new Conversation(list, statements.Count, [.. questions.OrderBy(_ => random.Next())], evidence);
     }
 }

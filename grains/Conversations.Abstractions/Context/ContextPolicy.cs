@@ -46,7 +46,7 @@ public sealed record ContextPolicy(
     [property: Id(16)] string? RecallSuperseded = null)
 {
     public static ContextPolicy Default { get; } = new(
-        Truncation: true, StateTokens: 1_000, SummaryTokens: 500, SummarizeAfterTokens: 1_000, RecallTopK: 0, RecallTokens: 500, RecallMinScore: 0.3f,
+        Truncation: true, StateTokens: 1_000, SummaryTokens: 500, SummarizeAfterTokens: 1_000, RecallTopK: 0, RecallTokens: 500, RecallMinScore: 0.2f,
         KnowledgeBases: [], KnowledgeTopK: 4, KnowledgeTokens: 1_000, KnowledgeMinScore: 0.3f,
         RetrievalMode: RetrievalModes.Hybrid, RecallSuperseded: SupersededPolicies.Mark);
 

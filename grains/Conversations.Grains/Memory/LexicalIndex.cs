@@ -56,8 +56,9 @@ public sealed class LexicalIndex
 
     /// <summary>
     /// The records sharing at least one distinctive word with <paramref name="query"/>, best BM25 score first, at most
-    /// <paramref name="top"/>. A word is distinctive when at most a tenth of the records (or one) hold it: a question's
-    /// common words ("what", "my", "favourite") alone would otherwise match most of a conversation.
+    /// <paramref name="top"/>. A word is distinctive when at most one record in a hundred (or two) holds it, as numbers, codes
+    /// and names are: a question's common words ("what", "garden", "called") alone would otherwise match, and crowd out the
+    /// embeddings' better matches in the fusion (tuned with <c>bench -- memory</c>).
     /// </summary>
     public IReadOnlyList<(string Id, double Score)> Search(string query, int top)
     {
@@ -68,7 +69,7 @@ public sealed class LexicalIndex
 
         var n = _documents.Count;
         var averageLength = Math.Max(1.0, _totalLength / (double)n);
-        var distinctive = Math.Max(1, n / 10);
+        var distinctive = Math.Max(2, n / 100);
         var scores = new Dictionary<string, (double Score, bool Distinctive)>(StringComparer.Ordinal);
         foreach (var word in Words(query).Distinct(StringComparer.Ordinal))
         {

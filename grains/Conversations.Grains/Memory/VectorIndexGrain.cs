@@ -47,7 +47,7 @@ public sealed class VectorIndexGrain(
             .Take(top)
             .ToList();
         var byId = state.State.Records.ToDictionary(r => r.Id, StringComparer.Ordinal);
-        var lexical = text is null ? [] : Lexical().Search(text, top);
+        var lexical = text is null ? [] : Lexical().Search(text, Math.Max(3, top / 3)); // exact-token matches are few; more would crowd out the dense ones
         var fused = HybridRanking.Fuse([.. dense.Select(m => m.Record.Id)], [.. lexical.Select(m => m.Id)], top);
         return Task.FromResult<IReadOnlyList<VectorMatch>>([.. fused
             .Where(f => byId.ContainsKey(f.Id)) // a search interleaved with a write may see the words of records not yet stored
