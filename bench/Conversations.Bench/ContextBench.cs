@@ -21,7 +21,7 @@ namespace Conversations.Bench;
 public static class ContextBench
 {
     private const int Turns = 220;
-    private const string Model = "bench-sim";
+    internal const string Model = "bench-sim";
 
     private static readonly (int Turn, string Fact, int AskedAt, string Question, string Answer)[] Facts =
     [
@@ -51,6 +51,28 @@ public static class ContextBench
     public static async Task<(string Markdown, JsonArray Json)> Run(int upstreamPort)
     {
         await using var upstream = await BenchServers.StartUpstream(upstreamPort, 0);
+        await using var cluster = await StartCluster(upstreamPort);
+        var buildTimes = new List<double>();
+        using var listener = ListenToBuildTimes(buildTimes);
+
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{upstreamPort}") };
+        var rows = new List<Row>();
+        foreach (var (name, policy) in Strategies)
+        {
+            lock (buildTimes)
+            {
+                buildTimes.Clear();
+            }
+
+            rows.Add(await RunConversation(cluster.Client, http, name, policy, buildTimes));
+        }
+
+        return (Report(rows), new JsonArray([.. rows.Select(r => (JsonNode)JsonSerializer.SerializeToNode(r, JsonOutput.Options)!)]));
+    }
+
+    /// <summary>One silo with the real grains: <see cref="Model"/> routed to the upstream over HTTP, and simulated summarizer and extractor routes.</summary>
+    internal static async Task<InProcessTestCluster> StartCluster(int upstreamPort)
+    {
         var builder = new InProcessTestClusterBuilder(1);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -66,11 +88,15 @@ public static class ContextBench
             silo.AddMemoryGrainStorage(StorageNames.Conversations);
             silo.Services.AddConversationGrainServices(configuration);
         });
-        await using var cluster = builder.Build();
+        var cluster = builder.Build();
         await cluster.DeployAsync();
+        return cluster;
+    }
 
-        var buildTimes = new List<double>();
-        using var listener = new MeterListener();
+    /// <summary>Collects every context build's time (ms) into <paramref name="buildTimes"/>, under its lock.</summary>
+    internal static MeterListener ListenToBuildTimes(List<double> buildTimes)
+    {
+        var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (instrument.Name == ContextMetrics.BuildTime)
@@ -86,20 +112,7 @@ public static class ContextBench
             }
         });
         listener.Start();
-
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{upstreamPort}") };
-        var rows = new List<Row>();
-        foreach (var (name, policy) in Strategies)
-        {
-            lock (buildTimes)
-            {
-                buildTimes.Clear();
-            }
-
-            rows.Add(await RunConversation(cluster.Client, http, name, policy, buildTimes));
-        }
-
-        return (Report(rows), new JsonArray([.. rows.Select(r => (JsonNode)JsonSerializer.SerializeToNode(r, JsonOutput.Options)!)]));
+        return listener;
     }
 
     private static async Task<Row> RunConversation(IGrainFactory grains, HttpClient upstream, string name, ContextPolicy policy, List<double> buildTimes)
@@ -132,7 +145,7 @@ public static class ContextBench
         return new Row(name, reached, Facts.Length, promptTokens / (double)Turns, Percentile(times, 0.5), Percentile(times, 0.99));
     }
 
-    private static async Task<CompletionResult> Turn(IConversationGrain conversation, string text)
+    internal static async Task<CompletionResult> Turn(IConversationGrain conversation, string text)
     {
         var input = new ConversationItem(Ids.New(Ids.Message), Roles.User, text, 0, DateTimeOffset.UtcNow);
         var request = new TurnRequest(Ids.New(Ids.Response), Ids.New(Ids.Message), [input], null,
@@ -153,7 +166,7 @@ public static class ContextBench
         throw new InvalidOperationException("The turn ended without a result.");
     }
 
-    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+    internal static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
     private static string Report(List<Row> rows)
     {

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|cache|telemetry|guardrails|pages] [--concurrency 64] [--seconds 5] [--rounds 5]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages] [--concurrency 64] [--seconds 5] [--rounds 5] [--conversations 3 --turns 1000 --only NAME --top-k 8 --min-score 0.2]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -45,6 +45,13 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "context.json"),
             new JsonObject { ["strategies"] = contextJson, ["build_time_by_history_length"] = buildJson }.ToJsonString(JsonOutput.Options));
         return 0;
+    case "memory":
+        var (memoryReport, memoryJson) = await MemoryBench.Run(BenchServers.FreePort(), Option("--conversations", 3), Option("--turns", 1_000), OptionText("--only"),
+            Option("--top-k", 8), OptionText("--min-score") is { } minScore ? float.Parse(minScore, CultureInfo.InvariantCulture) : null);
+        Console.WriteLine(memoryReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "memory.md"), memoryReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "memory.json"), memoryJson.ToJsonString(JsonOutput.Options));
+        return 0;
     case "cache":
         var (cacheReport, cacheJson) = await CacheBench.Run(FindRoot(), TimeSpan.FromSeconds(seconds));
         Console.WriteLine(cacheReport);
@@ -73,7 +80,7 @@ switch (scenario)
 
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, cache, telemetry, guardrails, pages.");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages.");
         return 2;
 }
 
@@ -81,6 +88,12 @@ int Option(string name, int fallback)
 {
     var index = Array.IndexOf(args, name);
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+string? OptionText(string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
 }
 
 static string FindRoot()

@@ -344,7 +344,7 @@ internal sealed class ResponsePlan
         : policy.WindowTurns is not null ? "window_turns"
         : policy.StateTokens is not null ? "state_tokens"
         : policy.Summarizer is not null || policy.SummaryTokens is not null || policy.SummarizeAfterTokens is not null ? "summarizer"
-        : policy.RecallTopK is not null || policy.RecallTokens is not null || policy.RecallMinScore is not null ? "recall_top_k"
+        : policy.RecallTopK is not null || policy.RecallTokens is not null || policy.RecallMinScore is not null || policy.RecallSuperseded is not null ? "recall_top_k"
         : policy.Extractor is not null ? "extractor"
         : null;
 

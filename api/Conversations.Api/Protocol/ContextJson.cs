@@ -23,7 +23,9 @@ public sealed record ContextPolicyJson(
     int? KnowledgeTopK = null,
     int? KnowledgeTokens = null,
     float? KnowledgeMinScore = null,
-    string? Extractor = null)
+    string? Extractor = null,
+    string? RetrievalMode = null,
+    string? RecallSuperseded = null)
 {
     public const int MaxKnowledgeBases = 10;
 
@@ -33,19 +35,22 @@ public sealed record ContextPolicyJson(
             || SummaryTokens is < 16 or > 100_000 || SummarizeAfterTokens is < 0 or > 10_000_000 || Summarizer is { Length: 0 or > 128 } || Extractor is { Length: 0 or > 128 }
             || RecallTopK is < 0 or > 50 || RecallTokens is < 0 or > 100_000 || RecallMinScore is < -1 or > 1 || (RecallMinScore is { } score && float.IsNaN(score))
             || KnowledgeTopK is < 0 or > 50 || KnowledgeTokens is < 0 or > 100_000 || KnowledgeMinScore is < -1 or > 1 || (KnowledgeMinScore is { } k && float.IsNaN(k))
+            || (RetrievalMode is { } mode && !RetrievalModes.IsValid(mode)) || (RecallSuperseded is { } superseded && !SupersededPolicies.IsValid(superseded))
             || KnowledgeBases is { Count: > MaxKnowledgeBases } || KnowledgeBases?.Any(kb => !Ids.IsValid(kb, Ids.KnowledgeBase)) == true)
         {
             return GatewayError.Invalid(
                 $"Invalid '{param}': max_tokens is 1 to 10000000, window_turns 1 to 100000, state_tokens 0 to 1000000, "
                 + "summary_tokens 16 to 100000, summarize_after_tokens 0 to 10000000, summarizer and extractor model names, "
                 + "recall_top_k 0 to 50, recall_tokens 0 to 100000, recall_min_score -1 to 1, knowledge_top_k 0 to 50, knowledge_tokens 0 to 100000, "
-                + $"knowledge_min_score -1 to 1, knowledge_bases up to {MaxKnowledgeBases} 'kb_' ids.", param, "invalid_value");
+                + $"knowledge_min_score -1 to 1, knowledge_bases up to {MaxKnowledgeBases} 'kb_' ids, retrieval_mode 'hybrid' or 'dense', "
+                + "recall_superseded 'mark' or 'drop'.", param, "invalid_value");
         }
 
         return ParseTruncation(Truncation, $"{param}.truncation") is { IsSuccess: false } invalid
             ? invalid.Error
             : new ContextPolicy(MaxTokens, WindowTurns, StateTokens, ParseTruncation(Truncation, param).Value, Summarizer, SummaryTokens, SummarizeAfterTokens,
-                RecallTopK, RecallTokens, RecallMinScore, KnowledgeBases?.Distinct(StringComparer.Ordinal).ToList(), KnowledgeTopK, KnowledgeTokens, KnowledgeMinScore, Extractor);
+                RecallTopK, RecallTokens, RecallMinScore, KnowledgeBases?.Distinct(StringComparer.Ordinal).ToList(), KnowledgeTopK, KnowledgeTokens, KnowledgeMinScore, Extractor,
+                RetrievalMode, RecallSuperseded);
     }
 
     public static Result<bool?> ParseTruncation(string? truncation, string param) => truncation switch
@@ -59,7 +64,8 @@ public sealed record ContextPolicyJson(
     public static ContextPolicyJson? From(ContextPolicy? policy) => policy is null ? null : new(
         policy.MaxTokens, policy.WindowTurns, policy.StateTokens, policy.Truncation switch { true => "auto", false => "disabled", null => null },
         policy.Summarizer, policy.SummaryTokens, policy.SummarizeAfterTokens, policy.RecallTopK, policy.RecallTokens, policy.RecallMinScore,
-        policy.KnowledgeBases is null ? null : [.. policy.KnowledgeBases], policy.KnowledgeTopK, policy.KnowledgeTokens, policy.KnowledgeMinScore, policy.Extractor);
+        policy.KnowledgeBases is null ? null : [.. policy.KnowledgeBases], policy.KnowledgeTopK, policy.KnowledgeTokens, policy.KnowledgeMinScore, policy.Extractor,
+        policy.RetrievalMode, policy.RecallSuperseded);
 }
 
 /// <summary>What the model would see on a conversation's next turn (<c>GET /v1/conversations/{id}/context</c>).</summary>

@@ -41,11 +41,17 @@ public sealed record ContextPolicy(
     [property: Id(11)] int? KnowledgeTopK = null,
     [property: Id(12)] int? KnowledgeTokens = null,
     [property: Id(13)] float? KnowledgeMinScore = null,
-    [property: Id(14)] string? Extractor = null)
+    [property: Id(14)] string? Extractor = null,
+    [property: Id(15)] string? RetrievalMode = null,
+    [property: Id(16)] string? RecallSuperseded = null)
 {
     public static ContextPolicy Default { get; } = new(
-        Truncation: true, StateTokens: 1_000, SummaryTokens: 500, SummarizeAfterTokens: 1_000, RecallTopK: 0, RecallTokens: 500, RecallMinScore: 0.3f,
-        KnowledgeBases: [], KnowledgeTopK: 4, KnowledgeTokens: 1_000, KnowledgeMinScore: 0.3f);
+        Truncation: true, StateTokens: 1_000, SummaryTokens: 500, SummarizeAfterTokens: 1_000, RecallTopK: 0, RecallTokens: 500, RecallMinScore: 0.2f,
+        KnowledgeBases: [], KnowledgeTopK: 4, KnowledgeTokens: 1_000, KnowledgeMinScore: 0.3f,
+        RetrievalMode: RetrievalModes.Hybrid, RecallSuperseded: SupersededPolicies.Mark);
+
+    /// <summary>Whether recall and retrieval fuse a lexical (BM25) ranking of the input's words with the embeddings' (<see cref="RetrievalModes"/>).</summary>
+    public bool Hybrid => RetrievalMode != RetrievalModes.Dense;
 
     public bool Retrieves => KnowledgeBases is { Count: > 0 } && KnowledgeTopK is > 0;
 
@@ -72,7 +78,36 @@ public sealed record ContextPolicy(
         KnowledgeTopK ?? fallback.KnowledgeTopK,
         KnowledgeTokens ?? fallback.KnowledgeTokens,
         KnowledgeMinScore ?? fallback.KnowledgeMinScore,
-        Extractor ?? fallback.Extractor);
+        Extractor ?? fallback.Extractor,
+        RetrievalMode ?? fallback.RetrievalMode,
+        RecallSuperseded ?? fallback.RecallSuperseded);
+}
+
+/// <summary>How recall and knowledge retrieval rank what they find (<see cref="ContextPolicy.RetrievalMode"/>).</summary>
+public static class RetrievalModes
+{
+    /// <summary>Embedding similarity fused with BM25 over the records' words (reciprocal rank fusion): exact tokens find their records.</summary>
+    public const string Hybrid = "hybrid";
+
+    /// <summary>Embedding similarity alone.</summary>
+    public const string Dense = "dense";
+
+    public static bool IsValid(string mode) => mode is Hybrid or Dense;
+}
+
+/// <summary>
+/// What recall does with an older statement of the same fact as a later one (<see cref="ContextPolicy.RecallSuperseded"/>):
+/// two recalled items that say nearly the same thing are taken as two statements of one fact, and the later one wins.
+/// </summary>
+public static class SupersededPolicies
+{
+    /// <summary>The older statement is shown, dated and marked as superseded by a later message.</summary>
+    public const string Mark = "mark";
+
+    /// <summary>The older statement is left out of the recall section.</summary>
+    public const string Drop = "drop";
+
+    public static bool IsValid(string policy) => policy is Mark or Drop;
 }
 
 /// <summary>A rolling summary of a conversation's oldest items, up to and including <see cref="ThroughItemId"/>.</summary>

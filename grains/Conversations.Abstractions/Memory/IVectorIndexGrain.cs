@@ -15,6 +15,14 @@ public interface IVectorIndexGrain : IGrainWithStringKey
     [Orleans.Concurrency.AlwaysInterleave]
     Task<IReadOnlyList<VectorMatch>> Search(float[] vector, int top, float minScore);
 
+    /// <summary>
+    /// Hybrid search: the dense ranking (cosine, at least <paramref name="minScore"/>) fused with a BM25 ranking of
+    /// <paramref name="text"/> over the records' texts (reciprocal rank fusion), best first; dense only when
+    /// <paramref name="text"/> is null. Matches carry their vectors and their fused score.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<IReadOnlyList<VectorMatch>> HybridSearch(float[] vector, string? text, int top, float minScore);
+
     /// <summary>The sources (item or document ids) the index holds.</summary>
     [Orleans.Concurrency.AlwaysInterleave]
     Task<IReadOnlyList<string>> Sources();
@@ -43,4 +51,5 @@ public sealed record VectorMatch(
     [property: Id(0)] string Id,
     [property: Id(1)] string Source,
     [property: Id(2)] string Text,
-    [property: Id(3)] float Score);
+    [property: Id(3)] float Score,
+    [property: Id(4)] float[]? Vector = null);

@@ -16,7 +16,8 @@ public sealed class ContextBuilder(TokenCounter tokens)
 {
     public const string FactsHeading = "Known facts about this conversation:";
     public const string SummaryHeading = "Summary of the earlier conversation:";
-    public const string RecallHeading = "Earlier messages that may be relevant:";
+    public const string RecallHeading = "Earlier parts of this conversation that may be relevant, oldest first, each with when it was said:";
+    public const string SupersededMark = "superseded by a later message";
     public const string KnowledgeHeading = "Knowledge that may help; cite the sources you use by their [id]:";
 
     public Result<BuiltContext> Build(ContextInputs inputs)
@@ -141,7 +142,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
             return TooLong($"The conversation takes {used} tokens, over the context budget of {budget}, and truncation is disabled.");
         }
 
-        if (Recall(recallCandidates, window, inputs.Policy, Math.Min(inputs.Policy.RecallTokens ?? 0, budget - used), leftOut) is (var recallText, var recalledIds, var recallCost) { Ids.Count: > 0 })
+        if (Recall(inputs, recallCandidates, window, Math.Min(inputs.Policy.RecallTokens ?? 0, budget - used), leftOut) is (var recallText, var recalledIds, var recallCost) { Ids.Count: > 0 })
         {
             used += recallCost;
             head.Add(new NewItem(Roles.System, recallText));
@@ -171,16 +172,33 @@ public sealed class ContextBuilder(TokenCounter tokens)
     }
 
     /// <summary>
-    /// The recalled items (best match first) that are not already in the window, up to the policy's
-    /// count and within <paramref name="allowance"/>, as one system message; they are marked recalled.
+    /// The recalled items (best match first) that are not already in the window, up to the policy's count and within
+    /// <paramref name="allowance"/> (the best matches first), as one system message in the order they were said, each
+    /// dated, an older statement of a fact marked as superseded; they are marked recalled.
     /// </summary>
-    private Packed Recall(IReadOnlyList<ConversationItem> candidates, List<ConversationItem> window, ContextPolicy policy, int allowance, LeftOutList leftOut)
+    private Packed Recall(ContextInputs inputs, IReadOnlyList<ConversationItem> candidates, List<ConversationItem> window, int allowance, LeftOutList leftOut)
     {
         var inWindow = window.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
-        var packed = Pack(RecallHeading, [.. candidates.Where(i => !inWindow.Contains(i.Id)).Take(policy.RecallTopK ?? 0).Select(i => (i.Id, "- " + Transcript.Line(i)))], allowance);
+        var marks = inputs.RecallMarks;
+        var chosen = candidates.Where(i => !inWindow.Contains(i.Id)).Take(inputs.Policy.RecallTopK ?? 0).ToList();
+        var best = Pack(RecallHeading, [.. chosen.Select(i => (i.Id, RecallLine(i, marks)))], allowance);
+        var kept = best.Ids.ToHashSet(StringComparer.Ordinal);
+        var packed = kept.Count == 0 ? best : Pack(RecallHeading, [.. chosen
+            .Where(i => kept.Contains(i.Id))
+            .OrderBy(i => marks?.GetValueOrDefault(i.Id)?.Position ?? int.MaxValue)
+            .ThenBy(i => i.CreatedAt)
+            .Select(i => (i.Id, RecallLine(i, marks)))], allowance);
         leftOut.MarkRecalled(packed.Ids);
         return packed;
     }
+
+    private static string RecallLine(ConversationItem item, IReadOnlyDictionary<string, RecallMark>? marks) =>
+        marks?.GetValueOrDefault(item.Id)?.SupersededBy is null
+            ? $"- ({When(item.CreatedAt)}) {Transcript.Line(item)}"
+            : $"- ({When(item.CreatedAt)}; {SupersededMark}) {Transcript.Line(item)}";
+
+    /// <summary>When an item was said, to the minute, in UTC.</summary>
+    public static string When(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The knowledge section for a stateless call: its text (empty when nothing fits) and the chunk ids it holds.</summary>
     public (string Text, IReadOnlyList<string> Ids) KnowledgeSection(IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance)

@@ -20,9 +20,15 @@ public sealed record ContextInputs(
     /// <summary>Knowledge-base chunks relevant to the new input, best match first.</summary>
     public IReadOnlyList<VectorMatchRef> Knowledge => KnowledgeChunks ?? [];
 
+    /// <summary>Where each recalled item stands in the conversation, and the later item that supersedes it, if any.</summary>
+    public IReadOnlyDictionary<string, RecallMark>? RecallMarks { get; init; }
+
     /// <summary>Parts of the history left out before the build (<see cref="LeftOutReasons.InputModality"/>), listed with what the build leaves out.</summary>
     public IReadOnlyList<LeftOut>? Omitted { get; init; }
 }
+
+/// <summary>A recalled item's place in the conversation (0 is its first item) and the later item stating the same fact, if any.</summary>
+public sealed record RecallMark(int Position, string? SupersededBy);
 
 /// <summary>A retrieved chunk: its citation id (<c>{kb}/{doc}#{n}</c>) and text.</summary>
 public sealed record VectorMatchRef(string Id, string Text, float Score);

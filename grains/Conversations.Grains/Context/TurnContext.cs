@@ -35,14 +35,18 @@ internal sealed class TurnContext(ContextBuilder builder, ConversationRecall rec
         TurnRequest request, List<ConversationItem> input, ContextPolicy policy, ConversationState current, ModelCall planned, CancellationToken cancellationToken)
     {
         using var _ = ContextMetrics.Time();
-        var (recalled, knowledge) = policy.Recalls || policy.Retrieves ? await recall.Search(input, policy, cancellationToken) : ([], []);
+        var recalled = policy.Recalls || policy.Retrieves ? await recall.Search(input, policy, cancellationToken) : ConversationRecall.Recalled.None;
         var toolTokens = request.Options.Tools is null ? 0 : tokens.CountPrompt(request.Options.ToolTexts) - TokenCounter.MessageOverhead;
         var budget = Math.Max(0, ContextBudget.For(planned.Plan.Deployments, request.Options.MaxOutputTokens, policy) - toolTokens);
         for (; ; current = await writes.Whole(current))
         {
             // Images, files and audio go only to deployments that take them: the plan keeps those the input needs, history leaves out the rest.
             var (history, omitted) = ConversationMedia.ForPlan(current.Items, planned.Plan.Deployments);
-            var built = builder.Build(new ContextInputs(request.Instructions, current.Facts, history, input, budget, policy, current.Summary, recalled, knowledge) { Omitted = omitted });
+            var built = builder.Build(new ContextInputs(request.Instructions, current.Facts, history, input, budget, policy, current.Summary, recalled.Items, recalled.Knowledge)
+            {
+                Omitted = omitted,
+                RecallMarks = recalled.Marks,
+            });
             if (current.Unloaded == 0 || built is not { IsSuccess: true, Value.ReachedStart: true })
             {
                 return built;

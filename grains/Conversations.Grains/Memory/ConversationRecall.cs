@@ -50,29 +50,78 @@ internal sealed partial class ConversationRecall
 
     /// <summary>
     /// Embeds the new input once and searches the conversation's index (older items, best first) and the policy's
-    /// knowledge bases (chunks, best first). A failure never fails a turn: it finds nothing.
+    /// knowledge bases (chunks, best first), fusing the embeddings' ranking with the input's words (BM25) unless the policy
+    /// says dense. Each recalled item carries where it stands in the conversation, and whether a later recalled statement
+    /// of the same fact supersedes it (then the later one follows it in the ranking; with <see cref="SupersededPolicies.Drop"/>
+    /// it takes its place). A failure never fails a turn: it finds nothing.
     /// </summary>
-    public async Task<(IReadOnlyList<ConversationItem> Recalled, IReadOnlyList<VectorMatchRef> Knowledge)> Search(
-        IReadOnlyList<ConversationItem> input, ContextPolicy policy, CancellationToken cancellationToken)
+    public async Task<Recalled> Search(IReadOnlyList<ConversationItem> input, ContextPolicy policy, CancellationToken cancellationToken)
     {
         try
         {
-            var query = (await _embeddings.GenerateAsync([string.Join('\n', input.Select(i => i.Text))], cancellationToken: cancellationToken))[0].Vector.ToArray();
-            IReadOnlyList<ConversationItem> recalled = [];
+            var text = string.Join('\n', input.Select(i => i.Text));
+            var query = (await _embeddings.GenerateAsync([text], cancellationToken: cancellationToken))[0].Vector.ToArray();
+            var lexical = policy.Hybrid ? text : null;
+            var recalled = Recalled.None;
             if (policy.Recalls)
             {
-                var matches = await Index.Search(query, (policy.RecallTopK ?? 0) * 3, policy.RecallMinScore ?? 0); // the window's items are skipped by the builder
-                var items = _writes.State.Items.ToDictionary(item => item.Id, StringComparer.Ordinal);
-                recalled = [.. matches.Select(m => items.GetValueOrDefault(m.Source)).OfType<ConversationItem>()];
+                // Three times the count: the window's items are skipped by the builder.
+                var matches = await Index.HybridSearch(query, lexical, (policy.RecallTopK ?? 0) * 3, policy.RecallMinScore ?? 0);
+                recalled = Resolve(matches, policy);
             }
 
-            var knowledge = policy.Retrieves ? await KnowledgeRetrieval.Search(_vectors, _tenant, query, policy) : [];
-            return (recalled, knowledge);
+            var knowledge = policy.Retrieves ? await KnowledgeRetrieval.Search(_vectors, _tenant, query, lexical, policy) : [];
+            return recalled with { Knowledge = knowledge };
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogRecallFailed(exception);
-            return ([], []);
+            return Recalled.None;
+        }
+    }
+
+    /// <summary>The matched items still in the conversation, best first, with their positions and supersessions applied.</summary>
+    private Recalled Resolve(IReadOnlyList<VectorMatch> matches, ContextPolicy policy)
+    {
+        var wanted = matches.Select(m => m.Source).ToHashSet(StringComparer.Ordinal);
+        var found = new Dictionary<string, (ConversationItem Item, int Position)>(StringComparer.Ordinal);
+        var items = _writes.State.Items;
+        for (var i = 0; i < items.Count && found.Count < wanted.Count; i++)
+        {
+            if (wanted.Contains(items[i].Id))
+            {
+                found[items[i].Id] = (items[i], i);
+            }
+        }
+
+        var recollections = matches.Where(m => found.ContainsKey(m.Source))
+            .Select(m => new Recollection(found[m.Source].Item, found[m.Source].Position, m.Vector)).ToList();
+        var superseded = Supersession.Find(recollections);
+        var drop = policy.RecallSuperseded == SupersededPolicies.Drop;
+        var ranked = new List<ConversationItem>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var recollection in recollections)
+        {
+            var newer = superseded.GetValueOrDefault(recollection.Item.Id);
+            if (!drop || newer is null)
+            {
+                Add(recollection.Item.Id);
+            }
+
+            if (newer is not null)
+            {
+                Add(newer);
+            }
+        }
+
+        return new Recalled(ranked, found.ToDictionary(f => f.Key, f => new RecallMark(f.Value.Position, drop ? null : superseded.GetValueOrDefault(f.Key)), StringComparer.Ordinal), []);
+
+        void Add(string id)
+        {
+            if (seen.Add(id))
+            {
+                ranked.Add(found[id].Item);
+            }
         }
     }
 
@@ -100,6 +149,12 @@ internal sealed partial class ConversationRecall
         }
 
         return PassOutcome.Done;
+    }
+
+    /// <summary>What a turn's input recalls: older items (best first) with their marks, and knowledge chunks (best first).</summary>
+    public sealed record Recalled(IReadOnlyList<ConversationItem> Items, IReadOnlyDictionary<string, RecallMark> Marks, IReadOnlyList<VectorMatchRef> Knowledge)
+    {
+        public static Recalled None { get; } = new([], new Dictionary<string, RecallMark>(), []);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recall or retrieval failed; the turn goes on without them")]

@@ -16,6 +16,13 @@ public interface IVectorStore
     /// <summary>The most similar records (cosine), best first, scoring at least <paramref name="minScore"/>.</summary>
     Task<IReadOnlyList<VectorMatch>> Search(string tenant, string scope, float[] vector, int top, float minScore);
 
+    /// <summary>
+    /// The most relevant records, best first: the dense ranking (cosine, at least <paramref name="minScore"/>) fused with a
+    /// lexical (BM25) ranking of <paramref name="text"/> by reciprocal rank fusion, or dense only when <paramref name="text"/>
+    /// is null. Matches carry their vectors (to tell statements of the same fact apart) and their fused score.
+    /// </summary>
+    Task<IReadOnlyList<VectorMatch>> HybridSearch(string tenant, string scope, float[] vector, string? text, int top, float minScore);
+
     /// <summary>The distinct sources (item or document ids) the scope holds.</summary>
     Task<IReadOnlyList<string>> Sources(string tenant, string scope);
 
@@ -35,6 +42,9 @@ public sealed class GrainVectorStore(IGrainFactory grains) : IVectorStore
 
     public Task<IReadOnlyList<VectorMatch>> Search(string tenant, string scope, float[] vector, int top, float minScore) =>
         Index(tenant, scope).Search(vector, top, minScore);
+
+    public Task<IReadOnlyList<VectorMatch>> HybridSearch(string tenant, string scope, float[] vector, string? text, int top, float minScore) =>
+        Index(tenant, scope).HybridSearch(vector, text, top, minScore);
 
     public Task<IReadOnlyList<string>> Sources(string tenant, string scope) => Index(tenant, scope).Sources();
 
@@ -59,6 +69,9 @@ public sealed record ScopedVectors(IVectorStore Store, string Tenant, string Sco
     public Task Upsert(IReadOnlyList<VectorRecord> records) => Store.Upsert(Tenant, Scope, records);
 
     public Task<IReadOnlyList<VectorMatch>> Search(float[] vector, int top, float minScore) => Store.Search(Tenant, Scope, vector, top, minScore);
+
+    public Task<IReadOnlyList<VectorMatch>> HybridSearch(float[] vector, string? text, int top, float minScore) =>
+        Store.HybridSearch(Tenant, Scope, vector, text, top, minScore);
 
     public Task<IReadOnlyList<string>> Sources() => Store.Sources(Tenant, Scope);
 

@@ -11,10 +11,15 @@ namespace Conversations.Grains.Memory;
 /// </summary>
 public static class KnowledgeRetrieval
 {
-    public static async Task<IReadOnlyList<VectorMatchRef>> Search(IVectorStore vectors, string tenant, float[] query, ContextPolicy policy)
+    /// <summary>
+    /// The best chunks across the policy's knowledge bases: by embedding similarity fused with <paramref name="text"/>'s words
+    /// (BM25, reciprocal rank fusion; the fused scores of different bases compare, being rank-based), or by embedding alone when
+    /// <paramref name="text"/> is null.
+    /// </summary>
+    public static async Task<IReadOnlyList<VectorMatchRef>> Search(IVectorStore vectors, string tenant, float[] query, string? text, ContextPolicy policy)
     {
         var found = await Task.WhenAll(policy.KnowledgeBases!.Select(kb => vectors.For(tenant, KnowledgeScopes.Scope(kb))
-            .Search(query, policy.KnowledgeTopK ?? 0, policy.KnowledgeMinScore ?? 0)));
+            .HybridSearch(query, text, policy.KnowledgeTopK ?? 0, policy.KnowledgeMinScore ?? 0)));
         return [.. found.SelectMany(m => m).OrderByDescending(m => m.Score).Take(policy.KnowledgeTopK ?? 0).Select(m => new VectorMatchRef(m.Id, m.Text, m.Score))];
     }
 
@@ -28,7 +33,7 @@ public static class KnowledgeRetrieval
     {
         var question = string.Join('\n', request.Messages.Reverse().TakeWhile(m => m.Role is not (Roles.Assistant or Roles.System or Roles.Developer)).Reverse().Select(m => m.Text));
         var query = (await embeddings.GenerateAsync([question], cancellationToken: cancellationToken))[0].Vector.ToArray();
-        var chunks = await Search(vectors, request.Caller!.Tenant, query, policy);
+        var chunks = await Search(vectors, request.Caller!.Tenant, query, policy.Hybrid ? question : null, policy);
         if (builder.KnowledgeSection(chunks, policy, policy.KnowledgeTokens ?? 0) is not ({ Length: > 0 } text, var ids))
         {
             return (request.Messages, []);

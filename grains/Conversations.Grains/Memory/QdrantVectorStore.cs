@@ -39,6 +39,13 @@ public sealed class QdrantVectorStore(QdrantClient client, string collection, in
         return [.. points.Select(p => new VectorMatch(p.Payload["record_id"].StringValue, p.Payload["source"].StringValue, p.Payload["text"].StringValue, p.Score))];
     }
 
+    /// <summary>
+    /// Dense only for now: Qdrant's sparse vectors (BM25-like, fused server-side) are not wired, so the text is not used and
+    /// matches carry no vectors (recall then marks no statement as superseded). Decision 0065.
+    /// </summary>
+    public Task<IReadOnlyList<VectorMatch>> HybridSearch(string tenant, string scope, float[] vector, string? text, int top, float minScore) =>
+        Search(tenant, scope, vector, top, minScore);
+
     public async Task<IReadOnlyList<string>> Sources(string tenant, string scope)
     {
         await EnsureCollection();
