@@ -7,6 +7,7 @@ using Conversations.Grains;
 using Conversations.Silo.Storage;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -40,6 +41,11 @@ public static class SiloConfiguration
 #pragma warning restore ORLEANSEXP003
             silo.Services.AddOptions<GrainDirectoryOptions>().Configure<IOptions<ClusterMembershipOptions>>((directory, membership) =>
                 directory.RangeLeaseDuration = DirectoryLease(membership.Value, settings.DeadSiloLease));
+            if (DashboardSettings.Read(builder.Configuration).Enabled)
+            {
+                silo.AddDashboard(); // every silo collects for it; the processes serving the API serve it (OrleansDashboardEndpoints)
+            }
+
             UseClustering(silo, settings);
             AddGrainStorage(silo, settings, builder.Environment.ContentRootPath);
         });
