@@ -36,9 +36,7 @@ public sealed class OrleansDashboardTests : IAsyncLifetime
     [Fact]
     public async Task A_browser_can_give_the_key_as_the_basic_authentication_password()
     {
-        using var http = _gateway.Http(apiKey: null);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(Encoding.UTF8.GetBytes("admin:" + GatewayFactory.ApiKey)));
+        using var http = Basic(GatewayFactory.ApiKey);
 
         using var page = await http.GetAsync("/dashboard/");
 
@@ -63,8 +61,7 @@ public sealed class OrleansDashboardTests : IAsyncLifetime
     {
         using var wrong = _gateway.Http(apiKey: "sk-not-a-key");
         using var tenantAdmin = _gateway.Http(GatewayFactory.OtherTenantKey);
-        using var wrongBasic = _gateway.Http(apiKey: null);
-        wrongBasic.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("admin:sk-not-a-key")));
+        using var wrongBasic = Basic("sk-not-a-key");
 
         using var byWrongKey = await wrong.GetAsync("/dashboard/ClusterStats");
         using var byTenantAdmin = await tenantAdmin.GetAsync("/dashboard/ClusterStats");
@@ -78,14 +75,20 @@ public sealed class OrleansDashboardTests : IAsyncLifetime
     [Fact]
     public async Task The_public_api_does_not_take_basic_authentication()
     {
-        using var http = _gateway.Http(apiKey: null);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(Encoding.UTF8.GetBytes("admin:" + GatewayFactory.ApiKey)));
+        using var http = Basic(GatewayFactory.ApiKey);
 
         using var models = await http.GetAsync("/v1/models");
 
         await models.AssertOpenAIError(HttpStatusCode.Unauthorized);
         Assert.Empty(models.Headers.WwwAuthenticate);
+    }
+
+    /// <summary>A client sending <paramref name="key"/> as a browser would after the Basic prompt: as the password.</summary>
+    private HttpClient Basic(string key)
+    {
+        var http = _gateway.Http(apiKey: null);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("admin:" + key)));
+        return http;
     }
 }
 
