@@ -78,6 +78,7 @@ public static class ConversationsApi
         // status code pages above answer in OpenAI's shape, as they do an unknown URL's 404.
 
         app.MapGatewayMcpServer();
+        app.MapOrleansDashboardForAdmins();
         app.MapOpenApi();
         app.MapScalarApiReference(options => options.WithTitle("Conversations API"));
         return app;

@@ -19,6 +19,9 @@ public sealed class ClusterSettings
     /// <summary>Azure Storage connection string, for Azure Table clustering and Azure Blob grain state.</summary>
     public string? AzureStorageConnectionString { get; init; }
 
+    /// <summary>PostgreSQL connection string (Npgsql), for PostgreSQL clustering, grain state and reminders; the schema is deploy/postgresql.</summary>
+    public string? PostgreSqlConnectionString { get; init; }
+
     /// <summary>The SQLite file of the embedded default's grain state.</summary>
     public string LocalStoragePath { get; init; } = ".data/conversations.db";
 
@@ -52,6 +55,14 @@ public sealed class ClusterSettings
             ? value
             : throw new InvalidOperationException($"{Section}:AzureStorageConnectionString is required for Azure clustering or storage.");
 
+    public string RequirePostgreSqlConnectionString() =>
+        PostgreSqlConnectionString is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{Section}:PostgreSqlConnectionString is required for PostgreSQL clustering or storage.");
+
+    /// <summary>The ADO.NET provider name Orleans loads Npgsql by.</summary>
+    public const string PostgreSqlInvariant = "Npgsql";
+
     /// <summary>Connects an Orleans client (the API in its own process) to the cluster.</summary>
     public void ConfigureClient(IClientBuilder client)
     {
@@ -64,6 +75,14 @@ public sealed class ClusterSettings
         if (Clustering == ClusteringMode.AzureTable)
         {
             client.UseAzureStorageClustering(options => options.TableServiceClient = new TableServiceClient(RequireAzureConnectionString()));
+        }
+        else if (Clustering == ClusteringMode.PostgreSql)
+        {
+            client.UseAdoNetClustering(options =>
+            {
+                options.Invariant = PostgreSqlInvariant;
+                options.ConnectionString = RequirePostgreSqlConnectionString();
+            });
         }
         else
         {
@@ -79,6 +98,9 @@ public enum ClusteringMode
 
     /// <summary>Membership in an Azure Storage table: many silos, many machines.</summary>
     AzureTable,
+
+    /// <summary>Membership (and reminders) in PostgreSQL through Orleans' ADO.NET provider: many silos, many machines.</summary>
+    PostgreSql,
 }
 
 public enum GrainStorageMode
@@ -88,6 +110,9 @@ public enum GrainStorageMode
 
     /// <summary>Azure Blob Storage, one blob per grain.</summary>
     AzureBlob,
+
+    /// <summary>PostgreSQL through Orleans' ADO.NET provider, one row per grain.</summary>
+    PostgreSql,
 
     /// <summary>In memory only: lost on restart. For tests and throwaway demos.</summary>
     Memory,

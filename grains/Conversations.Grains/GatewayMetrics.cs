@@ -14,6 +14,8 @@ public static class GatewayMetrics
     public const string RouteCalls = "conversations.route.calls";
     public const string CircuitsOpened = "conversations.circuit.opened";
     public const string BackgroundPasses = "conversations.background.passes";
+    public const string CacheLookups = "conversations.cache.lookups";
+    public const string GuardrailFindings = "conversations.guardrail.findings";
 
     private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> AdmissionCounter = Meter.CreateCounter<long>(
@@ -24,6 +26,11 @@ public static class GatewayMetrics
         CircuitsOpened, "{transition}", "Times a deployment's circuit opened, as seen by the silo holding its route grain.");
     private static readonly Counter<long> BackgroundCounter = Meter.CreateCounter<long>(
         BackgroundPasses, "{pass}", "Background passes (summaries, fact extraction, recall indexing, page clearing, ingestion) by work and outcome.");
+
+    private static readonly Counter<long> CacheCounter = Meter.CreateCounter<long>(
+        CacheLookups, "{call}", "Calls on a caching route by tenant and cache outcome (hit, semantic_hit, miss, bypass).");
+    private static readonly Counter<long> GuardrailCounter = Meter.CreateCounter<long>(
+        GuardrailFindings, "{finding}", "What guardrails found in calls, by tenant, guardrail (pii, injection, output), kind and action taken.");
 
     /// <summary>The admission outcome of a call its tenant's quotas let through.</summary>
     public const string Admitted = "admitted";
@@ -44,4 +51,19 @@ public static class GatewayMetrics
 
     public static void BackgroundPass(string work, string outcome) =>
         BackgroundCounter.Add(1, new("conversations.work", work), new("conversations.outcome", outcome));
+
+    /// <param name="outcome"><c>hit</c> (exact key), <c>semantic_hit</c>, <c>miss</c>, or <c>bypass</c> (the request asked not to read the cache).</param>
+    public static void CacheLookup(string tenant, string outcome) =>
+        CacheCounter.Add(1, new("conversations.tenant", tenant), new("conversations.outcome", outcome));
+
+    /// <summary>Each finding of a call's guardrail report, counted as often as it was found. Kinds and actions are closed sets; no text.</summary>
+    public static void Guardrails(string tenant, Conversations.Guardrails.GuardrailReport? report)
+    {
+        foreach (var finding in report?.Findings ?? [])
+        {
+            GuardrailCounter.Add(
+                finding.Count, new("conversations.tenant", tenant), new("conversations.guardrail", finding.Guardrail),
+                new("conversations.guardrail.kind", finding.Kind), new("conversations.guardrail.action", finding.Action));
+        }
+    }
 }

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using Conversations.Api.Errors;
 using Conversations.Tenancy;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -36,7 +37,9 @@ public sealed class ApiKeyAuthenticationHandler(
         }
 
         const string bearer = "Bearer ";
-        var key = header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? header[bearer.Length..].Trim() : string.Empty;
+        var key = header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? header[bearer.Length..].Trim()
+            : OpensInBrowser() ? BrowserKeyPrompt.KeyFrom(header) ?? string.Empty
+            : string.Empty;
         var caller = key.Length == 0
             ? new GatewayError(401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
             : await keys.AuthenticateAsync(key);
@@ -58,11 +61,18 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         await HandleAuthenticateOnceSafeAsync();
+        if (OpensInBrowser())
+        {
+            Response.Headers.WWWAuthenticate = BrowserKeyPrompt.Challenge;
+        }
+
         var error = Context.Items[FailureKey] as GatewayError
             ?? new GatewayError(401, "invalid_request_error", null,
                 "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
         await ApiErrors.WriteAsync(Context, error);
     }
+
+    private bool OpensInBrowser() => Context.GetEndpoint()?.Metadata.GetMetadata<BrowserKeyPrompt>() is not null;
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         ApiErrors.WriteAsync(Context, ApiErrors.Forbidden("This API key is not allowed to perform this request."));

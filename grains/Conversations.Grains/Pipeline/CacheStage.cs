@@ -33,7 +33,8 @@ public sealed partial class CacheStage(IGrainFactory grains, SemanticCache seman
         var entry = grains.Reference<ICacheEntryGrain>(GrainKeys.For(tenant, key));
         var leaseId = Ids.Opaque();
         var looksUp = request.CacheControl != CacheDirective.NoCache;
-        var (lookup, probe) = looksUp ? await Find(entry, leaseId, tenant, call, policy, cancellationToken) : (new CacheLookup(null, false), null);
+        var (lookup, probe, semanticHit) = looksUp ? await Find(entry, leaseId, tenant, call, policy, cancellationToken) : (new CacheLookup(null, false), null, false);
+        GatewayMetrics.CacheLookup(tenant, !looksUp ? "bypass" : lookup.Answer is null ? "miss" : semanticHit ? "semantic_hit" : "hit");
         if (lookup.Answer is { } answer)
         {
             await foreach (var chunk in Replay(call, answer, key))
@@ -75,7 +76,7 @@ public sealed partial class CacheStage(IGrainFactory grains, SemanticCache seman
     }
 
     /// <summary>The exact entry (or the lead of its fill), then a semantic match; a cache that cannot be reached is a miss.</summary>
-    private async Task<(CacheLookup Lookup, SemanticProbe? Probe)> Find(
+    private async Task<(CacheLookup Lookup, SemanticProbe? Probe, bool SemanticHit)> Find(
         ICacheEntryGrain entry, string leaseId, string tenant, ModelCall call, CachePolicy policy, CancellationToken cancellationToken)
     {
         var lookup = new CacheLookup(null, false);
@@ -84,13 +85,13 @@ public sealed partial class CacheStage(IGrainFactory grains, SemanticCache seman
             lookup = await entry.Find(leaseId);
             if (lookup.Answer is not null || policy.Mode != CacheMode.Semantic || SemanticCache.Question(call.Request) is not { } question)
             {
-                return (lookup, null);
+                return (lookup, null, false);
             }
 
             var (probe, similar) = await semantic.Find(tenant, call, policy, question, cancellationToken);
             if (similar is null)
             {
-                return (lookup, probe);
+                return (lookup, probe, false);
             }
 
             if (lookup.Leads)
@@ -98,12 +99,12 @@ public sealed partial class CacheStage(IGrainFactory grains, SemanticCache seman
                 await entry.Abandon(leaseId);
             }
 
-            return (new CacheLookup(similar, false), null);
+            return (new CacheLookup(similar, false), null, true);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             LogLookupFailed(logger, exception);
-            return (lookup, null);
+            return (lookup, null, false);
         }
     }
 

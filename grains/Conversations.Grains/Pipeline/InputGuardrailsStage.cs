@@ -21,6 +21,7 @@ public sealed class InputGuardrailsStage : ICallStage
     private static async IAsyncEnumerable<CompletionChunk> Guarded(ModelCall call, GuardrailPolicy policy, CallStep next, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var screened = PromptScreen.Run(call.Request.Messages, policy);
+        GatewayMetrics.Guardrails(call.Request.Caller!.Tenant, screened.Report);
         if (screened.Blocked is { } blocked)
         {
             yield return new ErrorChunk(blocked) { Info = new CallInfo(Guardrails: screened.Report) };

@@ -15,7 +15,27 @@ public sealed class OutputGuardrailsStage : ICallStage
     public const string Output = "output";
 
     public IAsyncEnumerable<CompletionChunk> Run(ModelCall call, CallStep next, CancellationToken cancellationToken) =>
-        call.Request.Caller?.Guardrails is { Output: { } output } policy ? Screened(call, output, policy.Pii, next, cancellationToken) : next(call, cancellationToken);
+        call.Request.Caller is { Guardrails: { Output: { } output } policy } caller
+            ? Counted(caller.Tenant, Screened(call, output, policy.Pii, next, cancellationToken))
+            : next(call, cancellationToken);
+
+    /// <summary>The stream, with what the output guardrails found counted once, from the chunk that reports it.</summary>
+    private static async IAsyncEnumerable<CompletionChunk> Counted(string tenant, IAsyncEnumerable<CompletionChunk> screened)
+    {
+        await foreach (var chunk in screened)
+        {
+            if (chunk is FinalChunk or ErrorChunk)
+            {
+                GatewayMetrics.Guardrails(tenant, OutputFindings(chunk.Info?.Guardrails));
+            }
+
+            yield return chunk;
+        }
+    }
+
+    /// <summary>The output guardrail's own findings; the input guardrails' ride on the same report and are counted where they run.</summary>
+    private static GuardrailReport? OutputFindings(GuardrailReport? report) =>
+        report?.Findings.Where(f => f.Guardrail == Output).ToList() is { Count: > 0 } findings ? new GuardrailReport(findings) : null;
 
     private static async IAsyncEnumerable<CompletionChunk> Screened(
         ModelCall call, OutputPolicy output, PiiPolicy? pii, CallStep next, [EnumeratorCancellation] CancellationToken cancellationToken)

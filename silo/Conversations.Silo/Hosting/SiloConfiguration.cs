@@ -7,6 +7,7 @@ using Conversations.Grains;
 using Conversations.Silo.Storage;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -40,6 +41,11 @@ public static class SiloConfiguration
 #pragma warning restore ORLEANSEXP003
             silo.Services.AddOptions<GrainDirectoryOptions>().Configure<IOptions<ClusterMembershipOptions>>((directory, membership) =>
                 directory.RangeLeaseDuration = DirectoryLease(membership.Value, settings.DeadSiloLease));
+            if (DashboardSettings.Read(builder.Configuration).Enabled)
+            {
+                silo.AddDashboard(); // every silo collects for it; the processes serving the API serve it (OrleansDashboardEndpoints)
+            }
+
             UseClustering(silo, settings);
             AddGrainStorage(silo, settings, builder.Environment.ContentRootPath);
         });
@@ -67,6 +73,21 @@ public static class SiloConfiguration
 
         var advertised = settings.AdvertisedAddress is { } address ? IPAddress.Parse(address) : IPAddress.Loopback;
         silo.ConfigureEndpoints(advertised, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
+        if (settings.Clustering == ClusteringMode.PostgreSql)
+        {
+            silo.UseAdoNetClustering(options =>
+            {
+                options.Invariant = ClusterSettings.PostgreSqlInvariant;
+                options.ConnectionString = settings.RequirePostgreSqlConnectionString();
+            });
+            silo.UseAdoNetReminderService(options =>
+            {
+                options.Invariant = ClusterSettings.PostgreSqlInvariant;
+                options.ConnectionString = settings.RequirePostgreSqlConnectionString();
+            });
+            return;
+        }
+
         silo.UseAzureStorageClustering(options => options.TableServiceClient = new TableServiceClient(settings.RequireAzureConnectionString()));
         silo.UseAzureTableReminderService(options => options.TableServiceClient = new TableServiceClient(settings.RequireAzureConnectionString()));
     }
@@ -88,6 +109,16 @@ public static class SiloConfiguration
                         blob.ContainerName = "conversations";
                         blob.GrainStorageSerializer = BinarySerializer(services);
                         blob.DeleteStateOnClear = true; // a cleared record (a deleted conversation, a dropped item page) leaves no empty blob naming it
+                    }));
+                break;
+            case GrainStorageMode.PostgreSql:
+                silo.AddAdoNetGrainStorage(StorageNames.Conversations, (OptionsBuilder<AdoNetGrainStorageOptions> options) =>
+                    options.Configure<IServiceProvider>((sql, services) =>
+                    {
+                        sql.Invariant = ClusterSettings.PostgreSqlInvariant;
+                        sql.ConnectionString = settings.RequirePostgreSqlConnectionString();
+                        sql.GrainStorageSerializer = BinarySerializer(services);
+                        sql.DeleteStateOnClear = true; // as with blobs: a cleared record leaves no row (the schema's ClearStorageKey supports it)
                     }));
                 break;
             case GrainStorageMode.Memory:

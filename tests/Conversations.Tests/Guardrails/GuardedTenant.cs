@@ -8,11 +8,14 @@ namespace Conversations.Tests.Guardrails;
 public static class GuardedTenant
 {
     /// <summary>The secret of a member key of a new tenant whose guardrails are <paramref name="guardrails"/>.</summary>
-    public static async Task<string> MemberOf(GatewayFactory gateway, object guardrails)
+    public static async Task<string> MemberOf(GatewayFactory gateway, object guardrails) => (await Create(gateway, guardrails)).Secret;
+
+    /// <summary>A new tenant whose guardrails are <paramref name="guardrails"/>, and the secret of a member key of it.</summary>
+    public static async Task<(string Tenant, string Secret)> Create(GatewayFactory gateway, object guardrails)
     {
         var tenants = new TenantClient(gateway.Http());
         var tenant = await tenants.CreateTenant();
         await tenants.Post($"/v1/admin/tenants/{tenant}", JsonSerializer.Serialize(new { guardrails }));
-        return (await tenants.CreateKey(tenant)).Secret;
+        return (tenant, (await tenants.CreateKey(tenant)).Secret);
     }
 }
