@@ -33,9 +33,9 @@ public sealed class McpServerTests(GatewayFixture fixture)
         await using var onlyKnowledge = await Connect(knowledgeOnly);
         var allTools = await all.ListToolsAsync();
 
-        Assert.Equal([.. ConversationTools, "knowledge_search"], allTools.Select(t => t.Name).Order(StringComparer.Ordinal));
+        Assert.Equal([.. ConversationTools, "knowledge_search", "list_knowledge_bases"], allTools.Select(t => t.Name).Order(StringComparer.Ordinal));
         Assert.Equal(ConversationTools, (await noKnowledge.ListToolsAsync()).Select(t => t.Name).Order(StringComparer.Ordinal));
-        Assert.Equal(["knowledge_search"], (await onlyKnowledge.ListToolsAsync()).Select(t => t.Name));
+        Assert.Equal(["knowledge_search", "list_knowledge_bases"], (await onlyKnowledge.ListToolsAsync()).Select(t => t.Name).Order(StringComparer.Ordinal));
         var refused = await Assert.ThrowsAsync<McpProtocolException>(async () =>
             await noKnowledge.CallToolAsync("knowledge_search", new Dictionary<string, object?> { ["query"] = "x", ["knowledge_base_ids"] = new[] { "kb_x" } }));
         Assert.Contains("Unknown tool", refused.Message, StringComparison.Ordinal);
@@ -146,6 +146,29 @@ public sealed class McpServerTests(GatewayFixture fixture)
         Assert.StartsWith($"{kb}/{document.GetProperty("id").GetString()}#", best.GetProperty("citation").GetString(), StringComparison.Ordinal);
         Assert.True(stolen.IsError);
         Assert.Contains("no knowledge base found", Text(stolen), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_knowledge_bases_names_the_callers_knowledge_bases_and_not_another_tenants_or_a_deleted_one()
+    {
+        using var http = fixture.Gateway.Http();
+        var knowledge = new KnowledgeBaseClient(http);
+        var kept = await knowledge.Create("Espresso machine manuals");
+        var deleted = await knowledge.Create("Old price lists");
+        using var removed = await http.DeleteAsync(new Uri($"/v1/knowledge_bases/{deleted}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+        await using var mine = await Connect(GatewayFactory.ApiKey);
+        await using var other = await Connect(GatewayFactory.OtherTenantKey);
+
+        var listed = Json(await mine.CallToolAsync("list_knowledge_bases", new Dictionary<string, object?>())).GetProperty("knowledge_bases").EnumerateArray().ToList();
+        var theirs = Json(await other.CallToolAsync("list_knowledge_bases", new Dictionary<string, object?>())).GetProperty("knowledge_bases").EnumerateArray();
+        var rest = JsonDocument.Parse(await http.GetStringAsync(new Uri("/v1/knowledge_bases", UriKind.Relative))).RootElement.GetProperty("data").EnumerateArray();
+
+        var entry = Assert.Single(listed, kb => kb.GetProperty("id").GetString() == kept);
+        Assert.Equal("Espresso machine manuals", entry.GetProperty("name").GetString());
+        Assert.DoesNotContain(listed, kb => kb.GetProperty("id").GetString() == deleted);
+        Assert.DoesNotContain(theirs, kb => kb.GetProperty("id").GetString() == kept);
+        Assert.Equal(listed.Select(kb => kb.GetProperty("id").GetString()), rest.Select(kb => kb.GetProperty("id").GetString())); // the REST list is the same
     }
 
     private async Task<McpClient> Connect(string key) => await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
