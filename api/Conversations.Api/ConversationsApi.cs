@@ -70,6 +70,7 @@ public static class ConversationsApi
             .MapAdmin()
             .MapRouteAdmin()
             .MapCacheAdmin()
+            .MapMcpServers()
             .MapUsage()
             .MapAudit();
         // No fallback route: it would win over routing's own 405 (wrong method) and 415 (wrong content type), which the

@@ -37,6 +37,9 @@ public static class GrainsServiceCollectionExtensions
         services.Configure<Context.SummaryOptions>(configuration.GetSection(Context.SummaryOptions.Section));
         services.AddOptions<Quotas.QuotaOptions>().Bind(configuration.GetSection(Quotas.QuotaOptions.Section))
             .Validate(quotas => quotas.FlushInterval > TimeSpan.Zero, $"{Quotas.QuotaOptions.Section}:FlushInterval must be positive.").ValidateOnStart();
+        services.AddOptions<Mcp.McpGatewayOptions>().Bind(configuration.GetSection(Mcp.McpGatewayOptions.Section))
+            .Validate(mcp => mcp.CallTimeout > TimeSpan.Zero, $"{Mcp.McpGatewayOptions.Section}:CallTimeout must be positive.").ValidateOnStart();
+        services.AddSingleton<Mcp.McpUpstreamHttp>();
         services.AddSingleton(TimeProvider.System);
         return services;
     }

@@ -47,10 +47,20 @@ public static partial class AuditTrail
             Ids.New("audit"), now, tenantId, caller.KeyId, caller.Tenant, RoleNames.Name(caller.Role), http.Connection.RemoteIpAddress?.ToString(),
             $"{http.Request.Method} {(http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText}", http.Request.Path.ToString(), status,
             before?.ToJsonString(ApiJson.Options), after?.ToJsonString(ApiJson.Options));
+        await Append(grains, record, http.RequestServices.GetRequiredService<ILoggerFactory>());
+        return result;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="record"/> to its tenant's log of the day; a failure is logged, not thrown, as what it
+    /// records is already done.
+    /// </summary>
+    public static async Task Append(IGrainFactory grains, AuditRecord record, ILoggerFactory logs)
+    {
         string? failure;
         try
         {
-            var written = await grains.GetGrain<IAuditGrain>(AuditKeys.Day(tenantId, DateOnly.FromDateTime(now.UtcDateTime))).Append(record);
+            var written = await grains.GetGrain<IAuditGrain>(AuditKeys.Day(record.Tenant, DateOnly.FromDateTime(record.At.UtcDateTime))).Append(record);
             failure = written.Error?.Message;
         }
         catch (Exception exception) when (exception is TimeoutException or OrleansException)
@@ -60,10 +70,8 @@ public static partial class AuditTrail
 
         if (failure is not null)
         {
-            NotWritten(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuditTrail)), record.Action, tenantId, failure);
+            NotWritten(logs.CreateLogger(typeof(AuditTrail)), record.Action, record.Tenant, failure);
         }
-
-        return result;
     }
 
     /// <summary>The tenant or the key a change is about, as <c>GET</c> shows it; nothing for other objects (routes keep their own versions).</summary>

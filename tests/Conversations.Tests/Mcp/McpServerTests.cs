@@ -171,6 +171,30 @@ public sealed class McpServerTests(GatewayFixture fixture)
         Assert.Equal(listed.Select(kb => kb.GetProperty("id").GetString()), rest.Select(kb => kb.GetProperty("id").GetString())); // the REST list is the same
     }
 
+    [Fact]
+    public async Task Each_tool_call_counts_against_the_keys_request_limit_and_appears_in_usage_and_the_audit_log()
+    {
+        using var admin = fixture.Gateway.Http();
+        var tenants = new TenantClient(admin);
+        var tenant = await tenants.CreateTenant();
+        var (keyId, limited) = await tenants.CreateKey(tenant, "member", new { limits = new { requests_per_minute = 2 } });
+        await using var client = await Connect(limited);
+
+        var first = await client.CallToolAsync("list_knowledge_bases", new Dictionary<string, object?>());
+        var second = await client.CallToolAsync("list_knowledge_bases", new Dictionary<string, object?>());
+        var third = await client.CallToolAsync("list_knowledge_bases", new Dictionary<string, object?>());
+
+        Assert.True(first.IsError is not true && second.IsError is not true, Text(second));
+        Assert.True(third.IsError); // the model reads why
+        Assert.Contains("rate limit", Text(third), StringComparison.OrdinalIgnoreCase);
+        var usage = await tenants.Get($"/v1/usage?tenant={tenant}&group_by=key,model");
+        var row = Assert.Single(usage.GetProperty("data").EnumerateArray());
+        Assert.Equal((keyId, "mcp:list_knowledge_bases", 2L), (row.GetProperty("key_id").GetString(), row.GetProperty("model").GetString(), row.GetProperty("requests").GetInt64()));
+        var audit = (await tenants.Get($"/v1/admin/audit?tenant={tenant}&action=MCP")).GetProperty("data").EnumerateArray().ToList();
+        Assert.Equal([200, 200, 429], audit.Select(r => r.GetProperty("status").GetInt32()));
+        Assert.All(audit, r => Assert.Equal(("MCP tools/call", "list_knowledge_bases", keyId), (r.GetProperty("action").GetString(), r.GetProperty("target").GetString(), r.GetProperty("actor_key").GetString())));
+    }
+
     private async Task<McpClient> Connect(string key) => await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
     {
         Endpoint = new Uri(fixture.Gateway.BaseAddress, "/mcp"),
