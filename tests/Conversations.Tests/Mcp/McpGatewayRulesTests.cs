@@ -39,6 +39,20 @@ public sealed class McpGatewayRulesTests
     public void A_public_address_is_public(string address) => Assert.True(UpstreamAddresses.IsPublic(IPAddress.Parse(address)));
 
     [Fact]
+    public async Task A_tenants_client_does_not_connect_to_a_name_that_resolves_inside_the_network()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var http = new McpUpstreamHttp(Microsoft.Extensions.Options.Options.Create(new McpGatewayOptions()));
+
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => http.Tenant.GetAsync(new Uri($"http://localhost:{port}/mcp")));
+
+        Assert.Contains("not at a public address", refused.ToString(), StringComparison.Ordinal);
+        Assert.False(listener.Pending()); // no connection was even opened
+    }
+
+    [Fact]
     public void An_allowlist_allows_named_tools_and_a_servers_wildcard_and_null_allows_all_and_empty_none()
     {
         string[] list = ["knowledge_search", "github__*"];
