@@ -12,6 +12,9 @@ namespace Conversations.Grains.Mcp;
 /// </summary>
 public static class McpServerAccess
 {
+    /// <summary>How long registration waits for a name to resolve; past it the check is left to each connection.</summary>
+    private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(3);
+
     public static GatewayError? RefuseCredential(RoutingOptions routing, string tenant, McpServerRegistration server)
     {
         if (server.Credential is not { } name)
@@ -35,11 +38,12 @@ public static class McpServerAccess
         }
 
         IPAddress[] addresses;
+        using var timeout = new CancellationTokenSource(ResolveTimeout);
         try
         {
-            addresses = IPAddress.TryParse(server.Url.DnsSafeHost, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(server.Url.DnsSafeHost);
+            addresses = IPAddress.TryParse(server.Url.DnsSafeHost, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(server.Url.DnsSafeHost, timeout.Token);
         }
-        catch (SocketException)
+        catch (Exception exception) when (exception is SocketException or OperationCanceledException)
         {
             return null; // unresolvable now: each connection checks the addresses it finds then
         }

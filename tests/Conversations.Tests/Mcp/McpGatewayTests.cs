@@ -155,12 +155,7 @@ public sealed class McpGatewayTests(McpGatewayFixture fixture) : IClassFixture<M
         await response.AssertOpenAIError(status, param);
     }
 
-    private async Task<McpClient> Connect(string key) => await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
-    {
-        Endpoint = new Uri(fixture.Gateway.BaseAddress, "/mcp"),
-        TransportMode = HttpTransportMode.StreamableHttp,
-        AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + key },
-    }));
+    private Task<McpClient> Connect(string key) => GatewayMcpClient.Connect(fixture.Gateway.BaseAddress, key);
 
-    private static string Text(CallToolResult result) => Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text;
+    private static string Text(CallToolResult result) => GatewayMcpClient.Text(result);
 }

@@ -195,12 +195,7 @@ public sealed class McpServerTests(GatewayFixture fixture)
         Assert.All(audit, r => Assert.Equal(("MCP tools/call", "list_knowledge_bases", keyId), (r.GetProperty("action").GetString(), r.GetProperty("target").GetString(), r.GetProperty("actor_key").GetString())));
     }
 
-    private async Task<McpClient> Connect(string key) => await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
-    {
-        Endpoint = new Uri(fixture.Gateway.BaseAddress, "/mcp"),
-        TransportMode = HttpTransportMode.StreamableHttp,
-        AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + key },
-    }));
+    private Task<McpClient> Connect(string key) => GatewayMcpClient.Connect(fixture.Gateway.BaseAddress, key);
 
     /// <summary>A conversation holding <paramref name="messages"/>, which recalls (so its items are indexed for search).</summary>
     private static async Task<string> CreateConversation(HttpClient http, params string[] messages)
@@ -211,7 +206,7 @@ public sealed class McpServerTests(GatewayFixture fixture)
         return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
     }
 
-    private static string Text(CallToolResult result) => Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text;
+    private static string Text(CallToolResult result) => GatewayMcpClient.Text(result);
 
     private static JsonElement Json(CallToolResult result) => JsonDocument.Parse(Text(result)).RootElement;
 }
