@@ -13,8 +13,9 @@ namespace Conversations.Bench;
 /// <summary>
 /// What the MCP gateway adds to a tool call, in one run: an upstream MCP server (the official SDK, one tool that answers at
 /// once) in this process, and the service as its own process with that server registered for the bench's tenant. The
-/// official client calls the tool directly and through the gateway's <c>/mcp</c>, at 1 and 8 callers. Through the gateway a
-/// call is authenticated, metered, audited and sent from a silo over a new upstream session (decision 0055): all in the ratio.
+/// official client calls the tool directly and through the gateway's <c>/mcp</c>, and calls a built-in tool of the gateway, at 1
+/// and 8 callers. Through the gateway every call is authenticated, metered and audited (an audit write each, decision 0056);
+/// an upstream's tool is also sent from a silo over a new upstream session (decision 0055). The built-in row separates the two.
 /// </summary>
 public static class McpBench
 {
@@ -42,11 +43,13 @@ public static class McpBench
                 registered.EnsureSuccessStatusCode();
             }
 
+            var gatewayMcp = new Uri($"http://127.0.0.1:{gatewayPort}/mcp");
             var results = new List<Measurement.Result>();
             foreach (var callers in Callers)
             {
                 results.Add(await Calls("direct to the upstream", upstreamUrl, null, "echo", callers, duration));
-                results.Add(await Calls("through the gateway", new Uri($"http://127.0.0.1:{gatewayPort}/mcp"), GatewayBench.Key, "bench__echo", callers, duration));
+                results.Add(await Calls("gateway, built-in tool (list_knowledge_bases)", gatewayMcp, GatewayBench.Key, "list_knowledge_bases", callers, duration));
+                results.Add(await Calls("gateway, the upstream's tool", gatewayMcp, GatewayBench.Key, "bench__echo", callers, duration));
             }
 
             return Report(results, duration);
@@ -59,7 +62,7 @@ public static class McpBench
         }
     }
 
-    /// <summary>One client per caller, each calling the tool in a loop.</summary>
+    /// <summary>One client per caller, each calling the tool in a loop (with no arguments but the upstream's <c>echo</c>).</summary>
     private static async Task<Measurement.Result> Calls(string name, Uri endpoint, string? key, string tool, int callers, TimeSpan duration)
     {
         var clients = await Task.WhenAll(Enumerable.Range(0, callers).Select(_ => McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
@@ -70,7 +73,7 @@ public static class McpBench
         }))));
         try
         {
-            var arguments = new Dictionary<string, object?> { ["text"] = "ping" };
+            var arguments = tool.EndsWith("echo", StringComparison.Ordinal) ? new Dictionary<string, object?> { ["text"] = "ping" } : [];
             return await Measurement.Run(name, callers, duration, async caller =>
             {
                 var result = await clients[caller].CallToolAsync(tool, arguments);
