@@ -72,6 +72,7 @@ public static class ConversationsApi
             .MapCacheAdmin()
             .MapWebhookAdmin()
             .MapPromptAdmin()
+            .MapMcpServers()
             .MapUsage()
             .MapAudit();
         // No fallback route: it would win over routing's own 405 (wrong method) and 415 (wrong content type), which the

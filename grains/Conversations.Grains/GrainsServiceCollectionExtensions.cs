@@ -42,6 +42,9 @@ public static class GrainsServiceCollectionExtensions
             .Validate(webhooks => webhooks.FirstRetryDelay > TimeSpan.Zero && webhooks.Timeout > TimeSpan.Zero, $"{Webhooks.WebhookOptions.Section}: the delays must be positive.")
             .ValidateOnStart();
         services.AddSingleton<Webhooks.WebhookSender>();
+        services.AddOptions<Mcp.McpGatewayOptions>().Bind(configuration.GetSection(Mcp.McpGatewayOptions.Section))
+            .Validate(mcp => mcp.CallTimeout > TimeSpan.Zero, $"{Mcp.McpGatewayOptions.Section}:CallTimeout must be positive.").ValidateOnStart();
+        services.AddSingleton<Mcp.McpUpstreamHttp>();
         services.AddSingleton(TimeProvider.System);
         return services;
     }

@@ -146,6 +146,11 @@ public static partial class AdminEndpoints
             return GatewayError.Invalid($"Invalid 'allowed_endpoints': unknown group '{unknown}'; expected any of {string.Join(", ", EndpointGroups.All)}.", "allowed_endpoints", "invalid_value").ToResult();
         }
 
+        if (json.AllowedMcpTools?.FirstOrDefault(entry => !McpToolAllowlist.IsValidEntry(entry)) is { } badTool)
+        {
+            return GatewayError.Invalid($"Invalid 'allowed_mcp_tools': '{badTool}' is neither a tool's name nor 'server__*'.", "allowed_mcp_tools", "invalid_value").ToResult();
+        }
+
         var now = api.Clock.GetUtcNow();
         if (json.ExpiresAt is < 0 or > 253_402_300_799) // year 9999
         {
@@ -166,7 +171,8 @@ public static partial class AdminEndpoints
         }
 
         var issued = await api.Grains.GetGrain<ITenantGrain>(tenantId).CreateKey(new NewApiKey(
-            json.Name ?? "unnamed", role, json.AllowedModels ?? [], json.AllowedEndpoints ?? [], json.Limits?.ToLimits() ?? Limits.None, expiresAt, guardrails.Value, ips.Value),
+            json.Name ?? "unnamed", role, json.AllowedModels ?? [], json.AllowedEndpoints ?? [], json.Limits?.ToLimits() ?? Limits.None, expiresAt, guardrails.Value, ips.Value,
+            json.AllowedMcpTools),
             api.Caller);
         return issued.IsSuccess
             ? TypedResults.Json(KeyJson.From(issued.Value.Key, now, issued.Value.Secret), ApiJson.Options)

@@ -61,10 +61,19 @@ public static partial class AuditTrail
         var record = new AuditRecord(
             Ids.New("audit"), now, tenantId, caller.KeyId, caller.Tenant, RoleNames.Name(caller.Role), http.Connection.RemoteIpAddress?.ToString(),
             action, http.Request.Path.ToString(), status, before?.ToJsonString(ApiJson.Options), (after as JsonNode ?? Json(after))?.ToJsonString(ApiJson.Options));
+        await Append(grains, record, http.RequestServices.GetRequiredService<ILoggerFactory>());
+    }
+
+    /// <summary>
+    /// Appends <paramref name="record"/> to its tenant's log of the day; a failure is logged, not thrown, as what it
+    /// records is already done.
+    /// </summary>
+    public static async Task Append(IGrainFactory grains, AuditRecord record, ILoggerFactory logs)
+    {
         string? failure;
         try
         {
-            var written = await grains.GetGrain<IAuditGrain>(AuditKeys.Day(tenantId, DateOnly.FromDateTime(now.UtcDateTime))).Append(record);
+            var written = await grains.GetGrain<IAuditGrain>(AuditKeys.Day(record.Tenant, DateOnly.FromDateTime(record.At.UtcDateTime))).Append(record);
             failure = written.Error?.Message;
         }
         catch (Exception exception) when (exception is TimeoutException or OrleansException)
@@ -74,7 +83,7 @@ public static partial class AuditTrail
 
         if (failure is not null)
         {
-            NotWritten(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuditTrail)), record.Action, tenantId, failure);
+            NotWritten(logs.CreateLogger(typeof(AuditTrail)), record.Action, record.Tenant, failure);
         }
     }
 

@@ -23,6 +23,7 @@ public static class KnowledgeBaseEndpoints
         var kbs = v1.MapGroup("/knowledge_bases").WithTags("Knowledge bases").RequireScope(EndpointGroups.Knowledge);
         kbs.MapPost("/", Create).WithSummary("Create a knowledge base.")
             .Accepts<KnowledgeBaseCreateJson>("application/json").Produces<KnowledgeBaseJson>().Produces<OpenAIErrorBody>(400);
+        kbs.MapGet("/", List).WithSummary("List the tenant's knowledge bases, oldest first.").Produces<ListJson<KnowledgeBaseJson>>();
         kbs.MapGet("/{knowledgeBaseId}", Get).WithSummary("Retrieve a knowledge base.").Produces<KnowledgeBaseJson>().Produces<OpenAIErrorBody>(404);
         kbs.MapDelete("/{knowledgeBaseId}", Delete).WithSummary("Delete a knowledge base, its documents and their vectors.")
             .Produces<DeletedJson>().Produces<OpenAIErrorBody>(404);
@@ -81,6 +82,20 @@ public static class KnowledgeBaseEndpoints
 
         var created = await Grain(Ids.New(Ids.KnowledgeBase), api).Create(name);
         return created.IsSuccess ? TypedResults.Json(KnowledgeBaseJson.From(created.Value), ApiJson.Options) : created.Error.ToResult();
+    }
+
+    /// <summary>The tenant's knowledge bases, oldest first: those its list names that answer (a failed creation leaves an id that does not).</summary>
+    public static async Task<IReadOnlyList<KnowledgeBaseInfo>> ListAll(IGrainFactory grains, string tenant)
+    {
+        var ids = await grains.GetGrain<IKnowledgeBaseDirectoryGrain>(tenant).List();
+        var found = await Task.WhenAll(ids.Select(id => grains.GetGrain<IKnowledgeBaseGrain>(GrainKeys.For(tenant, id)).Get()));
+        return [.. found.Where(kb => kb.IsSuccess).Select(kb => kb.Value!)];
+    }
+
+    private static async Task<IResult> List([AsParameters] ApiServices api)
+    {
+        var data = (await ListAll(api.Grains, api.Tenant)).Select(KnowledgeBaseJson.From).ToList();
+        return TypedResults.Json(new ListJson<KnowledgeBaseJson>(data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, false), ApiJson.Options);
     }
 
     private static async Task<IResult> Get(string knowledgeBaseId, [AsParameters] ApiServices api)

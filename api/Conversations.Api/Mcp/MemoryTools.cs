@@ -11,7 +11,7 @@ namespace Conversations.Api.Mcp;
 /// <summary>
 /// The tenant's knowledge and conversation memory as MCP tools. Each tool acts only within the caller's tenant (every
 /// grain key and vector scope starts with it) and is offered only to keys whose scopes allow its endpoint group:
-/// <c>knowledge</c> for <c>knowledge_search</c>, <c>conversations</c> for the conversation tools. A refusal is a tool
+/// <c>knowledge</c> for <c>list_knowledge_bases</c> and <c>knowledge_search</c>, <c>conversations</c> for the conversation tools. A refusal is a tool
 /// error (<see cref="McpException"/>), which the model reads.
 /// </summary>
 public sealed class MemoryTools(Caller caller, IGrainFactory grains, IStatelessInference inference)
@@ -24,6 +24,8 @@ public sealed class MemoryTools(Caller caller, IGrainFactory grains, IStatelessI
         var tools = new MemoryTools(caller, services.GetRequiredService<IGrainFactory>(), services.GetRequiredService<IStatelessInference>());
         if (caller.MayUseEndpoints(EndpointGroups.Knowledge))
         {
+            yield return Tool(tools.ListKnowledgeBases, "list_knowledge_bases", readOnly: true,
+                "List the organization's knowledge bases: the id (kb_…) to pass to knowledge_search, a name saying what each holds, and how many documents it has.");
             yield return Tool(tools.KnowledgeSearch, "knowledge_search", readOnly: true,
                 "Search the organization's knowledge bases (manuals, policies, documentation) for passages relevant to a question. " +
                 "Returns the best-matching passages, best first, each with a citation id ('kb/document#chunk') to quote when answering.");
@@ -40,6 +42,12 @@ public sealed class MemoryTools(Caller caller, IGrainFactory grains, IStatelessI
                 "Remember or forget facts about one conversation: each key is set to its value, or removed when the value is null. " +
                 "Returns all facts after the change.");
         }
+    }
+
+    private async Task<string> ListKnowledgeBases()
+    {
+        var kbs = await Endpoints.KnowledgeBaseEndpoints.ListAll(grains, caller.Tenant);
+        return Json(new { knowledge_bases = kbs.Select(kb => new { id = kb.Id, name = kb.Name, document_count = kb.Documents }) });
     }
 
     private async Task<string> KnowledgeSearch(

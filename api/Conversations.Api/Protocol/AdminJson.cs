@@ -58,7 +58,7 @@ public sealed record StoredJson(long Conversations, long Bytes);
 
 public sealed record KeyCreateJson(
     string? Name, string? Role, List<string>? AllowedModels, List<string>? AllowedEndpoints, LimitsJson? Limits, long? ExpiresAt, JsonElement? Guardrails = null,
-    List<string>? AllowedIps = null);
+    List<string>? AllowedIps = null, List<string>? AllowedMcpTools = null);
 
 /// <summary>What may change on a key after its creation: its guardrails (<c>{}</c> removes them) and allowed addresses (<c>[]</c> removes them); a field left out stays.</summary>
 public sealed record KeyUpdateJson(JsonElement? Guardrails, List<string>? AllowedIps = null);
@@ -82,14 +82,15 @@ public sealed record KeyJson(
     long? PreviousSecretValidUntil,
     string? Secret = null,
     GuardrailsJson? Guardrails = null,
-    IReadOnlyList<string>? AllowedIps = null)
+    IReadOnlyList<string>? AllowedIps = null,
+    IReadOnlyList<string>? AllowedMcpTools = null)
 {
     public string Object => "api_key";
 
     public static KeyJson From(ApiKeyInfo key, DateTimeOffset now, string? secret = null) => new(
         key.Id, key.Tenant, key.Name, key.Prefix, RoleNames.Name(key.Role), key.Status(now), key.AllowedModels, key.AllowedEndpoints,
         LimitsJson.From(key.Limits), key.CreatedAt.ToUnixTimeSeconds(), key.ExpiresAt?.ToUnixTimeSeconds(), key.RevokedAt?.ToUnixTimeSeconds(),
-        key.PreviousSecretValidUntil?.ToUnixTimeSeconds(), secret, GuardrailsJson.From(key.Guardrails), key.AllowedIps);
+        key.PreviousSecretValidUntil?.ToUnixTimeSeconds(), secret, GuardrailsJson.From(key.Guardrails), key.AllowedIps, key.AllowedMcpTools);
 }
 
 /// <summary>A row of the usage report; <c>cache_hits</c> are requests the response cache answered, <c>saved_cost_usd</c> what they would have cost.</summary>

@@ -16,7 +16,8 @@ public sealed record ApiKeyInfo(
     [property: Id(10)] DateTimeOffset? RevokedAt,
     [property: Id(11)] DateTimeOffset? PreviousSecretValidUntil,
     [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
-    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null)
+    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null,
+    [property: Id(22)] IReadOnlyList<string>? AllowedMcpTools = null)
 {
     public string Status(DateTimeOffset now) =>
         RevokedAt is not null ? "revoked" : ExpiresAt <= now ? "expired" : "active";
@@ -32,7 +33,8 @@ public sealed record NewApiKey(
     [property: Id(4)] Limits Limits,
     [property: Id(5)] DateTimeOffset? ExpiresAt,
     [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
-    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null);
+    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null,
+    [property: Id(22)] IReadOnlyList<string>? AllowedMcpTools = null);
 
 /// <summary>What may change on a key after its creation; a null field stays as it is, an empty one is removed.</summary>
 [GenerateSerializer, Immutable, Alias("tenancy.KeyChange")]

@@ -23,7 +23,8 @@ public sealed record Caller(
     [property: Id(11)] Caching.CachePolicy? TenantCache = null,
     [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
     [property: Id(21)] IReadOnlyList<string>? TenantAllowedIps = null,
-    [property: Id(22)] IReadOnlyList<string>? KeyAllowedIps = null)
+    [property: Id(22)] IReadOnlyList<string>? KeyAllowedIps = null,
+    [property: Id(23)] IReadOnlyList<string>? AllowedMcpTools = null)
 {
     /// <summary>Whether a call may come from <paramref name="address"/>: within the tenant's allowlist and the key's, each when set.</summary>
     public bool AllowsAddress(System.Net.IPAddress? address) =>
@@ -37,7 +38,10 @@ public sealed record Caller(
     public bool MayUseEndpoints(string group) => KeyScope.Allows(AllowedEndpoints, group);
 
     /// <summary>Everything this caller's key can do: what bounds the keys and routes it may act on.</summary>
-    public KeyScope Scope => new(Role, AllowedModels, AllowedEndpoints, KeyLimits, KeyExpiresAt);
+    public KeyScope Scope => new(Role, AllowedModels, AllowedEndpoints, KeyLimits, KeyExpiresAt, AllowedMcpTools);
+
+    /// <summary>Whether this caller's key may use the MCP tool <paramref name="tool"/> (<see cref="McpToolAllowlist"/>).</summary>
+    public bool MayUseMcpTool(string tool) => McpToolAllowlist.Allows(AllowedMcpTools, tool);
 
     public bool HasNoLimits => KeyLimits.IsUnlimited && TenantLimits.IsUnlimited && UserLimits.IsUnlimited;
 

@@ -3,7 +3,8 @@ using System.Globalization;
 namespace Conversations.Tenancy;
 
 /// <summary>
-/// Everything a key can do: its role, the models and endpoint groups it may use (empty: all), its
+/// Everything a key can do: its role, the models and endpoint groups it may use (empty: all), the MCP tools it may
+/// use (null: all, <see cref="McpToolAllowlist"/>), its
 /// limits (a null limit: none) and its expiry (null: never). The one rule for acting on keys and routes:
 /// a key creates, rotates or revokes only keys within its own scope, and manages only the routes of
 /// models it may use. Anything else would let it reach, through the other key or route, beyond itself.
@@ -13,7 +14,8 @@ public sealed record KeyScope(
     IReadOnlyList<string> Models,
     IReadOnlyList<string> Endpoints,
     Limits Limits,
-    DateTimeOffset? ExpiresAt)
+    DateTimeOffset? ExpiresAt,
+    IReadOnlyList<string>? McpTools = null)
 {
     /// <summary>Each limit by its name on the wire: one present on the outer scope must be present, and no higher, on the inner.</summary>
     private static readonly (string Param, Func<Limits, decimal?> Of)[] LimitFields =
@@ -46,6 +48,11 @@ public sealed record KeyScope(
         if (!Includes(Endpoints, other.Endpoints))
         {
             return Beyond("allowed_endpoints", $"its allowed_endpoints must be set and among {string.Join(", ", Endpoints)}");
+        }
+
+        if (!McpToolAllowlist.Includes(McpTools, other.McpTools))
+        {
+            return Beyond("allowed_mcp_tools", $"its allowed_mcp_tools must be set and among {string.Join(", ", McpTools ?? [])}");
         }
 
         foreach (var (param, of) in LimitFields)

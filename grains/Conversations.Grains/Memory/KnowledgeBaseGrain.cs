@@ -32,6 +32,8 @@ public sealed partial class KnowledgeBaseGrain(
 
     private ScopedVectors Index => vectors.For(GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant, KnowledgeScopes.Scope(KnowledgeBaseId));
 
+    private IKnowledgeBaseDirectoryGrain Listing => GrainFactory.GetGrain<IKnowledgeBaseDirectoryGrain>(GrainKeys.Parse(this.GetPrimaryKeyString()).Tenant);
+
     private GatewayError NotFound => GatewayError.NotFound("knowledge base", KnowledgeBaseId);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -48,6 +50,12 @@ public sealed partial class KnowledgeBaseGrain(
         if (_writes.State.Name is not null)
         {
             return GatewayError.Conflict($"Knowledge base '{KnowledgeBaseId}' already exists.", "knowledge_base_exists");
+        }
+
+        // Listed before it exists: a listing skips an id whose creation then failed, and never misses one that exists.
+        if (await Listing.Add(KnowledgeBaseId) is { } unlisted)
+        {
+            return unlisted;
         }
 
         return await _writes.Write(new KnowledgeBaseState { Name = name, CreatedAt = clock.GetUtcNow() }) ?? Info();
@@ -77,6 +85,11 @@ public sealed partial class KnowledgeBaseGrain(
         if (await _writes.Clear() is { } failed)
         {
             return failed;
+        }
+
+        if (await Listing.Remove(KnowledgeBaseId) is not null)
+        {
+            LogUnlistFailed(KnowledgeBaseId); // deleted: a listing skips it, as it no longer answers
         }
 
         DeactivateOnIdle();
@@ -183,6 +196,9 @@ public sealed partial class KnowledgeBaseGrain(
 
     [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "A knowledge base's vector index could not be written")]
     private partial void LogStorageFailed(Exception exception);
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "Deleted knowledge base {KnowledgeBaseId} could not be removed from its tenant's list")]
+    private partial void LogUnlistFailed(string knowledgeBaseId);
 
     private Result<KnowledgeBaseInfo> Info() => new KnowledgeBaseInfo(KnowledgeBaseId, _writes.Durable.Name!, _writes.Durable.CreatedAt, _writes.Durable.Documents.Count);
 }

@@ -59,7 +59,8 @@ public sealed class TenantGrain(
 
         var secret = KeySecrets.New();
         var info = new ApiKeyInfo(Ids.New("key"), TenantId, key.Name, KeySecrets.Visible(secret), key.Role,
-            key.AllowedModels, key.AllowedEndpoints, key.Limits, clock.GetUtcNow(), key.ExpiresAt, null, null, Empty(key.Guardrails), Ranges(key.AllowedIps));
+            key.AllowedModels, key.AllowedEndpoints, key.Limits, clock.GetUtcNow(), key.ExpiresAt, null, null, Empty(key.Guardrails), Ranges(key.AllowedIps),
+            key.AllowedMcpTools);
         if (creator.Scope.Refuses(ScopeOf(tenant, info)) is { } wider)
         {
             return wider;
@@ -150,7 +151,7 @@ public sealed class TenantGrain(
 
         var caller = new Caller(tenant.Id, keyId, key.Info.Role, AllowedModels(tenant, key.Info), key.Info.AllowedEndpoints,
             key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy, key.Info.ExpiresAt, tenant.StorageLimits, tenant.Cache,
-            Guardrails(tenant, key.Info), tenant.AllowedIps, key.Info.AllowedIps);
+            Guardrails(tenant, key.Info), tenant.AllowedIps, key.Info.AllowedIps, key.Info.AllowedMcpTools);
         return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil.Value));
     }
 
@@ -198,7 +199,7 @@ public sealed class TenantGrain(
 
     /// <summary>What a key can do in this tenant now: its models are those the tenant also allows.</summary>
     private static KeyScope ScopeOf(TenantSettings tenant, ApiKeyInfo key) =>
-        new(key.Role, AllowedModels(tenant, key), key.AllowedEndpoints, key.Limits, key.ExpiresAt);
+        new(key.Role, AllowedModels(tenant, key), key.AllowedEndpoints, key.Limits, key.ExpiresAt, key.AllowedMcpTools);
 
     private IKeyRevocationHubGrain Revocations => GrainFactory.GetGrain<IKeyRevocationHubGrain>(0);
 

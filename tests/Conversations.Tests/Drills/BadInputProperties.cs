@@ -21,7 +21,7 @@ public sealed class BadInputProperties(GatewayFixture fixture)
          "max_tokens", "max_output_tokens", "previous_response_id", "instructions", "store", "role", "content", "type", "user", "n", "tools",
          "tool_choice", "parallel_tool_calls", "tool_calls", "tool_call_id", "function", "name", "parameters", "call_id", "arguments", "output",
          "response_format", "json_schema", "schema", "text", "format", "context_policy", "knowledge_bases",
-         "image_url", "url", "detail", "file", "file_id", "file_data", "filename", "input_audio", "data", "purpose"];
+         "image_url", "url", "detail", "file", "file_id", "file_data", "filename", "input_audio", "data", "purpose", "label", "credential", "allowed_mcp_tools"];
 
     /// <summary>250 in the suite; the larger run sets <c>CONVERSATIONS_FUZZ_ITERATIONS</c> (see bench/README.md).</summary>
     private static readonly long Iterations =
@@ -79,6 +79,8 @@ public sealed class BadInputProperties(GatewayFixture fixture)
             ids.Select(id => ("DELETE", $"/v1/files/{id}")),
             Gen.Select(Gen.String[0, 12], Gen.String[0, 6], (purpose, limit) => ("GET", $"/v1/files?purpose={Uri.EscapeDataString(purpose)}&limit={Uri.EscapeDataString(limit)}")),
             Gen.Const(("POST", "/v1/admin/tenants")),
+            Gen.Const(("POST", "/v1/admin/tenants/default/mcp_servers")),
+            Gen.Const(("POST", "/v1/admin/tenants/default/keys")),
             Gen.String[0, 20].Select(t => ("GET", $"/v1/usage?start_date={Uri.EscapeDataString(t)}&group_by={Uri.EscapeDataString(t)}")));
         return Gen.Select(endpoint, Bodies(conversationId), Gen.OneOf(ContentTypes), Gen.String[0, 300].Null(0.7),
             (e, body, contentType, key) => new FuzzRequest(e.Item1, e.Item2, body, contentType, key));

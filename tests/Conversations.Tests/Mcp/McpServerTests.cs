@@ -33,9 +33,9 @@ public sealed class McpServerTests(GatewayFixture fixture)
         await using var onlyKnowledge = await Connect(knowledgeOnly);
         var allTools = await all.ListToolsAsync();
 
-        Assert.Equal([.. ConversationTools, "knowledge_search"], allTools.Select(t => t.Name).Order(StringComparer.Ordinal));
+        Assert.Equal([.. ConversationTools, "knowledge_search", "list_knowledge_bases"], allTools.Select(t => t.Name).Order(StringComparer.Ordinal));
         Assert.Equal(ConversationTools, (await noKnowledge.ListToolsAsync()).Select(t => t.Name).Order(StringComparer.Ordinal));
-        Assert.Equal(["knowledge_search"], (await onlyKnowledge.ListToolsAsync()).Select(t => t.Name));
+        Assert.Equal(["knowledge_search", "list_knowledge_bases"], (await onlyKnowledge.ListToolsAsync()).Select(t => t.Name).Order(StringComparer.Ordinal));
         var refused = await Assert.ThrowsAsync<McpProtocolException>(async () =>
             await noKnowledge.CallToolAsync("knowledge_search", new Dictionary<string, object?> { ["query"] = "x", ["knowledge_base_ids"] = new[] { "kb_x" } }));
         Assert.Contains("Unknown tool", refused.Message, StringComparison.Ordinal);
@@ -148,12 +148,54 @@ public sealed class McpServerTests(GatewayFixture fixture)
         Assert.Contains("no knowledge base found", Text(stolen), StringComparison.Ordinal);
     }
 
-    private async Task<McpClient> Connect(string key) => await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+    [Fact]
+    public async Task List_knowledge_bases_names_the_callers_knowledge_bases_and_not_another_tenants_or_a_deleted_one()
     {
-        Endpoint = new Uri(fixture.Gateway.BaseAddress, "/mcp"),
-        TransportMode = HttpTransportMode.StreamableHttp,
-        AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + key },
-    }));
+        using var http = fixture.Gateway.Http();
+        var knowledge = new KnowledgeBaseClient(http);
+        var kept = await knowledge.Create("Espresso machine manuals");
+        var deleted = await knowledge.Create("Old price lists");
+        using var removed = await http.DeleteAsync(new Uri($"/v1/knowledge_bases/{deleted}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+        await using var mine = await Connect(GatewayFactory.ApiKey);
+        await using var other = await Connect(GatewayFactory.OtherTenantKey);
+
+        var listed = Json(await mine.CallToolAsync("list_knowledge_bases", new Dictionary<string, object?>())).GetProperty("knowledge_bases").EnumerateArray().ToList();
+        var theirs = Json(await other.CallToolAsync("list_knowledge_bases", new Dictionary<string, object?>())).GetProperty("knowledge_bases").EnumerateArray();
+        var rest = JsonDocument.Parse(await http.GetStringAsync(new Uri("/v1/knowledge_bases", UriKind.Relative))).RootElement.GetProperty("data").EnumerateArray();
+
+        var entry = Assert.Single(listed, kb => kb.GetProperty("id").GetString() == kept);
+        Assert.Equal("Espresso machine manuals", entry.GetProperty("name").GetString());
+        Assert.DoesNotContain(listed, kb => kb.GetProperty("id").GetString() == deleted);
+        Assert.DoesNotContain(theirs, kb => kb.GetProperty("id").GetString() == kept);
+        Assert.Equal(listed.Select(kb => kb.GetProperty("id").GetString()), rest.Select(kb => kb.GetProperty("id").GetString())); // the REST list is the same
+    }
+
+    [Fact]
+    public async Task Each_tool_call_counts_against_the_keys_request_limit_and_appears_in_usage_and_the_audit_log()
+    {
+        using var admin = fixture.Gateway.Http();
+        var tenants = new TenantClient(admin);
+        var tenant = await tenants.CreateTenant();
+        var (keyId, limited) = await tenants.CreateKey(tenant, "member", new { limits = new { requests_per_minute = 2 } });
+        await using var client = await Connect(limited);
+
+        var first = await client.CallToolAsync("list_knowledge_bases", new Dictionary<string, object?>());
+        var second = await client.CallToolAsync("list_knowledge_bases", new Dictionary<string, object?>());
+        var third = await client.CallToolAsync("list_knowledge_bases", new Dictionary<string, object?>());
+
+        Assert.True(first.IsError is not true && second.IsError is not true, Text(second));
+        Assert.True(third.IsError); // the model reads why
+        Assert.Contains("rate limit", Text(third), StringComparison.OrdinalIgnoreCase);
+        var usage = await tenants.Get($"/v1/usage?tenant={tenant}&group_by=key,model");
+        var row = Assert.Single(usage.GetProperty("data").EnumerateArray());
+        Assert.Equal((keyId, "mcp:list_knowledge_bases", 2L), (row.GetProperty("key_id").GetString(), row.GetProperty("model").GetString(), row.GetProperty("requests").GetInt64()));
+        var audit = (await tenants.Get($"/v1/admin/audit?tenant={tenant}&action=MCP")).GetProperty("data").EnumerateArray().ToList();
+        Assert.Equal([200, 200, 429], audit.Select(r => r.GetProperty("status").GetInt32()));
+        Assert.All(audit, r => Assert.Equal(("MCP tools/call", "list_knowledge_bases", keyId), (r.GetProperty("action").GetString(), r.GetProperty("target").GetString(), r.GetProperty("actor_key").GetString())));
+    }
+
+    private Task<McpClient> Connect(string key) => GatewayMcpClient.Connect(fixture.Gateway.BaseAddress, key);
 
     /// <summary>A conversation holding <paramref name="messages"/>, which recalls (so its items are indexed for search).</summary>
     private static async Task<string> CreateConversation(HttpClient http, params string[] messages)
@@ -164,7 +206,7 @@ public sealed class McpServerTests(GatewayFixture fixture)
         return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
     }
 
-    private static string Text(CallToolResult result) => Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text;
+    private static string Text(CallToolResult result) => GatewayMcpClient.Text(result);
 
     private static JsonElement Json(CallToolResult result) => JsonDocument.Parse(Text(result)).RootElement;
 }
