@@ -1,10 +1,13 @@
 using System.Text.RegularExpressions;
 using Conversations.Api.Errors;
 using Conversations.Api.Security;
+using Conversations.Audit;
 using Conversations.Tenancy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Conversations.Api.Endpoints;
 
@@ -58,14 +61,15 @@ public static partial class AdminEndpoints
         var cache = CachePolicyJson.Read(json.Cache, "cache");
         var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
         var ips = AllowedIpsJson.Read(json.AllowedIps, "allowed_ips");
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error ?? guardrails.Error ?? ips.Error) is { } invalid)
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error ?? guardrails.Error ?? ips.Error
+            ?? Retention(json.AuditRetentionDays, api)) is { } invalid)
         {
             return invalid.ToResult();
         }
 
         var created = await api.Grains.GetGrain<ITenantGrain>(id).Create(
             json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels, StorageLimits: storage.Value,
-                Cache: cache.Value, Guardrails: guardrails.Value, AllowedIps: ips.Value));
+                Cache: cache.Value, Guardrails: guardrails.Value, AllowedIps: ips.Value, AuditRetentionDays: json.AuditRetentionDays));
         return created.IsSuccess ? TypedResults.Json(TenantJson.From(created.Value), ApiJson.Options) : created.Error.ToResult();
     }
 
@@ -100,7 +104,8 @@ public static partial class AdminEndpoints
         var cache = CachePolicyJson.Read(json.Cache, "cache");
         var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
         var ips = AllowedIpsJson.Read(json.AllowedIps, "allowed_ips");
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error ?? guardrails.Error ?? ips.Error) is { } invalid)
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error ?? guardrails.Error ?? ips.Error
+            ?? Retention(json.AuditRetentionDays, api)) is { } invalid)
         {
             return invalid.ToResult();
         }
@@ -118,7 +123,7 @@ public static partial class AdminEndpoints
 
         var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).Update(
             new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels,
-                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value, guardrails.Value, ips.Value));
+                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value, guardrails.Value, ips.Value, json.AuditRetentionDays));
         return updated.IsSuccess ? TypedResults.Json(TenantJson.From(updated.Value), ApiJson.Options) : updated.Error.ToResult();
     }
 
@@ -249,6 +254,13 @@ public static partial class AdminEndpoints
         return rotated.IsSuccess
             ? TypedResults.Json(KeyJson.From(rotated.Value.Key, api.Clock.GetUtcNow(), rotated.Value.Secret), ApiJson.Options)
             : rotated.Error.ToResult();
+    }
+
+    /// <summary>A tenant's audit retention: at least a day, at most what the platform allows.</summary>
+    private static GatewayError? Retention(int? days, ApiServices api)
+    {
+        var most = api.Http.RequestServices.GetRequiredService<IOptions<AuditOptions>>().Value.MaxRetentionDays;
+        return days is < 1 || days > most ? GatewayError.Invalid($"Invalid 'audit_retention_days': expected 1 to {most}.", "audit_retention_days", "invalid_value") : null;
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,62}$", RegexOptions.CultureInvariant)]

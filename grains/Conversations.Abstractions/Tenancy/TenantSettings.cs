@@ -17,7 +17,8 @@ public sealed record TenantSettings(
     [property: Id(8)] StorageLimits? StorageLimits = null,
     [property: Id(9)] Caching.CachePolicy? Cache = null,
     [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
-    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null)
+    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null,
+    [property: Id(22)] int? AuditRetentionDays = null)
 {
     public StorageLimits Storage => StorageLimits ?? Tenancy.StorageLimits.Default;
 }
@@ -34,4 +35,5 @@ public sealed record TenantChange(
     [property: Id(6)] StorageLimits? StorageLimits = null,
     [property: Id(7)] Caching.CachePolicy? Cache = null,
     [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
-    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null);
+    [property: Id(21)] IReadOnlyList<string>? AllowedIps = null,
+    [property: Id(22)] int? AuditRetentionDays = null);

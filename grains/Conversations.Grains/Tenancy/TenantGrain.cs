@@ -226,6 +226,7 @@ public sealed class TenantGrain(
         Cache = change.Cache ?? settings.Cache,
         Guardrails = change.Guardrails is { } guardrails ? Empty(guardrails) : settings.Guardrails,
         AllowedIps = change.AllowedIps is { } ips ? Ranges(ips) : settings.AllowedIps,
+        AuditRetentionDays = change.AuditRetentionDays ?? settings.AuditRetentionDays,
     };
 
     private Task<GatewayError?> Persist(TenantState next) => state.TryReplace(next, this, logger);
