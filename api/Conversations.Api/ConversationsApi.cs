@@ -69,6 +69,7 @@ public static class ConversationsApi
             .MapFiles()
             .MapModels()
             .MapAdmin()
+            .MapAccessRequests()
             .MapRouteAdmin()
             .MapCacheAdmin()
             .MapUsage()

@@ -23,6 +23,7 @@ public static class GrainsServiceCollectionExtensions
             .Validate(audit => audit.RetentionDays >= 1 && audit.MaxRetentionDays >= audit.RetentionDays && audit.FlushInterval > TimeSpan.Zero && audit.MaxPendingCalls > 0,
                 $"{Conversations.Audit.AuditOptions.Section}: RetentionDays must be at least 1 and at most MaxRetentionDays; FlushInterval and MaxPendingCalls positive.").ValidateOnStart();
         services.AddSingleton<Pipeline.InputGuardrailsStage>();
+        services.AddSingleton<Guardrails.InjectionClassifier>();
         services.AddSingleton<Pipeline.CacheStage>();
         services.AddSingleton<Caching.SemanticCache>();
         services.AddOptions<Caching.CacheOptions>().Bind(configuration.GetSection(Caching.CacheOptions.Section))

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Conversations.Api.Errors;
 using Conversations.Api.Security;
@@ -23,8 +24,8 @@ public static partial class AdminEndpoints
         tenants.MapPost("/", CreateTenant).WithSummary("Create a tenant (platform admin).")
             .Accepts<TenantCreateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(409);
         tenants.MapGet("/{tenantId}", GetTenant).WithSummary("Read a tenant.").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
-        tenants.MapPost("/{tenantId}", UpdateTenant).WithSummary("Update a tenant's name, limits, storage caps, models or status (platform admin).")
-            .Accepts<TenantUpdateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
+        tenants.MapPost("/{tenantId}", UpdateTenant).WithSummary("Update a tenant (platform admin); its guardrails, allowed addresses and audit retention (tenant admin, within the platform's).")
+            .Accepts<TenantUpdateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         tenants.MapPost("/{tenantId}/keys", CreateKey).WithSummary("Create an API key within the caller's own scopes; the secret is returned only here.")
             .Accepts<KeyCreateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         tenants.MapGet("/{tenantId}/keys", ListKeys).WithSummary("List a tenant's keys (prefix and metadata only).")
@@ -88,7 +89,7 @@ public static partial class AdminEndpoints
 
     private static async Task<IResult> UpdateTenant(string tenantId, [AsParameters] ApiServices api)
     {
-        if (AdminAccess.Check(api.Caller, tenantId, Role.PlatformAdmin) is { } denied)
+        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
         {
             return denied.ToResult();
         }
@@ -100,6 +101,12 @@ public static partial class AdminEndpoints
         }
 
         var json = body.Value;
+        var byTenantAdmin = api.Caller.Role != Role.PlatformAdmin;
+        if (byTenantAdmin && PlatformOnly(json) is { } field)
+        {
+            return GatewayError.Forbidden($"A tenant admin may set its tenant's guardrails, allowed_ips and audit_retention_days; '{field}' needs platform_admin.", field).ToResult();
+        }
+
         var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
         var cache = CachePolicyJson.Read(json.Cache, "cache");
         var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
@@ -123,7 +130,7 @@ public static partial class AdminEndpoints
 
         var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).Update(
             new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels,
-                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value, guardrails.Value, ips.Value, json.AuditRetentionDays));
+                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value, guardrails.Value, ips.Value, json.AuditRetentionDays, byTenantAdmin));
         return updated.IsSuccess ? TypedResults.Json(TenantJson.From(updated.Value), ApiJson.Options) : updated.Error.ToResult();
     }
 
@@ -255,6 +262,12 @@ public static partial class AdminEndpoints
             ? TypedResults.Json(KeyJson.From(rotated.Value.Key, api.Clock.GetUtcNow(), rotated.Value.Secret), ApiJson.Options)
             : rotated.Error.ToResult();
     }
+
+    /// <summary>The first field of a tenant update that only a platform admin may set (decision 0052), if any.</summary>
+    private static string? PlatformOnly(TenantUpdateJson json) =>
+        json.Name is not null ? "name" : json.Disabled is not null ? "disabled" : json.Limits is not null ? "limits" : json.UserLimits is not null ? "user_limits"
+        : json.AllowedModels is not null ? "allowed_models" : json.ContextPolicy is not null ? "context_policy" : json.StorageLimits is { ValueKind: not JsonValueKind.Null } ? "storage_limits"
+        : json.Cache is not null ? "cache" : null;
 
     /// <summary>A tenant's audit retention: at least a day, at most what the platform allows.</summary>
     private static GatewayError? Retention(int? days, ApiServices api)

@@ -37,12 +37,13 @@ public sealed record TenantUpdateJson(
 
 /// <summary>
 /// A tenant; <c>context_policy</c> is the default for its conversations (they and requests override it field by field);
-/// <c>stored</c>, in a read only, is what the tenant stores as its storage caps count it.
+/// <c>stored</c>, in a read only, is what the tenant stores as its storage caps count it. <c>platform_guardrails</c> and
+/// <c>platform_allowed_ips</c> are what a platform admin set: the bounds within which a tenant admin sets the others.
 /// </summary>
 public sealed record TenantJson(
     string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt,
     StorageLimitsJson StorageLimits, ContextPolicyJson? ContextPolicy = null, StoredJson? Stored = null, CachePolicyJson? Cache = null, GuardrailsJson? Guardrails = null,
-    IReadOnlyList<string>? AllowedIps = null, int? AuditRetentionDays = null)
+    IReadOnlyList<string>? AllowedIps = null, int? AuditRetentionDays = null, GuardrailsJson? PlatformGuardrails = null, IReadOnlyList<string>? PlatformAllowedIps = null)
 {
     public string Object => "tenant";
 
@@ -50,7 +51,8 @@ public sealed record TenantJson(
         tenant.Id, tenant.Name, tenant.Disabled ? "disabled" : "active",
         LimitsJson.From(tenant.Limits), LimitsJson.From(tenant.UserLimits), tenant.AllowedModels, tenant.CreatedAt.ToUnixTimeSeconds(),
         StorageLimitsJson.From(tenant.Storage), ContextPolicyJson.From(tenant.ContextPolicy), stored is null ? null : new StoredJson(stored.Conversations, stored.Bytes),
-        CachePolicyJson.From(tenant.Cache), GuardrailsJson.From(tenant.Guardrails), tenant.AllowedIps, tenant.AuditRetentionDays);
+        CachePolicyJson.From(tenant.Cache), GuardrailsJson.From(tenant.Guardrails), tenant.AllowedIps, tenant.AuditRetentionDays,
+        GuardrailsJson.From(tenant.PlatformGuardrails), tenant.PlatformAllowedIps);
 }
 
 /// <summary>What a tenant stores, as its caps count it (a count is kept while its cap is finite).</summary>
