@@ -26,7 +26,7 @@ public sealed partial class CallAuditLog(IGrainFactory grains, IOptions<AuditOpt
     private Task _loop = Task.CompletedTask;
     private long _dropped;
 
-    /// <summary>Queues a call's record; never waits. A full queue (storage down for long) drops it and counts it.</summary>
+    /// <summary>Queues a call's record; never waits. A full queue (storage down for long: queued and unwritten batches together) drops it and counts it.</summary>
     public void Add(AuditRecord record)
     {
         if (!_queue.Writer.TryWrite(record)) // full: TryWrite never waits
@@ -41,8 +41,10 @@ public sealed partial class CallAuditLog(IGrainFactory grains, IOptions<AuditOpt
         await _flushing.WaitAsync();
         try
         {
+            // Batches that failed count against the bound too: while storage is down the queue fills and new records are dropped.
+            var room = options.Value.MaxPendingCalls - _unsent.Sum(b => b.Records.Count);
             var drained = new List<AuditRecord>();
-            while (_queue.Reader.TryRead(out var record))
+            while (drained.Count < room && _queue.Reader.TryRead(out var record))
             {
                 drained.Add(record);
             }
