@@ -23,6 +23,7 @@ public static class ConversationsApi
         var services = builder.Services;
         services.Configure<Security.ApiKeyOptions>(builder.Configuration.GetSection(Security.ApiKeyOptions.Section));
         services.Configure<Media.MediaOptions>(builder.Configuration.GetSection(Media.MediaOptions.Section));
+        services.Configure<Audit.AuditOptions>(builder.Configuration.GetSection(Audit.AuditOptions.Section));
         services.AddSingleton<ApiKeyAuthenticator>();
         services.AddSingleton<KeyRevocationSubscription>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyRevocationSubscription>());
@@ -68,6 +69,7 @@ public static class ConversationsApi
             .MapFiles()
             .MapModels()
             .MapAdmin()
+            .MapAccessRequests()
             .MapRouteAdmin()
             .MapCacheAdmin()
             .MapWebhookAdmin()

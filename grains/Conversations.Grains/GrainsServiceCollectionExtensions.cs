@@ -16,7 +16,14 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<EmbeddingPipeline>();
         services.AddSingleton<Pipeline.RouteStage>();
+        services.AddSingleton<Pipeline.AuditStage>();
+        services.AddSingleton<Audit.CallAuditLog>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Audit.CallAuditLog>()); // written before the silo's grains go
+        services.AddOptions<Conversations.Audit.AuditOptions>().Bind(configuration.GetSection(Conversations.Audit.AuditOptions.Section))
+            .Validate(audit => audit.RetentionDays >= 1 && audit.MaxRetentionDays >= audit.RetentionDays && audit.FlushInterval > TimeSpan.Zero && audit.MaxPendingCalls > 0,
+                $"{Conversations.Audit.AuditOptions.Section}: RetentionDays must be at least 1 and at most MaxRetentionDays; FlushInterval and MaxPendingCalls positive.").ValidateOnStart();
         services.AddSingleton<Pipeline.InputGuardrailsStage>();
+        services.AddSingleton<Guardrails.InjectionClassifier>();
         services.AddSingleton<Pipeline.CacheStage>();
         services.AddSingleton<Caching.SemanticCache>();
         services.AddOptions<Caching.CacheOptions>().Bind(configuration.GetSection(Caching.CacheOptions.Section))

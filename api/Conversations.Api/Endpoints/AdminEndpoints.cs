@@ -1,10 +1,14 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Conversations.Api.Errors;
 using Conversations.Api.Security;
+using Conversations.Audit;
 using Conversations.Tenancy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Conversations.Api.Endpoints;
 
@@ -20,8 +24,8 @@ public static partial class AdminEndpoints
         tenants.MapPost("/", CreateTenant).WithSummary("Create a tenant (platform admin).")
             .Accepts<TenantCreateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(409);
         tenants.MapGet("/{tenantId}", GetTenant).WithSummary("Read a tenant.").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
-        tenants.MapPost("/{tenantId}", UpdateTenant).WithSummary("Update a tenant's name, limits, storage caps, models or status (platform admin).")
-            .Accepts<TenantUpdateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(404);
+        tenants.MapPost("/{tenantId}", UpdateTenant).WithSummary("Update a tenant (platform admin); its guardrails, allowed addresses and audit retention (tenant admin, within the platform's).")
+            .Accepts<TenantUpdateJson>("application/json").Produces<TenantJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         tenants.MapPost("/{tenantId}/keys", CreateKey).WithSummary("Create an API key within the caller's own scopes; the secret is returned only here.")
             .Accepts<KeyCreateJson>("application/json").Produces<KeyJson>().Produces<OpenAIErrorBody>(400).Produces<OpenAIErrorBody>(403).Produces<OpenAIErrorBody>(404);
         tenants.MapGet("/{tenantId}/keys", ListKeys).WithSummary("List a tenant's keys (prefix and metadata only).")
@@ -58,14 +62,15 @@ public static partial class AdminEndpoints
         var cache = CachePolicyJson.Read(json.Cache, "cache");
         var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
         var ips = AllowedIpsJson.Read(json.AllowedIps, "allowed_ips");
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error ?? guardrails.Error ?? ips.Error) is { } invalid)
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error ?? guardrails.Error ?? ips.Error
+            ?? Retention(json.AuditRetentionDays, api)) is { } invalid)
         {
             return invalid.ToResult();
         }
 
         var created = await api.Grains.GetGrain<ITenantGrain>(id).Create(
             json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels, StorageLimits: storage.Value,
-                Cache: cache.Value, Guardrails: guardrails.Value, AllowedIps: ips.Value));
+                Cache: cache.Value, Guardrails: guardrails.Value, AllowedIps: ips.Value, AuditRetentionDays: json.AuditRetentionDays));
         return created.IsSuccess ? TypedResults.Json(TenantJson.From(created.Value), ApiJson.Options) : created.Error.ToResult();
     }
 
@@ -84,7 +89,7 @@ public static partial class AdminEndpoints
 
     private static async Task<IResult> UpdateTenant(string tenantId, [AsParameters] ApiServices api)
     {
-        if (AdminAccess.Check(api.Caller, tenantId, Role.PlatformAdmin) is { } denied)
+        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
         {
             return denied.ToResult();
         }
@@ -96,11 +101,18 @@ public static partial class AdminEndpoints
         }
 
         var json = body.Value;
+        var byTenantAdmin = api.Caller.Role != Role.PlatformAdmin;
+        if (byTenantAdmin && PlatformOnly(json) is { } field)
+        {
+            return GatewayError.Forbidden($"A tenant admin may set its tenant's guardrails, allowed_ips and audit_retention_days; '{field}' needs platform_admin.", field).ToResult();
+        }
+
         var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
         var cache = CachePolicyJson.Read(json.Cache, "cache");
         var guardrails = GuardrailsJson.Read(json.Guardrails, "guardrails");
         var ips = AllowedIpsJson.Read(json.AllowedIps, "allowed_ips");
-        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error ?? guardrails.Error ?? ips.Error) is { } invalid)
+        if ((json.Limits?.Validate("limits") ?? json.UserLimits?.Validate("user_limits") ?? storage.Error ?? cache.Error ?? guardrails.Error ?? ips.Error
+            ?? Retention(json.AuditRetentionDays, api)) is { } invalid)
         {
             return invalid.ToResult();
         }
@@ -118,7 +130,7 @@ public static partial class AdminEndpoints
 
         var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).Update(
             new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels,
-                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value, guardrails.Value, ips.Value));
+                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value, guardrails.Value, ips.Value, json.AuditRetentionDays, byTenantAdmin));
         return updated.IsSuccess ? TypedResults.Json(TenantJson.From(updated.Value), ApiJson.Options) : updated.Error.ToResult();
     }
 
@@ -255,6 +267,19 @@ public static partial class AdminEndpoints
         return rotated.IsSuccess
             ? TypedResults.Json(KeyJson.From(rotated.Value.Key, api.Clock.GetUtcNow(), rotated.Value.Secret), ApiJson.Options)
             : rotated.Error.ToResult();
+    }
+
+    /// <summary>The first field of a tenant update that only a platform admin may set (decision 0052), if any.</summary>
+    private static string? PlatformOnly(TenantUpdateJson json) =>
+        json.Name is not null ? "name" : json.Disabled is not null ? "disabled" : json.Limits is not null ? "limits" : json.UserLimits is not null ? "user_limits"
+        : json.AllowedModels is not null ? "allowed_models" : json.ContextPolicy is not null ? "context_policy" : json.StorageLimits is { ValueKind: not JsonValueKind.Null } ? "storage_limits"
+        : json.Cache is not null ? "cache" : null;
+
+    /// <summary>A tenant's audit retention: at least a day, at most what the platform allows.</summary>
+    private static GatewayError? Retention(int? days, ApiServices api)
+    {
+        var most = api.Http.RequestServices.GetRequiredService<IOptions<AuditOptions>>().Value.MaxRetentionDays;
+        return days is < 1 || days > most ? GatewayError.Invalid($"Invalid 'audit_retention_days': expected 1 to {most}.", "audit_retention_days", "invalid_value") : null;
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,62}$", RegexOptions.CultureInvariant)]

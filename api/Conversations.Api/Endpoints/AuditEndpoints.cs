@@ -21,7 +21,7 @@ public static class AuditEndpoints
     {
         v1.MapGet("/admin/audit", Query)
             .WithTags("Admin")
-            .WithSummary("A tenant's audit records, oldest first (tenant admin: own tenant; platform admin: any, with 'tenant').")
+            .WithSummary("A tenant's audit records of admin changes and model calls, oldest first (tenant admin: own tenant; platform admin: any, with 'tenant').")
             .Produces<ListJson<AuditRecordJson>>()
             .Produces(200, contentType: "application/jsonl")
             .Produces(200, contentType: "text/csv")
@@ -30,7 +30,8 @@ public static class AuditEndpoints
     }
 
     private static async Task<IResult> Query(
-        [AsParameters] ApiServices api, string? tenant, long? from, long? to, string? actor, string? action, int? limit, string? after, string? format)
+        [AsParameters] ApiServices api, string? tenant, long? from, long? to, string? actor, string? action, string? kind, string? model, int? status,
+        int? limit, string? after, string? format)
     {
         var tenantId = tenant ?? api.Tenant;
         if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
@@ -57,10 +58,18 @@ public static class AuditEndpoints
             return GatewayError.Invalid("Invalid 'format': expected json, jsonl or csv.", "format", "invalid_value").ToResult();
         }
 
+        if (kind is not (null or "admin" or "call"))
+        {
+            return GatewayError.Invalid("Invalid 'kind': expected admin or call.", "kind", "invalid_value").ToResult();
+        }
+
+        var keptFrom = await api.Grains.GetGrain<IAuditRetentionGrain>(tenantId).Sweep(); // past retention: removed, and never shown
         var first = DateOnly.FromDateTime(start.UtcDateTime);
-        var read = await Task.WhenAll(Enumerable.Range(0, days).Select(d => api.Grains.GetGrain<IAuditGrain>(AuditKeys.Day(tenantId, first.AddDays(d))).List()));
+        var read = await Task.WhenAll(Enumerable.Range(0, days).Select(d => Read(api.Grains.GetGrain<IAuditGrain>(AuditKeys.Day(tenantId, first.AddDays(d))), kind)));
         var matching = read.SelectMany(r => r)
-            .Where(r => r.At >= start && r.At <= end && (actor is null || r.ActorKeyId == actor) && (action is null || r.Action.Contains(action, StringComparison.OrdinalIgnoreCase)))
+            .Where(r => r.At >= start && r.At <= end && r.At >= keptFrom && (actor is null || r.ActorKeyId == actor)
+                && (action is null || r.Action.Contains(action, StringComparison.OrdinalIgnoreCase))
+                && (model is null || r.Call?.Model == model || r.Call?.Deployment == model) && (status is null || r.Status == status))
             .OrderBy(r => r.At).ThenBy(r => r.Id, StringComparer.Ordinal)
             .ToList();
         var skip = after is null ? 0 : matching.FindIndex(r => r.Id == after) + 1;
@@ -75,13 +84,21 @@ public static class AuditEndpoints
         };
     }
 
+    private static async Task<IEnumerable<AuditRecord>> Read(IAuditGrain day, string? kind) =>
+        (kind is "call" ? [] : await day.List()).Concat(kind is "admin" ? [] : await day.ListCalls());
+
     private static string ToCsv(List<AuditRecordJson> records)
     {
-        var csv = new StringBuilder("id,created_at,tenant,actor_key,actor_tenant,actor_role,address,action,target,status,before,after\n");
+        var csv = new StringBuilder("id,created_at,tenant,actor_key,actor_tenant,actor_role,address,action,target,status,before,after,"
+            + "kind,model,deployment,end_user,input_tokens,output_tokens,cost_usd,latency_ms,cache,error_code,guardrails,conversation\n");
         foreach (var r in records)
         {
+            var c = r.Call;
             csv.AppendJoin(',', [.. new[] { r.Id, r.CreatedAt.ToString(CultureInfo.InvariantCulture), r.Tenant, r.ActorKey, r.ActorTenant, r.ActorRole, r.Address,
-                r.Action, r.Target, r.Status.ToString(CultureInfo.InvariantCulture), r.Before?.GetRawText(), r.After?.GetRawText() }.Select(Field)]).Append('\n');
+                r.Action, r.Target, r.Status.ToString(CultureInfo.InvariantCulture), r.Before?.GetRawText(), r.After?.GetRawText(),
+                r.Kind, c?.Model, c?.Deployment, c?.EndUser, c?.InputTokens.ToString(CultureInfo.InvariantCulture), c?.OutputTokens.ToString(CultureInfo.InvariantCulture),
+                c?.CostUsd.ToString(CultureInfo.InvariantCulture), c?.LatencyMs.ToString(CultureInfo.InvariantCulture), c?.Cache, c?.ErrorCode,
+                c?.Guardrails is { } found ? string.Join(' ', found.Select(f => $"{f.Guardrail}.{f.Kind}={f.Action}*{f.Count}")) : null, c?.Conversation }.Select(Field)]).Append('\n');
         }
 
         return csv.ToString();

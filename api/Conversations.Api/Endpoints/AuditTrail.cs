@@ -31,7 +31,7 @@ public static partial class AuditTrail
         var tenantId = http.GetRouteValue("tenantId") as string;
         var keyId = http.GetRouteValue("keyId") as string;
         var clock = http.RequestServices.GetRequiredService<TimeProvider>();
-        var before = await Snapshot(grains, tenantId, keyId, http.GetRouteValue("alias") is null, clock);
+        var before = await Snapshot(grains, tenantId, keyId, http.GetRouteValue("alias") is null && http.GetRouteValue("requestId") is null, clock);
         var result = await next(context);
         var status = (result as IStatusCodeHttpResult)?.StatusCode ?? 200;
         if (status is < 200 or >= 300)
@@ -87,7 +87,7 @@ public static partial class AuditTrail
         }
     }
 
-    /// <summary>The tenant or the key a change is about, as <c>GET</c> shows it; nothing for other objects (routes keep their own versions).</summary>
+    /// <summary>The tenant or the key a change is about, as <c>GET</c> shows it; nothing for other objects (routes keep their own versions; an access decision's request is its after).</summary>
     private static async Task<JsonNode?> Snapshot(IGrainFactory grains, string? tenantId, string? keyId, bool tenantOrKey, TimeProvider clock)
     {
         if (tenantId is null || !tenantOrKey)

@@ -26,23 +26,24 @@ public sealed record LimitsJson(
 }
 
 /// <summary><c>storage_limits</c> is read by <see cref="StorageLimitsJson.Read"/>: it tells a field left out from one set to null.</summary>
-/// <summary><c>guardrails</c> is read by <see cref="GuardrailsJson.Read"/>.</summary>
+/// <summary><c>guardrails</c> is read by <see cref="GuardrailsJson.Read"/>; <c>audit_retention_days</c> is bounded by the platform's <c>MaxRetentionDays</c>.</summary>
 public sealed record TenantCreateJson(
     string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, JsonElement? StorageLimits = null, CachePolicyJson? Cache = null,
-    JsonElement? Guardrails = null, List<string>? AllowedIps = null);
+    JsonElement? Guardrails = null, List<string>? AllowedIps = null, int? AuditRetentionDays = null);
 
 public sealed record TenantUpdateJson(
     string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, ContextPolicyJson? ContextPolicy = null, JsonElement? StorageLimits = null,
-    CachePolicyJson? Cache = null, JsonElement? Guardrails = null, List<string>? AllowedIps = null);
+    CachePolicyJson? Cache = null, JsonElement? Guardrails = null, List<string>? AllowedIps = null, int? AuditRetentionDays = null);
 
 /// <summary>
 /// A tenant; <c>context_policy</c> is the default for its conversations (they and requests override it field by field);
-/// <c>stored</c>, in a read only, is what the tenant stores as its storage caps count it.
+/// <c>stored</c>, in a read only, is what the tenant stores as its storage caps count it. <c>platform_guardrails</c> and
+/// <c>platform_allowed_ips</c> are what a platform admin set: the bounds within which a tenant admin sets the others.
 /// </summary>
 public sealed record TenantJson(
     string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt,
     StorageLimitsJson StorageLimits, ContextPolicyJson? ContextPolicy = null, StoredJson? Stored = null, CachePolicyJson? Cache = null, GuardrailsJson? Guardrails = null,
-    IReadOnlyList<string>? AllowedIps = null)
+    IReadOnlyList<string>? AllowedIps = null, int? AuditRetentionDays = null, GuardrailsJson? PlatformGuardrails = null, IReadOnlyList<string>? PlatformAllowedIps = null)
 {
     public string Object => "tenant";
 
@@ -50,7 +51,8 @@ public sealed record TenantJson(
         tenant.Id, tenant.Name, tenant.Disabled ? "disabled" : "active",
         LimitsJson.From(tenant.Limits), LimitsJson.From(tenant.UserLimits), tenant.AllowedModels, tenant.CreatedAt.ToUnixTimeSeconds(),
         StorageLimitsJson.From(tenant.Storage), ContextPolicyJson.From(tenant.ContextPolicy), stored is null ? null : new StoredJson(stored.Conversations, stored.Bytes),
-        CachePolicyJson.From(tenant.Cache), GuardrailsJson.From(tenant.Guardrails), tenant.AllowedIps);
+        CachePolicyJson.From(tenant.Cache), GuardrailsJson.From(tenant.Guardrails), tenant.AllowedIps, tenant.AuditRetentionDays,
+        GuardrailsJson.From(tenant.PlatformGuardrails), tenant.PlatformAllowedIps);
 }
 
 /// <summary>What a tenant stores, as its caps count it (a count is kept while its cap is finite).</summary>
@@ -97,22 +99,3 @@ public sealed record KeyJson(
 public sealed record UsageRowJson(
     string? Day, string? KeyId, string? User, string? Model, long Requests, long InputTokens, long OutputTokens, long TotalTokens, decimal CostUsd,
     long CacheHits = 0, decimal SavedCostUsd = 0);
-
-/// <summary>Role names on the wire.</summary>
-public static class RoleNames
-{
-    public static string Name(Role role) => role switch
-    {
-        Role.PlatformAdmin => "platform_admin",
-        Role.TenantAdmin => "tenant_admin",
-        _ => "member",
-    };
-
-    public static Role? Parse(string? name) => name switch
-    {
-        null or "member" => Role.Member,
-        "tenant_admin" => Role.TenantAdmin,
-        "platform_admin" => Role.PlatformAdmin,
-        _ => null,
-    };
-}

@@ -9,7 +9,7 @@ namespace Conversations.Api;
 /// <c>{"pii": {"action", "entities", "actions", "patterns", "store"}, "injection": {"action"}, "output": {"action"}}</c>.
 /// Sent, the object replaces the policy (<c>{}</c> removes it); read back, only the parts that are on.
 /// </summary>
-public sealed partial record GuardrailsJson(GuardrailsJson.PiiJson? Pii, GuardrailsJson.ActionJson? Injection, GuardrailsJson.ActionJson? Output)
+public sealed partial record GuardrailsJson(GuardrailsJson.PiiJson? Pii, GuardrailsJson.InjectionJson? Injection, GuardrailsJson.ActionJson? Output)
 {
     public const string StoreAsSent = "as_sent";
     public const string StoreRedacted = "redacted";
@@ -21,12 +21,19 @@ public sealed partial record GuardrailsJson(GuardrailsJson.PiiJson? Pii, Guardra
 
     public sealed record ActionJson(string Action);
 
+    /// <summary><c>classifier</c>: <c>{"model": alias, "on_failure": "open" | "closed"}</c> (decision 0054).</summary>
+    public sealed record InjectionJson(string Action, ClassifierJson? Classifier = null);
+
+    public sealed record ClassifierJson(string Model, string OnFailure);
+
     public static GuardrailsJson? From(GuardrailPolicy? policy) => policy is null ? null : new(
         policy.Pii is { } pii
             ? new PiiJson(pii.Action, pii.Entities.Count == 0 ? PiiKinds.All : pii.Entities, pii.Actions, pii.Patterns?.Select(p => new PatternJson(p.Name, p.Pattern, p.Action)).ToList(),
                 pii.StoreRedacted ? StoreRedacted : StoreAsSent)
             : null,
-        policy.Injection is { } injection ? new ActionJson(injection.Action) : null,
+        policy.Injection is { } injection
+            ? new InjectionJson(injection.Action, injection.Classifier is { } model ? new ClassifierJson(model, injection.FailClosed ? "closed" : "open") : null)
+            : null,
         policy.Output is { } output ? new ActionJson(output.Action) : null);
 
     /// <summary>The policy <paramref name="json"/> sets (null when absent), or a 400 naming the field at fault.</summary>
@@ -60,13 +67,13 @@ public sealed partial record GuardrailsJson(GuardrailsJson.PiiJson? Pii, Guardra
                     pii = read.Value;
                     break;
                 case "injection":
-                    var injected = ReadAction(field.Value, name, GuardrailActions.ForInjection);
+                    var injected = ReadInjection(field.Value, name);
                     if (!injected.IsSuccess)
                     {
                         return injected.Error;
                     }
 
-                    injection = new InjectionPolicy(injected.Value);
+                    injection = injected.Value;
                     break;
                 case "output":
                     var screened = ReadAction(field.Value, name, GuardrailActions.ForOutput);
@@ -236,6 +243,44 @@ public sealed partial record GuardrailsJson(GuardrailsJson.PiiJson? Pii, Guardra
         {
             return false;
         }
+    }
+
+    /// <summary><c>{"action", "classifier": {"model", "on_failure"}}</c>: the action, and optionally a classifier model failing open (the default) or closed.</summary>
+    private static Result<InjectionPolicy> ReadInjection(JsonElement json, string param)
+    {
+        if (json.ValueKind != JsonValueKind.Object || !json.TryGetProperty("classifier", out var classifier))
+        {
+            var action = ReadAction(json, param, GuardrailActions.ForInjection);
+            return action.IsSuccess ? new InjectionPolicy(action.Value) : action.Error;
+        }
+
+        var withoutClassifier = JsonSerializer.SerializeToElement(json.EnumerateObject().Where(f => f.Name != "classifier").ToDictionary(f => f.Name, f => f.Value));
+        var read = ReadAction(withoutClassifier, param, GuardrailActions.ForInjection);
+        if (!read.IsSuccess)
+        {
+            return read.Error;
+        }
+
+        var name = $"{param}.classifier";
+        if (classifier.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid($"Invalid type for '{name}': expected an object with 'model' and 'on_failure'.", name, "invalid_type");
+        }
+
+        if (classifier.EnumerateObject().Select(f => f.Name).FirstOrDefault(n => n is not ("model" or "on_failure")) is { } other)
+        {
+            return Invalid($"Unknown parameter: '{name}.{other}'.", $"{name}.{other}", "unknown_parameter");
+        }
+
+        if (!classifier.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 } alias)
+        {
+            return Invalid($"Missing required parameter: '{name}.model' (a model alias).", $"{name}.model", "missing_required_parameter");
+        }
+
+        var onFailure = classifier.TryGetProperty("on_failure", out var mode) ? mode.ValueKind == JsonValueKind.String ? mode.GetString() : null : "open";
+        return onFailure is "open" or "closed"
+            ? new InjectionPolicy(read.Value, alias, onFailure == "closed")
+            : Invalid($"Invalid '{name}.on_failure': expected one of open, closed.", $"{name}.on_failure", "invalid_value");
     }
 
     private static Result<string> ReadAction(JsonElement json, string param, IReadOnlyList<string> allowed)

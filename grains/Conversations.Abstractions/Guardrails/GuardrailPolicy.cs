@@ -18,7 +18,7 @@ public sealed record GuardrailPolicy(
     /// </summary>
     public GuardrailPolicy NarrowedBy(GuardrailPolicy? key) => key is null || key.IsEmpty ? this : new(
         PiiPolicy.Stricter(Pii, key.Pii),
-        Injection is null ? key.Injection : key.Injection is null ? Injection : new(GuardrailActions.Stricter(Injection.Action, key.Injection.Action)),
+        InjectionPolicy.Stricter(Injection, key.Injection),
         Output is null ? key.Output : key.Output is null ? Output : new(GuardrailActions.Stricter(Output.Action, key.Output.Action)));
 }
 
@@ -64,9 +64,22 @@ public sealed record PiiPattern(
     [property: Id(1)] string Pattern,
     [property: Id(2)] string? Action = null);
 
-/// <summary>Prompt-injection screening of user input, tool outputs and retrieved text: <c>flag</c> or <c>block</c>.</summary>
+/// <summary>
+/// Prompt-injection screening of user input, tool outputs and retrieved text: <c>flag</c> or <c>block</c>. With a
+/// <see cref="Classifier"/> (a model alias), the new input is also judged by that model; when it gives no verdict the call
+/// goes on flagged, or, with <see cref="FailClosed"/>, is refused.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("guard.Injection")]
-public sealed record InjectionPolicy([property: Id(0)] string Action);
+public sealed record InjectionPolicy(
+    [property: Id(0)] string Action,
+    [property: Id(1)] string? Classifier = null,
+    [property: Id(2)] bool FailClosed = false)
+{
+    /// <summary>The stricter action; the tenant's classifier before the key's; failing closed if either does.</summary>
+    public static InjectionPolicy? Stricter(InjectionPolicy? tenant, InjectionPolicy? key) =>
+        tenant is null || key is null ? tenant ?? key
+        : new(GuardrailActions.Stricter(tenant.Action, key.Action), tenant.Classifier ?? key.Classifier, tenant.FailClosed || key.FailClosed);
+}
 
 /// <summary>Screening of the model's answers for the policy's PII entities: <c>redact</c>, <c>block</c> or <c>flag</c>.</summary>
 [GenerateSerializer, Immutable, Alias("guard.Output")]

@@ -30,6 +30,12 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <remarks><paramref name="actor"/> may act only on keys within its own scope (<see cref="KeyScope.Refuses"/>).</remarks>
     Task<Result<ApiKeyInfo>> UpdateKey(string keyId, KeyChange change, Caller actor);
 
+    /// <summary>
+    /// Adds <paramref name="model"/> or <paramref name="endpoint"/> to a key's scope (an approved access request); nothing
+    /// changes when the key has it already. Refused (403) when the widened key would reach beyond <paramref name="approver"/>'s scope.
+    /// </summary>
+    Task<Result<ApiKeyInfo>> Grant(string keyId, string? model, string? endpoint, Caller approver);
+
     /// <summary>Checks a presented secret's hash against the key's current (or, during a grace period, previous) secret.</summary>
     [AlwaysInterleave]
     Task<Result<Authentication>> Authenticate(string keyId, string secretHash);

@@ -51,4 +51,34 @@ public static class IpAllowlist
 
         return false;
     }
+
+    /// <summary>
+    /// Null when every range of <paramref name="inner"/> lies within one of <paramref name="outer"/> (null: every address);
+    /// otherwise the index of the first that does not, or -1 when <paramref name="inner"/> is every address and
+    /// <paramref name="outer"/> is not.
+    /// </summary>
+    public static int? Outside(IReadOnlyList<string>? inner, IReadOnlyList<string>? outer)
+    {
+        if (outer is null)
+        {
+            return null;
+        }
+
+        if (inner is null)
+        {
+            return -1;
+        }
+
+        var bounds = outer.Select(range => TryParse(range, out var network) ? network : (IPNetwork?)null).OfType<IPNetwork>().ToList();
+        for (var i = 0; i < inner.Count; i++)
+        {
+            if (!TryParse(inner[i], out var network) || !bounds.Any(bound => bound.BaseAddress.AddressFamily == network.BaseAddress.AddressFamily
+                && bound.PrefixLength <= network.PrefixLength && bound.Contains(network.BaseAddress)))
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
 }

@@ -13,3 +13,22 @@ public enum Role
     /// <summary>Manages every tenant.</summary>
     PlatformAdmin = 2,
 }
+
+/// <summary>Role names on the wire.</summary>
+public static class RoleNames
+{
+    public static string Name(Role role) => role switch
+    {
+        Role.PlatformAdmin => "platform_admin",
+        Role.TenantAdmin => "tenant_admin",
+        _ => "member",
+    };
+
+    public static Role? Parse(string? name) => name switch
+    {
+        null or "member" => Role.Member,
+        "tenant_admin" => Role.TenantAdmin,
+        "platform_admin" => Role.PlatformAdmin,
+        _ => null,
+    };
+}

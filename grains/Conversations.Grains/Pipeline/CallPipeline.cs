@@ -20,11 +20,12 @@ public sealed class CallPipeline
     private readonly ICallStage[] _stages;
     private readonly CallStep _run;
 
-    public CallPipeline(RouteStage route, InputGuardrailsStage input, CacheStage cache, AdmissionStage admission, OutputGuardrailsStage output, ModelStage model)
+    public CallPipeline(RouteStage route, AuditStage audit, InputGuardrailsStage input, CacheStage cache, AdmissionStage admission, OutputGuardrailsStage output, ModelStage model)
     {
         _route = route;
         _stages =
         [
+            audit,     // out: queue the call's audit record, with what every stage below did
             input,     // in: screen and mask the prompt; out: restore masks (outside the cache, which keeps masked answers)
             cache,     // in: answer from the cache; out: store a complete answer
             admission, // in: admit against the tenant's quotas; out: settle usage and cost

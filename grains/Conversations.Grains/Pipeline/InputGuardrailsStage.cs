@@ -9,18 +9,25 @@ namespace Conversations.Grains.Pipeline;
 /// prompt and the text retrieved into it, under the caller's policy. Masks are restored here on the way out, outside
 /// the cache and the output guardrails, so the cache keeps only masked answers and no value crosses to another call.
 /// A placeholder split across streamed chunks is restored once whole (<see cref="StreamRestorer"/>). A call whose
-/// caller has no such policy passes untouched.
+/// caller has no such policy passes untouched. With an injection classifier in the policy, the new input, masked, is also
+/// judged by that model (<see cref="InjectionClassifier"/>).
 /// </summary>
-public sealed class InputGuardrailsStage : ICallStage
+public sealed class InputGuardrailsStage(InjectionClassifier classifier) : ICallStage
 {
     public IAsyncEnumerable<CompletionChunk> Run(ModelCall call, CallStep next, CancellationToken cancellationToken) =>
         call.Request.Caller?.Guardrails is { } policy && (policy.Pii is not null || policy.Injection is not null)
             ? Guarded(call, policy, next, cancellationToken)
             : next(call, cancellationToken);
 
-    private static async IAsyncEnumerable<CompletionChunk> Guarded(ModelCall call, GuardrailPolicy policy, CallStep next, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<CompletionChunk> Guarded(ModelCall call, GuardrailPolicy policy, CallStep next, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var screened = PromptScreen.Run(call.Request.Messages, policy);
+        if (screened.Blocked is null && policy.Injection is { Classifier: { } model } injection
+            && screened.Messages.LastOrDefault(m => m.Role == Roles.User)?.Text is { Length: > 0 } input)
+        {
+            screened = Classified(screened, injection, await classifier.IsInjection(input, model, call.Request.Caller!, cancellationToken));
+        }
+
         GatewayMetrics.Guardrails(call.Request.Caller!.Tenant, screened.Report);
         if (screened.Blocked is { } blocked)
         {
@@ -72,6 +79,22 @@ public sealed class InputGuardrailsStage : ICallStage
                     break;
             }
         }
+    }
+
+    /// <summary>The screen with the classifier's finding: an injection flagged or blocked by policy; no verdict flagged, or refused when failing closed.</summary>
+    private static PromptScreen.Screened Classified(PromptScreen.Screened screened, InjectionPolicy policy, bool? injection)
+    {
+        if (injection == false)
+        {
+            return screened;
+        }
+
+        var (kind, action) = injection == true ? ("classifier", policy.Action) : ("classifier_error", policy.FailClosed ? GuardrailActions.Block : GuardrailActions.Flag);
+        var report = GuardrailReport.Combine(screened.Report, new GuardrailReport([new GuardrailFinding(PromptScreen.Injection, kind, action, 1)]));
+        GatewayError? blocked = action != GuardrailActions.Block ? null
+            : injection == true ? PromptScreen.Blocked(PromptScreen.Injection, "the injection classifier judged the input an injection attempt")
+            : new GatewayError(503, "server_error", "guardrail_unavailable", "The injection classifier gave no verdict and this tenant's policy fails closed; retry the request.");
+        return screened with { Report = report, Blocked = blocked };
     }
 
     private static CompletionResult Restored(CompletionResult result, MaskTable masks) => masks.IsEmpty ? result : result with

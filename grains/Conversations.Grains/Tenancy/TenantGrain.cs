@@ -39,6 +39,13 @@ public sealed class TenantGrain(
             return NotFound;
         }
 
+        if (change.ByTenantAdmin && change.AllowedIps is { Count: > 0 } ips && IpAllowlist.Outside(ips, settings.PlatformAllowedIps) is { } outside)
+        {
+            return GatewayError.Forbidden(
+                $"A tenant admin may narrow its tenant's allowed_ips within the platform's, {string.Join(", ", settings.PlatformAllowedIps!)}: {ips[outside]} is outside them.",
+                $"allowed_ips[{outside}]");
+        }
+
         var updated = Apply(settings, change);
         if (await Persist(state.State with { Settings = updated }) is { } failed)
         {
@@ -59,9 +66,9 @@ public sealed class TenantGrain(
 
         var secret = KeySecrets.New();
         var info = new ApiKeyInfo(Ids.New("key"), TenantId, key.Name, KeySecrets.Visible(secret), key.Role,
-            key.AllowedModels, key.AllowedEndpoints, key.Limits, clock.GetUtcNow(), key.ExpiresAt, null, null, Empty(key.Guardrails), Ranges(key.AllowedIps),
+            key.AllowedModels, key.AllowedEndpoints, key.Limits, clock.GetUtcNow(), key.ExpiresAt, null, null, Bounded(key.Guardrails, creator), Ranges(key.AllowedIps),
             key.AllowedMcpTools);
-        if (creator.Scope.Refuses(ScopeOf(tenant, info)) is { } wider)
+        if ((creator.Scope.Refuses(ScopeOf(tenant, info)) ?? RefusesRanges(info.AllowedIps, creator)) is { } wider)
         {
             return wider;
         }
@@ -167,10 +174,14 @@ public sealed class TenantGrain(
         {
             Info = key.Info with
             {
-                Guardrails = change.Guardrails is { } guardrails ? Empty(guardrails) : key.Info.Guardrails,
+                Guardrails = change.Guardrails is { } guardrails ? Bounded(guardrails, actor) : key.Info.Guardrails,
                 AllowedIps = change.AllowedIps is { } ips ? Ranges(ips) : key.Info.AllowedIps,
             },
         };
+        if (change.AllowedIps is not null && RefusesRanges(changed.Info.AllowedIps, actor) is { } wider)
+        {
+            return wider;
+        }
         if (await Persist(state.State with { Keys = new(state.State.Keys) { [keyId] = changed } }) is { } failed)
         {
             return failed;
@@ -181,9 +192,56 @@ public sealed class TenantGrain(
         return changed.Info;
     }
 
+    public async Task<Result<ApiKeyInfo>> Grant(string keyId, string? model, string? endpoint, Caller approver)
+    {
+        if (FindKey(keyId, approver) is not { IsSuccess: true } found)
+        {
+            return FindKey(keyId, approver).Error!;
+        }
+
+        var key = found.Value;
+        var widened = key.Info with { AllowedModels = Widened(key.Info.AllowedModels, model), AllowedEndpoints = Widened(key.Info.AllowedEndpoints, endpoint) };
+        if (approver.Scope.Refuses(ScopeOf(state.State.Settings!, widened)) is { } wider)
+        {
+            return wider;
+        }
+
+        if (widened == key.Info)
+        {
+            return widened; // granted already (a retried approval)
+        }
+
+        if (await Persist(state.State with { Keys = new(state.State.Keys) { [keyId] = key with { Info = widened } } }) is { } failed)
+        {
+            return failed;
+        }
+
+        await Revocations.Publish([.. new[] { key.SecretHash, key.PreviousSecretHash }.OfType<string>()]); // the next call runs with the new scope
+        return widened;
+    }
+
+    /// <summary>A scope list with <paramref name="item"/> added; the list itself when it allows it already (empty: all).</summary>
+    private static IReadOnlyList<string> Widened(IReadOnlyList<string> scope, string? item) =>
+        item is null || KeyScope.Allows(scope, item) ? scope : [.. scope, item];
+
     /// <summary>The policy a key's calls run under: the tenant's, made stricter by the key's (<see cref="GuardrailPolicy.NarrowedBy"/>).</summary>
     private static GuardrailPolicy? Guardrails(TenantSettings tenant, ApiKeyInfo key) =>
         tenant.Guardrails is { } policy ? Empty(policy.NarrowedBy(key.Guardrails)) : key.Guardrails;
+
+    /// <summary>
+    /// A key's own guardrails as set by <paramref name="actor"/>: at least as strict as the actor's key's own (its tenant's
+    /// apply to both anyway), so a key never runs under looser guardrails than the key that made or changed it.
+    /// </summary>
+    private GuardrailPolicy? Bounded(GuardrailPolicy? requested, Caller actor) =>
+        actor.Tenant == TenantId && state.State.Keys.TryGetValue(actor.KeyId, out var own) && own.Info.Guardrails is { } theirs
+            ? Empty(theirs.NarrowedBy(requested))
+            : Empty(requested);
+
+    /// <summary>A 403 when a key's ranges reach beyond those of the key creating or changing it (none: every address, beyond any range).</summary>
+    private static GatewayError? RefusesRanges(IReadOnlyList<string>? ranges, Caller actor) =>
+        IpAllowlist.Outside(ranges, actor.KeyAllowedIps) is not { } outside ? null : GatewayError.Forbidden(
+            $"A key may not reach beyond the key that creates or changes it: its allowed_ips must be set and within {string.Join(", ", actor.KeyAllowedIps!)}.",
+            outside < 0 ? "allowed_ips" : $"allowed_ips[{outside}]");
 
     /// <summary>An empty allowlist is none at all: every address.</summary>
     private static IReadOnlyList<string>? Ranges(IReadOnlyList<string>? ranges) => ranges is { Count: > 0 } ? ranges : null;
@@ -225,8 +283,15 @@ public sealed class TenantGrain(
         ContextPolicy = change.ContextPolicy is { } policy ? policy.Policy : settings.ContextPolicy,
         StorageLimits = change.StorageLimits ?? settings.StorageLimits,
         Cache = change.Cache ?? settings.Cache,
-        Guardrails = change.Guardrails is { } guardrails ? Empty(guardrails) : settings.Guardrails,
-        AllowedIps = change.AllowedIps is { } ips ? Ranges(ips) : settings.AllowedIps,
+        // A tenant admin's guardrails start from the platform's, and its ranges stay within them (Update checks); removing either
+        // returns to the platform's. A platform admin's set both the policy and the bound.
+        Guardrails = change.Guardrails is { } guardrails
+            ? Empty(change.ByTenantAdmin && settings.PlatformGuardrails is { } floor ? floor.NarrowedBy(guardrails) : guardrails)
+            : settings.Guardrails,
+        PlatformGuardrails = !change.ByTenantAdmin && change.Guardrails is { } platform ? Empty(platform) : settings.PlatformGuardrails,
+        AllowedIps = change.AllowedIps is { } ips ? (change.ByTenantAdmin ? Ranges(ips) ?? settings.PlatformAllowedIps : Ranges(ips)) : settings.AllowedIps,
+        PlatformAllowedIps = !change.ByTenantAdmin && change.AllowedIps is { } bound ? Ranges(bound) : settings.PlatformAllowedIps,
+        AuditRetentionDays = change.AuditRetentionDays ?? settings.AuditRetentionDays,
     };
 
     private Task<GatewayError?> Persist(TenantState next) => state.TryReplace(next, this, logger);
