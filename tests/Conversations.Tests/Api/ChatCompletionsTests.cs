@@ -132,9 +132,9 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
     private static async Task<List<string>> ReadStream(HttpClient http, string body)
     {
         using var response = await http.PostAsync("/v1/chat/completions", Json(body));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         return [.. text.Split('\n').Where(line => line.StartsWith("data: ", StringComparison.Ordinal)).Select(line => line["data: ".Length..])];
     }
 }
