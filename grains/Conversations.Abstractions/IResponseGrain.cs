@@ -68,7 +68,7 @@ public sealed record StoredResponse(
 
         return this with
         {
-            Output = [.. output],
+            Output = [.. Output.Where(item => Ids.IsCompaction(item.Id)), .. output], // a compaction made in line comes first
             Usage = result.Usage,
             Status = incomplete is null ? "completed" : "incomplete",
             Truncation = info.Truncation,

@@ -19,6 +19,11 @@ public static class Ids
     public const string Document = "doc";
     public const string Prompt = "pmpt";
 
+    /// <summary>A compaction item (<c>cmp_…</c>): a summary standing for the context before it.</summary>
+    public const string Compaction = "cmp";
+
+    public static bool IsCompaction(string id) => id.StartsWith(Compaction + "_", StringComparison.Ordinal);
+
     /// <summary>A new id for an item of the given kind (<see cref="ItemKinds"/>).</summary>
     public static string NewItem(string kind) =>
         New(kind switch { ItemKinds.FunctionCall => FunctionCall, ItemKinds.FunctionCallOutput => FunctionCallOutput, _ => Message });

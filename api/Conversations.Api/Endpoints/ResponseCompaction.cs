@@ -24,16 +24,24 @@ internal static class ResponseCompaction
             return items.Error.ToResult();
         }
 
-        var request = new CompletionRequest(body.Value.Model!, items.Value, Caller: api.Caller, StreamDeltas: false);
-        var outcome = await api.Inference.Compact(request, api.Aborted);
-        if (outcome is not FinalChunk { Result: { Text.Length: > 0 } summary })
+        var summary = await Summarize(body.Value.Model!, items.Value, api);
+        if (!summary.IsSuccess)
         {
-            return ((outcome as ErrorChunk)?.Error ?? new GatewayError(502, "server_error", "empty_summary", "The model answered no summary; retry the request.")).ToResult();
+            return summary.Error.ToResult();
         }
 
         var compaction = new CompactionJson(
-            Ids.New(Ids.Response), api.Clock.GetUtcNow().ToUnixTimeSeconds(), [new CompactionItemJson(Ids.New("cmp"), summary.Text)], ResponseUsageJson.From(summary.Usage));
+            Ids.New(Ids.Response), api.Clock.GetUtcNow().ToUnixTimeSeconds(), [new CompactionItemJson(Ids.New(Ids.Compaction), summary.Value.Text)], ResponseUsageJson.From(summary.Value.Usage));
         return TypedResults.Json(compaction, ApiJson.Options);
+    }
+
+    /// <summary>One model call through the call path summarizing <paramref name="items"/> with the rolling summary's prompt.</summary>
+    public static async Task<Result<CompletionResult>> Summarize(string model, List<NewItem> items, ApiServices api)
+    {
+        var outcome = await api.Inference.Compact(new CompletionRequest(model, items, Caller: api.Caller, StreamDeltas: false), api.Aborted);
+        return outcome is FinalChunk { Result: { Text.Length: > 0 } summary }
+            ? summary
+            : (outcome as ErrorChunk)?.Error ?? new GatewayError(502, "server_error", "empty_summary", "The model answered no summary; retry the request.");
     }
 
     /// <summary>What is compacted, oldest first: the instructions, the chain's items, then the input.</summary>

@@ -24,6 +24,15 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
             yield return Event("response.in_progress", new { response = plan.InProgress(reader.Info.Truncation) });
             var itemId = plan.OutputItemId;
             var messageStarted = false;
+            var firstIndex = 0; // a compaction made in line is output 0, announced before the model's answer
+            if (plan.Compaction is { } compaction)
+            {
+                foreach (var item in _events.Of(compaction, firstIndex++, announce: true))
+                {
+                    yield return item;
+                }
+            }
+
             for (var chunk = first; ; chunk = await reader.NextAsync())
             {
                 if (chunk is DeltaChunk { Text: var delta })
@@ -32,7 +41,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                     {
                         // The message is announced with its first text: a model that only calls functions writes none.
                         messageStarted = true;
-                        foreach (var started in _events.MessageStarted(itemId))
+                        foreach (var started in _events.MessageStarted(itemId, firstIndex))
                         {
                             yield return started;
                         }
@@ -40,7 +49,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
 
                     yield return Event("response.output_text.delta", new
                     {
-                        item_id = itemId, output_index = 0, content_index = ContentIndex, delta, logprobs = Array.Empty<object>(),
+                        item_id = itemId, output_index = firstIndex, content_index = ContentIndex, delta, logprobs = Array.Empty<object>(),
                     });
                     continue;
                 }
@@ -59,7 +68,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                     yield break;
                 }
 
-                for (var index = 0; index < stored.Value.Output.Count; index++)
+                for (var index = firstIndex; index < stored.Value.Output.Count; index++)
                 {
                     var output = stored.Value.Output[index];
                     foreach (var item in _events.Of(output, index, announce: !messageStarted))
@@ -197,7 +206,15 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
         public SseItem<string> Event<T>(string type, T payload) => Format(type, payload, _sequence++);
 
         public IEnumerable<SseItem<string>> Of(ConversationItem output, int index, bool announce) =>
-            output.Call is { } call ? CallEvents(output, call, index) : MessageEvents(output, index, announce);
+            Ids.IsCompaction(output.Id) ? CompactionEvents(output, index)
+            : output.Call is { } call ? CallEvents(output, call, index) : MessageEvents(output, index, announce);
+
+        /// <summary>A compaction item is made whole: added and done at once.</summary>
+        private IEnumerable<SseItem<string>> CompactionEvents(ConversationItem output, int index)
+        {
+            yield return Event("response.output_item.added", new { output_index = index, item = ItemJson.From(output) });
+            yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
+        }
 
         public IEnumerable<SseItem<string>> MessageStarted(string itemId, int index = 0)
         {

@@ -14,6 +14,7 @@ internal sealed class ResponsePlan
     public const string CitationsKey = StoredResponse.CitationsKey;
 
     private IIdempotencyGrain? _claim;
+    private int _keptFrom;
 
     private ResponsePlan(
         ResponseCreateJson body, string model, string? conversationId, List<ConversationItem> input, List<NewItem> history, DateTimeOffset createdAt,
@@ -65,6 +66,12 @@ internal sealed class ResponsePlan
     /// <summary>The answer's format (<c>text.format</c>); plain text when <c>null</c>.</summary>
     public OutputFormat? Format { get; }
 
+    /// <summary>The tokens above which the context is compacted in line (<c>context_management</c>), if set.</summary>
+    public int? CompactThreshold { get; private init; }
+
+    /// <summary>The compaction item made in line for this response (<see cref="InlineCompaction"/>), if any.</summary>
+    public ConversationItem? Compaction { get; private set; }
+
     /// <summary>The request's own context policy (<c>context_policy</c> and <c>truncation</c>), for a conversation turn; a stateless response uses its knowledge fields.</summary>
     public Context.ContextPolicy? Policy { get; }
 
@@ -104,6 +111,15 @@ internal sealed class ResponsePlan
         if (!tools.IsSuccess || !format.IsSuccess)
         {
             return tools.Error ?? format.Error!;
+        }
+
+        var compaction = InlineCompaction.ReadThreshold(body.ContextManagement);
+        if (!compaction.IsSuccess || (compaction.Value is not null && conversationId.Value is not null))
+        {
+            // A conversation compacts itself: its rolling summary (context_policy.summarizer) stands for the turns that left its window.
+            return compaction.Error ?? GatewayError.Invalid(
+                "'context_management' applies to responses without a 'conversation'; a conversation's context is compacted by its rolling summary ('context_policy.summarizer').",
+                "context_management", "invalid_value");
         }
 
         var policy = body.ContextPolicy?.ToPolicy("context_policy") ?? new Context.ContextPolicy();
@@ -162,7 +178,7 @@ internal sealed class ResponsePlan
         }
 
         var now = api.Clock.GetUtcNow();
-        var items = input.Value.Select(item => new ConversationItem(Ids.NewItem(item.Kind), item.Role, item.Text, 0, now, null, item.Call, item.CallId, item.Parts)).ToList();
+        var items = input.Value.Select(item => new ConversationItem(CompactionItemJson.Is(item) ? Ids.New(Ids.Compaction) : Ids.NewItem(item.Kind), item.Role, item.Text, 0, now, null, item.Call, item.CallId, item.Parts)).ToList();
         if (body.PreviousResponseId is not null)
         {
             // A chained response's calls and outputs follow the chain as a conversation's do, and the chain's last calls must be answered.
@@ -177,7 +193,10 @@ internal sealed class ResponsePlan
         }
 
         return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now, idempotency,
-            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value, format.Value, endUser.Value);
+            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value, format.Value, endUser.Value)
+        {
+            CompactThreshold = compaction.Value,
+        };
     }
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
@@ -196,7 +215,7 @@ internal sealed class ResponsePlan
     /// </summary>
     public BackgroundResponseWork Background(ApiServices api)
     {
-        var queued = ToStored([], new TokenUsage(0, 0), "queued") with { Background = true };
+        var queued = ToStored(Compacted(), new TokenUsage(0, 0), "queued") with { Background = true };
         return ConversationId is null
             ? new BackgroundResponseWork(queued, OutputItemId, null, Stateless(api))
             : new BackgroundResponseWork(queued, OutputItemId, Turn(api) with { Idempotency = new Idempotency(ResponseId, ResponseId) }, null);
@@ -204,19 +223,36 @@ internal sealed class ResponsePlan
 
     private TurnRequest Turn(ApiServices api) => new(ResponseId, OutputItemId, Input, Body.Instructions, Options(api), Idempotency, Policy);
 
-    /// <summary>A call without a conversation: the instructions, the <c>previous_response_id</c> chain's items, then the input.</summary>
+    /// <summary>
+    /// A call without a conversation: the instructions, then the <c>previous_response_id</c> chain's items and the input from
+    /// their latest compaction item on; after a compaction in line, that item and the current turn.
+    /// </summary>
     private CompletionRequest Stateless(ApiServices api)
     {
-        var context = new List<NewItem>(History.Count + Input.Count + 1);
+        var items = ContextItems();
+        var context = new List<NewItem>(items.Count + 2);
         if (Body.Instructions is { Length: > 0 } instructions)
         {
             context.Add(new NewItem(Roles.System, instructions));
         }
 
-        context.AddRange(History);
-        context.AddRange(Input.Select(item => item.ToNew()));
+        if (Compaction is { } compaction)
+        {
+            context.Add(compaction.ToNew());
+        }
+
+        var start = Compaction is null ? InlineCompaction.Start(items) : _keptFrom;
+        context.AddRange(items.Skip(start));
         return Options(api) with { Messages = context };
     }
+
+    /// <summary>The chain's items, then the input, oldest first.</summary>
+    public List<NewItem> ContextItems() => [.. History, .. Input.Select(item => item.ToNew())];
+
+    /// <summary>The context was compacted into <paramref name="compaction"/>; the call sends the items from <paramref name="keptFrom"/> on after it.</summary>
+    public void Compacted(ConversationItem compaction, int keptFrom) => (Compaction, _keptFrom) = (compaction, keptFrom);
+
+    private List<ConversationItem> Compacted() => Compaction is { } compaction ? [compaction] : [];
 
     private CompletionRequest Options(ApiServices api) =>
         new(Model, [], Body.Temperature, Body.MaxOutputTokens, Body.TopP, EndUser, api.Caller, Body.Stream == true)
@@ -248,7 +284,7 @@ internal sealed class ResponsePlan
     public async Task<Result<StoredResponse>> Complete(CompletionResult result, CallInfo info, ApiServices api)
     {
         // A conversation turn's items come from the conversation; a stateless call's are made here (their token counts are not needed).
-        var response = ToStored([], new TokenUsage(0, 0), "in_progress").Finish(result, info, OutputItemId, api.Clock.GetUtcNow());
+        var response = ToStored(Compacted(), new TokenUsage(0, 0), "in_progress").Finish(result, info, OutputItemId, api.Clock.GetUtcNow());
         var stored = Store ? await api.Response(ResponseId).Save(response) : response;
         if (_claim is not null)
         {

@@ -77,6 +77,12 @@ public static class ResponsesEndpoints
         }
 
         var turn = plan.Value;
+        var compacted = await InlineCompaction.Apply(turn, api);
+        if (!compacted.IsSuccess)
+        {
+            return compacted.Error.ToResult();
+        }
+
         if (body.Value.Background == true)
         {
             return await StartInBackground(turn, idempotency.Value, api);

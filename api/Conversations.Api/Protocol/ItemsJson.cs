@@ -19,10 +19,12 @@ public sealed record InputItemJson(
 [JsonDerivedType(typeof(MessageItemJson), ItemKinds.Message)]
 [JsonDerivedType(typeof(FunctionCallItemJson), ItemKinds.FunctionCall)]
 [JsonDerivedType(typeof(FunctionCallOutputItemJson), ItemKinds.FunctionCallOutput)]
+[JsonDerivedType(typeof(CompactionItemJson), CompactionItemJson.Kind)]
 public abstract record ItemJson(string Id, string Status)
 {
     public static ItemJson From(ConversationItem item) =>
-        item.Call is { } call ? new FunctionCallItemJson(item.Id, "completed", call.CallId, call.Name, call.Arguments)
+        Ids.IsCompaction(item.Id) ? CompactionItemJson.OfStored(item)
+        : item.Call is { } call ? new FunctionCallItemJson(item.Id, "completed", call.CallId, call.Name, call.Arguments)
         : item.CallId is { } callId ? new FunctionCallOutputItemJson(item.Id, "completed", callId, item.Text)
         : new MessageItemJson(item.Id, "completed", item.Role,
             [item.Role == Roles.Assistant ? TextPartJson.Output(item.Text) : TextPartJson.Input(item.Text), .. (item.Parts ?? []).Select(MediaPartJson.From)]);

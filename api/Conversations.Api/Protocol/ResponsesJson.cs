@@ -22,7 +22,8 @@ public sealed record ResponseCreateJson(
     bool? ParallelToolCalls = null,
     ResponseTextJson? Text = null,
     bool? Background = null,
-    PromptRefJson? Prompt = null);
+    PromptRefJson? Prompt = null,
+    JsonElement? ContextManagement = null);
 
 /// <summary>
 /// A response request's <c>prompt</c>: a template of the tenant's library by id, a version (a number or a label; by default
@@ -128,7 +129,7 @@ public sealed record ConversationRefJson(string Id);
 public sealed record ResponseCompactJson(string? Model, JsonElement? Input, string? PreviousResponseId, string? Instructions);
 
 /// <summary>The answer of <c>POST /v1/responses/compact</c>: the compaction item, and the summarizer call's usage.</summary>
-public sealed record CompactionJson(string Id, long CreatedAt, IReadOnlyList<CompactionItemJson> Output, ResponseUsageJson Usage)
+public sealed record CompactionJson(string Id, long CreatedAt, IReadOnlyList<ItemJson> Output, ResponseUsageJson Usage)
 {
     public string Object => "response.compaction";
 }
@@ -137,14 +138,19 @@ public sealed record CompactionJson(string Id, long CreatedAt, IReadOnlyList<Com
 /// A compaction item. OpenAI encrypts its content; here <c>encrypted_content</c> holds the summary as readable text
 /// (the gateway has no secret to keep from its own clients), sent back as a system message when the item is input again.
 /// </summary>
-public sealed record CompactionItemJson(string Id, string EncryptedContent)
+public sealed record CompactionItemJson(string Id, string EncryptedContent) : ItemJson(Id, "completed")
 {
     public const string Kind = "compaction";
 
     /// <summary>What precedes the summary in the system message a compaction item becomes.</summary>
     public const string Preamble = "Summary of the conversation so far: ";
 
-    public string Type => Kind;
+    /// <summary>Whether a model call's item is a compaction item's system message (the context before it is what it summarizes).</summary>
+    public static bool Is(NewItem item) => item.Role == Roles.System && item.Text.StartsWith(Preamble, StringComparison.Ordinal);
+
+    /// <summary>A stored compaction item (<c>cmp_…</c>, its text the system message) as the API shows it.</summary>
+    public static CompactionItemJson OfStored(ConversationItem item) =>
+        new(item.Id, item.Text.StartsWith(Preamble, StringComparison.Ordinal) ? item.Text[Preamble.Length..] : item.Text);
 }
 
 /// <summary>The answer of <c>POST /v1/responses/input_tokens</c>.</summary>
