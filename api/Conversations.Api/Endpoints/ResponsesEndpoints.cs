@@ -77,12 +77,6 @@ public static class ResponsesEndpoints
         }
 
         var turn = plan.Value;
-        var compacted = await InlineCompaction.Apply(turn, api);
-        if (!compacted.IsSuccess)
-        {
-            return compacted.Error.ToResult();
-        }
-
         if (body.Value.Background == true)
         {
             return await StartInBackground(turn, idempotency.Value, api);
@@ -102,9 +96,13 @@ public static class ResponsesEndpoints
 
         if (claim.Outcome != IdempotencyOutcome.Claimed)
         {
-            return (claim.Outcome == IdempotencyOutcome.Mismatch
-                ? GatewayError.IdempotencyKeyReused
-                : GatewayError.Conflict("A request with this Idempotency-Key is still in progress; retry it later.", "idempotency_in_progress")).ToResult();
+            return Unclaimed(claim.Outcome).ToResult();
+        }
+
+        var compacted = await InlineCompaction.Apply(turn, api);
+        if (!compacted.IsSuccess)
+        {
+            return await turn.Fail(compacted.Error, api);
         }
 
         var reader = new ChunkReader(turn.Start(api), api.Logger, api.Aborted);
@@ -166,35 +164,49 @@ public static class ResponsesEndpoints
     /// </summary>
     private static async Task<IResult> StartInBackground(ResponsePlan plan, Idempotency? idempotency, ApiServices api)
     {
-        var refused = plan.Body.Store == false
-                ? GatewayError.Invalid("'background' requires 'store': a background response is stored to be polled.", "store", "invalid_value")
-                : idempotency is not null
-                    ? GatewayError.Invalid("Idempotency-Key cannot be used with 'background' yet.", "Idempotency-Key", "unsupported_parameter")
-                    : null;
-        if (refused is not null)
+        if (plan.Body.Store == false)
         {
-            return refused.ToResult();
+            return GatewayError.Invalid("'background' requires 'store': a background response is stored to be polled.", "store", "invalid_value").ToResult();
+        }
+
+        // With an Idempotency-Key (conversation or not), the key names the run: a retry answers the response it started, and starts none.
+        var key = idempotency is null ? null : api.Grains.GetGrain<IIdempotencyGrain>(GrainKeys.For(api.Tenant, idempotency.Key));
+        var claimed = key is null ? new IdempotencyClaim(IdempotencyOutcome.Claimed) : await key.Claim(idempotency!.Fingerprint);
+        if (!claimed.IsSuccess)
+        {
+            return claimed.Error.ToResult();
+        }
+
+        if (claimed.Value.Outcome != IdempotencyOutcome.Claimed)
+        {
+            if (claimed.Value is not { Outcome: IdempotencyOutcome.Completed, ResponseId: { } id })
+            {
+                return Unclaimed(claimed.Value.Outcome).ToResult();
+            }
+
+            var first = await api.Response(id).Get();
+            return first.IsSuccess ? Running(first.Value, plan.Body.Stream == true, api) : first.Error.ToResult();
         }
 
         // Refused now what the run would refuse at once (an unknown model or conversation), by building the context it would send.
         var checkedFirst = await plan.CountInputTokens(api);
-        if (!checkedFirst.IsSuccess)
+        var compacted = checkedFirst.IsSuccess ? await InlineCompaction.Apply(plan, api) : checkedFirst.Error;
+        var started = compacted.IsSuccess ? await Background(plan.ResponseId, api).Start(plan.Background(api)) : compacted.Error;
+        if (key is not null)
         {
-            return checkedFirst.Error.ToResult();
+            _ = await (started.IsSuccess ? key.Complete(plan.ResponseId) : key.Release()); // a key left claimed (its grain logged why) lapses
         }
 
-        var started = await Background(plan.ResponseId, api).Start(plan.Background(api));
-        if (!started.IsSuccess)
-        {
-            return started.Error.ToResult();
-        }
-
-        // With 'stream', this request streams the events the grain's work produces, numbered as a resumed stream numbers
-        // them: a client that goes away leaves the work running and resumes with GET ?stream=true&starting_after=N.
-        return plan.Body.Stream == true
-            ? TypedResults.ServerSentEvents(ResponseEventStream.Resume(started.Value, () => api.Response(plan.ResponseId).Get(), -1, StreamPoll, api.Aborted))
-            : TypedResults.Json(plan.ToJson(started.Value), ApiJson.Options);
+        return started.IsSuccess ? Running(started.Value, plan.Body.Stream == true, api) : started.Error.ToResult();
     }
+
+    /// <summary>
+    /// A background response as its create request answers it. With 'stream', the events its grain's work produces, numbered
+    /// as a resumed stream numbers them: a client that goes away leaves the work running and resumes with GET ?stream=true&amp;starting_after=N.
+    /// </summary>
+    private static IResult Running(StoredResponse response, bool stream, ApiServices api) => stream
+        ? TypedResults.ServerSentEvents(ResponseEventStream.Resume(response, () => api.Response(response.Id).Get(), -1, StreamPoll, api.Aborted))
+        : TypedResults.Json(ResponseJson.From(response, store: true), ApiJson.Options);
 
     /// <summary><c>POST /v1/responses/{id}/cancel</c>: only a background response can be cancelled, as OpenAI says; a finished one is answered as it is.</summary>
     private static async Task<IResult> Cancel(string responseId, [AsParameters] ApiServices api)
@@ -213,6 +225,10 @@ public static class ResponsesEndpoints
         var cancelled = await Background(responseId, api).Cancel();
         return cancelled.IsSuccess ? TypedResults.Json(ResponseJson.From(cancelled.Value, store: true), ApiJson.Options) : cancelled.Error.ToResult();
     }
+
+    private static GatewayError Unclaimed(IdempotencyOutcome outcome) => outcome == IdempotencyOutcome.Mismatch
+        ? GatewayError.IdempotencyKeyReused
+        : GatewayError.Conflict("A request with this Idempotency-Key is still in progress; retry it later.", "idempotency_in_progress");
 
     private static IBackgroundResponseGrain Background(string responseId, ApiServices api) =>
         api.Grains.Reference<IBackgroundResponseGrain>(GrainKeys.For(api.Tenant, responseId));

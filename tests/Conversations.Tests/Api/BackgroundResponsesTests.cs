@@ -182,6 +182,42 @@ public sealed class BackgroundResponsesTests(GatewayFixture fixture)
         Assert.Equal(2, items.GetArrayLength()); // the turn ran once, though its first stream was left
     }
 
+    [Fact]
+    public async Task A_retried_background_create_with_an_idempotency_key_answers_the_same_response_and_runs_once()
+    {
+        using var http = fixture.Gateway.Http();
+        var conversation = (await http.PostJson("/v1/conversations", "{}")).GetProperty("id").GetString();
+        var body = $$"""{"model":"sim-small","conversation":"{{conversation}}","input":"Run me once","background":true}""";
+        var key = $"bg-{Guid.NewGuid():N}";
+
+        var first = await Create(http, body, key);
+        var retried = await Create(http, body, key);
+        var done = await Finished(first.GetProperty("id").GetString()!);
+        var afterwards = await Create(http, body, key);
+        using var otherBody = await Send(http, body.Replace("Run me once", "Something else", StringComparison.Ordinal), key);
+        var items = (await http.GetJson($"/v1/conversations/{conversation}/items?order=asc")).GetProperty("data");
+
+        Assert.Equal(first.GetProperty("id").GetString(), retried.GetProperty("id").GetString());
+        Assert.Equal(done.Id, afterwards.GetProperty("id").GetString());
+        Assert.Equal("completed", afterwards.GetProperty("status").GetString());
+        Assert.Equal(2, items.GetArrayLength()); // one run: one input and one answer
+        await otherBody.AssertOpenAIError(HttpStatusCode.UnprocessableEntity, "Idempotency-Key");
+    }
+
+    private static async Task<System.Text.Json.JsonElement> Create(HttpClient http, string body, string key)
+    {
+        using var response = await Send(http, body, key);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return System.Text.Json.JsonElement.Parse(await response.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<HttpResponseMessage> Send(HttpClient http, string body, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = JsonHttp.Body(body) };
+        request.Headers.Add("Idempotency-Key", key);
+        return await http.SendAsync(request);
+    }
+
     private static async Task<List<System.Text.Json.JsonElement>> Events(HttpClient http, string path)
     {
         using var response = await http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
