@@ -28,7 +28,8 @@ public static class ChatCompletionsEndpoints
 
     private static async Task<IResult> Create([AsParameters] ApiServices api)
     {
-        var body = await RequestBody.ReadAsync<ChatCompletionCreateJson>(api.Http.Request);
+        var read = await RequestBody.ReadAsync<ChatCompletionCreateJson>(api.Http.Request);
+        var body = read.IsSuccess ? await PromptReference.Apply(read.Value, api) : read.Error;
         if (!body.IsSuccess)
         {
             return body.Error.ToResult();

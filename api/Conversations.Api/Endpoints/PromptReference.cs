@@ -18,6 +18,56 @@ internal static class PromptReference
             return body;
         }
 
+        var rendered = await Render(prompt, api);
+        if (!rendered.IsSuccess)
+        {
+            return rendered.Error;
+        }
+
+        var instructions = (rendered.Value.Instructions, body.Instructions) switch
+        {
+            ({ } fromPrompt, { } fromRequest) => $"{fromPrompt}\n\n{fromRequest}",
+            var (fromPrompt, fromRequest) => fromPrompt ?? fromRequest,
+        };
+        return body with
+        {
+            Model = string.IsNullOrWhiteSpace(body.Model) ? rendered.Value.Model : body.Model,
+            Instructions = instructions,
+            Input = Input(rendered.Value.Input, body.Input),
+        };
+    }
+
+    /// <summary>
+    /// <c>prompt</c> on a chat completion (an extension field): the prompt's model when the request names none, its
+    /// instructions as a system message and its messages, in front of the request's messages.
+    /// </summary>
+    public static async Task<Result<ChatCompletionCreateJson>> Apply(ChatCompletionCreateJson body, ApiServices api)
+    {
+        if (body.Prompt is not { } prompt)
+        {
+            return body;
+        }
+
+        var rendered = await Render(prompt, api);
+        if (!rendered.IsSuccess)
+        {
+            return rendered.Error;
+        }
+
+        List<ChatMessageJson?> messages = [];
+        if (rendered.Value.Instructions is { } instructions)
+        {
+            messages.Add(new ChatMessageJson(Roles.System, JsonSerializer.SerializeToElement(instructions), null));
+        }
+
+        messages.AddRange(rendered.Value.Input.Select(message => new ChatMessageJson(message.Role, JsonSerializer.SerializeToElement(message.Content), null)));
+        messages.AddRange(body.Messages ?? []);
+        return body with { Model = string.IsNullOrWhiteSpace(body.Model) ? rendered.Value.Model : body.Model, Messages = messages };
+    }
+
+    /// <summary>The template rendered by its grain with the request's variables (a missing or extra one is a 400 naming it).</summary>
+    private static async Task<Result<RenderedPrompt>> Render(PromptRefJson prompt, ApiServices api)
+    {
         if (prompt.Id is null)
         {
             return GatewayError.Invalid("Missing required parameter: 'prompt.id'.", "prompt.id", "missing_required_parameter");
@@ -41,23 +91,7 @@ internal static class PromptReference
             values[name] = text;
         }
 
-        var rendered = await api.Grains.GetGrain<IPromptGrain>(GrainKeys.For(api.Tenant, prompt.Id)).Render(prompt.Version, values);
-        if (!rendered.IsSuccess)
-        {
-            return rendered.Error;
-        }
-
-        var instructions = (rendered.Value.Instructions, body.Instructions) switch
-        {
-            ({ } fromPrompt, { } fromRequest) => $"{fromPrompt}\n\n{fromRequest}",
-            var (fromPrompt, fromRequest) => fromPrompt ?? fromRequest,
-        };
-        return body with
-        {
-            Model = string.IsNullOrWhiteSpace(body.Model) ? rendered.Value.Model : body.Model,
-            Instructions = instructions,
-            Input = Input(rendered.Value.Input, body.Input),
-        };
+        return await api.Grains.GetGrain<IPromptGrain>(GrainKeys.For(api.Tenant, prompt.Id)).Render(prompt.Version, values);
     }
 
     private static string? Text(JsonElement value) => value.ValueKind switch

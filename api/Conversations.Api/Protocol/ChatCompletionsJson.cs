@@ -16,7 +16,8 @@ public sealed record ChatCompletionCreateJson(
     JsonElement? Tools,
     JsonElement? ToolChoice = null,
     bool? ParallelToolCalls = null,
-    JsonElement? ResponseFormat = null);
+    JsonElement? ResponseFormat = null,
+    PromptRefJson? Prompt = null);
 
 public sealed record ChatMessageJson(string? Role, JsonElement? Content, string? Name, List<ChatToolCallJson?>? ToolCalls = null, string? ToolCallId = null);
 

@@ -72,6 +72,33 @@ public sealed class PromptLibraryTests : UpstreamGatewayTest
         await undeclared.AssertOpenAIError(HttpStatusCode.BadRequest, "instructions");
     }
 
+    [Fact]
+    public async Task A_chat_completion_renders_a_prompt_in_front_of_its_messages()
+    {
+        using var http = Gateway.Http(GatewayFactory.OtherTenantKey);
+        var id = (await http.PostJson($"/v1/admin/tenants/{Tenant}/prompts", """
+            {"model":"remote","instructions":"You answer for {{company}}.","input":[{"role":"user","content":"Order {{order}} is late."}],
+             "variables":{"company":"string","order":"string"}}
+            """)).GetProperty("id").GetString()!;
+
+        var completion = await http.PostJson("/v1/chat/completions", JsonSerializer.Serialize(new
+        {
+            prompt = new { id, variables = new { company = "Acme", order = "{{x}}" } },
+            messages = new[] { new { role = "user", content = "Where is it?" } },
+        }));
+        var sent = (await Upstream.ReceivedRequests())[^1].GetProperty("messages");
+        using var missing = await http.PostAsync("/v1/chat/completions", JsonHttp.Body(JsonSerializer.Serialize(new
+        {
+            prompt = new { id, variables = new { company = "Acme" } },
+            messages = new[] { new { role = "user", content = "hi" } },
+        })));
+
+        Assert.Equal("chat.completion", completion.GetProperty("object").GetString());
+        Assert.Equal(["system", "user", "user"], sent.EnumerateArray().Select(m => m.GetProperty("role").GetString()));
+        Assert.Equal(["You answer for Acme.", "Order {{x}} is late.", "Where is it?"], sent.EnumerateArray().Select(m => m.GetProperty("content").GetString()));
+        await missing.AssertOpenAIError(HttpStatusCode.BadRequest, "prompt.variables.order");
+    }
+
     /// <summary>Creates a response from the prompt and answers the texts of the messages the upstream received for it.</summary>
     private async Task<List<string>> Render(HttpClient http, string id, string? version, string input)
     {

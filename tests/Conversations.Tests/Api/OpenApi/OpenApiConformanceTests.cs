@@ -50,8 +50,12 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
         var queued = await http.PostJson("/v1/responses", """{"model":"sim-small","input":"Hello [sim:hang]","background":true}""");
         var compacted = await http.PostJson("/v1/responses/compact", """{"model":"sim-small","input":[{"role":"user","content":"My name is Ada."}]}""");
         var cancelled = await http.PostJson($"/v1/responses/{queued.GetProperty("id").GetString()}/cancel", "{}");
+        var compactInLine = $$"""{"model":"sim-small","input":"{{string.Concat(Enumerable.Repeat("My name is Ada and I live in Lisbon. ", 150))}}","context_management":[{"type":"compaction","compact_threshold":1000}]""";
+        var inLine = await http.PostJson("/v1/responses", compactInLine + "}");
+        var inLineEvents = await Stream(http, "/v1/responses", compactInLine + ",\"stream\":true}");
 
-        AssertValid(Document.AnswerSchema("post", "/responses"), plain, call, incomplete);
+        AssertValid(Document.AnswerSchema("post", "/responses"), plain, call, incomplete, inLine);
+        Assert.Equal("compaction", inLine.GetProperty("output")[0].GetProperty("type").GetString());
         AssertValid(Document.AnswerSchema("get", "/responses/{response_id}"), fetched);
         AssertValid(Document.AnswerSchema("get", "/responses/{response_id}/input_items"), inputItems);
         AssertValid(Document.AnswerSchema("post", "/responses/input_tokens"), counted);
@@ -60,7 +64,7 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
         AssertValid(Document.AnswerSchema("post", "/responses/{response_id}/cancel"), cancelled);
         Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
         Assert.Equal("incomplete", incomplete.GetProperty("status").GetString());
-        var all = (List<JsonElement>)[.. events, .. callEvents, .. failedEvents];
+        var all = (List<JsonElement>)[.. events, .. callEvents, .. failedEvents, .. inLineEvents];
         foreach (var streamed in all)
         {
             AssertValid(Document.EventSchema(streamed.GetProperty("type").GetString()!), streamed);
