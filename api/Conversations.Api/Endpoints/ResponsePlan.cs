@@ -45,8 +45,17 @@ internal sealed class ResponsePlan
 
     public List<ConversationItem> Input { get; }
 
-    /// <summary>Items of the <c>previous_response_id</c> chain, oldest first (empty otherwise).</summary>
+    /// <summary>Items of the <c>previous_response_id</c> chain, oldest first (empty otherwise), as the model is given them.</summary>
     public List<NewItem> History { get; }
+
+    /// <summary>The request's <c>mcp</c> tools, whose calls the gateway makes (<see cref="Mcp.HostedMcpLoop"/>).</summary>
+    public IReadOnlyList<Mcp.HostedMcpServer> HostedMcp { get; private init; } = [];
+
+    /// <summary>The outputs of the <c>previous_response_id</c> chain as stored (a tool list found there is reused).</summary>
+    private IReadOnlyList<ConversationItem> ChainOutput { get; init; } = [];
+
+    /// <summary>The running tool loop of a response with <see cref="HostedMcp"/> tools, once started.</summary>
+    public Mcp.HostedMcpLoop? McpLoop { get; private set; }
 
     public DateTimeOffset CreatedAt { get; }
 
@@ -99,11 +108,17 @@ internal sealed class ResponsePlan
             return invalid;
         }
 
-        var tools = ToolCalls.Read(body.Tools, body.ToolChoice, nested: false);
+        var hosted = new List<Mcp.HostedMcpServer>();
+        var tools = ToolCalls.Read(body.Tools, body.ToolChoice, nested: false, hosted);
         var format = OutputFormats.Read(body.Text?.Format, "text.format", nested: false);
         if (!tools.IsSuccess || !format.IsSuccess)
         {
             return tools.Error ?? format.Error!;
+        }
+
+        if (hosted.Count > 0 && conversationId.Value is not null)
+        {
+            return GatewayError.Invalid("Tools of type 'mcp' cannot be used with 'conversation' yet; chain responses with 'previous_response_id'.", "tools", "unsupported_value");
         }
 
         var policy = body.ContextPolicy?.ToPolicy("context_policy") ?? new Context.ContextPolicy();
@@ -150,6 +165,7 @@ internal sealed class ResponsePlan
         }
 
         var history = new List<NewItem>();
+        List<ConversationItem> chainOutput = [];
         if (body.PreviousResponseId is { } previous)
         {
             var chain = await ResponsesEndpoints.LoadChain(previous, api);
@@ -158,7 +174,8 @@ internal sealed class ResponsePlan
                 return chain.Error;
             }
 
-            history.AddRange(chain.Value.SelectMany(r => r.Input.Concat(r.Output)).Select(item => item.ToNew()));
+            history.AddRange(Conversations.Mcp.McpItem.ForModel(chain.Value.SelectMany(r => r.Input.Concat(r.Output))));
+            chainOutput.AddRange(chain.Value.SelectMany(r => r.Output));
         }
 
         var now = api.Clock.GetUtcNow();
@@ -177,13 +194,19 @@ internal sealed class ResponsePlan
         }
 
         return new ResponsePlan(body, body.Model, conversationId.Value, items, history, now, idempotency,
-            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value, format.Value, endUser.Value);
+            policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value, format.Value, endUser.Value)
+        {
+            HostedMcp = hosted,
+            ChainOutput = chainOutput,
+        };
     }
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
     public IAsyncEnumerable<CompletionChunk> Start(ApiServices api) => ConversationId is { } conversation
         ? api.Conversation(conversation).RunTurn(Turn(api), api.Aborted)
-        : api.Inference.Complete(Stateless(api), api.Aborted);
+        : HostedMcp.Count > 0
+            ? (McpLoop = new Mcp.HostedMcpLoop(HostedMcp, ChainOutput, ResponseId, OutputItemId, api)).Run(Stateless(api), api.Aborted)
+            : api.Inference.Complete(Stateless(api), api.Aborted);
 
     /// <summary>The prompt tokens the model call would send (<c>POST /v1/responses/input_tokens</c>), its context built as <see cref="Start"/> builds it.</summary>
     public Task<Result<int>> CountInputTokens(ApiServices api) => ConversationId is { } conversation

@@ -162,6 +162,8 @@ public static class ResponsesEndpoints
     {
         var refused = plan.Body.Store == false
                 ? GatewayError.Invalid("'background' requires 'store': a background response is stored to be polled.", "store", "invalid_value")
+                : plan.HostedMcp.Count > 0
+                    ? GatewayError.Invalid("Tools of type 'mcp' cannot be used with 'background' yet.", "tools", "unsupported_value")
                 : idempotency is not null
                     ? GatewayError.Invalid("Idempotency-Key cannot be used with 'background' yet.", "Idempotency-Key", "unsupported_parameter")
                     : null;

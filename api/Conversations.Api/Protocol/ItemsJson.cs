@@ -19,10 +19,13 @@ public sealed record InputItemJson(
 [JsonDerivedType(typeof(MessageItemJson), ItemKinds.Message)]
 [JsonDerivedType(typeof(FunctionCallItemJson), ItemKinds.FunctionCall)]
 [JsonDerivedType(typeof(FunctionCallOutputItemJson), ItemKinds.FunctionCallOutput)]
+[JsonDerivedType(typeof(McpListToolsItemJson), Conversations.Mcp.McpItem.ListTools)]
+[JsonDerivedType(typeof(McpCallItemJson), Conversations.Mcp.McpItem.Call)]
 public abstract record ItemJson(string Id, string Status)
 {
     public static ItemJson From(ConversationItem item) =>
-        item.Call is { } call ? new FunctionCallItemJson(item.Id, "completed", call.CallId, call.Name, call.Arguments)
+        item.Mcp is { } mcp ? McpItemJson.From(item.Id, mcp)
+        : item.Call is { } call ? new FunctionCallItemJson(item.Id, "completed", call.CallId, call.Name, call.Arguments)
         : item.CallId is { } callId ? new FunctionCallOutputItemJson(item.Id, "completed", callId, item.Text)
         : new MessageItemJson(item.Id, "completed", item.Role,
             [item.Role == Roles.Assistant ? TextPartJson.Output(item.Text) : TextPartJson.Input(item.Text), .. (item.Parts ?? []).Select(MediaPartJson.From)]);

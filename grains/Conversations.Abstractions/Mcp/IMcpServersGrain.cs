@@ -32,4 +32,10 @@ public interface IMcpUpstreamGrain : IGrainWithStringKey
 
     /// <summary>Calls the upstream tool <paramref name="tool"/> with <paramref name="argumentsJson"/> (a JSON object, or null): MCP's JSON of the result.</summary>
     Task<Result<string>> CallTool(string label, string tool, string? argumentsJson);
+
+    /// <summary>As <see cref="ListTools"/>, for a server a request names by URL: a 400 naming <c>server_url</c> when its address is inside the network.</summary>
+    Task<Result<IReadOnlyList<string>>> ListToolsAt(McpServerTarget server);
+
+    /// <summary>As <see cref="CallTool"/>, for a server a request names by URL.</summary>
+    Task<Result<string>> CallToolAt(McpServerTarget server, string tool, string? argumentsJson);
 }
