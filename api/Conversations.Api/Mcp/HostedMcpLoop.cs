@@ -181,7 +181,9 @@ internal sealed class HostedMcpLoop(
         try
         {
             var result = await calls.Run(made.Name, async () => UpstreamTools.Answer(
-                server.Target is { } target ? await upstream.CallToolAt(target, tool, made.Arguments) : await upstream.CallTool(server.Label, tool, made.Arguments), made.Name));
+                server.Target is { } target
+                    ? await upstream.CallToolAt(target, tool, made.Arguments, api.Caller.Guardrails)
+                    : await upstream.CallTool(server.Label, tool, made.Arguments, api.Caller.Guardrails), made.Name));
             var text = string.Join("\n", result.Content.OfType<TextContentBlock>().Select(block => block.Text));
             (output, error) = result.IsError is true ? ((string?)null, text) : (text, (string?)null);
         }

@@ -55,7 +55,7 @@ public sealed partial class UpstreamTools(Caller caller, IGrainFactory grains, M
         return await calls.Run(name, async () =>
         {
             var arguments = request.Params!.Arguments is { } given ? JsonSerializer.Serialize(given, McpJsonUtilities.DefaultOptions) : null;
-            return Answer(await grains.GetGrain<IMcpUpstreamGrain>(caller.Tenant).CallTool(target.Label, target.Tool, arguments), name);
+            return Answer(await grains.GetGrain<IMcpUpstreamGrain>(caller.Tenant).CallTool(target.Label, target.Tool, arguments, caller.Guardrails), name);
         });
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Conversations.Guardrails;
 using Conversations.Mcp;
 using Conversations.Providers;
 using Microsoft.Extensions.Logging;
@@ -30,23 +31,23 @@ public sealed partial class McpUpstreamGrain(
     public async Task<Result<IReadOnlyList<string>>> ListTools(string label) =>
         await Registered(label) is var server && server.IsSuccess ? await Upstream(server.Value, null, ListWork) : server.Error;
 
-    public async Task<Result<string>> CallTool(string label, string tool, string? argumentsJson) =>
-        await Registered(label) is var server && server.IsSuccess ? await Upstream(server.Value, null, CallWork(tool, argumentsJson)) : server.Error;
+    public async Task<Result<string>> CallTool(string label, string tool, string? argumentsJson, GuardrailPolicy? guardrails) =>
+        await Registered(label) is var server && server.IsSuccess ? await Upstream(server.Value, null, CallWork(tool, argumentsJson, guardrails)) : server.Error;
 
     public async Task<Result<IReadOnlyList<string>>> ListToolsAt(McpServerTarget server) =>
         await Target(server) is var target && target.IsSuccess ? await Upstream(target.Value, server.Headers, ListWork) : target.Error;
 
-    public async Task<Result<string>> CallToolAt(McpServerTarget server, string tool, string? argumentsJson) =>
-        await Target(server) is var target && target.IsSuccess ? await Upstream(target.Value, server.Headers, CallWork(tool, argumentsJson)) : target.Error;
+    public async Task<Result<string>> CallToolAt(McpServerTarget server, string tool, string? argumentsJson, GuardrailPolicy? guardrails) =>
+        await Target(server) is var target && target.IsSuccess ? await Upstream(target.Value, server.Headers, CallWork(tool, argumentsJson, guardrails)) : target.Error;
 
     private static async Task<IReadOnlyList<string>> ListWork(McpClient client, CancellationToken cancellation) =>
         [.. (await client.ListToolsAsync(cancellationToken: cancellation)).Select(tool => JsonSerializer.Serialize(tool.ProtocolTool, McpJsonUtilities.DefaultOptions))];
 
-    private static Func<McpClient, CancellationToken, Task<string>> CallWork(string tool, string? argumentsJson) => async (client, cancellation) =>
+    private Func<McpClient, CancellationToken, Task<string>> CallWork(string tool, string? argumentsJson, GuardrailPolicy? guardrails) => async (client, cancellation) =>
     {
         var arguments = argumentsJson is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(argumentsJson);
         var result = await client.CallToolAsync(new CallToolRequestParams { Name = tool, Arguments = arguments }, cancellation);
-        return JsonSerializer.Serialize(result, McpJsonUtilities.DefaultOptions);
+        return JsonSerializer.Serialize(ToolAnswerScreen.Run(result, guardrails, Tenant), McpJsonUtilities.DefaultOptions);
     };
 
     /// <summary>The tenant's registration of <paramref name="label"/>, its credential checked again.</summary>
