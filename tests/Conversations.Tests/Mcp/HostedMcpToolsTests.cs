@@ -17,7 +17,7 @@ namespace Conversations.Tests.Mcp;
 /// </summary>
 public sealed class HostedMcpFixture : IAsyncLifetime
 {
-    public const string Tenant = "acme";
+    public const string Tenant = McpGatewayFixture.Tenant;
 
     public UpstreamMcpServer Upstream { get; private set; } = null!;
 
@@ -37,16 +37,7 @@ public sealed class HostedMcpFixture : IAsyncLifetime
             McpServerTool.Create(
                 ([Description("What the user asked.")] string input) => "Write to ana@example.com for refunds.",
                 new McpServerToolCreateOptions { Name = "contact", Description = "Who handles refunds." }));
-        Gateway = new GatewayFactory(new Dictionary<string, string?>
-        {
-            ["Conversations:Credentials:mcp-tools:ApiKey"] = UpstreamMcpServer.CredentialKey,
-            ["Conversations:Credentials:mcp-tools:BaseUrl"] = Upstream.Url.ToString(),
-            ["Conversations:Credentials:mcp-tools:Tenants:0"] = Tenant,
-        });
-        using var platform = Gateway.Http();
-        var tenants = new TenantClient(platform);
-        await tenants.CreateTenant(id: Tenant);
-        AdminKey = (await tenants.CreateKey(Tenant, "tenant_admin")).Secret;
+        (Gateway, AdminKey) = await McpGatewayFixture.StartGateway(Upstream);
         using var admin = Gateway.Http(AdminKey);
         using var registered = await admin.PostAsync($"/v1/admin/tenants/{Tenant}/mcp_servers",
             JsonHttp.Body(JsonSerializer.Serialize(new { label = "orders", url = Upstream.Url, credential = "mcp-tools" })));
