@@ -8,7 +8,8 @@ namespace Conversations;
 /// a message (a role and its text); a function call the model made (<see cref="Call"/> set, role
 /// assistant, no text); and a function call's output (role <see cref="Roles.Tool"/>, <see cref="CallId"/>
 /// naming the call it answers, the output as text). A message may also hold <see cref="Parts"/> beyond its text (images,
-/// files, audio), kept as references to its tenant's media store. Serializer ids keep stored state readable across versions.
+/// files, audio), kept as references to its tenant's media store. A response's output may also hold what a hosted MCP tool
+/// did (<see cref="Mcp"/>: <c>mcp_list_tools</c>, <c>mcp_call</c>). Serializer ids keep stored state readable across versions.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.Item")]
 public sealed record ConversationItem(
@@ -20,9 +21,10 @@ public sealed record ConversationItem(
     [property: Id(5)] string? ResponseId = null,
     [property: Id(6)] FunctionCall? Call = null,
     [property: Id(7)] string? CallId = null,
-    [property: Id(8)] IReadOnlyList<ContentPart>? Parts = null)
+    [property: Id(8)] IReadOnlyList<ContentPart>? Parts = null,
+    [property: Id(9)] Conversations.Mcp.McpItem? Mcp = null)
 {
-    /// <summary>The item without its id and bookkeeping, as a model call takes it.</summary>
+    /// <summary>The item without its id and bookkeeping, as a model call takes it (a hosted MCP item: <see cref="Conversations.Mcp.McpItem.ForModel"/>).</summary>
     public NewItem ToNew() => new(Role, Text, Call, CallId, Parts);
 
     /// <summary>What the tokenizer counts for this item: its text, or a call's name and arguments.</summary>

@@ -33,15 +33,28 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                 }
             }
 
+            var announced = new HashSet<string>(StringComparer.Ordinal); // hosted MCP items, written as each finishes
+            var messageIndex = firstIndex;
             for (var chunk = first; ; chunk = await reader.NextAsync())
             {
+                foreach (var finished in plan.McpLoop?.TakeFinished() ?? [])
+                {
+                    foreach (var item in _events.Of(finished, firstIndex + announced.Count, announce: true))
+                    {
+                        yield return item;
+                    }
+
+                    announced.Add(finished.Id);
+                }
+
                 if (chunk is DeltaChunk { Text: var delta })
                 {
                     if (!messageStarted)
                     {
                         // The message is announced with its first text: a model that only calls functions writes none.
                         messageStarted = true;
-                        foreach (var started in _events.MessageStarted(itemId, firstIndex))
+                        messageIndex = firstIndex + announced.Count;
+                        foreach (var started in _events.MessageStarted(itemId, messageIndex))
                         {
                             yield return started;
                         }
@@ -49,7 +62,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
 
                     yield return Event("response.output_text.delta", new
                     {
-                        item_id = itemId, output_index = firstIndex, content_index = ContentIndex, delta, logprobs = Array.Empty<object>(),
+                        item_id = itemId, output_index = messageIndex, content_index = ContentIndex, delta, logprobs = Array.Empty<object>(),
                     });
                     continue;
                 }
@@ -71,6 +84,11 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                 for (var index = firstIndex; index < stored.Value.Output.Count; index++)
                 {
                     var output = stored.Value.Output[index];
+                    if (announced.Contains(output.Id))
+                    {
+                        continue;
+                    }
+
                     foreach (var item in _events.Of(output, index, announce: !messageStarted))
                     {
                         yield return item;
@@ -207,7 +225,9 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
 
         public IEnumerable<SseItem<string>> Of(ConversationItem output, int index, bool announce) =>
             Ids.IsCompaction(output.Id) ? CompactionEvents(output, index)
-            : output.Call is { } call ? CallEvents(output, call, index) : MessageEvents(output, index, announce);
+            : output.Mcp is { } mcp ? McpEvents(output, mcp, index)
+            : output.Call is { } call ? CallEvents(output, call, index)
+            : MessageEvents(output, index, announce);
 
         /// <summary>A compaction item is made whole: added and done at once.</summary>
         private IEnumerable<SseItem<string>> CompactionEvents(ConversationItem output, int index)
@@ -260,6 +280,32 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
             });
             yield return Event("response.function_call_arguments.delta", new { item_id = output.Id, output_index = index, delta = call.Arguments });
             yield return Event("response.function_call_arguments.done", new { item_id = output.Id, output_index = index, name = call.Name, arguments = call.Arguments });
+            yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
+        }
+
+        /// <summary>
+        /// A hosted MCP item's events, as OpenAI names them, written once the item is complete: a tool list's
+        /// (<c>response.mcp_list_tools.*</c>), or a call's (<c>response.mcp_call.*</c>, its arguments as one delta).
+        /// </summary>
+        private IEnumerable<SseItem<string>> McpEvents(ConversationItem output, Conversations.Mcp.McpItem mcp, int index)
+        {
+            var listing = mcp.Type == Conversations.Mcp.McpItem.ListTools;
+            var kind = listing ? "response.mcp_list_tools" : "response.mcp_call";
+            yield return Event("response.output_item.added", new
+            {
+                output_index = index,
+                item = listing
+                    ? (ItemJson)new McpListToolsItemJson(output.Id, "in_progress", mcp.ServerLabel, [], null)
+                    : new McpCallItemJson(output.Id, "in_progress", mcp.ServerLabel, mcp.Name ?? string.Empty, string.Empty, null, null),
+            });
+            yield return Event(kind + ".in_progress", new { item_id = output.Id, output_index = index });
+            if (!listing)
+            {
+                yield return Event("response.mcp_call_arguments.delta", new { item_id = output.Id, output_index = index, delta = mcp.Arguments ?? "{}" });
+                yield return Event("response.mcp_call_arguments.done", new { item_id = output.Id, output_index = index, arguments = mcp.Arguments ?? "{}" });
+            }
+
+            yield return Event(kind + (mcp.Error is null ? ".completed" : ".failed"), new { item_id = output.Id, output_index = index });
             yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
         }
     }

@@ -46,8 +46,17 @@ internal sealed class ResponsePlan
 
     public List<ConversationItem> Input { get; }
 
-    /// <summary>Items of the <c>previous_response_id</c> chain, oldest first (empty otherwise).</summary>
+    /// <summary>Items of the <c>previous_response_id</c> chain, oldest first (empty otherwise), as the model is given them.</summary>
     public List<NewItem> History { get; }
+
+    /// <summary>The request's <c>mcp</c> tools, whose calls the gateway makes (<see cref="Mcp.HostedMcpLoop"/>).</summary>
+    public IReadOnlyList<Mcp.HostedMcpServer> HostedMcp { get; private init; } = [];
+
+    /// <summary>The outputs of the <c>previous_response_id</c> chain as stored (a tool list found there is reused).</summary>
+    private IReadOnlyList<ConversationItem> ChainOutput { get; init; } = [];
+
+    /// <summary>The running tool loop of a response with <see cref="HostedMcp"/> tools, once started.</summary>
+    public Mcp.HostedMcpLoop? McpLoop { get; private set; }
 
     public DateTimeOffset CreatedAt { get; }
 
@@ -106,7 +115,8 @@ internal sealed class ResponsePlan
             return invalid;
         }
 
-        var tools = ToolCalls.Read(body.Tools, body.ToolChoice, nested: false);
+        var hosted = new List<Mcp.HostedMcpServer>();
+        var tools = ToolCalls.Read(body.Tools, body.ToolChoice, nested: false, hosted);
         var format = OutputFormats.Read(body.Text?.Format, "text.format", nested: false);
         if (!tools.IsSuccess || !format.IsSuccess)
         {
@@ -120,6 +130,11 @@ internal sealed class ResponsePlan
             return compaction.Error ?? GatewayError.Invalid(
                 "'context_management' applies to responses without a 'conversation'; a conversation's context is compacted by its rolling summary ('context_policy.summarizer').",
                 "context_management", "invalid_value");
+        }
+
+        if (hosted.Count > 0 && conversationId.Value is not null)
+        {
+            return GatewayError.Invalid("Tools of type 'mcp' cannot be used with 'conversation' yet; chain responses with 'previous_response_id'.", "tools", "unsupported_value");
         }
 
         var policy = body.ContextPolicy?.ToPolicy("context_policy") ?? new Context.ContextPolicy();
@@ -166,6 +181,7 @@ internal sealed class ResponsePlan
         }
 
         var history = new List<NewItem>();
+        List<ConversationItem> chainOutput = [];
         if (body.PreviousResponseId is { } previous)
         {
             var chain = await ResponsesEndpoints.LoadChain(previous, api);
@@ -174,7 +190,8 @@ internal sealed class ResponsePlan
                 return chain.Error;
             }
 
-            history.AddRange(chain.Value.SelectMany(r => r.Input.Concat(r.Output)).Select(item => item.ToNew()));
+            history.AddRange(Conversations.Mcp.McpItem.ForModel(chain.Value.SelectMany(r => r.Input.Concat(r.Output))));
+            chainOutput.AddRange(chain.Value.SelectMany(r => r.Output));
         }
 
         var now = api.Clock.GetUtcNow();
@@ -196,13 +213,17 @@ internal sealed class ResponsePlan
             policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value, format.Value, endUser.Value)
         {
             CompactThreshold = compaction.Value,
+            HostedMcp = hosted,
+            ChainOutput = chainOutput,
         };
     }
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
     public IAsyncEnumerable<CompletionChunk> Start(ApiServices api) => ConversationId is { } conversation
         ? api.Conversation(conversation).RunTurn(Turn(api), api.Aborted)
-        : api.Inference.Complete(Stateless(api), api.Aborted);
+        : HostedMcp.Count > 0
+            ? (McpLoop = new Mcp.HostedMcpLoop(HostedMcp, ChainOutput, ResponseId, OutputItemId, api)).Run(Stateless(api), api.Aborted)
+            : api.Inference.Complete(Stateless(api), api.Aborted);
 
     /// <summary>The prompt tokens the model call would send (<c>POST /v1/responses/input_tokens</c>), its context built as <see cref="Start"/> builds it.</summary>
     public Task<Result<int>> CountInputTokens(ApiServices api) => ConversationId is { } conversation

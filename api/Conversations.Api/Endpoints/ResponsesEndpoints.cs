@@ -164,9 +164,14 @@ public static class ResponsesEndpoints
     /// </summary>
     private static async Task<IResult> StartInBackground(ResponsePlan plan, Idempotency? idempotency, ApiServices api)
     {
-        if (plan.Body.Store == false)
+        var refused = plan.Body.Store == false
+                ? GatewayError.Invalid("'background' requires 'store': a background response is stored to be polled.", "store", "invalid_value")
+                : plan.HostedMcp.Count > 0
+                    ? GatewayError.Invalid("Tools of type 'mcp' cannot be used with 'background' yet.", "tools", "unsupported_value")
+                    : null;
+        if (refused is not null)
         {
-            return GatewayError.Invalid("'background' requires 'store': a background response is stored to be polled.", "store", "invalid_value").ToResult();
+            return refused.ToResult();
         }
 
         // With an Idempotency-Key (conversation or not), the key names the run: a retry answers the response it started, and starts none.

@@ -55,17 +55,19 @@ public sealed partial class UpstreamTools(Caller caller, IGrainFactory grains, M
         return await calls.Run(name, async () =>
         {
             var arguments = request.Params!.Arguments is { } given ? JsonSerializer.Serialize(given, McpJsonUtilities.DefaultOptions) : null;
-            var called = await grains.GetGrain<IMcpUpstreamGrain>(caller.Tenant).CallTool(target.Label, target.Tool, arguments);
-            return called.IsSuccess
-                ? JsonSerializer.Deserialize<CallToolResult>(called.Value, McpJsonUtilities.DefaultOptions)!
-                : throw (called.Error.Status switch
-                {
-                    404 => Unknown(name), // no server with that label
-                    400 => new McpProtocolException(called.Error.Message, McpErrorCode.InvalidParams),
-                    _ => new McpException(called.Error.Message),
-                });
+            return Answer(await grains.GetGrain<IMcpUpstreamGrain>(caller.Tenant).CallTool(target.Label, target.Tool, arguments, caller.Guardrails), name);
         });
     }
+
+    /// <summary>An upstream's answer as MCP's result, or its refusal as the exception the SDK turns into the right error.</summary>
+    public static CallToolResult Answer(Result<string> called, string name) => called.IsSuccess
+        ? JsonSerializer.Deserialize<CallToolResult>(called.Value, McpJsonUtilities.DefaultOptions)!
+        : throw (called.Error.Status switch
+        {
+            404 => Unknown(name), // no server with that label
+            400 => new McpProtocolException(called.Error.Message, McpErrorCode.InvalidParams),
+            _ => new McpException(called.Error.Message),
+        });
 
     /// <summary>What the SDK answers for a tool it does not have, so that a tool held back looks like one that does not exist.</summary>
     private static McpProtocolException Unknown(string name) => new($"Unknown tool: '{name}'", McpErrorCode.InvalidParams);

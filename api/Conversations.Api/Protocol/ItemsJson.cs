@@ -20,10 +20,13 @@ public sealed record InputItemJson(
 [JsonDerivedType(typeof(FunctionCallItemJson), ItemKinds.FunctionCall)]
 [JsonDerivedType(typeof(FunctionCallOutputItemJson), ItemKinds.FunctionCallOutput)]
 [JsonDerivedType(typeof(CompactionItemJson), CompactionItemJson.Kind)]
+[JsonDerivedType(typeof(McpListToolsItemJson), Conversations.Mcp.McpItem.ListTools)]
+[JsonDerivedType(typeof(McpCallItemJson), Conversations.Mcp.McpItem.Call)]
 public abstract record ItemJson(string Id, string Status)
 {
     public static ItemJson From(ConversationItem item) =>
         Ids.IsCompaction(item.Id) ? CompactionItemJson.OfStored(item)
+        : item.Mcp is { } mcp ? McpItemJson.From(item.Id, mcp)
         : item.Call is { } call ? new FunctionCallItemJson(item.Id, "completed", call.CallId, call.Name, call.Arguments)
         : item.CallId is { } callId ? new FunctionCallOutputItemJson(item.Id, "completed", callId, item.Text)
         : new MessageItemJson(item.Id, "completed", item.Role,

@@ -5,14 +5,17 @@ namespace Conversations.Api;
 
 /// <summary>
 /// Reads function tools, <c>tool_choice</c> and function calls as the two OpenAI APIs send them: Chat
-/// Completions nests a tool's fields under <c>function</c>, the Responses API does not. Only function
-/// tools are supported; hosted tools (web search, file search, …) are refused by type.
+/// Completions nests a tool's fields under <c>function</c>, the Responses API does not. Function tools are
+/// supported, and in the Responses API <c>mcp</c> tools (<see cref="Mcp.HostedMcpServer"/>); other hosted tools
+/// (web search, file search, …) are refused by type.
 /// </summary>
 public static partial class ToolCalls
 {
     public const int MaxTools = 128;
 
-    public static Result<(List<ToolDefinition>? Tools, ToolChoice? Choice)> Read(JsonElement? tools, JsonElement? choice, bool nested)
+    /// <param name="hosted">When given (the Responses API), tools of type <c>mcp</c> are added to it instead of being refused.</param>
+    public static Result<(List<ToolDefinition>? Tools, ToolChoice? Choice)> Read(
+        JsonElement? tools, JsonElement? choice, bool nested, List<Mcp.HostedMcpServer>? hosted = null)
     {
         var definitions = new List<ToolDefinition>();
         if (tools is { ValueKind: not JsonValueKind.Null } array)
@@ -30,6 +33,20 @@ public static partial class ToolCalls
             var index = 0;
             foreach (var tool in array.EnumerateArray())
             {
+                if (hosted is not null && tool.ValueKind == JsonValueKind.Object && String(tool, "type") == Mcp.HostedMcpServer.Type)
+                {
+                    var server = Mcp.HostedMcpServer.Read(tool, $"tools[{index}]");
+                    if (!server.IsSuccess || hosted.Exists(h => h.Label == server.Value.Label))
+                    {
+                        return server.Error ?? GatewayError.Invalid(
+                            $"Invalid 'tools[{index}].server_label': the MCP server '{server.Value!.Label}' is given twice.", $"tools[{index}].server_label", "invalid_value");
+                    }
+
+                    hosted.Add(server.Value);
+                    index++;
+                    continue;
+                }
+
                 var read = ReadTool(tool, $"tools[{index++}]", nested);
                 if (!read.IsSuccess)
                 {
@@ -45,7 +62,7 @@ public static partial class ToolCalls
             }
         }
 
-        var toolChoice = ReadChoice(choice, nested, definitions);
+        var toolChoice = ReadChoice(choice, nested, definitions, hosted is { Count: > 0 });
         if (!toolChoice.IsSuccess)
         {
             return toolChoice.Error;
@@ -141,14 +158,14 @@ public static partial class ToolCalls
         return new ToolDefinition(name!, String(function, "description"), parameters, strict);
     }
 
-    private static Result<ToolChoice?> ReadChoice(JsonElement? choice, bool nested, List<ToolDefinition> tools)
+    private static Result<ToolChoice?> ReadChoice(JsonElement? choice, bool nested, List<ToolDefinition> tools, bool hostedTools)
     {
         switch (choice)
         {
             case null or { ValueKind: JsonValueKind.Null }:
                 return (ToolChoice?)null;
             case { ValueKind: JsonValueKind.String } mode when mode.GetString() is ToolChoice.Auto or ToolChoice.None or ToolChoice.Required:
-                return mode.GetString() != ToolChoice.None && tools.Count == 0
+                return mode.GetString() != ToolChoice.None && tools.Count == 0 && !hostedTools
                     ? GatewayError.Invalid("Invalid 'tool_choice': no tools were given.", "tool_choice", "invalid_value")
                     : new ToolChoice(mode.GetString()!);
             case { ValueKind: JsonValueKind.Object } named when String(named, "type") == "function":

@@ -30,6 +30,15 @@ public interface IMcpUpstreamGrain : IGrainWithStringKey
     /// <summary>The tools of the server registered as <paramref name="label"/>, each as MCP's JSON of a tool, under its upstream name.</summary>
     Task<Result<IReadOnlyList<string>>> ListTools(string label);
 
-    /// <summary>Calls the upstream tool <paramref name="tool"/> with <paramref name="argumentsJson"/> (a JSON object, or null): MCP's JSON of the result.</summary>
-    Task<Result<string>> CallTool(string label, string tool, string? argumentsJson);
+    /// <summary>
+    /// Calls the upstream tool <paramref name="tool"/> with <paramref name="argumentsJson"/> (a JSON object, or null): MCP's JSON
+    /// of the result, its text screened under <paramref name="guardrails"/> (the caller's) as a tool output is.
+    /// </summary>
+    Task<Result<string>> CallTool(string label, string tool, string? argumentsJson, Guardrails.GuardrailPolicy? guardrails);
+
+    /// <summary>As <see cref="ListTools"/>, for a server a request names by URL: a 400 naming <c>server_url</c> when its address is inside the network.</summary>
+    Task<Result<IReadOnlyList<string>>> ListToolsAt(McpServerTarget server);
+
+    /// <summary>As <see cref="CallTool"/>, for a server a request names by URL.</summary>
+    Task<Result<string>> CallToolAt(McpServerTarget server, string tool, string? argumentsJson, Guardrails.GuardrailPolicy? guardrails);
 }

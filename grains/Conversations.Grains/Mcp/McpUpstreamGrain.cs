@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Conversations.Guardrails;
 using Conversations.Mcp;
 using Conversations.Providers;
 using Microsoft.Extensions.Logging;
@@ -27,34 +28,53 @@ public sealed partial class McpUpstreamGrain(
 
     private string Tenant => this.GetPrimaryKeyString();
 
-    public Task<Result<IReadOnlyList<string>>> ListTools(string label) => Upstream<IReadOnlyList<string>>(label, async (client, cancellation) =>
-        [.. (await client.ListToolsAsync(cancellationToken: cancellation)).Select(tool => JsonSerializer.Serialize(tool.ProtocolTool, McpJsonUtilities.DefaultOptions))]);
+    public async Task<Result<IReadOnlyList<string>>> ListTools(string label) =>
+        await Registered(label) is var server && server.IsSuccess ? await Upstream(server.Value, null, ListWork) : server.Error;
 
-    public Task<Result<string>> CallTool(string label, string tool, string? argumentsJson) => Upstream(label, async (client, cancellation) =>
+    public async Task<Result<string>> CallTool(string label, string tool, string? argumentsJson, GuardrailPolicy? guardrails) =>
+        await Registered(label) is var server && server.IsSuccess ? await Upstream(server.Value, null, CallWork(tool, argumentsJson, guardrails)) : server.Error;
+
+    public async Task<Result<IReadOnlyList<string>>> ListToolsAt(McpServerTarget server) =>
+        await Target(server) is var target && target.IsSuccess ? await Upstream(target.Value, server.Headers, ListWork) : target.Error;
+
+    public async Task<Result<string>> CallToolAt(McpServerTarget server, string tool, string? argumentsJson, GuardrailPolicy? guardrails) =>
+        await Target(server) is var target && target.IsSuccess ? await Upstream(target.Value, server.Headers, CallWork(tool, argumentsJson, guardrails)) : target.Error;
+
+    private static async Task<IReadOnlyList<string>> ListWork(McpClient client, CancellationToken cancellation) =>
+        [.. (await client.ListToolsAsync(cancellationToken: cancellation)).Select(tool => JsonSerializer.Serialize(tool.ProtocolTool, McpJsonUtilities.DefaultOptions))];
+
+    private Func<McpClient, CancellationToken, Task<string>> CallWork(string tool, string? argumentsJson, GuardrailPolicy? guardrails) => async (client, cancellation) =>
     {
         var arguments = argumentsJson is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(argumentsJson);
         var result = await client.CallToolAsync(new CallToolRequestParams { Name = tool, Arguments = arguments }, cancellation);
-        return JsonSerializer.Serialize(result, McpJsonUtilities.DefaultOptions);
-    });
+        return JsonSerializer.Serialize(ToolAnswerScreen.Run(result, guardrails, Tenant), McpJsonUtilities.DefaultOptions);
+    };
 
-    private async Task<Result<T>> Upstream<T>(string label, Func<McpClient, CancellationToken, Task<T>> work)
+    /// <summary>The tenant's registration of <paramref name="label"/>, its credential checked again.</summary>
+    private async Task<Result<McpServerRegistration>> Registered(string label)
     {
         var found = await GrainFactory.GetGrain<IMcpServersGrain>(Tenant).Get(label);
-        if (!found.IsSuccess)
-        {
-            return found.Error;
-        }
+        return !found.IsSuccess ? found.Error
+            : McpServerAccess.RefuseCredential(routing.Value, Tenant, found.Value) is { } refused ? refused
+            : found;
+    }
 
-        var server = found.Value;
-        if (McpServerAccess.RefuseCredential(routing.Value, Tenant, server) is { } refused)
-        {
-            return refused;
-        }
+    /// <summary>A server named by URL, as a registration without a credential: refused when its name resolves inside the network (checked again at connection).</summary>
+    private async Task<Result<McpServerRegistration>> Target(McpServerTarget target)
+    {
+        var server = new McpServerRegistration(target.Label, target.Url, null, null, DateTimeOffset.MinValue);
+        return await McpServerAccess.RefuseAddress(server, options.Value.AllowPrivateAddresses) is { } refused
+            ? refused with { Param = "server_url", Message = refused.Message.Replace("'url'", "'server_url'", StringComparison.Ordinal) }
+            : server;
+    }
 
+    private async Task<Result<T>> Upstream<T>(McpServerRegistration server, IReadOnlyDictionary<string, string>? headers, Func<McpClient, CancellationToken, Task<T>> work)
+    {
+        var label = server.Label;
         using var timeout = new CancellationTokenSource(options.Value.CallTimeout);
         try
         {
-            await using var client = await Connect(server, timeout.Token);
+            await using var client = await Connect(server, headers, timeout.Token);
             return await work(client, timeout.Token);
         }
         catch (McpProtocolException exception)
@@ -68,9 +88,9 @@ public sealed partial class McpUpstreamGrain(
         }
     }
 
-    private Task<McpClient> Connect(McpServerRegistration server, CancellationToken cancellation)
+    private Task<McpClient> Connect(McpServerRegistration server, IReadOnlyDictionary<string, string>? given, CancellationToken cancellation)
     {
-        var headers = new Dictionary<string, string>(StringComparer.Ordinal);
+        var headers = new Dictionary<string, string>(given ?? new Dictionary<string, string>(), StringComparer.Ordinal);
         var credential = server.Credential is { } name ? routing.Value.Credentials.GetValueOrDefault(name) : null; // checked by RefuseCredential
         if (credential?.ApiKey is { } key)
         {

@@ -24,16 +24,22 @@ public sealed class McpGatewayFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Upstream = await UpstreamMcpServer.StartAsync();
-        Gateway = new GatewayFactory(new Dictionary<string, string?>
+        (Gateway, AdminKey) = await StartGateway(Upstream);
+    }
+
+    /// <summary>A gateway that may send the credential "mcp-tools" to <paramref name="upstream"/> for <see cref="Tenant"/>, and a tenant admin key of it.</summary>
+    public static async Task<(GatewayFactory Gateway, string AdminKey)> StartGateway(UpstreamMcpServer upstream)
+    {
+        var gateway = new GatewayFactory(new Dictionary<string, string?>
         {
             ["Conversations:Credentials:mcp-tools:ApiKey"] = UpstreamMcpServer.CredentialKey,
-            ["Conversations:Credentials:mcp-tools:BaseUrl"] = Upstream.Url.ToString(),
+            ["Conversations:Credentials:mcp-tools:BaseUrl"] = upstream.Url.ToString(),
             ["Conversations:Credentials:mcp-tools:Tenants:0"] = Tenant,
         });
-        using var platform = Gateway.Http();
+        using var platform = gateway.Http();
         var tenants = new TenantClient(platform);
         await tenants.CreateTenant(id: Tenant);
-        AdminKey = (await tenants.CreateKey(Tenant, "tenant_admin")).Secret;
+        return (gateway, (await tenants.CreateKey(Tenant, "tenant_admin")).Secret);
     }
 
     public async ValueTask DisposeAsync()

@@ -37,7 +37,8 @@ public sealed class UpstreamMcpServer : IAsyncDisposable
     /// <summary>The tools it ran, in order.</summary>
     public ConcurrentQueue<string> Called { get; }
 
-    public static async Task<UpstreamMcpServer> StartAsync()
+    /// <param name="more">Tools served besides the three of every instance.</param>
+    public static async Task<UpstreamMcpServer> StartAsync(params McpServerTool[] more)
     {
         var port = FreePorts.Next();
         var builder = WebApplication.CreateSlimBuilder();
@@ -56,6 +57,7 @@ public sealed class UpstreamMcpServer : IAsyncDisposable
                 McpServerTool.Create(
                     () => { called.Enqueue("fail"); return ThrowFailure(); },
                     new McpServerToolCreateOptions { Name = "fail", Description = "Always fails." }),
+                .. more,
             ]);
         var app = builder.Build();
         var server = new UpstreamMcpServer(app, new Uri($"http://127.0.0.1:{port}/mcp"), called);
