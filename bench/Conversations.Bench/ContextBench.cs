@@ -6,7 +6,9 @@ using System.Text.Json.Nodes;
 using Conversations.Context;
 using Conversations.Grains;
 using Conversations.Grains.Context;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
 namespace Conversations.Bench;
@@ -71,7 +73,7 @@ public static class ContextBench
     }
 
     /// <summary>One silo with the real grains: <see cref="Model"/> routed to the upstream over HTTP, and simulated summarizer and extractor routes.</summary>
-    internal static async Task<InProcessTestCluster> StartCluster(int upstreamPort)
+    internal static async Task<InProcessTestCluster> StartCluster(int upstreamPort, bool cacheIndexedEmbeddings = false)
     {
         var builder = new InProcessTestClusterBuilder(1);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -87,6 +89,11 @@ public static class ContextBench
         {
             silo.AddMemoryGrainStorage(StorageNames.Conversations);
             silo.Services.AddConversationGrainServices(configuration);
+            if (cacheIndexedEmbeddings)
+            {
+                silo.Services.AddSingleton<Conversations.Embeddings.LocalEmbeddingGenerator>();
+                silo.Services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(sp => new IndexingEmbeddingCache(sp.GetRequiredService<Conversations.Embeddings.LocalEmbeddingGenerator>()));
+            }
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -18,7 +18,8 @@ namespace Conversations.Bench;
 /// </summary>
 public static class MemoryBench
 {
-    private const int Seed = 20_261_207;
+    /// <summary>The seed the committed figures and the defaults were tuned on; <c>--seed</c> checks them on conversations not tuned on.</summary>
+    public const int TunedSeed = 20_261_207;
 
     /// <summary>The strategies compared; recall with <paramref name="topK"/> and <paramref name="minScore"/> (null: the policy's default).</summary>
     private static (string Name, ContextPolicy Policy)[] Strategies(int topK, float? minScore) =>
@@ -30,14 +31,15 @@ public static class MemoryBench
         ("everything", new ContextPolicy(WindowTurns: 10, RecallTopK: topK, RecallMinScore: minScore, Extractor: "extractor", Summarizer: "summarizer", SummarizeAfterTokens: 400, SummaryTokens: 300)),
     ];
 
-    public static async Task<(string Markdown, JsonArray Json)> Run(int upstreamPort, int conversations, int turns, string? only, int topK, float? minScore)
+    public static async Task<(string Markdown, JsonArray Json)> Run(int upstreamPort, int seed, int conversations, int turns, string? only, int topK, float? minScore)
     {
         await using var upstream = await BenchServers.StartUpstream(upstreamPort, 0);
-        await using var cluster = await ContextBench.StartCluster(upstreamPort);
+        await using var cluster = await ContextBench.StartCluster(upstreamPort, cacheIndexedEmbeddings: true);
         var buildTimes = new List<double>();
         using var listener = ContextBench.ListenToBuildTimes(buildTimes);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{upstreamPort}") };
-        var scenarios = Enumerable.Range(0, conversations).Select(i => MemoryScenario.Generate(Seed + i, turns)).ToList();
+        var loadAtStart = LoadAverage();
+        var scenarios = Enumerable.Range(0, conversations).Select(i => MemoryScenario.Generate(seed + i, turns)).ToList();
 
         var rows = new List<Row>();
         foreach (var (name, policy) in Strategies(topK, minScore).Where(s => only is null || s.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
@@ -76,10 +78,10 @@ public static class MemoryBench
             }
 
             rows.Add(Summarize(name, outcomes, [.. times.Order()], loading));
-            Console.Error.WriteLine($"{name}: done in {load.Elapsed.TotalSeconds:0} s");
+            Console.Error.WriteLine($"{name}: done in {load.Elapsed.TotalSeconds:0} s; the table so far:\n{Report(rows, scenarios, seed, turns, topK, minScore, (loadAtStart, LoadAverage()))}");
         }
 
-        return (Report(rows, scenarios, turns, topK, minScore), new JsonArray([.. rows.Select(r => (JsonNode)JsonSerializer.SerializeToNode(r, JsonOutput.Options)!)]));
+        return (Report(rows, scenarios, seed, turns, topK, minScore, (loadAtStart, LoadAverage())), new JsonArray([.. rows.Select(r => (JsonNode)JsonSerializer.SerializeToNode(r, JsonOutput.Options)!)]));
     }
 
     /// <summary>A new conversation under <paramref name="policy"/> holding the scenario's turns, indexed and extracted as the policy says.</summary>
@@ -121,6 +123,10 @@ public static class MemoryBench
     private static bool Ready(ConversationMemory memory, ContextPolicy policy, int items, string? last) =>
         (!policy.Recalls || memory.IndexedItems >= items) && (policy.Extractor is null || memory.ExtractedThroughItemId == last);
 
+    /// <summary>The one-minute load average, where the system says it (Linux); build times under load are the machine's, not the code's.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
+
     private static int Tokens(string text) => TokenCounter.Shared.Count(text) + TokenCounter.MessageOverhead;
 
     /// <summary>Whether the context held what the question needs; see the class summary.</summary>
@@ -144,11 +150,15 @@ public static class MemoryBench
         };
         return new Outcome(question.Ability, reached, promptTokens, fullTokens, planted);
 
-        // The newest value is current: in the facts (which hold only the current value), or said after every unmarked mention of the older one.
+        // The newest value is current: in the facts with the older one absent or only as what it replaced (marked superseded), or said
+        // after every unmarked mention of the older one.
         bool Newer()
         {
             var old = scenario.Statements.GetValueOrDefault((question.Text, question.Replaced!));
-            if (InFacts(question.Evidence[^1]) && !InFacts(question.Replaced!))
+            var (newest, replaced) = (question.Evidence[^1], question.Replaced!);
+            if (InFacts(newest) && facts.Split('\n').Where(l => l.Contains(replaced, StringComparison.Ordinal)).All(l =>
+                l.Contains(ContextBuilder.SupersededMark, StringComparison.Ordinal) && l.IndexOf(newest, StringComparison.Ordinal) is >= 0 and var at
+                && at < l.IndexOf(replaced, StringComparison.Ordinal)))
             {
                 return true;
             }
@@ -171,14 +181,14 @@ public static class MemoryBench
             ContextBench.Percentile(times, 0.5), ContextBench.Percentile(times, 0.99), loading.TotalSeconds);
     }
 
-    private static string Report(List<Row> rows, List<MemoryScenario.Conversation> scenarios, int turns, int topK, float? minScore)
+    private static string Report(List<Row> rows, List<MemoryScenario.Conversation> scenarios, int seed, int turns, int topK, float? minScore, (string Start, string End) load)
     {
         var markdown = new StringBuilder();
         var questions = scenarios.Sum(s => s.Questions.Count);
         markdown.AppendLine(CultureInfo.InvariantCulture, $"# Memory: LongMemEval-style questions on long conversations ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)");
         markdown.AppendLine();
         markdown.AppendLine(CultureInfo.InvariantCulture,
-            $"{scenarios.Count} conversations of {turns:N0} turns (seeds {Seed} on), {scenarios.Sum(s => s.Planted)} planted statements of {scenarios.Sum(s => s.Questions.Count(q => q.Evidence.Count > 0))} facts, {questions} questions asked after the last turn, phrased unlike the statements:");
+            $"{scenarios.Count} conversations of {turns:N0} turns (seeds {seed} on{(seed == TunedSeed ? ", the seed the defaults were tuned on" : ", not tuned on")}), {scenarios.Sum(s => s.Planted)} planted statements of {scenarios.Sum(s => s.Questions.Count(q => q.Evidence.Count > 0))} facts, {questions} questions asked after the last turn, phrased unlike the statements:");
         markdown.AppendLine(string.Join(", ", MemoryScenario.Abilities.Select(a => string.Create(CultureInfo.InvariantCulture, $"{scenarios.Sum(s => s.Questions.Count(q => q.Ability == a))} {a}"))) + ".");
         markdown.AppendLine(CultureInfo.InvariantCulture, $"Every strategy keeps a 10-turn window; recall takes recall_top_k {topK}, recall_min_score {minScore ?? ContextPolicy.Default.RecallMinScore}, recall_tokens {ContextPolicy.Default.RecallTokens}.");
         markdown.AppendLine("Evidence reached: the statements the answer needs are in the context the simulated upstream received (or their values in the facts section);");
@@ -196,7 +206,7 @@ public static class MemoryBench
         markdown.AppendLine();
         markdown.AppendLine("Facts are extracted by the simulated model's pattern extractor (\"my … is …\" statements only), summaries by its echo: those rows show the");
         markdown.AppendLine("mechanism, not a real model's quality. Recall uses the local all-MiniLM-L6-v2 model; build time includes embedding the question.");
-        markdown.AppendLine("The machine is shared and noisy: compare rows within one run, not across runs.");
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"The machine is shared and noisy (load average {load.Start} at the start, {load.End} at the end): compare rows within one run, not across runs.");
         return markdown.ToString();
     }
 

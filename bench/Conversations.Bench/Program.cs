@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp] [--concurrency 64] [--seconds 5] [--rounds 5] [--conversations 3 --turns 1000 --only NAME --top-k 8 --min-score 0.2]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp] [--concurrency 64] [--seconds 5] [--rounds 5] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -46,11 +46,13 @@ switch (scenario)
             new JsonObject { ["strategies"] = contextJson, ["build_time_by_history_length"] = buildJson }.ToJsonString(JsonOutput.Options));
         return 0;
     case "memory":
-        var (memoryReport, memoryJson) = await MemoryBench.Run(BenchServers.FreePort(), Option("--conversations", 3), Option("--turns", 1_000), OptionText("--only"),
-            Option("--top-k", 8), OptionText("--min-score") is { } minScore ? float.Parse(minScore, CultureInfo.InvariantCulture) : null);
+        var (memoryReport, memoryJson) = await MemoryBench.Run(BenchServers.FreePort(), Option("--seed", MemoryBench.TunedSeed), Option("--conversations", 3), Option("--turns", 1_000), OptionText("--only"),
+            Option("--top-k", 16), OptionText("--min-score") is { } minScore ? float.Parse(minScore, CultureInfo.InvariantCulture) : null);
         Console.WriteLine(memoryReport);
-        await File.WriteAllTextAsync(Path.Combine(results, "memory.md"), memoryReport);
-        await File.WriteAllTextAsync(Path.Combine(results, "memory.json"), memoryJson.ToJsonString(JsonOutput.Options));
+        var memorySeed = Option("--seed", MemoryBench.TunedSeed);
+        var memoryFile = memorySeed == MemoryBench.TunedSeed ? "memory" : $"memory-seed-{memorySeed}"; // a check on conversations not tuned on
+        await File.WriteAllTextAsync(Path.Combine(results, memoryFile + ".md"), memoryReport);
+        await File.WriteAllTextAsync(Path.Combine(results, memoryFile + ".json"), memoryJson.ToJsonString(JsonOutput.Options));
         return 0;
     case "cache":
         var (cacheReport, cacheJson) = await CacheBench.Run(FindRoot(), TimeSpan.FromSeconds(seconds));

@@ -357,7 +357,7 @@ public sealed class ConversationGrain(
 
     public Task<Result<ConversationMemory>> UpdateFacts(IReadOnlyDictionary<string, string?> changes) => Change(
         current => Conversations.Context.Facts.Apply(current.Facts, changes) is { } facts
-            ? current with { Facts = facts }
+            ? current.WithFacts(facts, clock.GetUtcNow())
             : GatewayError.Invalid($"A conversation holds at most {Conversations.Context.Facts.MaxCount} facts.", "facts", "too_many_facts"),
         updated => updated.ToMemory(null));
 

@@ -54,6 +54,13 @@ public sealed record ConversationState
     /// </summary>
     [Id(12)] public int Unloaded { get; init; }
 
+    /// <summary>When each fact's current value was stated, and the value it replaced (<see cref="Context.FactTime"/>).</summary>
+    [Id(13)] public Dictionary<string, Context.FactTime> FactTimes { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>With <paramref name="facts"/> for its facts, those that changed dated <paramref name="at"/>.</summary>
+    public ConversationState WithFacts(Dictionary<string, string> facts, DateTimeOffset at) =>
+        this with { Facts = facts, FactTimes = Context.FactTime.Stamp(Facts, facts, FactTimes, at) };
+
     /// <summary>Every item the conversation holds, read or not.</summary>
     public int ItemCount => Unloaded + Items.Count;
 

@@ -97,7 +97,8 @@ public static class RetrievalModes
 
 /// <summary>
 /// What recall does with an older statement of the same fact as a later one (<see cref="ContextPolicy.RecallSuperseded"/>):
-/// two recalled items that say nearly the same thing are taken as two statements of one fact, and the later one wins.
+/// two recalled items that say nearly the same thing are taken as two statements of one fact, and the later one wins; a fact the
+/// extractor or a client changed keeps the value it replaced, shown by the same policy (decision 0049).
 /// </summary>
 public static class SupersededPolicies
 {

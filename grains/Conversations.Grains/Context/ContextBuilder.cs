@@ -14,7 +14,7 @@ namespace Conversations.Grains.Context;
 /// </summary>
 public sealed class ContextBuilder(TokenCounter tokens)
 {
-    public const string FactsHeading = "Known facts about this conversation:";
+    public const string FactsHeading = "Known facts about this conversation, each with when it was stated:";
     public const string SummaryHeading = "Summary of the earlier conversation:";
     public const string RecallHeading = "Earlier parts of this conversation that may be relevant, oldest first, each with when it was said:";
     public const string SupersededMark = "superseded by a later message";
@@ -214,7 +214,8 @@ public sealed class ContextBuilder(TokenCounter tokens)
     /// <summary>The facts, in key order, that fit <paramref name="allowance"/>, as one compact system message; the others are left out by name.</summary>
     private Packed Facts(ContextInputs inputs, int allowance, LeftOutList leftOut)
     {
-        var facts = inputs.Facts.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => (f.Key, $"- {f.Key}: {f.Value}")).ToList();
+        var drop = inputs.Policy.RecallSuperseded == SupersededPolicies.Drop;
+        var facts = inputs.Facts.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => (f.Key, FactLine(f.Key, f.Value, inputs.FactTimes?.GetValueOrDefault(f.Key), drop))).ToList();
         var packed = Pack(FactsHeading, facts, allowance);
         var kept = packed.Ids.ToHashSet(StringComparer.Ordinal);
         foreach (var fact in facts.Where(f => !kept.Contains(f.Key)))
@@ -224,6 +225,15 @@ public sealed class ContextBuilder(TokenCounter tokens)
 
         return packed;
     }
+
+    /// <summary>A fact with when its value was stated, and the value it replaced marked superseded (unless the policy drops those).</summary>
+    private static string FactLine(string key, string value, FactTime? time, bool dropSuperseded) => time switch
+    {
+        null => $"- {key}: {value}",
+        { Replaced: { } replaced } when !dropSuperseded =>
+            $"- {key}: {value} (since {When(time.Since)}; before that {replaced}{(time.ReplacedSince is { } since ? $", since {When(since)}" : string.Empty)}, {SupersededMark})",
+        _ => $"- {key}: {value} (since {When(time.Since)})",
+    };
 
     /// <summary>
     /// A heading and as many of the lines (in order, skipping any that do not fit) as fit

@@ -23,6 +23,9 @@ public sealed record ContextInputs(
     /// <summary>Where each recalled item stands in the conversation, and the later item that supersedes it, if any.</summary>
     public IReadOnlyDictionary<string, RecallMark>? RecallMarks { get; init; }
 
+    /// <summary>When each fact's value was stated, and the value it replaced, if any; a fact without a time is listed undated.</summary>
+    public IReadOnlyDictionary<string, FactTime>? FactTimes { get; init; }
+
     /// <summary>Parts of the history left out before the build (<see cref="LeftOutReasons.InputModality"/>), listed with what the build leaves out.</summary>
     public IReadOnlyList<LeftOut>? Omitted { get; init; }
 }

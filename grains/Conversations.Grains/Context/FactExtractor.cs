@@ -56,7 +56,7 @@ internal sealed partial class FactExtractor
         }
 
         var facts = FactExtraction.Merge(before.Facts, current.Facts, changes);
-        if (await _writes.Persist(current with { Facts = facts, ExtractedThroughItemId = batch[^1].Id }) is not null)
+        if (await _writes.Persist(current.WithFacts(facts, batch[^1].CreatedAt) with { ExtractedThroughItemId = batch[^1].Id }) is not null)
         {
             return PassOutcome.Failed("storage_unavailable");
         }

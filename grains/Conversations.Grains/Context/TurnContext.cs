@@ -46,6 +46,7 @@ internal sealed class TurnContext(ContextBuilder builder, ConversationRecall rec
             {
                 Omitted = omitted,
                 RecallMarks = recalled.Marks,
+                FactTimes = current.FactTimes,
             });
             if (current.Unloaded == 0 || built is not { IsSuccess: true, Value.ReachedStart: true })
             {
@@ -61,7 +62,7 @@ internal sealed class TurnContext(ContextBuilder builder, ConversationRecall rec
         var effective = ContextPolicy.Layered(null, current.Policy, tenantPolicy);
         var (history, omitted) = ConversationMedia.ForPlan(current.Items, config.Deployments);
         var built = builder.Build(new ContextInputs(
-            null, current.Facts, history, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective, current.Summary) { Omitted = omitted });
+            null, current.Facts, history, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective, current.Summary) { Omitted = omitted, FactTimes = current.FactTimes });
         return built.IsSuccess ? built.Value.View : built.Error;
     }
 }

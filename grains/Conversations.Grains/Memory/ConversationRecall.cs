@@ -80,7 +80,7 @@ internal sealed partial class ConversationRecall
         }
     }
 
-    /// <summary>The matched items still in the conversation, best first, with their positions and supersessions applied.</summary>
+    /// <summary>The matched items still in the conversation, best first, repeats folded, with their positions and supersessions applied.</summary>
     private Recalled Resolve(IReadOnlyList<VectorMatch> matches, ContextPolicy policy)
     {
         var wanted = matches.Select(m => m.Source).ToHashSet(StringComparer.Ordinal);
@@ -94,8 +94,8 @@ internal sealed partial class ConversationRecall
             }
         }
 
-        var recollections = matches.Where(m => found.ContainsKey(m.Source))
-            .Select(m => new Recollection(found[m.Source].Item, found[m.Source].Position, m.Vector)).ToList();
+        var recollections = Supersession.FoldRepeats([.. matches.Where(m => found.ContainsKey(m.Source))
+            .Select(m => new Recollection(found[m.Source].Item, found[m.Source].Position, m.Vector))]);
         var superseded = Supersession.Find(recollections);
         var drop = policy.RecallSuperseded == SupersededPolicies.Drop;
         var ranked = new List<ConversationItem>();

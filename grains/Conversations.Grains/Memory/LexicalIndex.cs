@@ -3,8 +3,8 @@ namespace Conversations.Grains.Memory;
 /// <summary>
 /// Okapi BM25 over a scope's record texts, kept in memory and updated record by record, so that a question's exact
 /// tokens (numbers, codes, names) find the records that hold them, which a small embedding model blurs. Words are
-/// runs of letters or digits, lower-cased, less a short list of English stop words; no stemming. Hand-rolled rather
-/// than Lucene.Net: decision 0065.
+/// runs of letters or digits, lower-cased, less a short list of English stop words, plurals stemmed (<see cref="Stem"/>).
+/// Hand-rolled rather than Lucene.Net: decisions 0065 and 0047.
 /// </summary>
 public sealed class LexicalIndex
 {
@@ -110,7 +110,7 @@ public sealed class LexicalIndex
                 var word = span[start..i].ToString().ToLowerInvariant();
                 if (!StopWords.Contains(word))
                 {
-                    words.Add(word);
+                    words.Add(Stem(word));
                 }
 
                 start = -1;
@@ -118,6 +118,31 @@ public sealed class LexicalIndex
         }
 
         return [.. words];
+    }
+
+    /// <summary>
+    /// Harman's "S" stemmer (1991), the plural-only stemming Lucene calls English minimal: "lockers" and "locker", "cities" and
+    /// "city" count as one word. Words of three letters or fewer, and words holding a digit (codes, numbers), are left as they are.
+    /// </summary>
+    public static string Stem(string word)
+    {
+        if (word.Length <= 3 || word[^1] != 's' || word.Any(char.IsDigit))
+        {
+            return word;
+        }
+
+        if (word.EndsWith("ies", StringComparison.Ordinal) && !word.EndsWith("eies", StringComparison.Ordinal) && !word.EndsWith("aies", StringComparison.Ordinal))
+        {
+            return word[..^3] + "y";
+        }
+
+        if (word.EndsWith("es", StringComparison.Ordinal) && !word.EndsWith("aes", StringComparison.Ordinal) && !word.EndsWith("ees", StringComparison.Ordinal)
+            && !word.EndsWith("oes", StringComparison.Ordinal))
+        {
+            return word[..^1];
+        }
+
+        return word.EndsWith("us", StringComparison.Ordinal) || word.EndsWith("ss", StringComparison.Ordinal) ? word : word[..^1];
     }
 
     private static readonly HashSet<string> StopWords = new(

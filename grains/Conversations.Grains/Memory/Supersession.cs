@@ -34,6 +34,18 @@ public static class Supersession
         return superseded;
     }
 
+    /// <summary>
+    /// The recalled items (best first) with each repeated message (the same speaker saying the same words) recalled once, at its
+    /// latest saying, in the place of its best match: a repetition says nothing new, and would take the place of items that do.
+    /// </summary>
+    public static List<Recollection> FoldRepeats(IReadOnlyList<Recollection> recalled)
+    {
+        var latest = recalled.GroupBy(Said).ToDictionary(g => g.Key, g => g.MaxBy(r => r.Position)!);
+        return [.. recalled.Select(r => latest[Said(r)]).Distinct<Recollection>(ReferenceEqualityComparer.Instance)];
+
+        static (string, string) Said(Recollection r) => (r.Item.Role, r.Item.Text.Trim());
+    }
+
     private static bool IsQuestion(ConversationItem item) => item.Text.TrimEnd().EndsWith('?');
 }
 

@@ -80,7 +80,7 @@ public sealed class ConversationContextTests : UpstreamGatewayTest
 
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
         Assert.Equal("system", sent[0].Role);
-        Assert.Equal("Known facts about this conversation:\n- drink: tea\n- name: Ada", sent[0].Text);
+        Assert.Matches(@"^Known facts about this conversation, each with when it was stated:\n- drink: tea \(since \d{4}-\d\d-\d\d \d\d:\d\d UTC\)\n- name: Ada \(since [^)]+\)$", sent[0].Text);
         Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
         Assert.Equal("""{"name":"Ada"}""", state.GetProperty("facts").GetRawText());
     }

@@ -7,8 +7,8 @@ namespace Conversations.Tests.Context;
 
 /// <summary>
 /// What every vector store must do, run against each implementation: best matches first above a
-/// threshold, upserts replace by id, tenants never see each other's records, and deletes remove
-/// exactly what they name.
+/// threshold, upserts replace by id, tenants never see each other's records, deletes remove
+/// exactly what they name, and a hybrid search finds an exact token the vectors miss.
 /// </summary>
 public abstract class VectorStoreContract
 {
@@ -69,6 +69,22 @@ public abstract class VectorStoreContract
         Assert.Equal(["doc-b"], afterDelete);
         Assert.Empty(await Store.Sources(tenant, scope));
         Assert.Equal(["doc-c"], await Store.Sources(tenant, scope + "-kept"));
+    }
+
+    [Fact]
+    public async Task A_hybrid_search_finds_the_record_holding_the_questions_exact_token_which_the_vectors_alone_rank_out()
+    {
+        var (tenant, scope) = Fresh();
+        List<VectorRecord> records = [.. Enumerable.Range(0, 30).Select(i => new VectorRecord($"order-{i}", Axis(0, 1f, i / 100f), "doc-1", $"Order {40_000 + i} shipped to Lyon."))];
+        records.Add(new VectorRecord("wanted", Axis(5), "doc-2", "Order 56029 shipped to Bergen."));
+        await Store.Upsert(tenant, scope, records);
+
+        var dense = await Store.Search(tenant, scope, Axis(0), top: 5, minScore: -1);
+        var hybrid = await Store.HybridSearch(tenant, scope, Axis(0), "Where did order 56029 go?", top: 5, minScore: -1);
+
+        Assert.DoesNotContain("wanted", dense.Select(m => m.Id));
+        Assert.Contains("wanted", hybrid.Select(m => m.Id));
+        Assert.NotNull(hybrid.Single(m => m.Id == "wanted").Vector); // recall compares the matches' vectors to mark supersession
     }
 
     private static (string Tenant, string Scope) Fresh() => ("t-" + Guid.NewGuid().ToString("N")[..10], "conv:conv_" + Guid.NewGuid().ToString("N"));
