@@ -40,6 +40,11 @@ public static class OpenApiDocumentShape
         });
         options.AddDocumentTransformer((document, _, _) =>
         {
+            foreach (var server in document.Servers ?? [])
+            {
+                server.Url = server.Url?.TrimEnd('/'); // the request's base address; a trailing slash doubles every path's
+            }
+
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>(StringComparer.Ordinal);
             document.Components.SecuritySchemes[SecuritySchemeName] = new OpenApiSecurityScheme
@@ -81,7 +86,7 @@ public static class OpenApiDocumentShape
         }
     }
 
-    /// <summary><c>POST /v1/conversations/{conversation_id}/items</c> gives <c>postConversationsItems</c>-like ids: the method and the path's literal segments.</summary>
+    /// <summary>The method and the path's literal segments: <c>GET /v1/conversations/{conversation_id}/items</c> gives <c>getConversationsByConversationIdItems</c>.</summary>
     internal static string OperationId(string method, string path)
     {
         var words = path.Split('/', StringSplitOptions.RemoveEmptyEntries)
