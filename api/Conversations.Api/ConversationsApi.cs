@@ -36,7 +36,7 @@ public static class ConversationsApi
         services.Configure<KestrelServerOptions>(options => options.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         services.AddExceptionHandler<OpenAIExceptionHandler>();
         services.AddProblemDetails();
-        services.AddOpenApi();
+        services.AddConversationsOpenApi();
         services.AddGatewayMcpServer();
         services.TryAddTimeProvider();
         if (!services.Any(d => d.ServiceType == typeof(IStatelessInference)))

@@ -1,10 +1,11 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 
 namespace Conversations.Api;
 
 public sealed record ChatCompletionCreateJson(
-    string? Model,
-    List<ChatMessageJson?>? Messages,
+    [property: Required] string? Model,
+    [property: Required] List<ChatMessageJson?>? Messages,
     float? Temperature,
     float? TopP,
     int? MaxTokens,

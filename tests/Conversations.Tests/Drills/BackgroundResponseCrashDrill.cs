@@ -5,22 +5,24 @@ using Conversations.Tests.Infrastructure;
 namespace Conversations.Tests.Drills;
 
 /// <summary>
-/// Issue 26, "background responses that survive a silo crash", with real processes: Azurite, two silos (Azure Table
-/// membership and reminders, Azure Blob state) and an API process. A background conversation turn is started; while its
+/// Issue 26, "background responses that survive a silo crash", with real processes: a backend server, two silos (Azure
+/// Table membership and reminders with Azure Blob state in Azurite, or all three in PostgreSQL) and an API process. A background conversation turn is started; while its
 /// model call runs, the silo that holds its grain is killed by PID (SIGKILL). The reminder brings the grain up on the
 /// survivor, which runs the work again: the response completes, and the turn is in the conversation exactly once.
 /// </summary>
 [Collection(KillDrillCollection.Name)]
-public sealed class BackgroundResponseCrashDrill
+public sealed class BackgroundResponseCrashDrill(DrillBackends backends)
 {
     private const string AdminKey = "sk-background-drill";
 
-    [Fact]
-    public async Task A_background_turn_whose_silo_is_killed_completes_on_the_other_silo_and_is_appended_once()
+    [Theory]
+    [InlineData(Backend.AzureStorage)]
+    [InlineData(Backend.PostgreSql)]
+    public async Task A_background_turn_whose_silo_is_killed_completes_on_the_other_silo_and_is_appended_once(Backend backend)
     {
         var log = TestContext.Current.TestOutputHelper;
         var total = Stopwatch.StartNew();
-        await using var cluster = await ProcessCluster.StartAsync("background-drill", AdminKey);
+        await using var cluster = ProcessCluster.On(await backends.For(backend), "background-drill", AdminKey);
         var silos = await Task.WhenAll(cluster.StartSiloAsync("silo1"), cluster.StartSiloAsync("silo2"));
         var api = await cluster.StartApiAsync();
         using var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };

@@ -6,24 +6,22 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Conversations.Tests.Drills;
 
 /// <summary>
-/// <c>/health</c> means ready: it fails while grain storage (Azure Blob in a real Azurite) is down and
-/// recovers when storage returns, without a restart; <c>/alive</c> stays up throughout.
+/// <c>/health</c> means ready: it fails while grain storage (Azure Blob in a real Azurite, or a real PostgreSQL) is
+/// down and recovers when storage returns, without a restart; <c>/alive</c> stays up throughout.
 /// </summary>
 public sealed class ReadinessTests
 {
-    [Fact]
-    public async Task Readiness_fails_while_storage_is_down_and_recovers_without_a_restart_while_liveness_stays_up()
+    [Theory]
+    [InlineData(Backend.AzureStorage)]
+    [InlineData(Backend.PostgreSql)]
+    public async Task Readiness_fails_while_storage_is_down_and_recovers_without_a_restart_while_liveness_stays_up(Backend backend)
     {
-        await using var azurite = await AzuriteProcess.StartAsync();
-        await using var gateway = new GatewayFactory(new Dictionary<string, string?>
-        {
-            ["Conversations:Cluster:Storage"] = "AzureBlob",
-            ["Conversations:Cluster:AzureStorageConnectionString"] = azurite.ConnectionString,
-        });
+        await using var storage = await ClusterBackend.StartAsync(backend);
+        await using var gateway = new GatewayFactory(storage.GrainStorage());
         using var http = gateway.Http(apiKey: null);
         Assert.Equal(HttpStatusCode.OK, await Ready(http)); // once started
 
-        await azurite.StopAsync();
+        await storage.StopAsync();
         using var down = await http.GetAsync("/health");
         using var aliveDuringOutage = await http.GetAsync("/alive");
 
@@ -31,7 +29,7 @@ public sealed class ReadinessTests
         Assert.Equal("Unhealthy", await down.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, aliveDuringOutage.StatusCode);
 
-        await azurite.StartAgainAsync();
+        await storage.StartAgainAsync();
         Assert.Equal(HttpStatusCode.OK, await Ready(http));
     }
 

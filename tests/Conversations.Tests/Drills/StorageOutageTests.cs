@@ -6,26 +6,24 @@ using Conversations.Tests.Infrastructure;
 namespace Conversations.Tests.Drills;
 
 /// <summary>
-/// Grain storage (Azure Blob in a real Azurite) goes away and comes back: requests that need it get a
-/// clean 503 with retry-after, nothing is half-written, and service resumes without a restart.
+/// Grain storage (Azure Blob in a real Azurite, or a real PostgreSQL) goes away and comes back: requests that need it
+/// get a clean 503 with retry-after, nothing is half-written, and service resumes without a restart.
 /// </summary>
 public sealed class StorageOutageTests
 {
-    [Fact]
-    public async Task A_storage_outage_gives_clean_503s_and_recovers_without_a_restart_or_a_half_written_turn()
+    [Theory]
+    [InlineData(Backend.AzureStorage)]
+    [InlineData(Backend.PostgreSql)]
+    public async Task A_storage_outage_gives_clean_503s_and_recovers_without_a_restart_or_a_half_written_turn(Backend backend)
     {
-        await using var azurite = await AzuriteProcess.StartAsync();
-        await using var gateway = new GatewayFactory(new Dictionary<string, string?>
-        {
-            ["Conversations:Cluster:Storage"] = "AzureBlob",
-            ["Conversations:Cluster:AzureStorageConnectionString"] = azurite.ConnectionString,
-        });
+        await using var storage = await ClusterBackend.StartAsync(backend);
+        await using var gateway = new GatewayFactory(storage.GrainStorage());
         using var http = gateway.Http();
         var conversation = await HttpConversation.CreateAsync(http);
         await conversation.TurnAsync("before the outage");
         var before = await conversation.ItemsAsync();
 
-        await azurite.StopAsync();
+        await storage.StopAsync();
         var outage = System.Diagnostics.Stopwatch.StartNew();
         using var turnDuringOutage = await conversation.TryTurnAsync("during the outage");
         var turnFailedAfter = outage.Elapsed;
@@ -35,7 +33,7 @@ public sealed class StorageOutageTests
         await AssertRetriable(turnDuringOutage);
         await AssertRetriable(createDuringOutage);
 
-        await azurite.StartAgainAsync();
+        await storage.StartAgainAsync();
         string? reply = null;
         for (var attempt = 0; attempt < 20 && reply is null; attempt++)
         {

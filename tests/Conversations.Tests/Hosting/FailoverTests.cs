@@ -9,31 +9,26 @@ using Microsoft.Extensions.Hosting;
 namespace Conversations.Tests.Hosting;
 
 /// <summary>
-/// Real processes on loopback: Azurite, two silos on Azure Table membership and the API as a separate
-/// Orleans client. While clients hold conversations and send turns, the silo hosting one of them is
-/// killed by PID (SIGKILL): conversations continue on the survivor with their history, no acknowledged
-/// turn is lost or doubled, and meanwhile the API answers only success or a retriable 503.
+/// Real processes on loopback: a backend server (Azurite, or PostgreSQL), two silos with membership and state in it and
+/// the API as a separate Orleans client. While clients hold conversations and send turns, the silo hosting one of them is
+/// killed by PID (SIGKILL): conversations continue on the survivor with their history, no acknowledged turn is lost or
+/// doubled, and meanwhile the API answers only success or a retriable 503.
 /// </summary>
 [Collection(KillDrillCollection.Name)]
-public sealed class FailoverTests
+public sealed class FailoverTests(DrillBackends backends)
 {
     private const string Key = "sk-failover-test";
     private const int MaxAttempts = 60;
     private const int Clients = 6;
     private const int TurnsPerClient = 6;
 
-    [Fact]
-    public async Task Killing_a_silo_under_load_loses_no_acknowledged_turn_and_answers_only_retriable_errors()
+    [Theory]
+    [InlineData(Backend.AzureStorage)]
+    [InlineData(Backend.PostgreSql)]
+    public async Task Killing_a_silo_under_load_loses_no_acknowledged_turn_and_answers_only_retriable_errors(Backend backend)
     {
-        await using var azurite = await AzuriteProcess.StartAsync();
-        var cluster = new ClusterSettings
-        {
-            Clustering = ClusteringMode.AzureTable,
-            Storage = GrainStorageMode.AzureBlob,
-            AzureStorageConnectionString = azurite.ConnectionString,
-            ServiceId = "failover-" + Guid.NewGuid().ToString("N")[..8],
-            ClusterId = "failover",
-        };
+        await using var server = await backends.For(backend);
+        var cluster = server.Cluster("failover");
         var siloAssembly = Repository.ProjectOutput("silo/Conversations.Silo", "Conversations.Silo");
         var apiAssembly = Repository.ProjectOutput("api/Conversations.ApiHost", "Conversations.ApiHost");
         var siloPorts = new[] { FreePorts.Next(), FreePorts.Next() };

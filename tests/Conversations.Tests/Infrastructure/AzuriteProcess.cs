@@ -29,7 +29,16 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public static async Task<AzuriteProcess> StartAsync()
     {
         var azurite = new AzuriteProcess();
-        await azurite.StartAgainAsync();
+        try
+        {
+            await azurite.StartAgainAsync();
+        }
+        catch
+        {
+            await azurite.DisposeAsync(); // an emulator that never became ready would otherwise outlive the test run
+            throw;
+        }
+
         return azurite;
     }
 

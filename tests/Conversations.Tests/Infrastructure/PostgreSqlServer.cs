@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Conversations.Tests.Infrastructure;
 
 /// <summary>
-/// A throwaway PostgreSQL server for one test: Debian's <c>postgresql</c> binaries (the test command installs them,
+/// A throwaway PostgreSQL server for one test (or one collection, <see cref="DrillBackends"/>): Debian's <c>postgresql</c> binaries (the test command installs them,
 /// tests/install-postgresql.sh), a cluster made by <c>initdb</c> in a temporary directory, started by <c>pg_ctl</c> on
 /// a free loopback port, with the schema of deploy/postgresql applied by <c>psql</c> as docs/operations.md says. PostgreSQL
 /// refuses to run as root, so under root (sessions and CI) the server runs as the <c>postgres</c> user. Disposing stops
@@ -55,8 +55,7 @@ public sealed class PostgreSqlServer : IAsyncDisposable
             }
 
             await server.Server("initdb", "-D", Path.Combine(directory, "data"), "-A", "trust", "-U", "postgres", "--no-sync");
-            await server.Server("pg_ctl", "-D", Path.Combine(directory, "data"), "-l", Path.Combine(directory, "log"), "-w",
-                "-o", $"-p {server.Port.ToString(CultureInfo.InvariantCulture)} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off", "start");
+            await server.StartAgainAsync();
             await server.Psql("postgres", "-c", $"CREATE DATABASE {Database}");
             foreach (var script in Directory.GetFiles(Path.Combine(Repository.Root, "deploy", "postgresql"), "*.sql").Order(StringComparer.Ordinal))
             {
@@ -72,14 +71,26 @@ public sealed class PostgreSqlServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts the server (again, after <see cref="StopAsync"/>, with its data) and waits until it accepts connections.</summary>
+    public Task StartAgainAsync() =>
+        Server("pg_ctl", "-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "log"), "-w",
+            "-o", $"-p {Port.ToString(CultureInfo.InvariantCulture)} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off", "start");
+
+    /// <summary>Stops the server as an operator would (<c>pg_ctl stop -m fast</c>: open sessions are ended), keeping its data.</summary>
+    public Task StopAsync() => Stop("fast");
+
     public async ValueTask DisposeAsync()
+    {
+        await Stop("immediate");
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private async Task Stop(string mode)
     {
         if (File.Exists(Path.Combine(_directory, "data", "postmaster.pid")))
         {
-            await Server("pg_ctl", "-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop");
+            await Server("pg_ctl", "-D", Path.Combine(_directory, "data"), "-m", mode, "-w", "stop");
         }
-
-        Directory.Delete(_directory, recursive: true);
     }
 
     /// <summary>Runs a query with psql and returns its unaligned output (what a test asserts on, read straight from the database).</summary>

@@ -7,37 +7,41 @@ using Microsoft.Extensions.Hosting;
 namespace Conversations.Tests.Infrastructure;
 
 /// <summary>
-/// A cluster of real processes on loopback for drills: Azurite, silos on Azure Table membership with Azure Blob
-/// grain state (fast failure detection), API hosts as Orleans clients, and an Orleans client in the test process
-/// that looks at the cluster from outside: which silos are active, and which silo's catalog holds a grain's
-/// activations (what the silos run, not what the grain directory believes).
+/// A cluster of real processes on loopback for drills: a backend server (<see cref="ClusterBackend"/>: Azurite or
+/// PostgreSQL), silos with membership, reminders and grain state in it (fast failure detection), API hosts as Orleans
+/// clients, and an Orleans client in the test process that looks at the cluster from outside: which silos are active,
+/// and which silo's catalog holds a grain's activations (what the silos run, not what the grain directory believes).
 /// </summary>
 public sealed class ProcessCluster : IAsyncDisposable
 {
-    private readonly AzuriteProcess _azurite;
+    private readonly ClusterBackend _backend;
     private readonly ClusterSettings _settings;
     private readonly string _apiKey;
     private readonly List<ServiceProcess> _processes = [];
     private readonly Dictionary<int, string> _siloNames = [];
     private IHost? _client;
 
-    private ProcessCluster(AzuriteProcess azurite, string name, string apiKey)
+    private ProcessCluster(ClusterBackend backend, string name, string apiKey)
     {
-        _azurite = azurite;
+        _backend = backend;
         _apiKey = apiKey;
-        _settings = new ClusterSettings
-        {
-            Clustering = ClusteringMode.AzureTable,
-            Storage = GrainStorageMode.AzureBlob,
-            AzureStorageConnectionString = azurite.ConnectionString,
-            ServiceId = name + "-" + Guid.NewGuid().ToString("N")[..8],
-            ClusterId = name,
-            ResponseTimeout = TimeSpan.FromSeconds(10),
-        };
+        _settings = backend.Cluster(name);
     }
 
-    public static async Task<ProcessCluster> StartAsync(string name, string apiKey) =>
-        new(await AzuriteProcess.StartAsync(), name, apiKey);
+    /// <summary>A cluster of its own on <paramref name="backend"/>, which it disposes with itself (a shared server's lease does nothing then).</summary>
+    public static ProcessCluster On(ClusterBackend backend, string name, string apiKey) => new(backend, name, apiKey);
+
+    /// <summary>Kills every silo and API started so far at once (SIGKILL), as a power cut would: the cluster's processes are gone, its backend stays.</summary>
+    public async Task KillAllAsync()
+    {
+        List<ServiceProcess> processes;
+        lock (_processes)
+        {
+            processes = [.. _processes];
+        }
+
+        await Task.WhenAll(processes.Select(process => process.KillAsync()));
+    }
 
     /// <summary>Starts a silo (no API in it) and waits until it answers <c>/health</c>.</summary>
     public async Task<Silo> StartSiloAsync(string name)
@@ -154,7 +158,7 @@ public sealed class ProcessCluster : IAsyncDisposable
             await process.DisposeAsync();
         }
 
-        await _azurite.DisposeAsync();
+        await _backend.DisposeAsync();
     }
 
     private async Task<ServiceProcess> Keep(Task<ServiceProcess> starting)

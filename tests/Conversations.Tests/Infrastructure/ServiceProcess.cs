@@ -51,11 +51,20 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         var service = new ServiceProcess(assemblyPath, FreePorts.Next(), environment);
         using var http = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        await Readiness.WaitUntil(
-            async () => !service._process.HasExited && (await http.GetAsync("/health")).IsSuccessStatusCode,
-            timeout ?? TimeSpan.FromSeconds(60),
-            Path.GetFileName(assemblyPath),
-            () => service.Output);
+        try
+        {
+            await Readiness.WaitUntil(
+                async () => !service._process.HasExited && (await http.GetAsync("/health")).IsSuccessStatusCode,
+                timeout ?? TimeSpan.FromSeconds(60),
+                Path.GetFileName(assemblyPath),
+                () => service.Output);
+        }
+        catch
+        {
+            await service.DisposeAsync(); // a host that never became ready would otherwise outlive the test run
+            throw;
+        }
+
         return service;
     }
 
