@@ -128,9 +128,9 @@ public sealed partial class CallAuditLog : ILifecycleParticipant<ISiloLifecycle>
         {
             left = _journal.Open();
         }
-        catch (IOException exception)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new InvalidOperationException($"{AuditOptions.Section}:JournalPath: the audit journal could not be opened (another silo process may hold it): {exception.Message}", exception);
+            throw new InvalidOperationException($"{AuditOptions.Section}:JournalPath: the audit journal could not be opened (unwritable, or another silo process holds it): {exception.Message}", exception);
         }
 
         lock (_gate)
