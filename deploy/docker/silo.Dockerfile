@@ -17,4 +17,6 @@ USER $APP_UID
 EXPOSE 8080 11111 30000
 # Runtime settings for latency: docs/operations.md, "Latency".
 ENV DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_GCgen0size=0x4000000
+# The call audit journal (decision 0045) in a directory the app user can write (/app is not); mount a volume there to keep it past the container.
+ENV Conversations__Audit__JournalPath=/tmp/conversations/audit-journal
 ENTRYPOINT ["dotnet", "Conversations.Silo.dll"]

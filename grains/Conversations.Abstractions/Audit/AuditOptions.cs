@@ -16,4 +16,14 @@ public sealed class AuditOptions
 
     /// <summary>Call records a silo holds unwritten at most; past it new records are dropped, counted and logged.</summary>
     public int MaxPendingCalls { get; init; } = 100_000;
+
+    /// <summary>
+    /// Where a silo journals call records before their answer ends (decision 0045), relative to the content root; each silo
+    /// uses the folder of its silo port under it, and the next process on that port writes what a crashed one left. Null: no
+    /// journal (a crash loses up to one flush interval's records).
+    /// </summary>
+    public string? JournalPath { get; init; }
+
+    /// <summary>Also flush each journal write to the disk (fsync), so a record outlives the machine's power, not only the process.</summary>
+    public bool JournalFlushToDisk { get; init; }
 }

@@ -31,8 +31,8 @@ public sealed record AuditRecord(
 
 /// <summary>
 /// A tenant's audit records of one UTC day, append-only until retention removes the day whole. Key:
-/// <c>{tenant}/{yyyy-MM-dd}</c> (<see cref="AuditKeys"/>). Administrative records are kept in the day's own state; call
-/// records, many more, in pages of <see cref="AuditKeys.PageSize"/> (<see cref="IAuditPageGrain"/>).
+/// <c>{tenant}/{yyyy-MM-dd}</c> (<see cref="AuditKeys"/>). Records are kept in pages (<see cref="IAuditPageGrain"/>), administrative
+/// and call records apart, so an append writes one bounded page and never the whole day.
 /// </summary>
 public interface IAuditGrain : IGrainWithStringKey
 {
@@ -63,6 +63,9 @@ public interface IAuditPageGrain : IGrainWithStringKey
     /// <summary>Appends the records unless the batch is already on the page.</summary>
     Task<GatewayError?> Append(Guid batch, IReadOnlyList<AuditRecord> records);
 
+    /// <summary>Appends one record unless its batch is on the page; false (nothing written) when the page holds <paramref name="capacity"/> records.</summary>
+    Task<Result<bool>> TryAppend(Guid batch, AuditRecord record, int capacity);
+
     [AlwaysInterleave]
     Task<IReadOnlyList<AuditRecord>> List();
 
@@ -90,5 +93,10 @@ public static class AuditKeys
 
     public static string Day(string tenant, DateOnly day) => $"{tenant}/{day:yyyy-MM-dd}";
 
+    /// <summary>Administrative records per page: they carry objects before and after, larger than call records.</summary>
+    public const int AdminPageSize = 100;
+
     public static string Page(string dayKey, int page) => $"{dayKey}/{page}";
+
+    public static string AdminPage(string dayKey, int page) => $"{dayKey}/admin/{page}";
 }

@@ -40,6 +40,9 @@ public sealed record PiiPolicy(
         Actions is not null && Actions.TryGetValue(kind, out var action) ? action
         : Patterns?.FirstOrDefault(p => p.Name == kind)?.Action ?? Action;
 
+    /// <summary>The built-in kinds looked for: <see cref="Entities"/>, or every kind when it names none.</summary>
+    public IReadOnlyList<string> Kinds => Entities.Count == 0 ? PiiKinds.All : Entities;
+
     public static PiiPolicy? Stricter(PiiPolicy? tenant, PiiPolicy? key)
     {
         if (tenant is null || key is null)
@@ -48,11 +51,11 @@ public sealed record PiiPolicy(
         }
 
         var patterns = (tenant.Patterns ?? []).Concat((key.Patterns ?? []).Where(p => tenant.Patterns?.Any(t => t.Name == p.Name) != true)).ToList();
-        var entities = tenant.Entities.Union(key.Entities, StringComparer.Ordinal).ToList();
+        var entities = tenant.Kinds.Union(key.Kinds, StringComparer.Ordinal).ToList(); // an empty list means every kind: never narrowed by a union
         var kinds = entities.Concat(patterns.Select(p => p.Name)).Distinct(StringComparer.Ordinal);
         var actions = kinds.ToDictionary(kind => kind, kind => GuardrailActions.Stricter(
-            tenant.Entities.Contains(kind) || tenant.Patterns?.Any(p => p.Name == kind) == true ? tenant.ActionFor(kind) : GuardrailActions.Flag,
-            key.Entities.Contains(kind) || key.Patterns?.Any(p => p.Name == kind) == true ? key.ActionFor(kind) : GuardrailActions.Flag), StringComparer.Ordinal);
+            tenant.Kinds.Contains(kind) || tenant.Patterns?.Any(p => p.Name == kind) == true ? tenant.ActionFor(kind) : GuardrailActions.Flag,
+            key.Kinds.Contains(kind) || key.Patterns?.Any(p => p.Name == kind) == true ? key.ActionFor(kind) : GuardrailActions.Flag), StringComparer.Ordinal);
         return new PiiPolicy(GuardrailActions.Stricter(tenant.Action, key.Action), entities, actions, patterns, tenant.StoreRedacted || key.StoreRedacted);
     }
 }

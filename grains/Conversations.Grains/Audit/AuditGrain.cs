@@ -4,10 +4,12 @@ using Microsoft.Extensions.Logging;
 namespace Conversations.Grains.Audit;
 
 /// <summary>
-/// One tenant's audit records of one day: administrative records in its own state, one write each; call records in
-/// pages (<see cref="AuditPageGrain"/>) of <see cref="AuditKeys.PageSize"/>, a batch at a time, the pages written before
-/// the day's count of them. Records are never changed; retention removes the day whole. The first record of a day tells
-/// the tenant's <see cref="IAuditRetentionGrain"/>, which removes the days that fell out of retention.
+/// One tenant's audit records of one UTC day, in pages (<see cref="AuditPageGrain"/>) so that an append writes one bounded
+/// page, never the whole day (decision 0046): administrative records one at a time into pages of
+/// <see cref="AuditKeys.AdminPageSize"/> (a new page is counted in the day's state before its first record is written);
+/// call records a batch at a time into pages of <see cref="AuditKeys.PageSize"/>, the pages written before the day's count
+/// of them. Records are never changed; retention removes the day whole. The first record of a day tells the tenant's
+/// <see cref="IAuditRetentionGrain"/>, which removes the days that fell out of retention.
 /// </summary>
 public sealed class AuditGrain(
     [PersistentState("audit", StorageNames.Conversations)] IPersistentState<AuditState> state,
@@ -21,14 +23,34 @@ public sealed class AuditGrain(
     public async Task<Result<bool>> Append(AuditRecord record)
     {
         var first = state.State.IsEmpty;
-        var next = state.State with { Records = [.. state.State.Records, record] };
-        if (await state.TryReplace(next, this, logger) is { } failed)
+        var once = AuditBatchIds.Of(record.Id); // a retried append of the same record lands once
+        for (var attempt = 0; attempt < 2; attempt++)
         {
-            return failed;
+            if (state.State.AdminPages == 0 && await OpenAdminPage() is { } notOpened)
+            {
+                return notOpened;
+            }
+
+            var page = GrainFactory.GetGrain<IAuditPageGrain>(AuditKeys.AdminPage(Key, state.State.AdminPages - 1));
+            var appended = await page.TryAppend(once, record, AuditKeys.AdminPageSize);
+            if (!appended.IsSuccess)
+            {
+                return appended.Error;
+            }
+
+            if (appended.Value)
+            {
+                Touched(first);
+                return true;
+            }
+
+            if (await OpenAdminPage() is { } full) // the last page is full: count the next one, then write to it
+            {
+                return full;
+            }
         }
 
-        Touched(first);
-        return true;
+        return GatewayError.StorageUnavailable;
     }
 
     public async Task<Result<bool>> AppendCalls(Guid batch, IReadOnlyList<AuditRecord> records)
@@ -69,18 +91,24 @@ public sealed class AuditGrain(
         return true;
     }
 
-    public Task<IReadOnlyList<AuditRecord>> List() => Task.FromResult(state.State.Records);
+    public Task<IReadOnlyList<AuditRecord>> List() => ReadPages(state.State.AdminPages, p => AuditKeys.AdminPage(Key, p));
 
-    public async Task<IReadOnlyList<AuditRecord>> ListCalls()
-    {
-        var pages = await Task.WhenAll(Enumerable.Range(0, state.State.CallPages).Select(p => GrainFactory.GetGrain<IAuditPageGrain>(AuditKeys.Page(Key, p)).List()));
-        return [.. pages.SelectMany(page => page)];
-    }
+    public Task<IReadOnlyList<AuditRecord>> ListCalls() => ReadPages(state.State.CallPages, p => AuditKeys.Page(Key, p));
 
     public async Task<GatewayError?> Clear()
     {
-        var cleared = await Task.WhenAll(Enumerable.Range(0, state.State.CallPages).Select(p => GrainFactory.GetGrain<IAuditPageGrain>(AuditKeys.Page(Key, p)).Clear()));
+        var pages = Enumerable.Range(0, state.State.CallPages).Select(p => AuditKeys.Page(Key, p))
+            .Concat(Enumerable.Range(0, state.State.AdminPages).Select(p => AuditKeys.AdminPage(Key, p)));
+        var cleared = await Task.WhenAll(pages.Select(page => GrainFactory.GetGrain<IAuditPageGrain>(page).Clear()));
         return cleared.FirstOrDefault(e => e is not null) ?? await state.TryClear(this, logger);
+    }
+
+    private Task<GatewayError?> OpenAdminPage() => state.TryReplace(state.State with { AdminPages = state.State.AdminPages + 1 }, this, logger);
+
+    private async Task<IReadOnlyList<AuditRecord>> ReadPages(int count, Func<int, string> key)
+    {
+        var pages = await Task.WhenAll(Enumerable.Range(0, count).Select(p => GrainFactory.GetGrain<IAuditPageGrain>(key(p)).List()));
+        return [.. pages.SelectMany(page => page)];
     }
 
     private void Touched(bool firstOfDay)
@@ -95,9 +123,6 @@ public sealed class AuditGrain(
 [GenerateSerializer, Immutable, Alias("audit.State")]
 public sealed record AuditState
 {
-    [Id(0)]
-    public IReadOnlyList<AuditRecord> Records { get; init; } = [];
-
     /// <summary>Pages of call records written (the last may have room).</summary>
     [Id(1)]
     public int CallPages { get; init; }
@@ -108,5 +133,9 @@ public sealed record AuditState
     [Id(3)]
     public IReadOnlyList<Guid> Batches { get; init; } = [];
 
-    public bool IsEmpty => Records.Count == 0 && CallPages == 0;
+    /// <summary>Pages of administrative records opened (the last may have room; a page is counted before it is written).</summary>
+    [Id(4)]
+    public int AdminPages { get; init; }
+
+    public bool IsEmpty => AdminPages == 0 && CallPages == 0;
 }

@@ -9,7 +9,8 @@ namespace Conversations.Grains.Pipeline;
 /// The first stage of a call's path and the last on the way out: it sees what every other stage did (the route, the
 /// cache, the guardrails, the usage and cost) and leaves one audit record per call with a caller, whether it was answered,
 /// refused or abandoned. The record names what the guardrails found and did, never the text; it is queued for the
-/// silo's <see cref="CallAuditLog"/>, so the answer never waits for it (decision 0050).
+/// silo's <see cref="CallAuditLog"/> (journaled locally before the final or error chunk goes on), so the answer never waits
+/// for a storage write (decisions 0045, 0050).
 /// </summary>
 public sealed class AuditStage(CallAuditLog log, TimeProvider clock) : ICallStage
 {
@@ -25,6 +26,7 @@ public sealed class AuditStage(CallAuditLog log, TimeProvider clock) : ICallStag
         var info = CallInfo.None;
         CompletionResult? result = null;
         GatewayError? error = null;
+        var recorded = false;
         try
         {
             await foreach (var chunk in next(call, cancellationToken))
@@ -36,12 +38,22 @@ public sealed class AuditStage(CallAuditLog log, TimeProvider clock) : ICallStag
                     ErrorChunk failed => (result, failed.Error),
                     _ => (result, error),
                 };
+                if (chunk is FinalChunk or ErrorChunk && !recorded)
+                {
+                    // Journaled before the answer's end leaves the silo (decision 0045): an answered call has its record.
+                    log.Add(Record(call.Request, caller, info, result, error, (long)clock.GetElapsedTime(started).TotalMilliseconds));
+                    recorded = true;
+                }
+
                 yield return chunk;
             }
         }
         finally
         {
-            log.Add(Record(call.Request, caller, info, result, error, (long)clock.GetElapsedTime(started).TotalMilliseconds));
+            if (!recorded)
+            {
+                log.Add(Record(call.Request, caller, info, result, error, (long)clock.GetElapsedTime(started).TotalMilliseconds));
+            }
         }
     }
 

@@ -19,6 +19,7 @@ public sealed class ProcessCluster : IAsyncDisposable
     private readonly string _apiKey;
     private readonly List<ServiceProcess> _processes = [];
     private readonly Dictionary<int, string> _siloNames = [];
+    private readonly string _journals = Directory.CreateTempSubdirectory("audit-journals-").FullName;
     private IHost? _client;
 
     private ProcessCluster(ClusterBackend backend, string name, string apiKey)
@@ -43,17 +44,26 @@ public sealed class ProcessCluster : IAsyncDisposable
         await Task.WhenAll(processes.Select(process => process.KillAsync()));
     }
 
-    /// <summary>Starts a silo (no API in it) and waits until it answers <c>/health</c>.</summary>
-    public async Task<Silo> StartSiloAsync(string name)
+    /// <summary>
+    /// Starts a silo (no API in it) and waits until it answers <c>/health</c>: on <paramref name="port"/> (a killed silo's, to
+    /// start it again as an orchestrator would: same address, same audit journal) or a free one, with extra settings.
+    /// </summary>
+    public async Task<Silo> StartSiloAsync(string name, int? port = null, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var port = FreePorts.Next();
+        var siloPort = port ?? FreePorts.Next();
         lock (_siloNames)
         {
-            _siloNames[port] = name;
+            _siloNames[siloPort] = name;
         }
 
-        var process = await Keep(ServiceProcess.StartAsync(Repository.ProjectOutput("silo/Conversations.Silo", "Conversations.Silo"), SiloEnvironment(port)));
-        return new Silo(name, port, process);
+        var environment = SiloEnvironment(siloPort);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var process = await Keep(ServiceProcess.StartAsync(Repository.ProjectOutput("silo/Conversations.Silo", "Conversations.Silo"), environment));
+        return new Silo(name, siloPort, process);
     }
 
     /// <summary>Starts an API host (an Orleans client) and waits until a grain call through it succeeds.</summary>
@@ -159,6 +169,7 @@ public sealed class ProcessCluster : IAsyncDisposable
         }
 
         await _backend.DisposeAsync();
+        Directory.Delete(_journals, recursive: true);
     }
 
     private async Task<ServiceProcess> Keep(Task<ServiceProcess> starting)
@@ -191,6 +202,8 @@ public sealed class ProcessCluster : IAsyncDisposable
         var environment = ClusterEnvironment.Silo(_settings, _apiKey, siloPort);
         // What a silo deactivates when another one dies is worth reading in a drill's report.
         environment["Logging__LogLevel__Orleans.Runtime.GrainDirectory"] = "Information";
+        // This cluster's own: a journal a killed silo leaves is never replayed into another test's cluster.
+        environment["Conversations__Audit__JournalPath"] = _journals;
         return environment;
     }
 
