@@ -1,4 +1,5 @@
 using Conversations.Portal.Components;
+using Conversations.Portal.Playground;
 using Conversations.Portal.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -44,6 +45,8 @@ public static class PortalEndpoints
 
         MapAsset(app, "portal.css", "text/css; charset=utf-8");
         MapAsset(app, "portal.js", "text/javascript; charset=utf-8");
+        MapAsset(app, "playground.js", "text/javascript; charset=utf-8");
+        app.MapGatewayBridge();
         app.MapRazorComponents<App>();
         return app;
     }

@@ -22,6 +22,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddOptions<Conversations.Audit.AuditOptions>().Bind(configuration.GetSection(Conversations.Audit.AuditOptions.Section))
             .Validate(audit => audit.RetentionDays >= 1 && audit.MaxRetentionDays >= audit.RetentionDays && audit.FlushInterval > TimeSpan.Zero && audit.MaxPendingCalls > 0,
                 $"{Conversations.Audit.AuditOptions.Section}: RetentionDays must be at least 1 and at most MaxRetentionDays; FlushInterval and MaxPendingCalls positive.").ValidateOnStart();
+        services.AddSingleton<IIncomingGrainCallFilter, Indexing.ConversationIndexing>(); // the conversation index follows creates, metadata changes and deletes
         services.AddSingleton<Pipeline.InputGuardrailsStage>();
         services.AddSingleton<Guardrails.InjectionClassifier>();
         services.AddSingleton<Pipeline.CacheStage>();

@@ -116,20 +116,9 @@ public static partial class RouteAdminEndpoints
     /// </summary>
     private static async Task<GatewayError?> Access(string tenantId, ApiServices api, string? alias = null)
     {
-        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
+        if (Check(api.Caller, tenantId, alias) is { } refused)
         {
-            return denied;
-        }
-
-        if (alias is not null && !AliasPattern().IsMatch(alias))
-        {
-            return GatewayError.Invalid("Invalid route alias: use 1 to 128 letters, digits, '.', '_', ':' or '-'.", "alias", "invalid_value");
-        }
-
-        // A key scoped to some models sees and manages only their routes: the others are absent to it, as in /v1/models.
-        if (alias is not null && api.Caller.Scope.RefusesRoute(alias) is { } hidden)
-        {
-            return hidden;
+            return refused;
         }
 
         if (tenantId == api.Caller.Tenant)
@@ -141,13 +130,33 @@ public static partial class RouteAdminEndpoints
         return tenant.IsSuccess ? null : tenant.Error;
     }
 
+    /// <summary>The checks that need no grain: a tenant admin of the tenant (or a platform admin), a valid alias the key may see.</summary>
+    public static GatewayError? Check(Caller caller, string tenantId, string? alias = null)
+    {
+        if (AdminAccess.Check(caller, tenantId, Role.TenantAdmin) is { } denied)
+        {
+            return denied;
+        }
+
+        if (alias is not null && !AliasPattern().IsMatch(alias))
+        {
+            return GatewayError.Invalid("Invalid route alias: use 1 to 128 letters, digits, '.', '_', ':' or '-'.", "alias", "invalid_value");
+        }
+
+        // A key scoped to some models sees and manages only their routes: the others are absent to it, as in /v1/models.
+        return alias is null ? null : caller.Scope.RefusesRoute(alias);
+    }
+
+    /// <summary>The author a route version records for a change by <paramref name="caller"/>.</summary>
+    public static string Author(Caller caller) => $"{RoleNames.Name(caller.Role)}:{caller.KeyId}";
+
     private static IModelRouteGrain Route(string tenantId, string alias, ApiServices api) =>
         api.Grains.GetGrain<IModelRouteGrain>(GrainKeys.For(tenantId, alias));
 
     private static IResult Answer(string tenantId, Result<RouteView> view) =>
         view.IsSuccess ? TypedResults.Json(RouteJson.From(tenantId, view.Value), ApiJson.Options) : view.Error.ToResult();
 
-    private static string Author(ApiServices api) => $"{RoleNames.Name(api.Caller.Role)}:{api.Caller.KeyId}";
+    private static string Author(ApiServices api) => Author(api.Caller);
 
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$", RegexOptions.CultureInvariant)]
     private static partial Regex AliasPattern();

@@ -42,6 +42,21 @@ public abstract class PortalPage : ComponentBase
         Http.Response.StatusCode = error.Status;
     }
 
+    /// <summary>
+    /// For pages that mirror admin endpoints: the admin check the API applies (<paramref name="refused"/>, from the same
+    /// helper), then its endpoint-group filter (<c>RequireScope(EndpointGroups.Admin)</c>); a refusal is answered as the API would.
+    /// </summary>
+    protected bool AdminAllowed(GatewayError? refused)
+    {
+        refused ??= Caller.MayUseEndpoints(EndpointGroups.Admin) ? null : GatewayError.Forbidden($"This API key may not use the '{EndpointGroups.Admin}' endpoints.");
+        if (refused is not null)
+        {
+            Refuse(refused);
+        }
+
+        return refused is null;
+    }
+
     /// <summary>Why the page refused its request, shown instead of its content.</summary>
     protected string? Refusal { get; private set; }
 }
