@@ -182,7 +182,7 @@ internal sealed class ResponsePlan
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
     public IAsyncEnumerable<CompletionChunk> Start(ApiServices api) => ConversationId is { } conversation
-        ? api.Conversation(conversation).RunTurn(Turn(api), api.Aborted)
+        ? api.Conversation(conversation).RunTurn(Turn(api) with { Response = Store ? ToStored([], new TokenUsage(0, 0), "in_progress") : null }, api.Aborted)
         : api.Inference.Complete(Stateless(api), api.Aborted);
 
     /// <summary>The prompt tokens the model call would send (<c>POST /v1/responses/input_tokens</c>), its context built as <see cref="Start"/> builds it.</summary>
@@ -248,8 +248,9 @@ internal sealed class ResponsePlan
     public async Task<Result<StoredResponse>> Complete(CompletionResult result, CallInfo info, ApiServices api)
     {
         // A conversation turn's items come from the conversation; a stateless call's are made here (their token counts are not needed).
+        // A turn has stored this same record beside its own write (decision 0077); a stateless call's is stored here.
         var response = ToStored([], new TokenUsage(0, 0), "in_progress").Finish(result, info, OutputItemId, api.Clock.GetUtcNow());
-        var stored = Store ? await api.Response(ResponseId).Save(response) : response;
+        var stored = Store && ConversationId is null ? await api.Response(ResponseId).Save(response) : response;
         if (_claim is not null)
         {
             // A key left claimed (its grain logged why) lapses; the client still gets the response it paid for.
