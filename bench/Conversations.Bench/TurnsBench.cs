@@ -51,7 +51,8 @@ public static class TurnsBench
                 }
             }
 
-            return Report(measured, rounds, duration);
+            var resident = gateways.ToDictionary(g => g.Name, g => BenchServers.ResidentBytes(g.Process));
+            return Report(measured, resident, rounds, duration);
         }
         finally
         {
@@ -65,7 +66,8 @@ public static class TurnsBench
         }
     }
 
-    private static (string, JsonObject) Report(Dictionary<string, List<(double Stateless, double Turns)>> measured, int rounds, TimeSpan duration)
+    private static (string, JsonObject) Report(
+        Dictionary<string, List<(double Stateless, double Turns)>> measured, Dictionary<string, long> resident, int rounds, TimeSpan duration)
     {
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"# Windowed turns against stateless chat ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, 2 cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at the end)");
@@ -89,8 +91,12 @@ public static class TurnsBench
                 ["stateless"] = new JsonArray([.. runs.Select(r => JsonValue.Create(Math.Round(r.Stateless)))]),
                 ["turns"] = new JsonArray([.. runs.Select(r => JsonValue.Create(Math.Round(r.Turns)))]),
                 ["median_ratio"] = Math.Round(Median(ratios), 3),
+                ["resident_mb_at_end"] = resident[name] / 1_000_000,
             };
         }
+
+        md.AppendLine();
+        md.AppendLine(string.Join("; ", resident.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Key}: {r.Value / 1_000_000:N0} MB resident at the end"))) + ".");
 
         return (md.ToString(), json);
     }

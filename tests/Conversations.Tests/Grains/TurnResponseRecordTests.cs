@@ -58,7 +58,8 @@ public sealed class TurnResponseRecordTests(ClusterFixture fixture)
             last = chunk;
         }
 
-        Assert.True(last?.Final is not null, last?.Error?.Message);
-        return last.Final;
+        var final = last?.Final;
+        Assert.True(final is not null, last?.Error?.Message);
+        return final;
     }
 }
