@@ -24,7 +24,8 @@ internal sealed partial class TurnResponses(IGrainFactory grains, IGrainStorage 
         }
 
         var grain = grains.GetGrain<IResponseGrain>(GrainKeys.For(tenant, response.Id)).GetGrainId();
-        var record = new GrainState<ResponseState>(new ResponseState { Response = response });
+        // Lists of plain types: a collection expression's own list type is not one a JSON storage serializer can read back.
+        var record = new GrainState<ResponseState>(new ResponseState { Response = response with { Input = response.Input.ToList(), Output = response.Output.ToList() } });
         var saving = Save(grain, record);
         var failure = await write();
         var saved = await saving;
