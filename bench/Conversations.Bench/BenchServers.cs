@@ -33,9 +33,10 @@ public static class BenchServers
     }
 
     /// <summary>The service under test, the embedded default as its own process, with durable local state.</summary>
-    public static Task<Process> StartGateway(string root, int port, IReadOnlyDictionary<string, string> environment)
+    /// <param name="build">The silo's build output folder to run (another build, for a side-by-side run); this tree's build when null.</param>
+    public static Task<Process> StartGateway(string root, int port, IReadOnlyDictionary<string, string> environment, string? build = null)
     {
-        var dll = Configurations
+        var dll = build is not null ? Path.Combine(build, "Conversations.Silo.dll") : Configurations
             .Select(c => Path.Combine(root, "silo", "Conversations.Silo", "bin", c, "net10.0", "Conversations.Silo.dll"))
             .FirstOrDefault(File.Exists) ?? throw new FileNotFoundException("Build the solution first.");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
@@ -76,7 +77,7 @@ public static class BenchServers
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         using var http = new HttpClient();
-        for (var attempt = 0; attempt < 300; attempt++)
+        for (var attempt = 0; attempt < 900; attempt++) // three minutes: a machine loaded by other builds starts a silo slowly
         {
             try
             {

@@ -70,8 +70,10 @@ public static class GatewayBench
     /// <param name="gen0Budget">The 64 MB first generation the run command and the AppHost give silos; off, the runtime's default.</param>
     /// <remarks>Socket completions run inline, as the run command and the AppHost set it (docs/operations.md, "Latency").</remarks>
     /// <param name="extra">More settings (environment variables), e.g. routes of a scenario's own.</param>
+    /// <param name="build">Another build's silo output folder (<see cref="BenchServers.StartGateway"/>).</param>
     internal static Task<Process> StartGateway(
-        string root, int gatewayPort, DirectoryInfo data, int upstreamPort, int streamingPort, bool gen0Budget = true, IReadOnlyDictionary<string, string>? extra = null) =>
+        string root, int gatewayPort, DirectoryInfo data, int upstreamPort, int streamingPort, bool gen0Budget = true, IReadOnlyDictionary<string, string>? extra = null,
+        string? build = null) =>
         BenchServers.StartGateway(root, gatewayPort, new Dictionary<string, string>(extra ?? new Dictionary<string, string>())
         {
             ["CONVERSATIONS_API_KEY"] = Key,
@@ -88,7 +90,7 @@ public static class GatewayBench
             ["Conversations__Routes__bench-stream__Deployments__0__BaseUrl"] = $"http://127.0.0.1:{streamingPort}/v1",
             ["Conversations__Routes__bench-local__Deployments__0__Name"] = "bench-local",
             ["Conversations__Routes__bench-local__Deployments__0__Provider"] = "Simulated",
-        });
+        }, build);
 
     internal static HttpClient Client(Uri baseAddress, string key = Key)
     {
@@ -174,7 +176,7 @@ public static class GatewayBench
 
     private const int ShortConversation = 20, LongConversation = 2_000;
 
-    private static async Task Turn(HttpClient http, string conversation) =>
+    internal static async Task Turn(HttpClient http, string conversation) =>
         (await http.PostAsync("/v1/responses", Json($$"""{"model":"bench","max_output_tokens":64,"conversation":"{{conversation}}","input":"hello"}"""))).EnsureSuccessStatusCode();
 
     private static async Task<string> CreateConversation(HttpClient http, string body) =>

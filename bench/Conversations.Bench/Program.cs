@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp] [--concurrency 64] [--seconds 5] [--rounds 5] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns] [--base SILO_BUILD_DIR] [--concurrency 64] [--seconds 5] [--rounds 5] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -77,6 +77,12 @@ switch (scenario)
         Console.WriteLine(mcpReport);
         await File.WriteAllTextAsync(Path.Combine(results, "mcp.md"), mcpReport);
         return 0;
+    case "turns":
+        var (turnsReport, turnsJson) = await TurnsBench.Run(FindRoot(), OptionText("--base"), Option("--rounds", 4), TimeSpan.FromSeconds(seconds));
+        Console.WriteLine(turnsReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "turns.md"), turnsReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "turns.json"), turnsJson.ToJsonString(JsonOutput.Options));
+        return 0;
     case "proxy":
         // The bare proxy as a process of its own (the latency scenario starts it), so it sits where the gateway does.
         await using (var proxy = await BenchServers.StartProxy(Option("--port", 0), new Uri(args[Array.IndexOf(args, "--upstream") + 1])))
@@ -87,7 +93,7 @@ switch (scenario)
 
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp.");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns.");
         return 2;
 }
 

@@ -83,7 +83,11 @@ public sealed record ConversationMemory(
 [GenerateSerializer, Immutable, Alias("conv.PolicyChange")]
 public sealed record PolicyChange([property: Id(0)] Context.ContextPolicy? Policy);
 
-/// <summary>A turn as the API hands it to a conversation; ids are chosen by the caller.</summary>
+/// <summary>
+/// A turn as the API hands it to a conversation; ids are chosen by the caller. With a <see cref="Response"/> (the response
+/// record, in progress), the turn finishes it and stores it beside its own write (decision 0077); without one the caller
+/// stores the response, or nothing is stored.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("conv.TurnRequest")]
 public sealed record TurnRequest(
     [property: Id(0)] string ResponseId,
@@ -92,7 +96,8 @@ public sealed record TurnRequest(
     [property: Id(3)] string? Instructions,
     [property: Id(4)] CompletionRequest Options,
     [property: Id(5)] Idempotency? Idempotency = null,
-    [property: Id(6)] Context.ContextPolicy? Policy = null);
+    [property: Id(6)] Context.ContextPolicy? Policy = null,
+    [property: Id(7)] StoredResponse? Response = null);
 
 /// <summary>
 /// A client's <c>Idempotency-Key</c> and a fingerprint of the request body: the same key with the same

@@ -42,6 +42,7 @@ public sealed class ConversationGrain(
     private TurnContext _turnContext = null!;
     private StorageReservations _reservations = null!;
     private ConversationMedia _media = null!;
+    private TurnResponses _responses = null!;
 
     private string ConversationId => GrainKeys.Parse(this.GetPrimaryKeyString()).Id;
 
@@ -50,8 +51,9 @@ public sealed class ConversationGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var (tenant, id) = GrainKeys.Parse(this.GetPrimaryKeyString());
-        _store = new(
-            head, ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Conversations), this.GetGrainId(), logger, Math.Max(1, options.Value.ResidentPages));
+        var storage = ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Conversations);
+        _store = new(head, storage, this.GetGrainId(), logger, Math.Max(1, options.Value.ResidentPages));
+        _responses = new(GrainFactory, storage, tenant, logger);
         _writes = new(_store, this, logger);
         _summarizer = new(this, _writes, pipeline, clock, options.Value, logger);
         _extractor = new(this, _writes, pipeline, options.Value, logger);
@@ -296,7 +298,8 @@ public sealed class ConversationGrain(
         }
 
         var next = current.Append(stored, limits).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id), output.Count);
-        if ((limits.RefuseItems(current.ItemCount, stored.Count, "input") ?? await Write(next, policy, limits, "input")) is { } failure)
+        var response = request.Response?.Finish(done.Result with { OutputItems = output }, new CallInfo(Truncation: policy.Truncation, Citations: built.Value.Cited).Merge(done.Info), request.OutputItemId, clock.GetUtcNow());
+        if ((limits.RefuseItems(current.ItemCount, stored.Count, "input") ?? await _responses.WriteWith(response, () => Write(next, policy, limits, "input"))) is { } failure)
         {
             yield return new ErrorChunk(failure) { Info = done.Info };
             yield break;
@@ -369,11 +372,8 @@ public sealed class ConversationGrain(
         return !next.IsSuccess ? next.Error : await Write(next.Value) ?? (Result<T>)answer(next.Value);
     }
 
-    /// <summary>
-    /// Writes <paramref name="next"/>, reserving what it adds to its tenant's stored data under <paramref name="limits"/> first
-    /// (a refusal names <paramref name="param"/>); items written are indexed when the conversation recalls (under
-    /// <paramref name="policy"/>, else its own).
-    /// </summary>
+    /// <summary>Writes <paramref name="next"/>, reserving what it adds under <paramref name="limits"/> first (a refusal names <paramref name="param"/>); items
+    /// written are indexed when the conversation recalls (under <paramref name="policy"/>, else its own).</summary>
     private async Task<GatewayError?> Write(ConversationState next, ContextPolicy? policy = null, StorageLimits? limits = null, string param = "items")
     {
         var indexes = next.ItemCount > 0 && (policy ?? ContextPolicy.Layered(null, next.Policy, null)).Recalls;

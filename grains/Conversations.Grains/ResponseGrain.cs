@@ -4,7 +4,7 @@ namespace Conversations.Grains;
 
 /// <summary>A stored response: written once, read for retrieval and for <c>previous_response_id</c> chains.</summary>
 public sealed class ResponseGrain(
-    [PersistentState("response", StorageNames.Conversations)] IPersistentState<ResponseState> state,
+    [PersistentState(TurnResponses.StateName, StorageNames.Conversations)] IPersistentState<ResponseState> state,
     ILogger<ResponseGrain> logger) : Grain, IResponseGrain
 {
     private GatewayError NotFound => GatewayError.NotFound("response", GrainKeys.Parse(this.GetPrimaryKeyString()).Id);
@@ -34,12 +34,12 @@ public sealed class ResponseGrain(
         return await state.TryReplace(new ResponseState { Response = response }, this, logger) ?? (Result<StoredResponse>)response;
     }
 
-    public Task<Result<StoredResponse>> Get() =>
-        Task.FromResult(state.State.Response is { } response ? response : (Result<StoredResponse>)NotFound);
+    public async Task<Result<StoredResponse>> Get() =>
+        await Stored() is { } response ? response : (Result<StoredResponse>)NotFound;
 
     public async Task<Result<StoredResponse>> Delete()
     {
-        if (state.State.Response is not { } response)
+        if (await Stored() is not { } response)
         {
             return NotFound;
         }
@@ -51,6 +51,17 @@ public sealed class ResponseGrain(
 
         DeactivateOnIdle();
         return response;
+    }
+
+    /// <summary>The response; storage is read again on a miss, since a turn stores its record without this activation (<see cref="TurnResponses"/>).</summary>
+    private async Task<StoredResponse?> Stored()
+    {
+        if (state.State.Response is null)
+        {
+            await state.ReadStateAsync();
+        }
+
+        return state.State.Response;
     }
 }
 

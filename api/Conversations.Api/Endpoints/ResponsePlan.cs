@@ -220,7 +220,7 @@ internal sealed class ResponsePlan
 
     /// <summary>Starts the model call: a conversation turn, or a stateless call over the assembled context.</summary>
     public IAsyncEnumerable<CompletionChunk> Start(ApiServices api) => ConversationId is { } conversation
-        ? api.Conversation(conversation).RunTurn(Turn(api), api.Aborted)
+        ? api.Conversation(conversation).RunTurn(Turn(api) with { Response = Store ? ToStored([], new TokenUsage(0, 0), "in_progress") : null }, api.Aborted)
         : HostedMcp.Count > 0
             ? (McpLoop = new Mcp.HostedMcpLoop(HostedMcp, ChainOutput, ResponseId, OutputItemId, api)).Run(Stateless(api), api.Aborted)
             : api.Inference.Complete(Stateless(api), api.Aborted);
@@ -305,8 +305,9 @@ internal sealed class ResponsePlan
     public async Task<Result<StoredResponse>> Complete(CompletionResult result, CallInfo info, ApiServices api)
     {
         // A conversation turn's items come from the conversation; a stateless call's are made here (their token counts are not needed).
+        // A turn has stored this same record beside its own write (decision 0077); a stateless call's is stored here.
         var response = ToStored(Compacted(), new TokenUsage(0, 0), "in_progress").Finish(result, info, OutputItemId, api.Clock.GetUtcNow());
-        var stored = Store ? await api.Response(ResponseId).Save(response) : response;
+        var stored = Store && ConversationId is null ? await api.Response(ResponseId).Save(response) : response;
         if (_claim is not null)
         {
             // A key left claimed (its grain logged why) lapses; the client still gets the response it paid for.
