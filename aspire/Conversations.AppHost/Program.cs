@@ -34,7 +34,8 @@ IResourceBuilder<ProjectResource> Silo(string name, string siloPort, string gate
         .WithEnvironment("Conversations__Api__Enabled", "false")
         // The tuned membership of docs/operations.md ("Failover"): a killed silo is declared dead in seconds, not 10 to 15.
         .WithEnvironment("Conversations__Cluster__Membership__ProbeTimeout", "00:00:01")
-        .WithEnvironment("Conversations__Cluster__Membership__NumMissedProbesLimit", "2");
+        .WithEnvironment("Conversations__Cluster__Membership__NumMissedProbesLimit", "2")
+        .WithEnvironment("Conversations__Cluster__Membership__IAmAliveTablePublishTimeout", "00:00:15");
 
 var silo1 = Silo("silo-1", "11111", "30000");
 var silo2 = Silo("silo-2", "11112", "30001");

@@ -43,6 +43,7 @@ public static class ClusterEnvironment
         environment["Conversations__Cluster__GatewayPort"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture);
         environment["Conversations__Cluster__Membership__ProbeTimeout"] = "00:00:01";
         environment["Conversations__Cluster__Membership__NumMissedProbesLimit"] = "2";
+        environment["Conversations__Cluster__Membership__IAmAliveTablePublishTimeout"] = "00:00:15";
         return environment;
     }
 }
