@@ -100,8 +100,9 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
     public async Task Stream_cut_by_the_upstream_ends_with_an_error_event_and_no_done()
     {
         using var http = fixture.Gateway.Http();
+        var model = await FailingRoutes.Create(http);
 
-        var events = await ReadStream(http, """{"model":"sim-small","stream":true,"messages":[{"role":"user","content":"[sim:cut=4] go"}]}""");
+        var events = await ReadStream(http, $$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"[sim:cut=4] go"}]}""");
 
         Assert.Contains("\"error\"", events[^1], StringComparison.Ordinal);
         Assert.DoesNotContain("[DONE]", events);
@@ -112,8 +113,9 @@ public sealed class ChatCompletionsTests(GatewayFixture fixture)
     public async Task Upstream_failure_before_the_first_token_is_a_plain_http_error_even_when_streaming()
     {
         using var http = fixture.Gateway.Http();
+        var model = await FailingRoutes.Create(http);
 
-        using var response = await http.PostAsync("/v1/chat/completions", Json("""{"model":"sim-small","stream":true,"messages":[{"role":"user","content":"[sim:status=503] x"}]}"""));
+        using var response = await http.PostAsync("/v1/chat/completions", Json($$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"[sim:status=503] x"}]}"""));
 
         await response.AssertOpenAIError(HttpStatusCode.BadGateway);
     }

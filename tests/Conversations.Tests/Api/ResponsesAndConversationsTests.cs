@@ -135,9 +135,10 @@ public sealed class ResponsesAndConversationsTests(GatewayFixture fixture)
     {
         ConversationResource conversation = await ConversationsClient.CreateConversationAsync(new ConversationCreationOptions());
         using var http = fixture.Gateway.Http();
+        var model = await FailingRoutes.Create(http);
 
         using var response = await http.PostAsync("/v1/responses", ChatCompletionsTests.Json(
-            $$"""{"model":"sim-small","conversation":"{{conversation.Id}}","stream":true,"input":"[sim:cut=3] go"}"""));
+            $$"""{"model":"{{model}}","conversation":"{{conversation.Id}}","stream":true,"input":"[sim:cut=3] go"}"""));
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -99,7 +99,7 @@ public sealed class ConversationGrainTests(ClusterFixture fixture)
     {
         var conversation = await Create([new NewItem(Roles.User, "hello")]);
 
-        var chunks = await Collect(conversation.RunTurn(TurnFor("[sim:status=503] fail please")));
+        var chunks = await Collect(conversation.RunTurn(TurnFor("[sim:status=503] fail please", await FailingRoutes.Create(fixture.Grains))));
 
         var error = Assert.Single(chunks).Error;
         Assert.NotNull(error);
@@ -129,7 +129,7 @@ public sealed class ConversationGrainTests(ClusterFixture fixture)
     {
         var conversation = await Create([]);
 
-        var chunks = await Collect(conversation.RunTurn(TurnFor("[sim:cut=3] talk")));
+        var chunks = await Collect(conversation.RunTurn(TurnFor("[sim:cut=3] talk", await FailingRoutes.Create(fixture.Grains))));
 
         Assert.Equal(3, chunks.Count(c => c.Delta is not null));
         Assert.NotNull(chunks[^1].Error);
@@ -195,12 +195,12 @@ public sealed class ConversationGrainTests(ClusterFixture fixture)
 
     private static string NewKey() => GrainKeys.For("tests", Ids.New(Ids.Conversation));
 
-    private static TurnRequest TurnFor(string text) => new(
+    private static TurnRequest TurnFor(string text, string model = "sim-small") => new(
         Ids.New(Ids.Response),
         Ids.New(Ids.Message),
         [new ConversationItem(Ids.New(Ids.Message), Roles.User, text, 0, DateTimeOffset.UtcNow)],
         null,
-        new CompletionRequest("sim-small", []));
+        new CompletionRequest(model, []));
 
     private static async Task<CompletionResult> RunTurn(IConversationGrain conversation, string text)
     {

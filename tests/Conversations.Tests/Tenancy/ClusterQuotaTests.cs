@@ -55,7 +55,7 @@ public sealed class ClusterQuotaTests(ClusterFixture fixture)
     {
         var caller = NewCaller(new Limits(MaxConcurrentRequests: 1));
 
-        var failed = await Call(caller, "[sim:status=500] fail");
+        var failed = await Call(caller, "[sim:status=500] fail", model: await FailingRoutes.Create(fixture.Grains, caller.Tenant));
         var next = await Call(caller, "works");
 
         Assert.Equal(502, failed.Error?.Status);
@@ -75,9 +75,9 @@ public sealed class ClusterQuotaTests(ClusterFixture fixture)
     private static Caller NewCaller(Limits tenantLimits) =>
         new("quota-" + Guid.NewGuid().ToString("N")[..10], "key_cluster", Role.Member, [], [], Limits.None, tenantLimits, Limits.None);
 
-    private async Task<CompletionChunk> Call(Caller caller, string text, int? maxOutputTokens = null)
+    private async Task<CompletionChunk> Call(Caller caller, string text, int? maxOutputTokens = null, string model = "sim-small")
     {
-        var request = new CompletionRequest("sim-small", [new NewItem(Roles.User, text)], MaxOutputTokens: maxOutputTokens, Caller: caller);
+        var request = new CompletionRequest(model, [new NewItem(Roles.User, text)], MaxOutputTokens: maxOutputTokens, Caller: caller);
         CompletionChunk last = new DeltaChunk(string.Empty);
         await foreach (var chunk in fixture.Grains.GetGrain<IInferenceGrain>(InferenceLanes.Pick()).Complete(request))
         {

@@ -45,7 +45,7 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
         var inputItems = await http.GetJson($"/v1/responses/{id}/input_items");
         var events = await Stream(http, "/v1/responses", """{"model":"sim-small","input":"Hello","stream":true}""");
         var callEvents = await Stream(http, "/v1/responses", $$"""{"model":"sim-small","input":"Weather? [sim:call=get_weather]","tools":{{Weather}},"stream":true}""");
-        var failedEvents = await Stream(http, "/v1/responses", """{"model":"sim-small","input":"Hello [sim:cut=3]","stream":true}""");
+        var failedEvents = await Stream(http, "/v1/responses", $$"""{"model":"{{await FailingRoutes.Create(http)}}","input":"Hello [sim:cut=3]","stream":true}""");
         var counted = await http.PostJson("/v1/responses/input_tokens", """{"model":"sim-small","input":"Hello","instructions":"Be brief."}""");
         var queued = await http.PostJson("/v1/responses", """{"model":"sim-small","input":"Hello [sim:hang]","background":true}""");
         var compacted = await http.PostJson("/v1/responses/compact", """{"model":"sim-small","input":[{"role":"user","content":"My name is Ada."}]}""");
