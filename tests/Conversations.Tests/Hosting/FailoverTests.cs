@@ -99,7 +99,7 @@ public sealed class FailoverTests(DrillBackends backends)
             + $"served again within {(servedAgainAfter.IsEmpty ? TimeSpan.Zero : servedAgainAfter.Max()).TotalSeconds:F1} s of the kill.");
         Assert.All(failures, failure =>
         {
-            Assert.True(failure.Status == HttpStatusCode.ServiceUnavailable, $"{(int)failure.Status}: {failure.Body}");
+            Assert.True(failure.Status == HttpStatusCode.ServiceUnavailable, $"{(int)failure.Status}: {failure.Body}\nWhat the API host logged:\n{api.Output}");
             Assert.True(failure.RetryAfter);
             Assert.DoesNotContain("   at ", failure.Body, StringComparison.Ordinal);
         });
