@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns] [--base SILO_BUILD_DIR] [--concurrency 64] [--seconds 5] [--rounds 5] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns] [--base SILO_BUILD_DIR] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -62,9 +62,11 @@ switch (scenario)
         return 0;
     case "guardrails":
         var (guardrailsReport, guardrailsJson) = await GuardrailsBench.Run(TimeSpan.FromSeconds(seconds));
-        Console.WriteLine(guardrailsReport);
-        await File.WriteAllTextAsync(Path.Combine(results, "guardrails.md"), guardrailsReport);
-        await File.WriteAllTextAsync(Path.Combine(results, "guardrails.json"), guardrailsJson.ToJsonString(JsonOutput.Options));
+        var (guardrailsHttpReport, guardrailsHttpJson) = await GuardrailsHttpBench.Run(FindRoot(), TimeSpan.FromSeconds(Option("--http-seconds", 10)), Option("--rounds", 3));
+        Console.WriteLine(guardrailsReport + "\n" + guardrailsHttpReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "guardrails.md"), guardrailsReport + "\n" + guardrailsHttpReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "guardrails.json"),
+            new JsonObject { ["stages"] = guardrailsJson, ["http"] = guardrailsHttpJson }.ToJsonString(JsonOutput.Options));
         return 0;
     case "pages":
         var (pagesReport, pagesJson) = await PagesBench.Run(FindRoot(), Option("--rounds", 3));

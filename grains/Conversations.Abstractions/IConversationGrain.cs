@@ -51,9 +51,14 @@ public interface IConversationGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<Result<int>> CountInputTokens(TurnRequest request, CancellationToken cancellationToken = default);
 
-    /// <summary>What the model would see on the next turn through <paramref name="model"/>: each section, its tokens, and what is left out and why.</summary>
+    /// <summary>
+    /// What the model would see on the next turn through <paramref name="model"/>: each section, its tokens, and what is left out
+    /// and why. With <paramref name="input"/>, the turn with that input: recall and knowledge searched for it, each chunk and
+    /// recalled item screened under <paramref name="injection"/>.
+    /// </summary>
     [AlwaysInterleave]
-    Task<Result<Context.ContextView>> PreviewContext(string model, int? maxOutputTokens, Context.ContextPolicy? tenantPolicy);
+    Task<Result<Context.ContextView>> PreviewContext(
+        string model, int? maxOutputTokens, Context.ContextPolicy? tenantPolicy, string? input = null, Guardrails.InjectionPolicy? injection = null);
 
     /// <summary>The conversation's facts and its rolling summary.</summary>
     [AlwaysInterleave]

@@ -260,7 +260,7 @@ public sealed class ConversationGrain(
         // Run: the call's stages and the model; the first chunk says the turn's truncation and citations.
         turnInfo = turnInfo with { Citations = built.Value.Cited };
         FinalChunk? done = null;
-        await foreach (var chunk in pipeline.Run(planned.Value.WithMessages(built.Value.Messages), cancellationToken))
+        await foreach (var chunk in pipeline.Run(planned.Value.WithMessages(built.Value.Messages, built.Value.Guardrails), cancellationToken))
         {
             var passing = turnInfo is null ? chunk : chunk.With(info => info.Merge(turnInfo));
             turnInfo = null;
@@ -335,7 +335,7 @@ public sealed class ConversationGrain(
         return built.IsSuccess ? tokens.CountPrompt((request.Options with { Messages = built.Value.Messages }).PromptTexts) : built.Error;
     }
 
-    public async Task<Result<ContextView>> PreviewContext(string model, int? maxOutputTokens, ContextPolicy? tenantPolicy)
+    public async Task<Result<ContextView>> PreviewContext(string model, int? maxOutputTokens, ContextPolicy? tenantPolicy, string? input = null, InjectionPolicy? injection = null)
     {
         var current = _writes.Durable;
         if (!current.Exists)
@@ -349,7 +349,7 @@ public sealed class ConversationGrain(
             return route.Error ?? GatewayError.ModelNotFound(model);
         }
 
-        return await _turnContext.Preview(current, config, maxOutputTokens, tenantPolicy);
+        return await _turnContext.Preview(current, config, maxOutputTokens, tenantPolicy, input, injection);
     }
 
     public async Task<Result<ConversationMemory>> GetMemory()

@@ -62,8 +62,8 @@ public sealed partial class StatelessInference(
         {
             try
             {
-                var (messages, cited) = await KnowledgeRetrieval.Ground(request, policy, vectors, embedder, builder, cancellationToken);
-                return (request with { Messages = messages }, cited);
+                var (messages, cited, screened) = await KnowledgeRetrieval.Ground(request, policy, vectors, embedder, builder, cancellationToken);
+                return (request with { Messages = messages, RetrievedGuardrails = screened }, cited);
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {

@@ -70,7 +70,7 @@ public static partial class AdminEndpoints
 
         var created = await api.Grains.GetGrain<ITenantGrain>(id).Create(
             json.Name ?? id, new TenantChange(null, null, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels, StorageLimits: storage.Value,
-                Cache: cache.Value, Guardrails: guardrails.Value, AllowedIps: ips.Value, AuditRetentionDays: json.AuditRetentionDays));
+                Cache: cache.Value, Guardrails: guardrails.Value, AllowedIps: ips.Value, AuditRetentionDays: json.AuditRetentionDays, AuditCallText: json.AuditCallText));
         return created.IsSuccess ? TypedResults.Json(TenantJson.From(created.Value), ApiJson.Options) : created.Error.ToResult();
     }
 
@@ -104,7 +104,7 @@ public static partial class AdminEndpoints
         var byTenantAdmin = api.Caller.Role != Role.PlatformAdmin;
         if (byTenantAdmin && PlatformOnly(json) is { } field)
         {
-            return GatewayError.Forbidden($"A tenant admin may set its tenant's guardrails, allowed_ips and audit_retention_days; '{field}' needs platform_admin.", field).ToResult();
+            return GatewayError.Forbidden($"A tenant admin may set its tenant's guardrails, allowed_ips, audit_retention_days and audit_call_text; '{field}' needs platform_admin.", field).ToResult();
         }
 
         var storage = StorageLimitsJson.Read(json.StorageLimits, "storage_limits");
@@ -130,7 +130,8 @@ public static partial class AdminEndpoints
 
         var updated = await api.Grains.GetGrain<ITenantGrain>(tenantId).Update(
             new TenantChange(json.Name, json.Disabled, json.Limits?.ToLimits(), json.UserLimits?.ToLimits(), json.AllowedModels,
-                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value, guardrails.Value, ips.Value, json.AuditRetentionDays, byTenantAdmin));
+                policy is { } set ? new PolicyChange(set.Value) : null, storage.Value, cache.Value, guardrails.Value, ips.Value, json.AuditRetentionDays, byTenantAdmin,
+                json.AuditCallText));
         return updated.IsSuccess ? TypedResults.Json(TenantJson.From(updated.Value), ApiJson.Options) : updated.Error.ToResult();
     }
 

@@ -90,7 +90,7 @@ public static class AuditEndpoints
     private static string ToCsv(List<AuditRecordJson> records)
     {
         var csv = new StringBuilder("id,created_at,tenant,actor_key,actor_tenant,actor_role,address,action,target,status,before,after,"
-            + "kind,model,deployment,end_user,input_tokens,output_tokens,cost_usd,latency_ms,cache,error_code,guardrails,conversation\n");
+            + "kind,model,deployment,end_user,input_tokens,output_tokens,cost_usd,latency_ms,cache,error_code,guardrails,conversation,prompt,answer\n");
         foreach (var r in records)
         {
             var c = r.Call;
@@ -98,7 +98,8 @@ public static class AuditEndpoints
                 r.Action, r.Target, r.Status.ToString(CultureInfo.InvariantCulture), r.Before?.GetRawText(), r.After?.GetRawText(),
                 r.Kind, c?.Model, c?.Deployment, c?.EndUser, c?.InputTokens.ToString(CultureInfo.InvariantCulture), c?.OutputTokens.ToString(CultureInfo.InvariantCulture),
                 c?.CostUsd.ToString(CultureInfo.InvariantCulture), c?.LatencyMs.ToString(CultureInfo.InvariantCulture), c?.Cache, c?.ErrorCode,
-                c?.Guardrails is { } found ? string.Join(' ', found.Select(f => $"{f.Guardrail}.{f.Kind}={f.Action}*{f.Count}")) : null, c?.Conversation }.Select(Field)]).Append('\n');
+                c?.Guardrails is { } found ? string.Join(' ', found.Select(f => $"{f.Guardrail}.{f.Kind}={f.Action}*{f.Count}")) : null, c?.Conversation,
+                c?.Prompt, c?.Answer }.Select(Field)]).Append('\n');
         }
 
         return csv.ToString();

@@ -27,6 +27,9 @@ public static class ConversationContextEndpoints
         return v1;
     }
 
+    /// <summary>The longest <c>input</c> a preview takes (a query string, not a request body).</summary>
+    public const int MaxPreviewInput = 4_000;
+
     private static async Task<IResult> Preview(string conversationId, [AsParameters] ApiServices api)
     {
         var query = api.Http.Request.Query;
@@ -46,6 +49,13 @@ public static class ConversationContextEndpoints
             maxOutput = parsed;
         }
 
+        // With ?input=, the turn that input would start: recall and knowledge searched for it, screened by the caller's injection policy.
+        var input = query["input"].FirstOrDefault();
+        if (input?.Length > MaxPreviewInput)
+        {
+            return GatewayError.Invalid($"Invalid 'input': at most {MaxPreviewInput} characters.", "input", "invalid_value").ToResult();
+        }
+
         if (!api.Caller.MayUseModel(model))
         {
             return GatewayError.ModelNotFound(model).ToResult();
@@ -56,7 +66,8 @@ public static class ConversationContextEndpoints
             return GatewayError.NotFound("conversation", conversationId).ToResult();
         }
 
-        var view = await api.Conversation(conversationId).PreviewContext(model, maxOutput, api.Caller.TenantContextPolicy);
+        var view = await api.Conversation(conversationId).PreviewContext(
+            model, maxOutput, api.Caller.TenantContextPolicy, input is { Length: > 0 } ? input : null, api.Caller.Guardrails?.Injection);
         return view.IsSuccess ? TypedResults.Json(ContextViewJson.From(conversationId, model, view.Value), ApiJson.Options) : view.Error.ToResult();
     }
 

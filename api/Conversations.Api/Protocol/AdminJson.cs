@@ -26,14 +26,17 @@ public sealed record LimitsJson(
 }
 
 /// <summary><c>storage_limits</c> is read by <see cref="StorageLimitsJson.Read"/>: it tells a field left out from one set to null.</summary>
-/// <summary><c>guardrails</c> is read by <see cref="GuardrailsJson.Read"/>; <c>audit_retention_days</c> is bounded by the platform's <c>MaxRetentionDays</c>.</summary>
+/// <summary>
+/// <c>guardrails</c> is read by <see cref="GuardrailsJson.Read"/>; <c>audit_retention_days</c> is bounded by the platform's
+/// <c>MaxRetentionDays</c>; <c>audit_call_text</c> (default false) keeps each call's prompt and answer, redacted, in its audit record.
+/// </summary>
 public sealed record TenantCreateJson(
     string? Id, string? Name, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, JsonElement? StorageLimits = null, CachePolicyJson? Cache = null,
-    JsonElement? Guardrails = null, List<string>? AllowedIps = null, int? AuditRetentionDays = null);
+    JsonElement? Guardrails = null, List<string>? AllowedIps = null, int? AuditRetentionDays = null, bool? AuditCallText = null);
 
 public sealed record TenantUpdateJson(
     string? Name, bool? Disabled, LimitsJson? Limits, LimitsJson? UserLimits, List<string>? AllowedModels, ContextPolicyJson? ContextPolicy = null, JsonElement? StorageLimits = null,
-    CachePolicyJson? Cache = null, JsonElement? Guardrails = null, List<string>? AllowedIps = null, int? AuditRetentionDays = null);
+    CachePolicyJson? Cache = null, JsonElement? Guardrails = null, List<string>? AllowedIps = null, int? AuditRetentionDays = null, bool? AuditCallText = null);
 
 /// <summary>
 /// A tenant; <c>context_policy</c> is the default for its conversations (they and requests override it field by field);
@@ -43,7 +46,8 @@ public sealed record TenantUpdateJson(
 public sealed record TenantJson(
     string Id, string Name, string Status, LimitsJson Limits, LimitsJson UserLimits, IReadOnlyList<string> AllowedModels, long CreatedAt,
     StorageLimitsJson StorageLimits, ContextPolicyJson? ContextPolicy = null, StoredJson? Stored = null, CachePolicyJson? Cache = null, GuardrailsJson? Guardrails = null,
-    IReadOnlyList<string>? AllowedIps = null, int? AuditRetentionDays = null, GuardrailsJson? PlatformGuardrails = null, IReadOnlyList<string>? PlatformAllowedIps = null)
+    IReadOnlyList<string>? AllowedIps = null, int? AuditRetentionDays = null, GuardrailsJson? PlatformGuardrails = null, IReadOnlyList<string>? PlatformAllowedIps = null,
+    bool AuditCallText = false)
 {
     public string Object => "tenant";
 
@@ -52,7 +56,7 @@ public sealed record TenantJson(
         LimitsJson.From(tenant.Limits), LimitsJson.From(tenant.UserLimits), tenant.AllowedModels, tenant.CreatedAt.ToUnixTimeSeconds(),
         StorageLimitsJson.From(tenant.Storage), ContextPolicyJson.From(tenant.ContextPolicy), stored is null ? null : new StoredJson(stored.Conversations, stored.Bytes),
         CachePolicyJson.From(tenant.Cache), GuardrailsJson.From(tenant.Guardrails), tenant.AllowedIps, tenant.AuditRetentionDays,
-        GuardrailsJson.From(tenant.PlatformGuardrails), tenant.PlatformAllowedIps);
+        GuardrailsJson.From(tenant.PlatformGuardrails), tenant.PlatformAllowedIps, tenant.AuditCallText);
 }
 
 /// <summary>What a tenant stores, as its caps count it (a count is kept while its cap is finite).</summary>

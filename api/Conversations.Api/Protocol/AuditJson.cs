@@ -23,14 +23,17 @@ public sealed record AuditRecordJson(
     private static JsonElement? Parse(string? json) => json is null ? null : JsonDocument.Parse(json).RootElement.Clone();
 }
 
-/// <summary>What a call record holds: never prompt or answer text; guardrails as what fired, the action and how often.</summary>
+/// <summary>
+/// What a call record holds: guardrails as what fired, the action and how often; prompt and answer text only for a tenant
+/// with <c>audit_call_text</c>, redacted and cut (<see cref="CallDetails.MaxTextLength"/>).
+/// </summary>
 public sealed record CallAuditJson(
     string Model, string? Deployment, string? EndUser, int InputTokens, int OutputTokens, decimal CostUsd, long LatencyMs, string? Cache,
-    string? ErrorCode, IReadOnlyList<GuardrailFindingJson>? Guardrails, string? Conversation)
+    string? ErrorCode, IReadOnlyList<GuardrailFindingJson>? Guardrails, string? Conversation, string? Prompt = null, string? Answer = null)
 {
     public static CallAuditJson? From(CallDetails? call) => call is null ? null : new(
         call.Model, call.Deployment, call.EndUser, call.InputTokens, call.OutputTokens, call.CostUsd, call.LatencyMs, call.Cache, call.ErrorCode,
-        call.Guardrails?.Select(f => new GuardrailFindingJson(f.Guardrail, f.Kind, f.Action, f.Count)).ToList(), call.Conversation);
+        call.Guardrails?.Select(f => new GuardrailFindingJson(f.Guardrail, f.Kind, f.Action, f.Count)).ToList(), call.Conversation, call.Prompt, call.Answer);
 }
 
 public sealed record GuardrailFindingJson(string Guardrail, string Kind, string Action, int Count);

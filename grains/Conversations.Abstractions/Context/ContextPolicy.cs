@@ -211,4 +211,10 @@ public static class LeftOutReasons
     /// take: the item's text is sent, the part is not.
     /// </summary>
     public const string InputModality = "input_modality";
+
+    /// <summary>
+    /// A knowledge chunk (listed by its citation id, <c>{kb}/{doc}#{n}</c>) or recalled item that the tenant's injection policy,
+    /// set to <c>block</c>, found an injection attempt in: the rest of the context is sent without it.
+    /// </summary>
+    public const string Injection = "injection";
 }

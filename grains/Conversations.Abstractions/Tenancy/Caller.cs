@@ -24,7 +24,8 @@ public sealed record Caller(
     [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
     [property: Id(21)] IReadOnlyList<string>? TenantAllowedIps = null,
     [property: Id(22)] IReadOnlyList<string>? KeyAllowedIps = null,
-    [property: Id(23)] IReadOnlyList<string>? AllowedMcpTools = null)
+    [property: Id(23)] IReadOnlyList<string>? AllowedMcpTools = null,
+    [property: Id(24)] bool AuditCallText = false)
 {
     /// <summary>Whether a call may come from <paramref name="address"/>: within the tenant's allowlist and the key's, each when set.</summary>
     public bool AllowsAddress(System.Net.IPAddress? address) =>

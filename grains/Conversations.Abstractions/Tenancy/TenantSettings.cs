@@ -22,7 +22,8 @@ public sealed record TenantSettings(
     [property: Id(21)] IReadOnlyList<string>? AllowedIps = null,
     [property: Id(22)] int? AuditRetentionDays = null,
     [property: Id(23)] Guardrails.GuardrailPolicy? PlatformGuardrails = null,
-    [property: Id(24)] IReadOnlyList<string>? PlatformAllowedIps = null)
+    [property: Id(24)] IReadOnlyList<string>? PlatformAllowedIps = null,
+    [property: Id(25)] bool AuditCallText = false)
 {
     public StorageLimits Storage => StorageLimits ?? Tenancy.StorageLimits.Default;
 }
@@ -45,4 +46,5 @@ public sealed record TenantChange(
     [property: Id(20)] Guardrails.GuardrailPolicy? Guardrails = null,
     [property: Id(21)] IReadOnlyList<string>? AllowedIps = null,
     [property: Id(22)] int? AuditRetentionDays = null,
-    [property: Id(23)] bool ByTenantAdmin = false);
+    [property: Id(23)] bool ByTenantAdmin = false,
+    [property: Id(24)] bool? AuditCallText = null);

@@ -1,5 +1,7 @@
 using System.Text;
 using Conversations.Context;
+using Conversations.Grains.Guardrails;
+using Conversations.Guardrails;
 using Conversations.Providers;
 
 namespace Conversations.Grains.Context;
@@ -32,6 +34,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
         }
 
         var head = new List<NewItem>();
+        var screen = new RetrievedScreen(inputs.Injection); // indirect injection, chunk by chunk and item by item
 
         if (inputs.Instructions is { Length: > 0 } instructions)
         {
@@ -74,7 +77,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
 
         // Knowledge comes before history: it is what the tenant chose to ground answers in.
         IReadOnlyList<string>? cited = null;
-        if (Knowledge(inputs.Knowledge, inputs.Policy, Math.Min(inputs.Policy.KnowledgeTokens ?? 0, budget - used)) is (var knowledgeText, var chunkIds, var knowledgeCost) { Ids.Count: > 0 })
+        if (Knowledge(inputs.Knowledge, inputs.Policy, Math.Min(inputs.Policy.KnowledgeTokens ?? 0, budget - used), screen) is (var knowledgeText, var chunkIds, var knowledgeCost) { Ids.Count: > 0 })
         {
             used += knowledgeCost;
             head.Add(new NewItem(Roles.System, knowledgeText));
@@ -142,7 +145,7 @@ public sealed class ContextBuilder(TokenCounter tokens)
             return TooLong($"The conversation takes {used} tokens, over the context budget of {budget}, and truncation is disabled.");
         }
 
-        if (Recall(inputs, recallCandidates, window, Math.Min(inputs.Policy.RecallTokens ?? 0, budget - used), leftOut) is (var recallText, var recalledIds, var recallCost) { Ids.Count: > 0 })
+        if (Recall(inputs, recallCandidates, window, Math.Min(inputs.Policy.RecallTokens ?? 0, budget - used), leftOut, screen) is (var recallText, var recalledIds, var recallCost) { Ids.Count: > 0 })
         {
             used += recallCost;
             head.Add(new NewItem(Roles.System, recallText));
@@ -159,10 +162,12 @@ public sealed class ContextBuilder(TokenCounter tokens)
             sections.Add(new ContextSection(ContextSections.Input, inputCost, [.. inputs.Input.Select(i => i.Id)], inputs.Input.Count));
         }
 
+        leftOut.MarkInjected(screen.LeftOut);
         List<NewItem> messages = [.. head, .. window.Select(Message), .. inputs.Input.Select(Message)];
         return new BuiltContext(messages, cited, Enumerable.Range(start, olderCount).Select(i => history[i]), View)
         {
             ReachedStart = start == 0 && olderCount == 0, // older items, if the history had them, might have fit too
+            Guardrails = screen.Report,
         };
 
         // Read only on demand: the summary's items and the left-out history are a pass over the older history.
@@ -176,11 +181,12 @@ public sealed class ContextBuilder(TokenCounter tokens)
     /// <paramref name="allowance"/> (the best matches first), as one system message in the order they were said, each
     /// dated, an older statement of a fact marked as superseded; they are marked recalled.
     /// </summary>
-    private Packed Recall(ContextInputs inputs, IReadOnlyList<ConversationItem> candidates, List<ConversationItem> window, int allowance, LeftOutList leftOut)
+    private Packed Recall(ContextInputs inputs, IReadOnlyList<ConversationItem> candidates, List<ConversationItem> window, int allowance, LeftOutList leftOut, RetrievedScreen screen)
     {
         var inWindow = window.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         var marks = inputs.RecallMarks;
-        var chosen = candidates.Where(i => !inWindow.Contains(i.Id)).Take(inputs.Policy.RecallTopK ?? 0).ToList();
+        var chosen = candidates.Where(i => !inWindow.Contains(i.Id)).Take(inputs.Policy.RecallTopK ?? 0)
+            .Where(i => screen.Keeps(RetrievedScreen.Recall, i.Id, i.Text)).ToList();
         var best = Pack(RecallHeading, [.. chosen.Select(i => (i.Id, RecallLine(i, marks)))], allowance);
         var kept = best.Ids.ToHashSet(StringComparer.Ordinal);
         var packed = kept.Count == 0 ? best : Pack(RecallHeading, [.. chosen
@@ -200,16 +206,23 @@ public sealed class ContextBuilder(TokenCounter tokens)
     /// <summary>When an item was said, to the minute, in UTC.</summary>
     public static string When(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>The knowledge section for a stateless call: its text (empty when nothing fits) and the chunk ids it holds.</summary>
-    public (string Text, IReadOnlyList<string> Ids) KnowledgeSection(IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance)
+    /// <summary>
+    /// The knowledge section for a stateless call: its text (empty when nothing fits), the chunk ids it holds, and what the
+    /// injection screen found in the chunks (those it blocked are left out).
+    /// </summary>
+    public (string Text, IReadOnlyList<string> Ids, GuardrailReport? Guardrails) KnowledgeSection(
+        IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance, InjectionPolicy? injection)
     {
-        var packed = Knowledge(chunks, policy, allowance);
-        return (packed.Text, packed.Ids);
+        var screen = new RetrievedScreen(injection);
+        var packed = Knowledge(chunks, policy, allowance, screen);
+        return (packed.Text, packed.Ids, screen.Report);
     }
 
-    /// <summary>The retrieved chunks (best first) that fit <paramref name="allowance"/>, each under its source id, as one system message.</summary>
-    private Packed Knowledge(IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance) =>
-        Pack(KnowledgeHeading, [.. chunks.Take(policy.KnowledgeTopK ?? 0).Select(c => (c.Id, $"[{c.Id}] {c.Text}"))], allowance);
+    /// <summary>The retrieved chunks (best first) the screen keeps that fit <paramref name="allowance"/>, each under its source id, as one system message.</summary>
+    private Packed Knowledge(IReadOnlyList<VectorMatchRef> chunks, ContextPolicy policy, int allowance, RetrievedScreen screen) =>
+        Pack(KnowledgeHeading, [.. chunks.Take(policy.KnowledgeTopK ?? 0)
+            .Where(c => screen.Keeps(RetrievedScreen.Knowledge, c.Id, c.Text))
+            .Select(c => (c.Id, $"[{c.Id}] {c.Text}"))], allowance);
 
     /// <summary>The facts, in key order, that fit <paramref name="allowance"/>, as one compact system message; the others are left out by name.</summary>
     private Packed Facts(ContextInputs inputs, int allowance, LeftOutList leftOut)
@@ -316,6 +329,8 @@ public sealed class ContextBuilder(TokenCounter tokens)
     {
         private readonly List<(LeftOut? Entry, int Start, int Count, string? Reason)> _parts = [];
         private HashSet<string>? _recalled;
+        private IReadOnlyList<string> _injectedOrder = [];
+        private HashSet<string>? _injected;
 
         public void Add(LeftOut entry) => _parts.Add((entry, 0, 0, null));
 
@@ -323,6 +338,9 @@ public sealed class ContextBuilder(TokenCounter tokens)
 
         /// <summary>Items the recall section holds are listed as recalled, whatever left them out of the window.</summary>
         public void MarkRecalled(IEnumerable<string> ids) => _recalled = ids.ToHashSet(StringComparer.Ordinal);
+
+        /// <summary>Chunks and recalled items the injection screen blocked are listed as <see cref="LeftOutReasons.Injection"/>.</summary>
+        public void MarkInjected(IReadOnlyList<string> ids) => (_injectedOrder, _injected) = (ids, ids.Count == 0 ? null : ids.ToHashSet(StringComparer.Ordinal));
 
         public List<LeftOut> List()
         {
@@ -341,10 +359,19 @@ public sealed class ContextBuilder(TokenCounter tokens)
                 }
             }
 
+            // A recalled item is in the history's left-out runs already (its reason replaced); a knowledge chunk is not.
+            if (_injected is not null)
+            {
+                var listed = list.Select(entry => entry.Id).ToHashSet(StringComparer.Ordinal);
+                list.AddRange(_injectedOrder.Where(id => !listed.Contains(id)).Select(id => new LeftOut(id, LeftOutReasons.Injection)));
+            }
             return list;
         }
 
-        private LeftOut Marked(LeftOut entry) => _recalled?.Contains(entry.Id) == true ? entry with { Reason = LeftOutReasons.Recalled } : entry;
+        private LeftOut Marked(LeftOut entry) =>
+            _injected?.Contains(entry.Id) == true ? entry with { Reason = LeftOutReasons.Injection }
+            : _recalled?.Contains(entry.Id) == true ? entry with { Reason = LeftOutReasons.Recalled }
+            : entry;
     }
 
     private static int Cost(int textTokens) => textTokens + TokenCounter.MessageOverhead;

@@ -28,6 +28,9 @@ public sealed record ContextInputs(
 
     /// <summary>Parts of the history left out before the build (<see cref="LeftOutReasons.InputModality"/>), listed with what the build leaves out.</summary>
     public IReadOnlyList<LeftOut>? Omitted { get; init; }
+
+    /// <summary>The caller's injection policy, applied to each knowledge chunk and recalled item (<see cref="Guardrails.RetrievedScreen"/>); null screens nothing.</summary>
+    public Conversations.Guardrails.InjectionPolicy? Injection { get; init; }
 }
 
 /// <summary>A recalled item's place in the conversation (0 is its first item) and the later item stating the same fact, if any.</summary>
@@ -56,6 +59,9 @@ public sealed class BuiltContext(
 
     /// <summary>Whether the window took the history from its first item, nothing left out or summarized before it.</summary>
     public bool ReachedStart { get; init; }
+
+    /// <summary>What the injection screen found in the knowledge chunks and recalled items (blocked ones are left out), or null.</summary>
+    public Conversations.Guardrails.GuardrailReport? Guardrails { get; init; }
 }
 
 /// <summary>The context budget for a turn: what the largest available deployment can take beside the answer, capped by the policy.</summary>

@@ -13,6 +13,9 @@ namespace Conversations.Grains.Context;
 /// </summary>
 internal sealed class TurnContext(ContextBuilder builder, ConversationRecall recall, ConversationWrites writes, TokenCounter tokens)
 {
+    /// <summary>The id a previewed input is listed under.</summary>
+    public const string PreviewInputId = "input";
+
     /// <summary>
     /// <paramref name="current"/>, whole when the turn works over more than its window: tool calls and outputs (checked against every
     /// call), a retried key (its items), memory that reads the history (a summarizer, an extractor, recall) or a summary that ends in
@@ -47,6 +50,7 @@ internal sealed class TurnContext(ContextBuilder builder, ConversationRecall rec
                 Omitted = omitted,
                 RecallMarks = recalled.Marks,
                 FactTimes = current.FactTimes,
+                Injection = request.Options.Caller?.Guardrails?.Injection,
             });
             if (current.Unloaded == 0 || built is not { IsSuccess: true, Value.ReachedStart: true })
             {
@@ -55,14 +59,27 @@ internal sealed class TurnContext(ContextBuilder builder, ConversationRecall rec
         }
     }
 
-    /// <summary>The context a turn on <paramref name="model"/>'s route would send now (no new input), every left-out item listed.</summary>
-    public async Task<Result<ContextView>> Preview(ConversationState current, RouteConfig config, int? maxOutputTokens, ContextPolicy? tenantPolicy)
+    /// <summary>
+    /// The context a turn on <paramref name="config"/>'s route would send now, every left-out item listed: with no new input, or
+    /// with <paramref name="input"/> as a user message (listed as <see cref="PreviewInputId"/>), recall and knowledge searched for it
+    /// and screened under <paramref name="injection"/>.
+    /// </summary>
+    public async Task<Result<ContextView>> Preview(
+        ConversationState current, RouteConfig config, int? maxOutputTokens, ContextPolicy? tenantPolicy, string? input, Conversations.Guardrails.InjectionPolicy? injection)
     {
         current = await writes.Whole(current);
         var effective = ContextPolicy.Layered(null, current.Policy, tenantPolicy);
+        List<ConversationItem> inputs = input is null ? [] : [new ConversationItem(PreviewInputId, Roles.User, input, tokens.Count(input), DateTimeOffset.UnixEpoch)];
+        var recalled = inputs.Count > 0 && (effective.Recalls || effective.Retrieves) ? await recall.Search(inputs, effective, CancellationToken.None) : ConversationRecall.Recalled.None;
         var (history, omitted) = ConversationMedia.ForPlan(current.Items, config.Deployments);
         var built = builder.Build(new ContextInputs(
-            null, current.Facts, history, [], ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective, current.Summary) { Omitted = omitted, FactTimes = current.FactTimes });
+            null, current.Facts, history, inputs, ContextBudget.For(config.Deployments, maxOutputTokens, effective), effective, current.Summary, recalled.Items, recalled.Knowledge)
+        {
+            Omitted = omitted,
+            RecallMarks = recalled.Marks,
+            FactTimes = current.FactTimes,
+            Injection = injection,
+        });
         return built.IsSuccess ? built.Value.View : built.Error;
     }
 }

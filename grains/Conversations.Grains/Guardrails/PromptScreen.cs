@@ -1,12 +1,12 @@
-using Conversations.Grains.Context;
 using Conversations.Guardrails;
 
 namespace Conversations.Grains.Guardrails;
 
 /// <summary>
 /// The input guardrails over one call's messages, as a pure step: injection screening of what the call adds (the
-/// messages after the last assistant message: new user input and tool outputs) and of retrieved text (knowledge and
-/// recalled items, wherever they sit), then PII in every message, history included, so no raw value reaches the model
+/// messages after the last assistant message: new user input and tool outputs; retrieved knowledge and recalled items are
+/// screened one by one where the context is built, <see cref="RetrievedScreen"/>), then PII in every message, history
+/// included, so no raw value reaches the model
 /// in mask or redact mode. The result is the messages to send, the masks to restore, or the error that blocks the call.
 /// </summary>
 public static class PromptScreen
@@ -80,8 +80,7 @@ public static class PromptScreen
         for (var i = 0; i < messages.Count; i++)
         {
             var message = messages[i];
-            var source = Retrieved(message) ? "retrieved text"
-                : i <= lastAssistant ? null
+            var source = i <= lastAssistant ? null
                 : message.Role == Roles.User ? "the user input"
                 : message.Kind == ItemKinds.FunctionCallOutput ? "a tool output"
                 : null;
@@ -102,7 +101,4 @@ public static class PromptScreen
 
         return null;
     }
-
-    private static bool Retrieved(NewItem message) => message.Role == Roles.System
-        && (message.Text.StartsWith(ContextBuilder.KnowledgeHeading, StringComparison.Ordinal) || message.Text.StartsWith(ContextBuilder.RecallHeading, StringComparison.Ordinal));
 }

@@ -25,21 +25,23 @@ public static class KnowledgeRetrieval
 
     /// <summary>
     /// A stateless call's messages with the knowledge section added after its leading system messages
-    /// (the instructions), within the policy's allowance; and the ids of the chunks it holds, for citations.
+    /// (the instructions), within the policy's allowance, each chunk screened by the caller's injection policy; the ids of the
+    /// chunks it holds, for citations; and what the screen found.
     /// </summary>
-    public static async Task<(IReadOnlyList<NewItem> Messages, IReadOnlyList<string> Cited)> Ground(
+    public static async Task<(IReadOnlyList<NewItem> Messages, IReadOnlyList<string> Cited, Conversations.Guardrails.GuardrailReport? Screened)> Ground(
         CompletionRequest request, ContextPolicy policy, IVectorStore vectors, IEmbeddingGenerator<string, Embedding<float>> embeddings,
         ContextBuilder builder, CancellationToken cancellationToken)
     {
         var question = string.Join('\n', request.Messages.Reverse().TakeWhile(m => m.Role is not (Roles.Assistant or Roles.System or Roles.Developer)).Reverse().Select(m => m.Text));
         var query = (await embeddings.GenerateAsync([question], cancellationToken: cancellationToken))[0].Vector.ToArray();
         var chunks = await Search(vectors, request.Caller!.Tenant, query, policy.Hybrid ? question : null, policy);
-        if (builder.KnowledgeSection(chunks, policy, policy.KnowledgeTokens ?? 0) is not ({ Length: > 0 } text, var ids))
+        var (text, ids, screened) = builder.KnowledgeSection(chunks, policy, policy.KnowledgeTokens ?? 0, request.Caller.Guardrails?.Injection);
+        if (text.Length == 0)
         {
-            return (request.Messages, []);
+            return (request.Messages, [], screened);
         }
 
         var head = request.Messages.TakeWhile(m => m.Role is Roles.System or Roles.Developer).Count();
-        return ([.. request.Messages.Take(head), new NewItem(Roles.System, text), .. request.Messages.Skip(head)], ids);
+        return ([.. request.Messages.Take(head), new NewItem(Roles.System, text), .. request.Messages.Skip(head)], ids, screened);
     }
 }

@@ -8,7 +8,8 @@ namespace Conversations.Grains.Pipeline;
 /// <summary>
 /// The first stage of a call's path and the last on the way out: it sees what every other stage did (the route, the
 /// cache, the guardrails, the usage and cost) and leaves one audit record per call with a caller, whether it was answered,
-/// refused or abandoned. The record names what the guardrails found and did, never the text; it is queued for the
+/// refused or abandoned. The record names what the guardrails found and did; the prompt and answer text only when the tenant
+/// opted in, redacted (<see cref="CallText"/>), never in a log or trace; it is queued for the
 /// silo's <see cref="CallAuditLog"/> (journaled locally before the final or error chunk goes on), so the answer never waits
 /// for a storage write (decisions 0045, 0050).
 /// </summary>
@@ -64,6 +65,12 @@ public sealed class AuditStage(CallAuditLog log, TimeProvider clock) : ICallStag
             request.Model, info.Route?.Deployment, request.EndUser, result?.Usage.InputTokens ?? 0, result?.Usage.OutputTokens ?? 0, result?.CostUsd ?? 0,
             latencyMs, info.Cache is { } cache ? cache.ToString().ToLowerInvariant() : null, result is not null ? null : error?.Code ?? error?.Type ?? "abandoned",
             info.Guardrails?.Findings, request.Conversation);
+        if (caller.AuditCallText)
+        {
+            var (prompt, answer) = CallText.Of(request.Messages, result, caller.Guardrails?.Pii);
+            details = details with { Prompt = prompt, Answer = answer };
+        }
+
         return new AuditRecord(
             Ids.New("audit"), clock.GetUtcNow(), caller.Tenant, caller.KeyId, caller.Tenant, RoleNames.Name(caller.Role), null,
             AuditRecord.CallAction, request.Model, status, null, null, details);

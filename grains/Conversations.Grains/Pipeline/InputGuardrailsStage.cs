@@ -22,6 +22,11 @@ public sealed class InputGuardrailsStage(InjectionClassifier classifier) : ICall
     private async IAsyncEnumerable<CompletionChunk> Guarded(ModelCall call, GuardrailPolicy policy, CallStep next, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var screened = PromptScreen.Run(call.Request.Messages, policy);
+        if (call.Request.RetrievedGuardrails is { } retrieved) // what the context's knowledge chunks and recalled items were found to hold
+        {
+            screened = screened with { Report = GuardrailReport.Combine(retrieved, screened.Report) };
+        }
+
         if (screened.Blocked is null && policy.Injection is { Classifier: { } model } injection
             && screened.Messages.LastOrDefault(m => m.Role == Roles.User)?.Text is { Length: > 0 } input)
         {

@@ -8,9 +8,9 @@ namespace Conversations.Grains.Pipeline;
 /// </summary>
 public sealed record ModelCall(CompletionRequest Request, RoutePlan Plan, IModelRouteGrain Route, int? PromptTokens = null)
 {
-    /// <summary>The call with its context: the messages a conversation turn built for this plan.</summary>
-    public ModelCall WithMessages(IReadOnlyList<NewItem> messages) =>
-        this with { Request = Request with { Messages = messages }, PromptTokens = null };
+    /// <summary>The call with its context: the messages a conversation turn built for this plan, and what screening its retrieved text found.</summary>
+    public ModelCall WithMessages(IReadOnlyList<NewItem> messages, Conversations.Guardrails.GuardrailReport? retrieved = null) =>
+        this with { Request = Request with { Messages = messages, RetrievedGuardrails = retrieved }, PromptTokens = null };
 }
 
 /// <summary>The rest of the path from a stage on: the stages after it, then the model.</summary>

@@ -158,7 +158,7 @@ public sealed class TenantGrain(
 
         var caller = new Caller(tenant.Id, keyId, key.Info.Role, AllowedModels(tenant, key.Info), key.Info.AllowedEndpoints,
             key.Info.Limits, tenant.Limits, tenant.UserLimits, tenant.ContextPolicy, key.Info.ExpiresAt, tenant.StorageLimits, tenant.Cache,
-            Guardrails(tenant, key.Info), tenant.AllowedIps, key.Info.AllowedIps, key.Info.AllowedMcpTools);
+            Guardrails(tenant, key.Info), tenant.AllowedIps, key.Info.AllowedIps, key.Info.AllowedMcpTools, tenant.AuditCallText);
         return Task.FromResult<Result<Authentication>>(new Authentication(caller, validUntil.Value));
     }
 
@@ -292,6 +292,7 @@ public sealed class TenantGrain(
         AllowedIps = change.AllowedIps is { } ips ? (change.ByTenantAdmin ? Ranges(ips) ?? settings.PlatformAllowedIps : Ranges(ips)) : settings.AllowedIps,
         PlatformAllowedIps = !change.ByTenantAdmin && change.AllowedIps is { } bound ? Ranges(bound) : settings.PlatformAllowedIps,
         AuditRetentionDays = change.AuditRetentionDays ?? settings.AuditRetentionDays,
+        AuditCallText = change.AuditCallText ?? settings.AuditCallText,
     };
 
     private Task<GatewayError?> Persist(TenantState next) => state.TryReplace(next, this, logger);

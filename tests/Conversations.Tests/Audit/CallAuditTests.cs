@@ -92,11 +92,47 @@ public sealed class CallAuditTests(GatewayFixture fixture)
         Assert.Equal("sim-large", Assert.Single(large).GetProperty("call").GetProperty("model").GetString());
         Assert.Empty(failed);
         Assert.Equal(all.Select(r => r.GetRawText()), lines.Select(line => JsonDocument.Parse(line).RootElement.GetRawText()));
-        Assert.EndsWith(",kind,model,deployment,end_user,input_tokens,output_tokens,cost_usd,latency_ms,cache,error_code,guardrails,conversation", csv[0], StringComparison.Ordinal);
+        Assert.EndsWith(",kind,model,deployment,end_user,input_tokens,output_tokens,cost_usd,latency_ms,cache,error_code,guardrails,conversation,prompt,answer", csv[0], StringComparison.Ordinal);
         Assert.Equal(5, csv.Length);
         Assert.Single(csv, row => row.Contains(",call,sim-small,sim-small,", StringComparison.Ordinal));
         Assert.Single(csv, row => row.Contains(",call,sim-large,sim-large,", StringComparison.Ordinal));
         await badKind.AssertOpenAIError(HttpStatusCode.BadRequest, "kind");
+    }
+
+    [Fact]
+    public async Task A_tenant_that_opts_in_keeps_prompt_and_answer_redacted_and_bounded_and_one_that_does_not_keeps_no_text()
+    {
+        var admin = new TenantClient(fixture.Gateway.Http());
+        var opted = await admin.CreateTenant();
+        var shown = await admin.Post($"/v1/admin/tenants/{opted}", """{"audit_call_text":true,"guardrails":{"pii":{"action":"flag","entities":["email"]}}}""");
+        var other = await admin.CreateTenant();
+        using var optedHttp = fixture.Gateway.Http((await admin.CreateKey(opted)).Secret);
+        using var otherHttp = fixture.Gateway.Http((await admin.CreateKey(other)).Secret);
+        var said = $$"""{"model":"sim-small","messages":[{"role":"user","content":"Write to {{Email}} please."}]}""";
+        var longText = string.Concat(Enumerable.Repeat("lorem ipsum ", 500));
+
+        await Ok(optedHttp, "/v1/chat/completions", said);
+        await Ok(optedHttp, "/v1/chat/completions", JsonSerializer.Serialize(new { model = "sim-small", messages = new[] { new { role = "user", content = longText } } }));
+        await Ok(otherHttp, "/v1/chat/completions", said);
+        await Flushed();
+        var (kept, raw) = await Records($"tenant={opted}&kind=call");
+        var (none, _) = await Records($"tenant={other}&kind=call");
+        var jsonl = await fixture.Gateway.Http().GetStringAsync(new Uri($"/v1/admin/audit?tenant={opted}&kind=call&format=jsonl", UriKind.Relative));
+        var csv = await fixture.Gateway.Http().GetStringAsync(new Uri($"/v1/admin/audit?tenant={opted}&kind=call&format=csv", UriKind.Relative));
+
+        Assert.True(shown.GetProperty("audit_call_text").GetBoolean());
+        Assert.False((await admin.Get($"/v1/admin/tenants/{other}")).GetProperty("audit_call_text").GetBoolean());
+        Assert.Equal("user: Write to [EMAIL] please.", kept[0].GetProperty("call").GetProperty("prompt").GetString());
+        Assert.Contains("[EMAIL]", kept[0].GetProperty("call").GetProperty("answer").GetString(), StringComparison.Ordinal); // the simulated model echoes it
+        var cut = kept[1].GetProperty("call").GetProperty("prompt").GetString()!;
+        Assert.Equal(4_000, cut.Length);
+        Assert.EndsWith("…[truncated]", cut, StringComparison.Ordinal);
+        Assert.DoesNotContain(Email, raw + jsonl + csv, StringComparison.Ordinal); // flagged on the way to the model, still redacted in the record
+        Assert.Contains("user: Write to [EMAIL] please.", jsonl, StringComparison.Ordinal);
+        Assert.Contains("user: Write to [EMAIL] please.", csv, StringComparison.Ordinal);
+        var call = Assert.Single(none).GetProperty("call");
+        Assert.False(call.TryGetProperty("prompt", out var prompt) && prompt.ValueKind != JsonValueKind.Null);
+        Assert.False(call.TryGetProperty("answer", out var answer) && answer.ValueKind != JsonValueKind.Null);
     }
 
     /// <summary>Writes what the silo queued now, as its timer would a moment later.</summary>
