@@ -46,6 +46,7 @@ public static class PortalEndpoints
         MapAsset(app, "portal.css", "text/css; charset=utf-8");
         MapAsset(app, "portal.js", "text/javascript; charset=utf-8");
         MapAsset(app, "playground.js", "text/javascript; charset=utf-8");
+        MapAsset(app, "knowledge.js", "text/javascript; charset=utf-8");
         app.MapGatewayBridge();
         app.MapRazorComponents<App>();
         return app;

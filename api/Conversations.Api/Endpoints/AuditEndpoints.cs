@@ -33,39 +33,61 @@ public static class AuditEndpoints
         [AsParameters] ApiServices api, string? tenant, long? from, long? to, string? actor, string? action, string? kind, string? model, int? status,
         int? limit, string? after, string? format)
     {
-        var tenantId = tenant ?? api.Tenant;
-        if (AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied)
+        var found = await Find(api.Grains, api.Clock, api.Caller, new AuditQuery(tenant, from, to, actor, action, kind, model, status, limit, after, format));
+        if (!found.IsSuccess)
         {
-            return denied.ToResult();
+            return found.Error.ToResult();
         }
 
-        var now = api.Clock.GetUtcNow();
+        var (page, hasMore) = found.Value;
+        return format switch
+        {
+            "jsonl" => TypedResults.Text(string.Concat(page.Select(r => JsonSerializer.Serialize(r, ApiJson.Options) + "\n")), "application/jsonl", Encoding.UTF8),
+            "csv" => TypedResults.Text(ToCsv(page), "text/csv", Encoding.UTF8),
+            _ => TypedResults.Json(new ListJson<AuditRecordJson>(page, page.FirstOrDefault()?.Id, page.LastOrDefault()?.Id, hasMore), ApiJson.Options),
+        };
+    }
+
+    /// <summary>
+    /// The records <paramref name="query"/> selects for <paramref name="caller"/>, with the endpoint's checks (a tenant admin
+    /// of that tenant; a valid range, limit, format and kind): one page, and whether more follow. The portal's audit page reads it too.
+    /// </summary>
+    public static async Task<Result<(List<AuditRecordJson> Page, bool HasMore)>> Find(IGrainFactory grains, TimeProvider clock, Caller caller, AuditQuery query)
+    {
+        var (tenant, from, to, actor, action, kind, model, status, limit, after, format) = query;
+        var tenantId = tenant ?? caller.Tenant;
+        if (AdminAccess.Check(caller, tenantId, Role.TenantAdmin) is { } denied)
+        {
+            return denied;
+        }
+
+        var now = clock.GetUtcNow();
         var end = to is { } t ? DateTimeOffset.FromUnixTimeSeconds(t) : now;
         var start = from is { } f ? DateTimeOffset.FromUnixTimeSeconds(f) : end.AddDays(-DefaultDays);
         var days = DateOnly.FromDateTime(end.UtcDateTime).DayNumber - DateOnly.FromDateTime(start.UtcDateTime).DayNumber + 1;
         if (days is < 1 or > MaxDays)
         {
-            return GatewayError.Invalid($"Invalid 'from' and 'to': the range must be 1 to {MaxDays} days, 'from' before 'to'.", "from", "invalid_value").ToResult();
+            return GatewayError.Invalid($"Invalid 'from' and 'to': the range must be 1 to {MaxDays} days, 'from' before 'to'.", "from", "invalid_value");
         }
 
         if (limit is < 1 or > MaxLimit)
         {
-            return GatewayError.Invalid($"Invalid 'limit': expected 1 to {MaxLimit}.", "limit", "invalid_value").ToResult();
+            return GatewayError.Invalid($"Invalid 'limit': expected 1 to {MaxLimit}.", "limit", "invalid_value");
         }
 
         if (format is not (null or "json" or "jsonl" or "csv"))
         {
-            return GatewayError.Invalid("Invalid 'format': expected json, jsonl or csv.", "format", "invalid_value").ToResult();
+            return GatewayError.Invalid("Invalid 'format': expected json, jsonl or csv.", "format", "invalid_value");
         }
 
         if (kind is not (null or "admin" or "call"))
         {
-            return GatewayError.Invalid("Invalid 'kind': expected admin or call.", "kind", "invalid_value").ToResult();
+            return GatewayError.Invalid("Invalid 'kind': expected admin or call.", "kind", "invalid_value");
         }
 
-        var keptFrom = await api.Grains.GetGrain<IAuditRetentionGrain>(tenantId).Sweep(); // past retention: removed, and never shown
+        var keptFrom = await grains.GetGrain<IAuditRetentionGrain>(tenantId).Sweep(); // past retention: removed, and never shown
         var first = DateOnly.FromDateTime(start.UtcDateTime);
-        var read = await Task.WhenAll(Enumerable.Range(0, days).Select(d => Read(api.Grains.GetGrain<IAuditGrain>(AuditKeys.Day(tenantId, first.AddDays(d))), kind)));
+        var read = await Task.WhenAll(Enumerable.Range(0, days).Select(d => Read(grains.GetGrain<IAuditGrain>(AuditKeys.Day(tenantId, first.AddDays(d))), kind)));
         var matching = read.SelectMany(r => r)
             .Where(r => r.At >= start && r.At <= end && r.At >= keptFrom && (actor is null || r.ActorKeyId == actor)
                 && (action is null || r.Action.Contains(action, StringComparison.OrdinalIgnoreCase))
@@ -75,13 +97,7 @@ public static class AuditEndpoints
         var skip = after is null ? 0 : matching.FindIndex(r => r.Id == after) + 1;
         var take = limit ?? (format is "jsonl" or "csv" ? MaxLimit : 100);
         var page = matching.Skip(skip).Take(take).Select(AuditRecordJson.From).ToList();
-        var hasMore = matching.Count > skip + page.Count;
-        return format switch
-        {
-            "jsonl" => TypedResults.Text(string.Concat(page.Select(r => JsonSerializer.Serialize(r, ApiJson.Options) + "\n")), "application/jsonl", Encoding.UTF8),
-            "csv" => TypedResults.Text(ToCsv(page), "text/csv", Encoding.UTF8),
-            _ => TypedResults.Json(new ListJson<AuditRecordJson>(page, page.FirstOrDefault()?.Id, page.LastOrDefault()?.Id, hasMore), ApiJson.Options),
-        };
+        return (page, matching.Count > skip + page.Count);
     }
 
     private static async Task<IEnumerable<AuditRecord>> Read(IAuditGrain day, string? kind) =>
@@ -111,3 +127,7 @@ public static class AuditEndpoints
         : value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value
         : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }
+
+/// <summary>The parameters of <c>GET /v1/admin/audit</c>: Unix seconds for the range, a key id for the actor, a part of the action.</summary>
+public sealed record AuditQuery(
+    string? Tenant, long? From, long? To, string? Actor, string? Action, string? Kind, string? Model, int? Status, int? Limit, string? After, string? Format);
