@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Conversations.Api.Errors;
+using Conversations.Api.Security;
 using Conversations.Audit;
 using Conversations.Tenancy;
 using Microsoft.AspNetCore.Builder;
@@ -21,6 +22,7 @@ public static class AuditEndpoints
     {
         v1.MapGet("/admin/audit", Query)
             .WithTags("Admin")
+            .RequireScope(EndpointGroups.Admin)
             .WithSummary("A tenant's audit records of admin changes and model calls, oldest first (tenant admin: own tenant; platform admin: any, with 'tenant').")
             .Produces<ListJson<AuditRecordJson>>()
             .Produces(200, contentType: "application/jsonl")

@@ -66,6 +66,7 @@ public sealed class AuditLogTests(GatewayFixture fixture)
         var tenant = await admin.CreateTenant();
         var (tenantAdminKey, tenantAdmin) = await admin.CreateKey(tenant, "tenant_admin");
         var (_, member) = await admin.CreateKey(tenant);
+        var (_, chatOnlyAdmin) = await admin.CreateKey(tenant, "tenant_admin", new { allowed_endpoints = new[] { "chat" } });
         var own = new TenantClient(fixture.Gateway.Http(tenantAdmin));
         for (var i = 0; i < 3; i++)
         {
@@ -78,8 +79,9 @@ public sealed class AuditLogTests(GatewayFixture fixture)
         var (secondPage, _) = await Records(fixture.Gateway.Http(tenantAdmin), $"actor={tenantAdminKey}&limit=2&after={firstPage[^1].GetProperty("id").GetString()}");
         using var memberRead = await fixture.Gateway.Http(member).GetAsync(new Uri("/v1/admin/audit", UriKind.Relative));
         using var otherTenant = await fixture.Gateway.Http(tenantAdmin).GetAsync(new Uri("/v1/admin/audit?tenant=default", UriKind.Relative));
+        using var outsideItsScope = await fixture.Gateway.Http(chatOnlyAdmin).GetAsync(new Uri("/v1/admin/audit", UriKind.Relative));
 
-        Assert.Equal(6, all.Count); // the tenant, two keys by the platform admin, three by the tenant admin
+        Assert.Equal(7, all.Count); // the tenant, three keys by the platform admin, three by the tenant admin
         Assert.Equal(3, byActor.Count);
         Assert.Equal(2, firstPage.Count);
         Assert.True(JsonDocument.Parse(firstRaw).RootElement.GetProperty("has_more").GetBoolean());
@@ -87,6 +89,7 @@ public sealed class AuditLogTests(GatewayFixture fixture)
         Assert.DoesNotContain(secondPage[0].GetProperty("id").GetString(), firstPage.Select(r => r.GetProperty("id").GetString()));
         await memberRead.AssertOpenAIError(HttpStatusCode.Forbidden);
         await otherTenant.AssertOpenAIError(HttpStatusCode.NotFound);
+        await outsideItsScope.AssertOpenAIError(HttpStatusCode.Forbidden); // a tenant admin's key scoped to chat only
     }
 
     [Fact]
