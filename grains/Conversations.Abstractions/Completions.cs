@@ -28,7 +28,8 @@ public sealed record CompletionRequest(
     [property: Id(24)] OutputFormat? Format = null,
     [property: Id(25)] IReadOnlyList<string>? StopSequences = null,
     [property: Id(26)] Caching.CacheDirective CacheControl = Caching.CacheDirective.Default,
-    [property: Id(27)] Guardrails.GuardrailReport? RetrievedGuardrails = null)
+    [property: Id(27)] Guardrails.GuardrailReport? RetrievedGuardrails = null,
+    [property: Id(28)] bool DropOldestToFit = false)
 {
     /// <summary>What sticky routing hashes: the end user, else the conversation.</summary>
     public string? StickyKey => EndUser ?? Conversation;

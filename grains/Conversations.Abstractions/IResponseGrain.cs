@@ -71,7 +71,7 @@ public sealed record StoredResponse(
             Output = [.. Output.Where(item => Ids.IsCompaction(item.Id)), .. output], // a compaction made in line comes first
             Usage = result.Usage,
             Status = incomplete is null ? "completed" : "incomplete",
-            Truncation = info.Truncation,
+            Truncation = info.Truncation ?? Truncation, // a turn says its effective value; a stateless call keeps the request's
             IncompleteReason = incomplete,
             Metadata = metadata,
             Error = null,

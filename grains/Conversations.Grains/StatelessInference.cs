@@ -3,6 +3,7 @@ using Conversations.Context;
 using Conversations.Grains.Context;
 using Conversations.Grains.Memory;
 using Conversations.Memory;
+using Conversations.Routing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -21,6 +22,7 @@ public sealed partial class StatelessInference(
     public async IAsyncEnumerable<CompletionChunk> Complete(CompletionRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         (request, var cited) = await Grounded(request, cancellationToken);
+        request = await FitWindow(request);
         await foreach (var chunk in pipeline.Run(request, cancellationToken))
         {
             yield return cited.Count > 0 && chunk is FinalChunk ? chunk.With(info => info with { Citations = cited }) : chunk;
@@ -45,7 +47,34 @@ public sealed partial class StatelessInference(
         }
 
         (request, _) = await Grounded(request, cancellationToken);
-        return tokens.CountPrompt(request.PromptTexts);
+        var counted = tokens.CountPrompt((await FitWindow(request)).PromptTexts);
+        var deployments = planned.Value.Plan.Deployments;
+        return deployments.Count > 0 && deployments.All(d => (long)counted + (request.MaxOutputTokens ?? 0) > d.ContextWindow)
+            ? Routing.RouteSelector.NothingFits(request.Model, new PlanRequest(null, counted, request.MaxOutputTokens, false)) with { Param = "input" }
+            : counted;
+    }
+
+    /// <summary>
+    /// With <see cref="CompletionRequest.DropOldestToFit"/> (<c>truncation: "auto"</c>), the messages that fit the largest window of
+    /// the model's deployments beside the answer (<see cref="WindowFit"/>); the request as it is otherwise, or when the route cannot be planned.
+    /// </summary>
+    private async Task<CompletionRequest> FitWindow(CompletionRequest request)
+    {
+        if (!request.DropOldestToFit || request.Messages.Count < 2)
+        {
+            return request;
+        }
+
+        var planned = await pipeline.Plan(request with { Messages = [] }); // no prompt: every deployment, whatever its window
+        if (!planned.IsSuccess || planned.Value.Plan.Deployments.Count == 0)
+        {
+            return request; // the call itself says why
+        }
+
+        var budget = ContextBudget.For(planned.Value.Plan.Deployments, request.MaxOutputTokens, new ContextPolicy());
+        var framing = tokens.CountPrompt(request.ToolTexts);
+        var fitted = WindowFit.Fit(request.Messages, budget, m => tokens.CountPrompt([m.CountedText]) - tokens.CountPrompt([]), framing);
+        return ReferenceEquals(fitted, request.Messages) ? request : request with { Messages = fitted };
     }
 
     public Task<CompletionChunk> Compact(CompletionRequest request, CancellationToken cancellationToken = default)

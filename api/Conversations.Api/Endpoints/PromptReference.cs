@@ -18,10 +18,18 @@ internal static class PromptReference
             return body;
         }
 
-        var rendered = await Render(prompt, api);
+        var media = new PromptMediaVariables();
+        var rendered = await Render(prompt, api, media);
         if (!rendered.IsSuccess)
         {
             return rendered.Error;
+        }
+
+        if (media.FoundIn(rendered.Value.Instructions) is { } inInstructions)
+        {
+            return GatewayError.Invalid(
+                $"Invalid 'prompt.variables.{inInstructions}': the prompt uses it in its instructions, which are text; an input_image or input_file variable goes in the prompt's input messages.",
+                $"prompt.variables.{inInstructions}", "invalid_type");
         }
 
         var instructions = (rendered.Value.Instructions, body.Instructions) switch
@@ -33,7 +41,7 @@ internal static class PromptReference
         {
             Model = string.IsNullOrWhiteSpace(body.Model) ? rendered.Value.Model : body.Model,
             Instructions = instructions,
-            Input = Input(rendered.Value.Input, body.Input),
+            Input = Input(rendered.Value.Input, body.Input, media),
         };
     }
 
@@ -48,7 +56,7 @@ internal static class PromptReference
             return body;
         }
 
-        var rendered = await Render(prompt, api);
+        var rendered = await Render(prompt, api, media: null);
         if (!rendered.IsSuccess)
         {
             return rendered.Error;
@@ -66,7 +74,8 @@ internal static class PromptReference
     }
 
     /// <summary>The template rendered by its grain with the request's variables (a missing or extra one is a 400 naming it).</summary>
-    private static async Task<Result<RenderedPrompt>> Render(PromptRefJson prompt, ApiServices api)
+    /// <param name="media">Where <c>input_image</c> and <c>input_file</c> values go (the Responses API); without it only text values are taken.</param>
+    private static async Task<Result<RenderedPrompt>> Render(PromptRefJson prompt, ApiServices api, PromptMediaVariables? media)
     {
         if (prompt.Id is null)
         {
@@ -81,10 +90,24 @@ internal static class PromptReference
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in prompt.Variables ?? [])
         {
-            if (Text(value) is not { } text)
+            string? marker = null;
+            if (media is not null)
+            {
+                var added = media.Add(name, value);
+                if (!added.IsSuccess)
+                {
+                    return added.Error;
+                }
+
+                marker = added.Value;
+            }
+
+            if ((marker ?? Text(value)) is not { } text)
             {
                 return GatewayError.Invalid(
-                    $"Invalid 'prompt.variables.{name}': expected a string or an input_text part (image and file variables are not supported yet).",
+                    media is null
+                        ? $"Invalid 'prompt.variables.{name}': expected a string or an input_text part (input_image and input_file variables are taken by the Responses API)."
+                        : $"Invalid 'prompt.variables.{name}': expected a string, or an input_text, input_image or input_file part.",
                     $"prompt.variables.{name}", "invalid_type");
             }
 
@@ -103,7 +126,7 @@ internal static class PromptReference
     };
 
     /// <summary>The prompt's messages, then the request's input (a string is one user message).</summary>
-    private static JsonElement? Input(IReadOnlyList<PromptMessage> messages, JsonElement? input)
+    private static JsonElement? Input(IReadOnlyList<PromptMessage> messages, JsonElement? input, PromptMediaVariables media)
     {
         if (messages.Count == 0)
         {
@@ -113,7 +136,7 @@ internal static class PromptReference
         var items = new JsonArray();
         foreach (var message in messages)
         {
-            items.Add(new JsonObject { ["type"] = "message", ["role"] = message.Role, ["content"] = message.Content });
+            items.Add(new JsonObject { ["type"] = "message", ["role"] = message.Role, ["content"] = media.Content(message.Content) });
         }
 
         if (input is { ValueKind: JsonValueKind.String } single)

@@ -37,6 +37,11 @@ internal sealed partial class ResponsePlan
             return invalid;
         }
 
+        if (ResponseIncludes.Read(body.Include) is { IsSuccess: false } include)
+        {
+            return include.Error;
+        }
+
         var hosted = new List<Mcp.HostedMcpServer>();
         var tools = ToolCalls.Read(body.Tools, body.ToolChoice, nested: false, hosted);
         var format = OutputFormats.Read(body.Text?.Format, "text.format", nested: false);

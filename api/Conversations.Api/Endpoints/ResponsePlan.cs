@@ -150,6 +150,7 @@ internal sealed partial class ResponsePlan
             Format = Format,
             Knowledge = ConversationId is null ? Policy : null, // a stateless response retrieves by its own policy over the tenant's
             CacheControl = api.CacheControl,
+            DropOldestToFit = ConversationId is null && Policy?.Truncation == true, // a turn's context builder truncates by its own policy
         };
 
     /// <summary>
@@ -260,5 +261,5 @@ internal sealed partial class ResponsePlan
         ToolChoice,
         Body.ParallelToolCalls,
         Format,
-        ConversationId is null ? null : Policy?.Truncation ?? true); // a turn's final value comes from its conversation
+        ConversationId is null ? Policy?.Truncation == true : Policy?.Truncation ?? true); // a turn's final value comes from its conversation
 }

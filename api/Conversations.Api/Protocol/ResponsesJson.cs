@@ -23,7 +23,8 @@ public sealed record ResponseCreateJson(
     ResponseTextJson? Text = null,
     bool? Background = null,
     PromptRefJson? Prompt = null,
-    JsonElement? ContextManagement = null);
+    JsonElement? ContextManagement = null,
+    JsonElement? Include = null);
 
 /// <summary>
 /// A response request's <c>prompt</c>: a template of the tenant's library by id, a version (a number or a label; by default

@@ -9,11 +9,14 @@ public abstract class UpstreamGatewayTest : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Upstream = await UpstreamServer.StartAsync();
+        Upstream = await UpstreamServer.StartAsync(UpstreamSettings);
         var settings = Upstream.GatewaySettings("remote");
         Configure(settings);
         Gateway = new GatewayFactory(settings);
     }
+
+    /// <summary>The simulated upstream's own command-line settings (e.g. <c>--Simulation:ContextWindow=50</c>).</summary>
+    protected virtual string[] UpstreamSettings => [];
 
     /// <summary>Adds to the gateway's settings before it starts (more routes, limits).</summary>
     protected virtual void Configure(Dictionary<string, string?> settings)
