@@ -50,17 +50,24 @@ public static class SoakBench
             using (var stop = new CancellationTokenSource(duration))
             {
                 var sampling = Task.WhenAll(soaks.Select(soak => Sample(soak, started, stop.Token)));
+                var atWarmUp = Task.Delay(warmUp).ContinueWith(_ => Task.WhenAll(soaks.Select(async soak => soak.Heap[0] = await GcPauses.HeapAfterFullGc(soak.Process.Id))), TaskScheduler.Default).Unwrap();
                 await Task.WhenAll(soaks.Select(soak => Load(soak, stop.Token)));
                 await sampling;
+                await atWarmUp;
+            }
+
+            foreach (var soak in soaks)
+            {
+                soak.Heap[1] = await GcPauses.HeapAfterFullGc(soak.Process.Id);
             }
 
             var pauses = soaks.ToDictionary(soak => soak.Name, soak => soak.Gc.Since(started + warmUp));
             await Stop(soaks);
-            var perConversation = new Dictionary<string, double>();
+            var perConversation = new Dictionary<string, PerConversation>();
             foreach (var (name, folder) in builds)
             {
                 perConversation[name] = await BytesPerLongConversation(root, folder, upstreamPort, streamingPort);
-                Console.WriteLine($"{name}: {perConversation[name] / 1024:N1} KiB per conversation of {LongItems:N0} items");
+                Console.WriteLine($"{name}: {perConversation[name].Resident / 1024:N1} KiB resident, {perConversation[name].Heap / 1024:N1} KiB of managed heap per conversation of {LongItems:N0} items");
             }
 
             return SoakReport.Write(soaks, pauses, perConversation, duration, warmUp);
@@ -149,8 +156,9 @@ public static class SoakBench
     /// <summary>
     /// Resident memory added per active conversation of <see cref="LongItems"/> items (added 20 at a time, then one turn), on a
     /// gateway of its own with the runtime's default GC budget (as the gateway bench measures a short one); a warm-up batch first.
+    /// Resident memory also counts garbage not yet collected (every append copies the item list), so the managed heap after a full GC is read too.
     /// </summary>
-    private static async Task<double> BytesPerLongConversation(string root, string? build, int upstreamPort, int streamingPort)
+    private static async Task<PerConversation> BytesPerLongConversation(string root, string? build, int upstreamPort, int streamingPort)
     {
         var (port, data) = (BenchServers.FreePort(), Directory.CreateTempSubdirectory("conversations-soak-long-"));
         using var gateway = await GatewayBench.StartGateway(root, port, data, upstreamPort, streamingPort, gen0Budget: false, build: build);
@@ -158,9 +166,10 @@ public static class SoakBench
         {
             using var http = GatewayBench.Client(new Uri($"http://127.0.0.1:{port}"));
             await Long(http, WarmUpConversations);
-            var before = BenchServers.ResidentBytes(gateway);
+            var (before, heapBefore) = (BenchServers.ResidentBytes(gateway), await GcPauses.HeapAfterFullGc(gateway.Id));
             await Long(http, LongConversations);
-            return (BenchServers.ResidentBytes(gateway) - before) / (double)LongConversations;
+            var heapAfter = await GcPauses.HeapAfterFullGc(gateway.Id);
+            return new((BenchServers.ResidentBytes(gateway) - before) / (double)LongConversations, (heapAfter - heapBefore) / (double)LongConversations);
         }
         finally
         {
@@ -207,6 +216,9 @@ public static class SoakBench
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
+    /// <summary>Bytes added per conversation of 1,000 items: resident (with the garbage the GC has not returned) and managed heap after a full GC (live).</summary>
+    internal sealed record PerConversation(double Resident, double Heap);
+
     /// <summary>One gateway under the soak and what was seen of it.</summary>
     internal sealed class Soak(string name, Process process, DirectoryInfo data, HttpClient http, string[] conversations, GcPauses gc)
     {
@@ -225,6 +237,9 @@ public static class SoakBench
         public GcPauses Gc => gc;
 
         public bool Stopped { get; set; }
+
+        /// <summary>The managed heap after a full GC at the end of warm-up and at the end of the load (<see cref="GcPauses.HeapAfterFullGc"/>).</summary>
+        public long[] Heap { get; } = new long[2];
 
         /// <summary>Seconds since the start, resident bytes, threads.</summary>
         public List<(double Seconds, long Resident, int Threads)> Samples { get; } = [];

@@ -10,7 +10,7 @@ internal static class SoakReport
     private const double Flat = 0.10;
 
     public static (string Markdown, JsonObject Json, string Svg) Write(
-        List<SoakBench.Soak> soaks, Dictionary<string, List<double>> pauses, Dictionary<string, double> perConversation, TimeSpan duration, TimeSpan warmUp)
+        List<SoakBench.Soak> soaks, Dictionary<string, List<double>> pauses, Dictionary<string, SoakBench.PerConversation> perConversation, TimeSpan duration, TimeSpan warmUp)
     {
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
@@ -18,10 +18,10 @@ internal static class SoakReport
         md.AppendLine();
         md.AppendLine(string.Create(inv, $"8 callers per gateway; each request's kind from a fixed rotation: 40% turns (Responses API) over {soaks[0].Conversations.Length} conversations with a 10-turn window (durable SQLite), 25% stateless chat, 15% streamed chat (20 tokens at 1,000 tokens/s), 15% embeddings, 5% injected upstream faults (`[sim:status=503]` on a route of their own). ")
             + (soaks.Count > 1 ? "Both builds run at the same time under the same load, each its own process. " : "")
-            + string.Create(inv, $"Resident memory and threads sampled every 2 s; \"after warm-up\" is from {warmUp.TotalSeconds:0} s on; flat: the largest sample at most {Flat:P0} above the smallest. GC pauses: every pause after warm-up, read from the process over EventPipe (suspension to restart)."));
+            + string.Create(inv, $"Resident memory and threads sampled every 2 s; \"after warm-up\" is from {warmUp.TotalSeconds:0} s on; flat: the largest sample at most {Flat:P0} above the smallest. GC pauses: every pause after warm-up, read from the process over EventPipe (suspension to restart), less the two full GCs induced to read the managed heap (end of warm-up, end of the load)."));
         md.AppendLine();
-        md.AppendLine("| build | requests | failed (not injected) | injected faults (answers) | resident MB after warm-up: first, min, max, last | flat | threads min–max | flat | GC pauses | pause p50 ms | pause p99 ms | pause max ms |");
-        md.AppendLine("|---|---:|---:|---|---|---|---|---|---:|---:|---:|---:|");
+        md.AppendLine("| build | requests | failed (not injected) | injected faults (answers) | resident MB after warm-up: first, min, max, last | flat | threads min–max | flat | managed heap MB after a full GC: end of warm-up, end | GC pauses | pause p50 ms | pause p99 ms | pause max ms |");
+        md.AppendLine("|---|---:|---:|---|---|---|---|---|---|---:|---:|---:|---:|");
         var json = new JsonObject { ["duration_seconds"] = duration.TotalSeconds, ["warm_up_seconds"] = warmUp.TotalSeconds, ["load_average_at_end"] = File.ReadAllText("/proc/loadavg").Split(' ')[0] };
         foreach (var soak in soaks)
         {
@@ -34,7 +34,7 @@ internal static class SoakReport
             var failed = soak.Outcomes.Where(o => o.Key.Kind != "fault" && o.Key.Outcome != "200").Sum(o => o.Value);
             var faults = string.Join(", ", soak.Outcomes.Where(o => o.Key.Kind == "fault").OrderBy(o => o.Key.Outcome, StringComparer.Ordinal).Select(o => $"{o.Value:N0}× {o.Key.Outcome}"));
             var gc = pauses[soak.Name].Order().ToList();
-            md.AppendLine(inv, $"| {soak.Name} | {total:N0} | {failed:N0} | {faults} | {Mb(after[0].Resident)}, {Mb(rssMin)}, {Mb(rssMax)}, {Mb(after[^1].Resident)} | {(rssFlat ? "yes" : "**no**")} ({(double)rssMax / rssMin - 1:P0}) | {threadsMin}–{threadsMax} | {(threadsFlat ? "yes" : "**no**")} | {gc.Count:N0} | {Percentile(gc, 0.5):0.0} | {Percentile(gc, 0.99):0.0} | {(gc.Count > 0 ? gc[^1] : 0):0.0} |");
+            md.AppendLine(inv, $"| {soak.Name} | {total:N0} | {failed:N0} | {faults} | {Mb(after[0].Resident)}, {Mb(rssMin)}, {Mb(rssMax)}, {Mb(after[^1].Resident)} | {(rssFlat ? "yes" : "**no**")} ({(double)rssMax / rssMin - 1:P0}) | {threadsMin}–{threadsMax} | {(threadsFlat ? "yes" : "**no**")} | {Mb(soak.Heap[0])}, {Mb(soak.Heap[1])} | {gc.Count:N0} | {Percentile(gc, 0.5):0.0} | {Percentile(gc, 0.99):0.0} | {(gc.Count > 0 ? gc[^1] : 0):0.0} |");
             json[soak.Name] = new JsonObject
             {
                 ["requests"] = total,
@@ -42,10 +42,15 @@ internal static class SoakReport
                 ["outcomes"] = new JsonObject(soak.Outcomes.OrderBy(o => o.Key.Kind, StringComparer.Ordinal).ThenBy(o => o.Key.Outcome, StringComparer.Ordinal)
                     .Select(o => KeyValuePair.Create<string, JsonNode?>($"{o.Key.Kind} {o.Key.Outcome}", o.Value))),
                 ["resident_mb_after_warm_up"] = new JsonObject { ["first"] = Mb(after[0].Resident), ["min"] = Mb(rssMin), ["max"] = Mb(rssMax), ["last"] = Mb(after[^1].Resident), ["flat"] = rssFlat },
+                ["managed_heap_mb_after_full_gc"] = new JsonObject { ["end_of_warm_up"] = Mb(soak.Heap[0]), ["end"] = Mb(soak.Heap[1]) },
                 ["threads_after_warm_up"] = new JsonObject { ["min"] = threadsMin, ["max"] = threadsMax, ["flat"] = threadsFlat },
                 ["gc_pauses_after_warm_up"] = new JsonObject { ["count"] = gc.Count, ["p50_ms"] = Math.Round(Percentile(gc, 0.5), 2), ["p99_ms"] = Math.Round(Percentile(gc, 0.99), 2), ["max_ms"] = gc.Count > 0 ? Math.Round(gc[^1], 2) : 0 },
                 ["samples"] = new JsonArray([.. soak.Samples.Select(s => new JsonArray(Math.Round(s.Seconds, 1), Mb(s.Resident), s.Threads))]),
-                ["kib_per_conversation_of_1000_items"] = Math.Round(perConversation[soak.Name] / 1024, 1),
+                ["kib_per_conversation_of_1000_items"] = new JsonObject
+                {
+                    ["resident"] = Math.Round(perConversation[soak.Name].Resident / 1024, 1),
+                    ["managed_heap_after_full_gc"] = Math.Round(perConversation[soak.Name].Heap / 1024, 1),
+                },
             };
         }
 
@@ -59,8 +64,8 @@ internal static class SoakReport
         }
 
         md.AppendLine();
-        md.AppendLine("Memory per active conversation of 1,000 items (each given 1,000 user messages, 20 at a time, then one turn; 40 conversations after 4 for warm-up, on a gateway of its own with the runtime's default GC budget): "
-            + string.Join("; ", perConversation.Select(p => string.Create(inv, $"{p.Key} {p.Value / 1024:N1} KiB"))) + ".");
+        md.AppendLine("Memory per active conversation of 1,000 items (each given 1,000 user messages, 20 at a time, then one turn; 40 conversations after 4 for warm-up, on a gateway of its own with the runtime's default GC budget), resident and managed heap after a full GC (live objects): "
+            + string.Join("; ", perConversation.Select(p => string.Create(inv, $"{p.Key} {p.Value.Resident / 1024:N1} KiB resident, {p.Value.Heap / 1024:N1} KiB heap"))) + ".");
         md.AppendLine();
         md.AppendLine("![resident memory and threads over time](soak.svg)");
         return (md.ToString(), json, Chart(soaks, warmUp));
