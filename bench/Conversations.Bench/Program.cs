@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns] [--base SILO_BUILD_DIR] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns|soak] [--base SILO_BUILD_DIR] [--duration 2m] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -85,6 +85,16 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "turns.md"), turnsReport);
         await File.WriteAllTextAsync(Path.Combine(results, "turns.json"), turnsJson.ToJsonString(JsonOutput.Options));
         return 0;
+    case "soak":
+        var duration = OptionText("--duration") is { } given
+            ? TimeSpan.FromSeconds(double.Parse(given.TrimEnd('s', 'm'), CultureInfo.InvariantCulture) * (given.EndsWith('m') ? 60 : 1))
+            : TimeSpan.FromMinutes(2);
+        var (soakReport, soakJson, soakSvg) = await SoakBench.Run(FindRoot(), OptionText("--base"), duration);
+        Console.WriteLine(soakReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "soak.md"), soakReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "soak.json"), soakJson.ToJsonString(JsonOutput.Options));
+        await File.WriteAllTextAsync(Path.Combine(results, "soak.svg"), soakSvg);
+        return 0;
     case "proxy":
         // The bare proxy as a process of its own (the latency scenario starts it), so it sits where the gateway does.
         await using (var proxy = await BenchServers.StartProxy(Option("--port", 0), new Uri(args[Array.IndexOf(args, "--upstream") + 1])))
@@ -95,7 +105,7 @@ switch (scenario)
 
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns.");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns, soak.");
         return 2;
 }
 

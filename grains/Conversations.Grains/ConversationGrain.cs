@@ -22,7 +22,7 @@ namespace Conversations.Grains;
 /// Reads are <c>[AlwaysInterleave]</c> and never wait for a turn. A turn reads top-down: plan the route, build the context,
 /// run the call, persist; then the background work it leaves (summary, fact extraction, recall indexing) is scheduled.
 /// </summary>
-public sealed class ConversationGrain(
+public sealed partial class ConversationGrain(
     [PersistentState(ConversationStore.HeadName, StorageNames.Conversations)] IPersistentState<ConversationState> head,
     CallPipeline pipeline,
     ContextBuilder context,
@@ -211,10 +211,9 @@ public sealed class ConversationGrain(
 
     public async Task<Result<ConversationInfo>> DeleteItem(string itemId)
     {
-        await _writes.Whole(_writes.State); // an item is removed from every item
         var deleted = await Change(
             current => current.Items.Exists(item => item.Id == itemId) ? current.WithoutItem(itemId) : GatewayError.NotFound("item", itemId),
-            updated => updated.ToInfo());
+            updated => updated.ToInfo(), whole: true); // an item is removed from every item
         if (deleted.IsSuccess)
         {
             await _recall.Forget(itemId);
@@ -364,11 +363,11 @@ public sealed class ConversationGrain(
             : GatewayError.Invalid($"A conversation holds at most {Conversations.Context.Facts.MaxCount} facts.", "facts", "too_many_facts"),
         updated => updated.ToMemory(null));
 
-    /// <summary>Changes an existing conversation's state, one writer at a time: <paramref name="change"/>'s result, written, then answered.</summary>
-    private async Task<Result<T>> Change<T>(Func<ConversationState, Result<ConversationState>> change, Func<ConversationState, T> answer)
+    /// <summary>Changes an existing conversation's state (<paramref name="whole"/>: with every item), one writer at a time: <paramref name="change"/>'s result, written, then answered.</summary>
+    private async Task<Result<T>> Change<T>(Func<ConversationState, Result<ConversationState>> change, Func<ConversationState, T> answer, bool whole = false)
     {
         using var gate = await _writes.Enter(CancellationToken.None);
-        var next = _writes.State.Exists ? change(_writes.State) : NotFound;
+        var next = _writes.State.Exists ? change(whole ? await _writes.Whole(_writes.State) : _writes.State) : NotFound;
         return !next.IsSuccess ? next.Error : await Write(next.Value) ?? (Result<T>)answer(next.Value);
     }
 

@@ -17,7 +17,7 @@ namespace Conversations.Grains;
 /// </para>
 /// <para>
 /// An activation reads the head and its newest pages (<see cref="DefaultResidentPages"/> unless configured); the older ones are read when something
-/// needs them (<see cref="LoadAll"/>), once. Until then <see cref="State"/> holds the newest items only and counts the others
+/// needs them (<see cref="LoadAll"/>), for the request that needs them (<see cref="Trim"/>). Until then <see cref="State"/> holds the newest items only and counts the others
 /// as <see cref="ConversationState.Unloaded"/>; nothing changes them, so a write keeps their pages as they are.
 /// See docs/decisions/0044-a-conversation-reads-its-older-pages-when-needed.md.
 /// </para>
@@ -35,13 +35,23 @@ internal sealed partial class ConversationStore(
 
     private ConversationState _state = head.State;
 
-    /// <summary>The items of the pages an activation left unread, once <see cref="LoadAll"/> has read them.</summary>
-    private List<ConversationItem>? _older;
+    /// <summary>The items of the older pages <see cref="LoadAll"/> read last, with those pages: held until the next write unless <see cref="KeepsHistory"/>.</summary>
+    private (List<ItemPageRef> Pages, List<ConversationItem> Items)? _older;
 
-    private Task? _loading;
+    private (List<ItemPageRef> Pages, Task<List<ConversationItem>> Items)? _loading;
 
     /// <summary>The conversation as the grain works with it: every item, or, until <see cref="LoadAll"/>, the newest.</summary>
-    public ConversationState State { get => _state; private set => _state = Whole(value); }
+    public ConversationState State { get => _state; private set => _state = Held(value); }
+
+    /// <summary>
+    /// Whether the activation keeps every item it has read, because its turns read the whole history (a summarizer, an
+    /// extractor, recall: <see cref="Context.TurnContext.Read"/>). Otherwise every write lets go of the items past the
+    /// resident pages and of what <see cref="LoadAll"/> read (<see cref="Trim"/>). See docs/decisions/0084-an-activation-holds-its-resident-pages-not-its-history.md.
+    /// </summary>
+    public bool KeepsHistory { get; set; }
+
+    /// <summary>How many items the activation holds in memory now (the rest are <see cref="ConversationState.Unloaded"/>).</summary>
+    public int Resident => _state.Items.Count;
 
     /// <summary>
     /// Pages the head references that storage does not hold (removed or restored outside the gateway): the
@@ -83,44 +93,90 @@ internal sealed partial class ConversationStore(
     }
 
     /// <summary>
-    /// Reads the pages <see cref="Load"/> left unread, once (concurrent callers share the reading); from then on every state
-    /// the store holds is whole (<see cref="Whole"/>). A page storage has lost makes the conversation damaged (<see cref="Missing"/>)
-    /// and fails the call; a damaged conversation reads nothing more.
+    /// <paramref name="state"/> with every item: the pages it left unread are read (concurrent callers share the reading) unless
+    /// the last reading was of the same pages and is still held. A page storage has lost makes the conversation damaged
+    /// (<see cref="Missing"/>) and fails the call; a damaged conversation reads nothing more (the state comes back as it was).
     /// </summary>
-    public Task LoadAll()
+    public async Task<ConversationState> LoadAll(ConversationState state)
     {
-        if (State.Unloaded == 0 || _older is not null || Missing.Count > 0)
+        if (state.Unloaded == 0 || Missing.Count > 0)
         {
-            return Task.CompletedTask;
+            return state;
         }
 
-        return _loading is { IsCompleted: false } ? _loading : _loading = ReadOlder();
-
-        async Task ReadOlder()
+        var older = Older(state);
+        if (_older is { } held && SamePages(held.Pages, older))
         {
-            var unloaded = State.Unloaded;
-            var older = new List<ItemPageRef>();
-            for (var (i, count) = (0, 0); count < unloaded; count += State.Pages[i++].Count)
-            {
-                older.Add(State.Pages[i]);
-            }
+            return Join(state, held.Items);
+        }
 
-            var pages = await Task.WhenAll(older.Select(Read));
-            if (older.Where((_, i) => pages[i] is null).Select(page => page.Key).ToList() is { Count: > 0 } missing)
-            {
-                Missing = missing;
-                LogDamaged(grain, missing);
-                throw new InvalidOperationException($"{grain} is damaged (item pages missing in storage): it can only be deleted.");
-            }
+        if (_loading is not { } loading || loading.Items.IsCompleted || !SamePages(loading.Pages, older))
+        {
+            _loading = loading = (older, ReadOlder(older));
+        }
 
-            _older = [.. pages.SelectMany(page => page!)];
-            _state = Whole(_state);
+        var items = await loading.Items;
+        _older = (older, items);
+        _state = Held(_state);
+        return Join(state, items);
+    }
+
+    /// <summary><paramref name="state"/> with the older items held (<see cref="LoadAll"/>) before its own, when they are those of its unread pages.</summary>
+    public ConversationState Held(ConversationState state) =>
+        state.Unloaded > 0 && _older is { } held && SamePages(held.Pages, Older(state)) ? Join(state, held.Items) : state;
+
+    /// <summary>
+    /// After a write, unless <see cref="KeepsHistory"/>: lets go of the items of the sealed pages before the resident ones
+    /// (counted as unread, as an activation starts) and of the older items <see cref="LoadAll"/> read. What a caller took
+    /// before stays its own (states are never changed in place); the store holds only the newest pages and the open one.
+    /// </summary>
+    private void Trim()
+    {
+        if (KeepsHistory)
+        {
+            return;
+        }
+
+        _older = null;
+        var state = _state;
+        var past = state.Pages.Take(state.Pages.Count - residentPages).Sum(page => page.Count) - state.Unloaded;
+        if (past > 0)
+        {
+            _state = state with { Items = state.Items.GetRange(past, state.Items.Count - past), Unloaded = state.Unloaded + past };
         }
     }
 
-    /// <summary><paramref name="state"/> with the items of the unread pages before its own, once <see cref="LoadAll"/> has read them.</summary>
-    public ConversationState Whole(ConversationState state) =>
-        state.Unloaded > 0 && _older is { } older && older.Count == state.Unloaded ? state with { Items = [.. older, .. state.Items], Unloaded = 0 } : state;
+    /// <summary>The pages that hold <paramref name="state"/>'s unread items (the oldest <see cref="ConversationState.Unloaded"/>).</summary>
+    private static List<ItemPageRef> Older(ConversationState state)
+    {
+        var older = new List<ItemPageRef>();
+        for (var (i, count) = (0, 0); count < state.Unloaded; count += state.Pages[i++].Count)
+        {
+            older.Add(state.Pages[i]);
+        }
+
+        return older;
+    }
+
+    /// <summary>Whether two lists name the same pages: a page's key is never reused, so its items are the same.</summary>
+    private static bool SamePages(List<ItemPageRef> a, List<ItemPageRef> b) =>
+        a.Count == b.Count && a.Select(page => page.Key).SequenceEqual(b.Select(page => page.Key), StringComparer.Ordinal);
+
+    private static ConversationState Join(ConversationState state, List<ConversationItem> older) =>
+        state with { Items = [.. older, .. state.Items], Unloaded = 0 };
+
+    private async Task<List<ConversationItem>> ReadOlder(List<ItemPageRef> older)
+    {
+        var pages = await Task.WhenAll(older.Select(Read));
+        if (older.Where((_, i) => pages[i] is null).Select(page => page.Key).ToList() is { Count: > 0 } missing)
+        {
+            Missing = missing;
+            LogDamaged(grain, missing);
+            throw new InvalidOperationException($"{grain} is damaged (item pages missing in storage): it can only be deleted.");
+        }
+
+        return [.. pages.SelectMany(page => page!)];
+    }
 
     /// <summary>Writes <paramref name="next"/>; on failure <see cref="State"/> is what storage holds, with no item of <paramref name="next"/>.</summary>
     public async Task<Exception?> TryReplace(ConversationState next)
@@ -161,6 +217,7 @@ internal sealed partial class ConversationStore(
         // Only now, after a head write whose ETag check passed, is no stored head naming what memory lists as
         // unreferenced: a head write that failed may still have landed, so nothing is cleared after a failure.
         await ClearUnreferenced();
+        Trim();
         return null;
     }
 
@@ -187,7 +244,7 @@ internal sealed partial class ConversationStore(
         {
             await head.ClearStateAsync();
             State = head.State;
-            (Missing, _older) = ([], null);
+            (Missing, _older, _loading) = ([], null, null);
             return null;
         }
         catch (Exception exception)

@@ -24,8 +24,9 @@ internal sealed class ConversationWrites(ConversationStore store, IGrainBase gra
     public ConversationState Durable => _writing ?? store.State;
 
     /// <summary>
-    /// <paramref name="state"/> with every item: the pages the activation left unread are read first, once
-    /// (<see cref="ConversationStore.LoadAll"/>); a write in flight is completed with them too.
+    /// <paramref name="state"/> with every item: the pages the activation left unread are read first
+    /// (<see cref="ConversationStore.LoadAll"/>); a write in flight is completed with them too. The whole state is the caller's:
+    /// the activation may let go of the older items at its next write (<see cref="ConversationStore.KeepsHistory"/>).
     /// </summary>
     public async Task<ConversationState> Whole(ConversationState state)
     {
@@ -34,10 +35,13 @@ internal sealed class ConversationWrites(ConversationStore store, IGrainBase gra
             return state;
         }
 
-        await store.LoadAll();
-        _writing = _writing is null ? null : store.Whole(_writing);
-        return store.Whole(state);
+        var whole = await store.LoadAll(state);
+        _writing = _writing is null ? null : store.Held(_writing);
+        return whole;
     }
+
+    /// <summary>Whether the activation keeps every item it reads (its turns read the whole history); see <see cref="ConversationStore.KeepsHistory"/>.</summary>
+    public bool KeepsHistory { get => store.KeepsHistory; set => store.KeepsHistory = value; }
 
     public ValueTask<Gate> Enter(CancellationToken cancellationToken) => Gate.Enter(_gate, cancellationToken);
 

@@ -68,7 +68,7 @@ internal sealed partial class ConversationSummarizer
         var outcome = await _pipeline.Complete(
             new CompletionRequest(job.Model, Summaries.Prompt(before.Summary, batch), MaxOutputTokens: job.SummaryTokens, Caller: job.Caller, StreamDeltas: false), cancellationToken);
         using var gate = await _writes.Enter(cancellationToken);
-        var current = _writes.State;
+        var current = await _writes.Whole(_writes.State); // a windowed turn meanwhile may have let go of the older items
         var unchanged = ReferenceEquals(current.Summary, before.Summary)
             && current.Items.Count >= end
             && current.Items.Take(end).Select(i => i.Id).SequenceEqual(before.Items.Take(end).Select(i => i.Id), StringComparer.Ordinal);

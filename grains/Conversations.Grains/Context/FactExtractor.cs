@@ -38,7 +38,7 @@ internal sealed partial class FactExtractor
         var outcome = await _pipeline.Complete(new CompletionRequest(job.Model, FactExtraction.Prompt(before.Facts, batch), MaxOutputTokens: FactExtraction.MaxAnswerTokens,
             Caller: job.Caller, StreamDeltas: false, Format: OutputFormat.JsonObject), cancellationToken);
         using var gate = await _writes.Enter(cancellationToken);
-        var current = _writes.State;
+        var current = await _writes.Whole(_writes.State); // a windowed turn meanwhile may have let go of the older items
         if (!current.Exists)
         {
             return PassOutcome.Done; // deleted meanwhile

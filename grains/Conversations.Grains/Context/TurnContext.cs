@@ -21,14 +21,18 @@ internal sealed class TurnContext(ContextBuilder builder, ConversationRecall rec
     /// call), a retried key (its items), memory that reads the history (a summarizer, an extractor, recall) or a summary that ends in
     /// items not read yet.
     /// </summary>
-    public Task<ConversationState> Read(TurnRequest request, List<ConversationItem> input, ContextPolicy policy, ConversationState current) =>
-        current.Unloaded > 0 && (
+    public Task<ConversationState> Read(TurnRequest request, List<ConversationItem> input, ContextPolicy policy, ConversationState current)
+    {
+        // A policy that reads the history on every turn keeps it in memory; a windowed one lets go of it after each write.
+        writes.KeepsHistory = policy.Summarizer is not null || policy.Extractor is not null || policy.Recalls;
+        return current.Unloaded > 0 && (
             input.Exists(item => item.Call is not null || item.CallId is not null)
             || (request.Idempotency is { } key && current.FindIdempotent(key.Key) is not null)
-            || policy.Summarizer is not null || policy.Extractor is not null || policy.Recalls
+            || writes.KeepsHistory
             || current.Summary?.Items <= current.Unloaded)
             ? writes.Whole(current)
             : Task.FromResult(current);
+    }
 
     /// <summary>
     /// Recall and retrieval for the new input, then the context for the plan's windows less what the tools take; built again on

@@ -128,8 +128,8 @@ internal sealed partial class ConversationRecall
     private async Task<PassOutcome> IndexItems(CancellationToken cancellationToken)
     {
         var known = (await Index.Sources()).ToHashSet(StringComparer.Ordinal);
-        await _writes.Whole(_writes.Durable); // the index holds every item; reconciling it against the newest alone would drop the others
-        foreach (var batch in _writes.Durable.Items.Where(item => item.Text.Length > 0 && !known.Contains(item.Id)).Chunk(64))
+        var whole = await _writes.Whole(_writes.Durable); // the index holds every item; reconciling it against the newest alone would drop the others
+        foreach (var batch in whole.Items.Where(item => item.Text.Length > 0 && !known.Contains(item.Id)).Chunk(64))
         {
             var vectors = await _embeddings.GenerateAsync(batch.Select(item => $"{item.Role}: {item.Text}"), cancellationToken: cancellationToken);
             await Index.Upsert([.. batch.Zip(vectors, (item, vector) => new VectorRecord(item.Id, vector.Vector.ToArray(), item.Id, item.Text))]);
@@ -142,7 +142,7 @@ internal sealed partial class ConversationRecall
             return PassOutcome.Done;
         }
 
-        var current = _writes.Durable.Items.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
+        var current = (await _writes.Whole(_writes.Durable)).Items.Select(item => item.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var orphan in (await Index.Sources()).Where(source => !current.Contains(source)))
         {
             await Index.DeleteSource(orphan);
