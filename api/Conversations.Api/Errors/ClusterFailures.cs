@@ -13,7 +13,8 @@ public static class ClusterFailures
         or TimeoutException
         or OrleansException
         or EnumerationAbortedException
-        or ClientNotAvailableException;
+        or ClientNotAvailableException
+        or OperationCanceledException; // callers catch it only when their request was not cancelled: Orleans gave up a directory lookup or placement
 
     /// <summary>What failed, in words an operator can act on; the exception (logged with it) names the grain and silo.</summary>
     public static string Describe(Exception exception) => exception switch
@@ -23,6 +24,7 @@ public static class ClusterFailures
         TimeoutException => "no answer came within Conversations:Cluster:ResponseTimeout (the silo running the call may be lost)",
         EnumerationAbortedException => "the silo streaming the call stopped sending (it was lost, or the grain was deactivated)",
         ClientNotAvailableException => "this process is not connected to the cluster",
+        OperationCanceledException => "the cluster cancelled the call while placing it (a grain directory lookup during a membership change)",
         OrleansException => "the cluster could not complete the call",
         _ => "the call raised an error the cluster did not expect (a bug: the exception below says where)",
     };

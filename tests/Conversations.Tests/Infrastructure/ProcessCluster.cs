@@ -131,7 +131,7 @@ public sealed class ProcessCluster : IAsyncDisposable
                     return;
                 }
             }
-            catch (Exception exception) when (exception is OrleansException or TimeoutException or HttpRequestException or TaskCanceledException)
+            catch (Exception exception) when (exception is OrleansException or TimeoutException or HttpRequestException or OperationCanceledException)
             {
                 last = exception.GetType().Name + ": " + exception.Message;
             }
