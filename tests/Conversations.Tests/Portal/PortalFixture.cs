@@ -61,7 +61,18 @@ public sealed class PortalFixture : IAsyncLifetime
         await page.GotoAsync("/portal/sign-in");
         await page.GetByLabel("API key").FillAsync(key);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync("**/portal");
+        try
+        {
+            await page.WaitForURLAsync("**/portal", new() { WaitUntil = WaitUntilState.Commit });
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"Signing in did not reach the overview: the page is at {page.Url} and says: {await page.InnerTextAsync("body")}");
+        }
+
+        // The overview renders its charts from the tenant's usage and audit records: on a busy 2-core machine that can take a while.
+        await page.WaitForLoadStateAsync(LoadState.Load, new() { Timeout = 90_000 });
+
         return page;
     }
 
