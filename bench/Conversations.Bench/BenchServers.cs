@@ -98,9 +98,18 @@ public static class BenchServers
     }
 
     /// <summary>Resident memory of a process, from /proc.</summary>
-    public static long ResidentBytes(Process process) =>
-        File.ReadLines($"/proc/{process.Id}/status").Where(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024).Single();
+    public static long ResidentBytes(Process process) => Status(process).Resident;
+
+    /// <summary>Resident memory and threads of a process, from /proc.</summary>
+    public static (long Resident, int Threads) Status(Process process)
+    {
+        var lines = File.ReadAllLines($"/proc/{process.Id}/status");
+        long Field(string name) => long.Parse(lines.Single(l => l.StartsWith(name, StringComparison.Ordinal))[name.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        return (Field("VmRSS:") * 1024, (int)Field("Threads:"));
+    }
+
+    /// <summary>The one-minute load average (Linux); the machine's figures under load are the machine's, not the code's.</summary>
+    public static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     public static int FreePort()
     {

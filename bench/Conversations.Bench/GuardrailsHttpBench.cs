@@ -37,7 +37,7 @@ public static class GuardrailsHttpBench
 
     public static async Task<(string Markdown, JsonObject Json)> Run(string root, TimeSpan duration, int rounds)
     {
-        var loadAtStart = LoadAverage();
+        var loadAtStart = BenchServers.LoadAverage();
         var (upstreamPort, gatewayPort) = (BenchServers.FreePort(), BenchServers.FreePort());
         await using var upstream = await BenchServers.StartUpstream(upstreamPort, tokensPerSecond: 0);
         var data = Directory.CreateTempSubdirectory("conversations-bench-");
@@ -70,7 +70,7 @@ public static class GuardrailsHttpBench
                 }
             }
 
-            return Report(runs, duration, (loadAtStart, LoadAverage()));
+            return Report(runs, duration, (loadAtStart, BenchServers.LoadAverage()));
         }
         finally
         {
@@ -178,7 +178,6 @@ public static class GuardrailsHttpBench
         return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
     private sealed record Measured(int Round, int Connections, string Variant, List<(double Total, double? Added)> Samples, double PerSecond);
 }

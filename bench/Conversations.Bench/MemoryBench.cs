@@ -38,7 +38,7 @@ public static class MemoryBench
         var buildTimes = new List<double>();
         using var listener = ContextBench.ListenToBuildTimes(buildTimes);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{upstreamPort}") };
-        var loadAtStart = LoadAverage();
+        var loadAtStart = BenchServers.LoadAverage();
         var scenarios = Enumerable.Range(0, conversations).Select(i => MemoryScenario.Generate(seed + i, turns)).ToList();
 
         var rows = new List<Row>();
@@ -78,10 +78,10 @@ public static class MemoryBench
             }
 
             rows.Add(Summarize(name, outcomes, [.. times.Order()], loading));
-            Console.Error.WriteLine($"{name}: done in {load.Elapsed.TotalSeconds:0} s; the table so far:\n{Report(rows, scenarios, seed, turns, topK, minScore, (loadAtStart, LoadAverage()))}");
+            Console.Error.WriteLine($"{name}: done in {load.Elapsed.TotalSeconds:0} s; the table so far:\n{Report(rows, scenarios, seed, turns, topK, minScore, (loadAtStart, BenchServers.LoadAverage()))}");
         }
 
-        return (Report(rows, scenarios, seed, turns, topK, minScore, (loadAtStart, LoadAverage())), new JsonArray([.. rows.Select(r => (JsonNode)JsonSerializer.SerializeToNode(r, JsonOutput.Options)!)]));
+        return (Report(rows, scenarios, seed, turns, topK, minScore, (loadAtStart, BenchServers.LoadAverage())), new JsonArray([.. rows.Select(r => (JsonNode)JsonSerializer.SerializeToNode(r, JsonOutput.Options)!)]));
     }
 
     /// <summary>A new conversation under <paramref name="policy"/> holding the scenario's turns, indexed and extracted as the policy says.</summary>
@@ -123,9 +123,6 @@ public static class MemoryBench
     private static bool Ready(ConversationMemory memory, ContextPolicy policy, int items, string? last) =>
         (!policy.Recalls || memory.IndexedItems >= items) && (policy.Extractor is null || memory.ExtractedThroughItemId == last);
 
-    /// <summary>The one-minute load average, where the system says it (Linux); build times under load are the machine's, not the code's.</summary>
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     private static int Tokens(string text) => TokenCounter.Shared.Count(text) + TokenCounter.MessageOverhead;
 

@@ -127,7 +127,7 @@ public static class SoakBench
         using var timer = new PeriodicTimer(Every);
         do
         {
-            var (resident, threads) = Status(soak.Process);
+            var (resident, threads) = BenchServers.Status(soak.Process);
             soak.Samples.Add(((DateTime.UtcNow - started).TotalSeconds, resident, threads));
         }
         while (await Wait(timer, stop));
@@ -143,14 +143,6 @@ public static class SoakBench
         {
             return false;
         }
-    }
-
-    /// <summary>Resident memory and threads of a process, from /proc.</summary>
-    private static (long Resident, int Threads) Status(Process process)
-    {
-        var lines = File.ReadAllLines($"/proc/{process.Id}/status");
-        long Field(string name) => long.Parse(lines.Single(l => l.StartsWith(name, StringComparison.Ordinal))[name.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        return (Field("VmRSS:") * 1024, (int)Field("Threads:"));
     }
 
     /// <summary>

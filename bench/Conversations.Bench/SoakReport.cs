@@ -14,7 +14,7 @@ internal static class SoakReport
     {
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
-        md.AppendLine(inv, $"# Soak: a steady mixed load for {duration.TotalMinutes:0.#} minutes ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, 2 cores shared with other engineers' builds, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at the end)");
+        md.AppendLine(inv, $"# Soak: a steady mixed load for {duration.TotalMinutes:0.#} minutes ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, 2 cores shared with other engineers' builds, load average {BenchServers.LoadAverage()} at the end)");
         md.AppendLine();
         md.AppendLine(string.Create(inv, $"8 callers per gateway; each request's kind from a fixed rotation: 40% turns (Responses API) over {soaks[0].Conversations.Length} conversations with a 10-turn window (durable SQLite), 25% stateless chat, 15% streamed chat (20 tokens at 1,000 tokens/s), 15% embeddings, 5% injected upstream faults (`[sim:status=503]` on a route of their own). ")
             + (soaks.Count > 1 ? "Both builds run at the same time under the same load, each its own process. " : "")
@@ -22,7 +22,7 @@ internal static class SoakReport
         md.AppendLine();
         md.AppendLine("| build | requests | failed (not injected) | injected faults (answers) | resident MB after warm-up: first, min, max, last | flat | threads min–max | flat | managed heap MB after a full GC: end of warm-up, end | GC pauses | pause p50 ms | pause p99 ms | pause max ms |");
         md.AppendLine("|---|---:|---:|---|---|---|---|---|---|---:|---:|---:|---:|");
-        var json = new JsonObject { ["duration_seconds"] = duration.TotalSeconds, ["warm_up_seconds"] = warmUp.TotalSeconds, ["load_average_at_end"] = File.ReadAllText("/proc/loadavg").Split(' ')[0] };
+        var json = new JsonObject { ["duration_seconds"] = duration.TotalSeconds, ["warm_up_seconds"] = warmUp.TotalSeconds, ["load_average_at_end"] = BenchServers.LoadAverage() };
         foreach (var soak in soaks)
         {
             var after = soak.Samples.Where(sample => sample.Seconds >= warmUp.TotalSeconds).ToList();

@@ -70,7 +70,7 @@ public static class TurnsBench
         Dictionary<string, List<(double Stateless, double Turns)>> measured, Dictionary<string, long> resident, int rounds, TimeSpan duration)
     {
         var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"# Windowed turns against stateless chat ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, 2 cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at the end)");
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Windowed turns against stateless chat ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, 2 cores, load average {BenchServers.LoadAverage()} at the end)");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"16 callers, {rounds} alternating rounds of {duration.TotalSeconds:0} s per measurement; turns on conversations of 20 items with a 10-turn window (Responses API, durable SQLite state). Ratio: turns/s over the same gateway's stateless chat/s in the same round.");
         md.AppendLine();
