@@ -44,22 +44,20 @@ public static class MemoryBench
         var rows = new List<Row>();
         foreach (var (name, policy) in Strategies(topK, minScore).Where(s => only is null || s.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
         {
+            await WarmUp(cluster.Client, policy, seed);
             var outcomes = new List<Outcome>();
-            var times = new List<double>();
+            var times = new List<(double Ms, int Conversation, int Question)>();
             var load = Stopwatch.StartNew();
             var loading = TimeSpan.Zero;
-            foreach (var scenario in scenarios)
+            foreach (var (scenario, number) in scenarios.Select((s, i) => (s, i + 1)))
             {
                 var (conversation, fullTokens, loaded) = await Load(cluster.Client, scenario, policy);
                 loading += loaded;
-                lock (buildTimes)
-                {
-                    buildTimes.Clear();
-                }
-
-                foreach (var question in scenario.Questions)
+                Take(buildTimes);
+                foreach (var (question, asked) in scenario.Questions.Select((q, i) => (q, i + 1)))
                 {
                     var result = await ContextBench.Turn(conversation, question.Text);
+                    times.AddRange(Take(buildTimes).Select(ms => (ms, number, asked)));
                     var sent = JsonNode.Parse(await http.GetStringAsync(new Uri("/sim/requests", UriKind.Relative)))!.AsArray()[^1]!["messages"]!.AsArray()
                         .Select(m => m!["content"]!.GetValue<string>()).ToList();
                     outcomes.Add(Judge(question, scenario, sent[..^1], result.Usage.InputTokens, fullTokens));
@@ -70,18 +68,39 @@ public static class MemoryBench
                     }
                     fullTokens += Tokens(question.Text) + Tokens(result.Text);
                 }
-
-                lock (buildTimes)
-                {
-                    times.AddRange(buildTimes);
-                }
             }
 
-            rows.Add(Summarize(name, outcomes, [.. times.Order()], loading));
+            Console.Error.WriteLine($"{name}: slowest builds " + string.Join(", ", times.OrderByDescending(t => t.Ms).Take(6)
+                .Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Ms:0.0} ms (conversation {t.Conversation}, question {t.Question})"))));
+            rows.Add(Summarize(name, outcomes, [.. times.Select(t => t.Ms).Order()], loading));
             Console.Error.WriteLine($"{name}: done in {load.Elapsed.TotalSeconds:0} s; the table so far:\n{Report(rows, scenarios, seed, turns, topK, minScore, (loadAtStart, BenchServers.LoadAverage()))}");
         }
 
         return (Report(rows, scenarios, seed, turns, topK, minScore, (loadAtStart, BenchServers.LoadAverage())), new JsonArray([.. rows.Select(r => (JsonNode)JsonSerializer.SerializeToNode(r, JsonOutput.Options)!)]));
+    }
+
+    /// <summary>
+    /// The process's first turns under a policy run code for the first time (JIT): a small conversation of its own, not measured, so the
+    /// build times are a warm process's, as a service's are after its first minute.
+    /// </summary>
+    private static async Task WarmUp(IGrainFactory grains, ContextPolicy policy, int seed)
+    {
+        var scenario = MemoryScenario.Generate(seed - 1, 100);
+        var (conversation, _, _) = await Load(grains, scenario, policy);
+        foreach (var question in scenario.Questions.Take(10))
+        {
+            await ContextBench.Turn(conversation, question.Text);
+        }
+    }
+
+    private static List<double> Take(List<double> buildTimes)
+    {
+        lock (buildTimes)
+        {
+            var taken = buildTimes.ToList();
+            buildTimes.Clear();
+            return taken;
+        }
     }
 
     /// <summary>A new conversation under <paramref name="policy"/> holding the scenario's turns, indexed and extracted as the policy says.</summary>

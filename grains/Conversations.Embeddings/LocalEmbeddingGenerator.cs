@@ -6,7 +6,8 @@ namespace Conversations.Embeddings;
 /// <summary>
 /// all-MiniLM-L6-v2 (384 dimensions, normalized), run in-process with ONNX Runtime: no network, no
 /// key. The model loads on first use (a noticeable pause, once) and is shared by the process. Encoding is CPU work,
-/// so it runs on the thread pool, never on the caller's (a grain's) scheduler. Disposing waits for the
+/// so it runs on the thread pool, never on the caller's (a grain's) scheduler; background work waits for the foreground's
+/// (<see cref="EmbeddingPriority"/>). Disposing waits for the
 /// batches being encoded: a background job's encoding may outlive the silo's grains at shutdown, and
 /// freeing the native session under it would crash the process.
 /// </summary>
@@ -18,33 +19,49 @@ public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
 
     private readonly Lazy<SentenceEncoder> _encoder = new(() => new SentenceEncoder(), LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly EmbeddingGeneratorMetadata _metadata = new("local-minilm", defaultModelId: ModelId, defaultModelDimensions: Dimensions);
+    private readonly ForegroundGate _foreground = new(TimeSpan.FromMilliseconds(50));
     private int _encoding;
     private int _disposed;
 
-    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
+    public async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
         IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         var texts = values.ToArray();
-        return Task.Run(() =>
+        if (!EmbeddingPriority.IsBackground(options))
         {
-            var embeddings = new GeneratedEmbeddings<Embedding<float>>(texts.Length);
-            foreach (var batch in texts.Chunk(BatchSize))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                Interlocked.Increment(ref _encoding); // before the check, so that Dispose either waits for this batch or is seen here
-                try
-                {
-                    ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-                    embeddings.AddRange(_encoder.Value.Encode(batch).Select(vector => new Embedding<float>(vector) { ModelId = ModelId }));
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _encoding);
-                }
-            }
+            using var _ = _foreground.Enter();
+            return await Task.Run(() => Encode(texts, BatchSize, cancellationToken), cancellationToken);
+        }
 
-            return embeddings;
-        }, cancellationToken);
+        var embeddings = new GeneratedEmbeddings<Embedding<float>>(texts.Length);
+        foreach (var text in texts)
+        {
+            await _foreground.Idle(cancellationToken);
+            embeddings.AddRange(await Task.Run(() => Encode([text], 1, cancellationToken), cancellationToken));
+        }
+
+        return embeddings;
+    }
+
+    private GeneratedEmbeddings<Embedding<float>> Encode(string[] texts, int batchSize, CancellationToken cancellationToken)
+    {
+        var embeddings = new GeneratedEmbeddings<Embedding<float>>(texts.Length);
+        foreach (var batch in texts.Chunk(batchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Interlocked.Increment(ref _encoding); // before the check, so that Dispose either waits for this batch or is seen here
+            try
+            {
+                ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+                embeddings.AddRange(_encoder.Value.Encode(batch, cancellationToken: cancellationToken).Select(vector => new Embedding<float>(vector) { ModelId = ModelId }));
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _encoding);
+            }
+        }
+
+        return embeddings;
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>

@@ -1,3 +1,4 @@
+using Conversations.Embeddings;
 using Conversations.Context;
 using Conversations.Grains.Context;
 using Conversations.Memory;
@@ -131,7 +132,7 @@ internal sealed partial class ConversationRecall
         var whole = await _writes.Whole(_writes.Durable); // the index holds every item; reconciling it against the newest alone would drop the others
         foreach (var batch in whole.Items.Where(item => item.Text.Length > 0 && !known.Contains(item.Id)).Chunk(64))
         {
-            var vectors = await _embeddings.GenerateAsync(batch.Select(item => $"{item.Role}: {item.Text}"), cancellationToken: cancellationToken);
+            var vectors = await _embeddings.GenerateAsync(batch.Select(item => $"{item.Role}: {item.Text}"), EmbeddingPriority.Background, cancellationToken);
             await Index.Upsert([.. batch.Zip(vectors, (item, vector) => new VectorRecord(item.Id, vector.Vector.ToArray(), item.Id, item.Text))]);
         }
 

@@ -1,3 +1,4 @@
+using Conversations.Embeddings;
 using Conversations.Grains.Context;
 using Conversations.Memory;
 using Microsoft.Extensions.AI;
@@ -78,7 +79,7 @@ internal sealed partial class DocumentIngestion
         GeneratedEmbeddings<Embedding<float>> vectors;
         try
         {
-            vectors = await _embeddings.GenerateAsync(batch, cancellationToken: cancellationToken);
+            vectors = await _embeddings.GenerateAsync(batch, EmbeddingPriority.Background, cancellationToken);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

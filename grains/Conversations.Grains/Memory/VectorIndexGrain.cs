@@ -12,13 +12,20 @@ public sealed class VectorIndexGrain(
 {
     private VectorPages _pages = null!;
 
-    /// <summary>The records' words, built on first hybrid search and kept up to date change by change (derived: not stored).</summary>
-    private LexicalIndex? _lexical;
+    /// <summary>
+    /// The records' words (derived: not stored), built when the grain activates, off any search's path (a conversation of 2,000
+    /// items takes milliseconds to tokenize), and kept up to date change by change.
+    /// </summary>
+    private LexicalIndex _lexical = new();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _pages = new(state, ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Conversations), this.GetGrainId(), logger);
-        return _pages.Load();
+        await _pages.Load();
+        foreach (var record in _pages.All)
+        {
+            _lexical.Add(record.Id, record.Text);
+        }
     }
 
     public Task<GatewayError?> Upsert(IReadOnlyList<VectorRecord> records) =>
@@ -30,7 +37,7 @@ public sealed class VectorIndexGrain(
     public Task<IReadOnlyList<VectorMatch>> HybridSearch(float[] vector, string? text, int top, float minScore)
     {
         var dense = Dense(vector, top, minScore);
-        var lexical = text is null ? [] : Lexical().Search(text, Math.Max(3, top / 3)); // exact-token matches are few; more would crowd out the dense ones
+        var lexical = text is null ? [] : _lexical.Search(text, Math.Max(3, top / 3)); // exact-token matches are few; more would crowd out the dense ones
         var fused = HybridRanking.Fuse([.. dense.Select(m => m.Record.Id)], [.. lexical.Select(m => m.Id)], top);
         var wanted = fused.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
         var byId = _pages.All.Where(r => wanted.Contains(r.Id)).ToDictionary(r => r.Id, StringComparer.Ordinal);
@@ -48,9 +55,8 @@ public sealed class VectorIndexGrain(
 
     public async Task<GatewayError?> Clear()
     {
-        _lexical = null;
         var failed = await _pages.TryClear();
-        _lexical = null;
+        _lexical = new();
         DeactivateOnIdle();
         return failed is null ? null : this.StorageFailed(failed, logger);
     }
@@ -64,6 +70,10 @@ public sealed class VectorIndexGrain(
             .Take(top),
     ];
 
+    /// <summary>
+    /// Applies a change to storage, then to the words: a search interleaved with the write sees the records and the words as they
+    /// were, never a half-applied change (nor rebuilds the words of 2,000 records, as it did when they were dropped for the write).
+    /// </summary>
     private async Task<GatewayError?> Change(HashSet<string> removed, IReadOnlyList<VectorRecord> added)
     {
         if (removed.Count == 0 && added.Count == 0)
@@ -71,44 +81,21 @@ public sealed class VectorIndexGrain(
             return null;
         }
 
-        var lexical = _lexical;
-        _lexical = null; // a search interleaved with the write builds its own from the records it sees
-        var failure = await _pages.TryChange(removed, added);
-        _lexical = null; // ... which the write may have changed since
-        if (failure is not null)
+        if (await _pages.TryChange(removed, added) is { } failure)
         {
             return this.StorageFailed(failure, logger);
         }
 
-        if (lexical is not null)
+        foreach (var id in removed)
         {
-            foreach (var id in removed)
-            {
-                lexical.Remove(id);
-            }
+            _lexical.Remove(id);
+        }
 
-            foreach (var record in added)
-            {
-                lexical.Add(record.Id, record.Text);
-            }
-
-            _lexical = lexical;
+        foreach (var record in added)
+        {
+            _lexical.Add(record.Id, record.Text);
         }
 
         return null;
-    }
-
-    private LexicalIndex Lexical()
-    {
-        if (_lexical is null)
-        {
-            _lexical = new LexicalIndex();
-            foreach (var record in _pages.All)
-            {
-                _lexical.Add(record.Id, record.Text);
-            }
-        }
-
-        return _lexical;
     }
 }

@@ -49,11 +49,11 @@ internal sealed partial class VectorPages(IPersistentState<VectorIndexState> hea
     /// </summary>
     public async Task<Exception?> TryChange(IReadOnlySet<string> removed, IReadOnlyList<VectorRecord> added)
     {
-        var intact = _sealed.Where(page => !page.Records.Exists(record => removed.Contains(record.Id))).ToList();
-        var dropped = _sealed.Except(intact).Select(page => page.Ref.Key).ToList();
+        var (touched, intact) = (_sealed.Where(Touched).ToList(), _sealed.Where(page => !Touched(page)).ToList());
+        var dropped = touched.Select(page => page.Ref.Key).ToList();
         List<VectorRecord> open =
         [
-            .. _sealed.Except(intact).SelectMany(page => page.Records).Where(record => !removed.Contains(record.Id)),
+            .. touched.SelectMany(page => page.Records).Where(record => !removed.Contains(record.Id)),
             .. head.State.Records.Where(record => !removed.Contains(record.Id)),
             .. added,
         ];
@@ -100,6 +100,8 @@ internal sealed partial class VectorPages(IPersistentState<VectorIndexState> hea
         Refresh();
         await ClearUnreferenced();
         return null;
+
+        bool Touched(SealedPage page) => page.Records.Exists(record => removed.Contains(record.Id));
     }
 
     /// <summary>Removes the index: its pages (listed first in a head that names no page, so a clear cut short is finished by a later one), then the head.</summary>
