@@ -102,7 +102,11 @@ public sealed partial class ApiKeyAuthenticator : IKeyRevocationObserver
         return Task.CompletedTask;
     }
 
-    /// <summary>A bootstrap key carries its tenant's limits when that tenant exists, and none otherwise (but the default storage caps).</summary>
+    /// <summary>
+    /// A bootstrap key carries its tenant's settings when that tenant exists (limits, guardrails, whether audit records keep call
+    /// text), and none otherwise (but the default storage caps). Not the tenant's IP allowlist: an operator's key from configuration
+    /// is the way back in when an allowlist shuts everyone else out.
+    /// </summary>
     private async Task<Result<Authentication>> Bootstrap(ApiKeyEntry key, string hash)
     {
         var tenant = await _grains.GetGrain<ITenantGrain>(key.Tenant).Get();
@@ -114,7 +118,8 @@ public sealed partial class ApiKeyAuthenticator : IKeyRevocationObserver
         var settings = tenant.Value;
         return new Authentication(
             new Caller(key.Tenant, "bootstrap-" + hash[..8].ToLowerInvariant(), key.Role, settings?.AllowedModels ?? [], [],
-                Limits.None, settings?.Limits ?? Limits.None, settings?.UserLimits ?? Limits.None, settings?.ContextPolicy, TenantStorageLimits: settings?.StorageLimits, TenantCache: settings?.Cache),
+                Limits.None, settings?.Limits ?? Limits.None, settings?.UserLimits ?? Limits.None, settings?.ContextPolicy, TenantStorageLimits: settings?.StorageLimits, TenantCache: settings?.Cache,
+                Guardrails: settings?.Guardrails, AuditCallText: settings?.AuditCallText ?? false),
             null);
     }
 

@@ -38,6 +38,21 @@ public sealed class PiiGuardrailTests : UpstreamGatewayTest
     }
 
     [Fact]
+    public async Task A_bootstrap_key_from_configuration_is_held_to_its_tenants_guardrails()
+    {
+        var tenants = new TenantClient(Gateway.Http());
+        await tenants.CreateTenant(id: "other"); // the tenant of the configured key GatewayFactory.OtherTenantKey
+        await tenants.Post("/v1/admin/tenants/other", JsonSerializer.Serialize(new { guardrails = new { pii = new { action = "redact" } } }));
+        var chat = Gateway.OpenAI(GatewayFactory.OtherTenantKey).GetChatClient("remote");
+        var (said, values) = Batches().First();
+
+        await chat.CompleteChatAsync([new UserChatMessage(said)]);
+
+        var sent = (await Upstream.ReceivedRequests())[^1].GetRawText();
+        Assert.DoesNotContain(values, value => sent.Contains(JsonText(value), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_stream_restores_placeholders_split_across_its_chunks()
     {
         var chat = Gateway.OpenAI(await GuardedTenant.MemberOf(Gateway, new { pii = new { action = "mask" } })).GetChatClient("remote");
