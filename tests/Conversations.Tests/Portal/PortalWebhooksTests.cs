@@ -9,7 +9,8 @@ namespace Conversations.Tests.Portal;
 /// <summary>
 /// The webhooks pages in a real browser: a tenant admin registers an endpoint on a loopback receiver (allowed by the
 /// portal fixture's settings only) and copies its secret, shown once; a background response's event reaches the
-/// receiver signed with it, shows in the endpoint's delivery log, and is redelivered from there; the endpoint is deleted.
+/// receiver signed with it, shows in the endpoint's delivery log, and is redelivered from there; the endpoint is disabled,
+/// enabled and deleted.
 /// A member is refused the pages, as the webhook admin API refuses it.
 /// </summary>
 [Collection(PortalCollection.Name)]
@@ -35,6 +36,10 @@ public sealed class PortalWebhooksTests(PortalFixture portal)
         await page.GotoAsync("/portal/webhooks");
         await Assertions.Expect(row).ToHaveCountAsync(1);
         await Assertions.Expect(page.GetByLabel("New signing secret")).ToHaveCountAsync(0); // shown once
+        await page.GetByRole(AriaRole.Button, new() { Name = "Disable " + receiver.Url }).ClickAsync();
+        await Assertions.Expect(row).ToContainTextAsync("disabled");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Enable " + receiver.Url }).ClickAsync();
+        await Assertions.Expect(row).ToContainTextAsync("enabled");
 
         using var http = portal.Gateway.Http(adminKey);
         var responseId = (await http.PostJson("/v1/responses", JsonSerializer.Serialize(new { model = "sim-small", input = "Ping me when done", background = true })))
@@ -70,6 +75,7 @@ public sealed class PortalWebhooksTests(PortalFixture portal)
         var actions = audit.GetProperty("data").EnumerateArray().Select(r => r.GetProperty("action").GetString()).ToList();
         Assert.Contains("POST /v1/admin/tenants/{tenantId}/webhooks/", actions);
         Assert.Contains("DELETE /v1/admin/tenants/{tenantId}/webhooks/{webhookId}", actions);
+        Assert.Contains("POST /v1/admin/tenants/{tenantId}/webhooks/{webhookId}/disable", actions);
         Assert.DoesNotContain(receiver.Secret, audit.GetRawText(), StringComparison.Ordinal);
     }
 
