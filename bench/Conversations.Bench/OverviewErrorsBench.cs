@@ -3,9 +3,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Conversations.Audit;
-using Conversations.Grains;
-using Microsoft.Extensions.Configuration;
-using Orleans.TestingHost;
 
 namespace Conversations.Bench;
 
@@ -22,14 +19,7 @@ public static class OverviewErrorsBench
 
     public static async Task<(string Markdown, JsonObject Json)> Run(int rounds)
     {
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddMemoryGrainStorage(StorageNames.Conversations);
-            silo.Services.AddConversationGrainServices(new ConfigurationBuilder().Build());
-        });
-        await using var cluster = builder.Build();
-        await cluster.DeployAsync();
+        await using var cluster = await BenchServers.StartSilo();
         var grains = cluster.Client;
 
         var markdown = new StringBuilder();
