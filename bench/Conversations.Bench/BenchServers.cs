@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using Conversations.Grains;
 using Conversations.SimulatedUpstream;
+using Microsoft.Extensions.Configuration;
+using Orleans.TestingHost;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Conversations.Bench;
@@ -9,6 +12,20 @@ namespace Conversations.Bench;
 public static class BenchServers
 {
     private static readonly string[] Configurations = ["Release", "Debug"];
+
+    /// <summary>One in-process silo with the real grains, their default settings and memory storage, deployed.</summary>
+    public static async Task<InProcessTestCluster> StartSilo()
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorage(StorageNames.Conversations);
+            silo.Services.AddConversationGrainServices(new ConfigurationBuilder().Build());
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
 
     public static async Task<WebApplication> StartUpstream(int port, double tokensPerSecond)
     {

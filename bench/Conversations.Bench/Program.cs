@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns|soak] [--base SILO_BUILD_DIR] [--duration 2m] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns|soak|overview] [--base SILO_BUILD_DIR] [--duration 2m] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -74,6 +74,12 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "pages.md"), pagesReport);
         await File.WriteAllTextAsync(Path.Combine(results, "pages.json"), pagesJson.ToJsonString(JsonOutput.Options));
         return 0;
+    case "overview":
+        var (overviewReport, overviewJson) = await OverviewErrorsBench.Run(Option("--rounds", 9));
+        Console.WriteLine(overviewReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "overview-errors.md"), overviewReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "overview-errors.json"), overviewJson.ToJsonString(JsonOutput.Options));
+        return 0;
     case "mcp":
         var mcpReport = await McpBench.Run(FindRoot(), TimeSpan.FromSeconds(seconds));
         Console.WriteLine(mcpReport);
@@ -105,7 +111,7 @@ switch (scenario)
 
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns, soak.");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns, soak, overview.");
         return 2;
 }
 

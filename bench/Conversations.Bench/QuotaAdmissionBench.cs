@@ -7,7 +7,6 @@ using Conversations.Providers;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Conversations.Tenancy;
-using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
 namespace Conversations.Bench;
@@ -22,14 +21,7 @@ public static class QuotaAdmissionBench
 {
     public static async Task<IReadOnlyList<Measurement.Result>> Run(int concurrency, TimeSpan duration)
     {
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddMemoryGrainStorage(StorageNames.Conversations);
-            silo.Services.AddConversationGrainServices(new ConfigurationBuilder().Build());
-        });
-        await using var cluster = builder.Build();
-        await cluster.DeployAsync();
+        await using var cluster = await BenchServers.StartSilo();
         var grains = cluster.Client;
 
         // Generous limits: every call is admitted, but every limit is checked and every window updated.

@@ -10,7 +10,7 @@ namespace Conversations.Api.Endpoints;
 
 /// <summary>
 /// The admin API for a tenant's webhook endpoints (decision 0061): register (the <c>whsec_</c> secret is shown once), list,
-/// read, delete, and each endpoint's delivery log with a manual redelivery.
+/// read, disable and enable, delete, and each endpoint's delivery log with a manual redelivery.
 /// </summary>
 public static class WebhookAdminEndpoints
 {
@@ -24,6 +24,10 @@ public static class WebhookAdminEndpoints
         webhooks.MapGet("/{webhookId}", Get).WithSummary("Read a webhook endpoint.")
             .Produces<WebhookEndpointJson>().Produces<OpenAIErrorBody>(404);
         webhooks.MapDelete("/{webhookId}", Delete).WithSummary("Delete a webhook endpoint; what it had not delivered is dropped.")
+            .Produces<WebhookEndpointJson>().Produces<OpenAIErrorBody>(404);
+        webhooks.MapPost("/{webhookId}/disable", Disable).WithSummary("Disable an endpoint: events are not queued for it until it is enabled; queued ones are still sent.")
+            .Produces<WebhookEndpointJson>().Produces<OpenAIErrorBody>(404);
+        webhooks.MapPost("/{webhookId}/enable", Enable).WithSummary("Enable a disabled endpoint again.")
             .Produces<WebhookEndpointJson>().Produces<OpenAIErrorBody>(404);
         webhooks.MapGet("/{webhookId}/deliveries", Deliveries).WithSummary("The endpoint's delivery log, newest first.")
             .Produces<ListJson<WebhookDeliveryJson>>().Produces<OpenAIErrorBody>(404);
@@ -77,6 +81,12 @@ public static class WebhookAdminEndpoints
 
     private static async Task<IResult> Delete(string tenantId, string webhookId, [AsParameters] ApiServices api) =>
         AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied ? denied.ToResult() : Answer(await Endpoints(tenantId, api).Delete(webhookId));
+
+    private static async Task<IResult> Disable(string tenantId, string webhookId, [AsParameters] ApiServices api) =>
+        AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied ? denied.ToResult() : Answer(await Endpoints(tenantId, api).SetDisabled(webhookId, true));
+
+    private static async Task<IResult> Enable(string tenantId, string webhookId, [AsParameters] ApiServices api) =>
+        AdminAccess.Check(api.Caller, tenantId, Role.TenantAdmin) is { } denied ? denied.ToResult() : Answer(await Endpoints(tenantId, api).SetDisabled(webhookId, false));
 
     private static async Task<IResult> Deliveries(string tenantId, string webhookId, [AsParameters] ApiServices api)
     {

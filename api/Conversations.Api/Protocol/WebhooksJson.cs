@@ -6,12 +6,13 @@ namespace Conversations.Api;
 public sealed record WebhookCreateJson(string? Url, IReadOnlyList<string>? Events, string? Description = null);
 
 /// <summary>A webhook endpoint; <c>secret</c> only in the answer that created it.</summary>
-public sealed record WebhookEndpointJson(string Id, string Url, IReadOnlyList<string> Events, string? Description, long CreatedAt, string? Secret)
+public sealed record WebhookEndpointJson(string Id, string Url, IReadOnlyList<string> Events, string? Description, long CreatedAt, bool Disabled, string? Secret)
 {
     public string Object => "webhook_endpoint";
 
     public static WebhookEndpointJson From(WebhookEndpoint endpoint, bool withSecret = false) => new(
-        endpoint.Id, endpoint.Url, endpoint.Events, endpoint.Description, endpoint.CreatedAt.ToUnixTimeSeconds(), withSecret ? endpoint.Secret : null);
+        endpoint.Id, endpoint.Url, endpoint.Events, endpoint.Description, endpoint.CreatedAt.ToUnixTimeSeconds(), endpoint.Disabled,
+        withSecret ? endpoint.Secret : null);
 }
 
 /// <summary>One event's delivery to an endpoint, as the delivery log lists it.</summary>

@@ -53,6 +53,13 @@ public interface IAuditGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<IReadOnlyList<AuditRecord>> ListCalls();
 
+    /// <summary>
+    /// The day's call records with an error status (400 or more), counted per status as their batches are appended: the
+    /// overview's error chart reads this, not the records.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyDictionary<int, int>> CallErrors();
+
     /// <summary>Removes the whole day, its pages first (retention).</summary>
     Task<GatewayError?> Clear();
 }

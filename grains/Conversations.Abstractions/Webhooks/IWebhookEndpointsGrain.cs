@@ -17,7 +17,13 @@ public interface IWebhookEndpointsGrain : IGrainWithStringKey
     /// <summary>Removes an endpoint; what it had not delivered yet is dropped.</summary>
     Task<Result<WebhookEndpoint>> Delete(string endpointId);
 
-    /// <summary>Queues the event for every endpoint subscribed to its type; the same event published twice is delivered once.</summary>
+    /// <summary>
+    /// Disables an endpoint (events published meanwhile are not queued for it; what it had queued is still sent) or
+    /// enables it again.
+    /// </summary>
+    Task<Result<WebhookEndpoint>> SetDisabled(string endpointId, bool disabled);
+
+    /// <summary>Queues the event for every enabled endpoint subscribed to its type; the same event published twice is delivered once.</summary>
     Task Publish(WebhookEvent webhookEvent);
 }
 
@@ -29,7 +35,8 @@ public sealed record WebhookEndpoint(
     [property: Id(2)] IReadOnlyList<string> Events,
     [property: Id(3)] string Secret,
     [property: Id(4)] DateTimeOffset CreatedAt,
-    [property: Id(5)] string? Description = null)
+    [property: Id(5)] string? Description = null,
+    [property: Id(6)] bool Disabled = false)
 {
     public const string IdPrefix = "we";
 

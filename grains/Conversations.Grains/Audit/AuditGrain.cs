@@ -81,7 +81,10 @@ public sealed class AuditGrain(
             return unwritten; // the sender retries with the same batch id: pages that have it do not append it twice
         }
 
-        var next = current with { CallPages = pages, LastPageFill = fill, Batches = [.. current.Batches.TakeLast(RecentBatches - 1), batch] };
+        var next = current with
+        {
+            CallPages = pages, LastPageFill = fill, Batches = [.. current.Batches.TakeLast(RecentBatches - 1), batch], CallErrors = CountErrors(current.CallErrors, records),
+        };
         if (await state.TryReplace(next, this, logger) is { } failed)
         {
             return failed;
@@ -95,12 +98,31 @@ public sealed class AuditGrain(
 
     public Task<IReadOnlyList<AuditRecord>> ListCalls() => ReadPages(state.State.CallPages, p => AuditKeys.Page(Key, p));
 
+    public Task<IReadOnlyDictionary<int, int>> CallErrors() => Task.FromResult(state.State.CallErrors);
+
     public async Task<GatewayError?> Clear()
     {
         var pages = Enumerable.Range(0, state.State.CallPages).Select(p => AuditKeys.Page(Key, p))
             .Concat(Enumerable.Range(0, state.State.AdminPages).Select(p => AuditKeys.AdminPage(Key, p)));
         var cleared = await Task.WhenAll(pages.Select(page => GrainFactory.GetGrain<IAuditPageGrain>(page).Clear()));
         return cleared.FirstOrDefault(e => e is not null) ?? await state.TryClear(this, logger);
+    }
+
+    /// <summary>The day's error tally with a batch's records added: written with the batch's page count, so a batch counts once.</summary>
+    private static IReadOnlyDictionary<int, int> CountErrors(IReadOnlyDictionary<int, int> counted, IReadOnlyList<AuditRecord> records)
+    {
+        if (!records.Any(r => r.Status >= 400))
+        {
+            return counted;
+        }
+
+        var errors = new Dictionary<int, int>(counted);
+        foreach (var record in records.Where(r => r.Status >= 400))
+        {
+            errors[record.Status] = errors.GetValueOrDefault(record.Status) + 1;
+        }
+
+        return errors;
     }
 
     private Task<GatewayError?> OpenAdminPage() => state.TryReplace(state.State with { AdminPages = state.State.AdminPages + 1 }, this, logger);
@@ -136,6 +158,10 @@ public sealed record AuditState
     /// <summary>Pages of administrative records opened (the last may have room; a page is counted before it is written).</summary>
     [Id(4)]
     public int AdminPages { get; init; }
+
+    /// <summary>Call records with an error status, per status (<see cref="IAuditGrain.CallErrors"/>).</summary>
+    [Id(5)]
+    public IReadOnlyDictionary<int, int> CallErrors { get; init; } = new Dictionary<int, int>();
 
     public bool IsEmpty => AdminPages == 0 && CallPages == 0;
 }

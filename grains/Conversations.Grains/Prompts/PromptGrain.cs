@@ -1,11 +1,12 @@
 using System.Globalization;
 using Conversations.Prompts;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
 
 namespace Conversations.Grains.Prompts;
 
 /// <summary>A prompt of a tenant's library (decision 0062): its immutable versions and its labels, rendered by <see cref="PromptTemplates"/>.</summary>
-public sealed class PromptGrain(
+public sealed partial class PromptGrain(
     [PersistentState("prompt", StorageNames.Conversations)] IPersistentState<PromptState> state,
     TimeProvider clock,
     ILogger<PromptGrain> logger) : Grain, IPromptGrain
@@ -31,7 +32,17 @@ public sealed class PromptGrain(
         }
 
         var next = state.State with { Versions = [.. state.State.Versions, numbered] };
-        return await state.TryReplace(next, this, logger) is { } failed ? failed : View();
+        if (await state.TryReplace(next, this, logger) is { } failed)
+        {
+            return failed;
+        }
+
+        if (numbered.Number == 1)
+        {
+            await Listed(numbered);
+        }
+
+        return View();
     }
 
     public Task<Result<PromptView>> Get() => Task.FromResult(state.State.Versions.Count == 0 ? NotFound : (Result<PromptView>)View());
@@ -67,6 +78,32 @@ public sealed class PromptGrain(
             ? PromptTemplates.Render(state.State.Versions[number - 1], variables)
             : GatewayError.NotFound("prompt version", version ?? string.Empty, "prompt.version"));
     }
+
+    /// <summary>
+    /// Puts a new prompt in its tenant's directory, after the prompt itself is written: a failure is logged and does not
+    /// fail the creation (as the conversation index, decision 0069), so the list may then miss it; its id still opens it.
+    /// </summary>
+    private async Task Listed(PromptVersion first)
+    {
+        var (tenant, id) = GrainKeys.Parse(this.GetPrimaryKeyString());
+        string? failure;
+        try
+        {
+            failure = (await GrainFactory.GetGrain<IPromptDirectoryGrain>(tenant).Put(PromptEntry.Of(id, first)))?.Message;
+        }
+        catch (Exception exception) when (exception is TimeoutException or OrleansException)
+        {
+            failure = exception.Message;
+        }
+
+        if (failure is not null)
+        {
+            LogNotListed(logger, tenant, id, failure);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Prompt {PromptId} of tenant {Tenant} was not put in the tenant's prompt list: {Reason}")]
+    private static partial void LogNotListed(ILogger logger, string tenant, string promptId, string reason);
 
     private GatewayError NotFound => GatewayError.NotFound("prompt", PromptId);
 

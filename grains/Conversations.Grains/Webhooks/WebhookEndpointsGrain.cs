@@ -53,9 +53,22 @@ public sealed class WebhookEndpointsGrain(
         return found;
     }
 
+    public async Task<Result<WebhookEndpoint>> SetDisabled(string endpointId, bool disabled)
+    {
+        var found = Find(endpointId);
+        if (!found.IsSuccess || found.Value.Disabled == disabled)
+        {
+            return found;
+        }
+
+        var changed = found.Value with { Disabled = disabled };
+        var next = state.State with { Endpoints = [.. state.State.Endpoints.Select(e => e.Id == endpointId ? changed : e)] };
+        return await state.TryReplace(next, this, logger) is { } failed ? failed : changed;
+    }
+
     public async Task Publish(WebhookEvent webhookEvent)
     {
-        foreach (var endpoint in state.State.Endpoints.Where(e => e.Events.Contains(webhookEvent.Type)))
+        foreach (var endpoint in state.State.Endpoints.Where(e => !e.Disabled && e.Events.Contains(webhookEvent.Type)))
         {
             await Delivery(endpoint.Id).Enqueue(webhookEvent); // throws when it could not write: the publisher tries again
         }

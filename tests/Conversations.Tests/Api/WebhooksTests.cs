@@ -92,6 +92,32 @@ public sealed class WebhooksTests(WebhooksTests.Fixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task A_disabled_endpoint_is_not_sent_the_events_published_meanwhile_and_is_sent_new_ones_once_enabled()
+    {
+        await using var disabled = await WebhookReceiver.StartAsync();
+        await using var witness = await WebhookReceiver.StartAsync();
+        using var http = fixture.Gateway.Http(GatewayFactory.OtherTenantKey);
+        var endpoint = await Register(http, disabled, "response.completed"); // registered first: an event reaches it before the witness
+        var other = await Register(http, witness, "response.completed");
+
+        var off = await http.PostJson($"/v1/admin/tenants/{Tenant}/webhooks/{endpoint}/disable", "{}");
+        var whileOff = await StartBackground(http, "Nobody listens");
+        var witnessed = await witness.Next(); // the event was published: the disabled endpoint was passed over before this
+        var log = (await http.GetJson($"/v1/admin/tenants/{Tenant}/webhooks/{endpoint}/deliveries")).GetProperty("data");
+        var on = await http.PostJson($"/v1/admin/tenants/{Tenant}/webhooks/{endpoint}/enable", "{}");
+        var afterwards = await StartBackground(http, "Now it listens");
+        var delivered = await disabled.Next();
+        await Delete(http, endpoint);
+        await Delete(http, other);
+
+        Assert.True(off.GetProperty("disabled").GetBoolean());
+        Assert.Equal(whileOff, witnessed.ResponseId);
+        Assert.Empty(log.EnumerateArray());
+        Assert.False(on.GetProperty("disabled").GetBoolean());
+        Assert.Equal(afterwards, delivered.ResponseId); // not the event published while it was disabled
+    }
+
+    [Fact]
     public async Task Endpoints_with_bad_urls_or_events_are_refused_naming_the_field_and_other_tenants_cannot_see_them()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

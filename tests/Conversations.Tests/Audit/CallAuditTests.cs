@@ -136,6 +136,25 @@ public sealed class CallAuditTests(GatewayFixture fixture)
     }
 
     /// <summary>Writes what the silo queued now, as its timer would a moment later.</summary>
+    [Fact]
+    public async Task A_day_counts_its_error_answers_per_status_as_batches_land_and_a_retried_batch_once()
+    {
+        var day = fixture.Gateway.Services.GetRequiredService<IGrainFactory>()
+            .GetGrain<Conversations.Audit.IAuditGrain>(Conversations.Audit.AuditKeys.Day("error-tally-" + Guid.NewGuid().ToString("N"), new DateOnly(2026, 12, 1)));
+        var batch = Guid.NewGuid();
+        Conversations.Audit.AuditRecord[] records = [CallRecord(200), CallRecord(429), CallRecord(400), CallRecord(429)];
+
+        await day.AppendCalls(batch, records);
+        await day.AppendCalls(batch, records); // a retry after an ambiguous failure
+        await day.AppendCalls(Guid.NewGuid(), [CallRecord(502), CallRecord(201)]);
+
+        Assert.Equal(new Dictionary<int, int> { [400] = 1, [429] = 2, [502] = 1 }, (await day.CallErrors()).OrderBy(e => e.Key).ToDictionary());
+        Assert.Equal(4, (await day.ListCalls()).Count(r => r.Status >= 400)); // the tally agrees with the records it counts
+    }
+
+    private static Conversations.Audit.AuditRecord CallRecord(int status) => new(
+        Conversations.Ids.New("audit"), DateTimeOffset.UnixEpoch, "t", "key", "t", "member", null, Conversations.Audit.AuditRecord.CallAction, "sim-small", status, null, null);
+
     private async Task Flushed() => Assert.Null(await fixture.Gateway.Services.GetRequiredService<CallAuditLog>().Flush());
 
     private static async Task Ok(HttpClient http, string path, string body)

@@ -8,7 +8,7 @@ namespace Conversations.Tests.Portal;
 
 /// <summary>
 /// The conversation explorer in a real browser: a conversation's items beside the context the model would see next
-/// turn, section by section with token counts, an item left out with its reason, facts set from the page; and another
+/// turn (or for a typed next input), section by section with token counts, an item left out with its reason, facts set from the page; and another
 /// tenant's conversation looking absent, as it does through the API.
 /// </summary>
 [Collection(PortalCollection.Name)]
@@ -34,6 +34,14 @@ public sealed class PortalConversationTests(PortalFixture portal)
         var leftOut = page.Locator($"[data-left-out={conversation.ItemIds[0]}]");
         await Assertions.Expect(leftOut).ToContainTextAsync("turn_limit");
         await Assertions.Expect(page.Locator($"article[id={conversation.ItemIds[0]}]")).ToContainTextAsync("left out: turn_limit");
+
+        await Assertions.Expect(page.Locator("[data-section=input]")).ToHaveCountAsync(0); // no input typed: the context before it
+        await page.GetByLabel("Next input").FillAsync("What should I drink this afternoon?");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Preview" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("[data-section=input]")).ToContainTextAsync("1 message");
+        await Assertions.Expect(page.GetByLabel("Next input")).ToHaveValueAsync("What should I drink this afternoon?");
+        Assert.Contains("input=What", page.Url, StringComparison.Ordinal);
 
         await page.GetByLabel("Fact key").FillAsync("favourite_drink");
         await page.GetByLabel("Value").FillAsync("tea");

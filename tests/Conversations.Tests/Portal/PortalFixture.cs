@@ -36,7 +36,12 @@ public sealed class PortalFixture : IAsyncLifetime
                 "(tests/install-chromium.sh, run as root or with sudo); or run `apt-get install -y chromium`.");
         }
 
-        Gateway = new GatewayFactory();
+        // Webhooks may reach the tests' loopback receiver over http: allowed here explicitly, as nowhere by default.
+        Gateway = new GatewayFactory(new Dictionary<string, string?>
+        {
+            ["Conversations:Webhooks:AllowedNetworks:0"] = "127.0.0.0/8",
+            ["Conversations:Webhooks:AllowInsecureHttp"] = "true",
+        });
         Admin = new TenantClient(Gateway.Http());
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions

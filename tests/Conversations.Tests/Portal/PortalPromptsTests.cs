@@ -4,7 +4,8 @@ using Microsoft.Playwright;
 namespace Conversations.Tests.Portal;
 
 /// <summary>
-/// The prompt pages in a real browser: a tenant admin opens a prompt by id, sees its versions and labels, and moves the
+/// The prompt pages in a real browser: a tenant admin pages through the tenant's prompts, newest first (the tenant's prompt
+/// directory, decision 0087), opens a prompt by id, sees its versions and labels, and moves the
 /// production label back a version after a confirmation (a rollback), which the admin API then reads and the audit log
 /// records; a member cannot open the pages.
 /// </summary>
@@ -49,5 +50,41 @@ public sealed class PortalPromptsTests(PortalFixture portal)
 
         var member = await portal.SignedIn(memberKey);
         Assert.Equal((int)HttpStatusCode.Forbidden, (await member.GotoAsync($"/portal/prompts/{id}"))!.Status);
+    }
+
+    [Fact]
+    public async Task The_prompts_page_lists_the_tenant_s_prompts_newest_first_a_page_at_a_time_and_no_other_tenant_s()
+    {
+        var (tenant, adminKey, _) = await portal.NewTenant();
+        var (otherTenant, otherAdmin, _) = await portal.NewTenant();
+        var api = new Tenancy.TenantClient(portal.Gateway.Http(adminKey));
+        var ids = new List<string>();
+        foreach (var company in new[] { "Acme", "Globex", "Initech" })
+        {
+            ids.Add((await api.Post($"/v1/admin/tenants/{tenant}/prompts", $$"""{"model":"sim-small","instructions":"You answer for {{company}}."}""")).GetProperty("id").GetString()!);
+        }
+
+        var foreign = (await new Tenancy.TenantClient(portal.Gateway.Http(otherAdmin)).Post($"/v1/admin/tenants/{otherTenant}/prompts", """{"instructions":"Elsewhere."}"""))
+            .GetProperty("id").GetString()!;
+        await api.Post($"/v1/admin/tenants/{tenant}/prompts/{ids[0]}/versions", """{"instructions":"A later version."}"""); // listed once, as created
+
+        var page = await portal.SignedIn(adminKey);
+        await page.GotoAsync("/portal/prompts?limit=2");
+        var rows = page.GetByRole(AriaRole.Table, new() { Name = "Prompts" }).Locator("tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        var firstPage = await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.prompt)");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Next page" }).ClickAsync();
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+        var secondPage = await rows.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.prompt)");
+        await Assertions.Expect(rows.First).ToContainTextAsync("You answer for Acme.");
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Next page" })).ToHaveCountAsync(0);
+        await page.GotoAsync("/portal/prompts");
+        await PortalFixture.Screenshot(page, "prompts");
+        await PortalFixture.AssertAccessible(page);
+        await page.GetByRole(AriaRole.Link, new() { Name = ids[1] }).ClickAsync();
+
+        await page.WaitForURLAsync($"**/portal/prompts/{ids[1]}");
+        Assert.Equal([ids[2], ids[1], ids[0]], [.. firstPage, .. secondPage]);
+        Assert.DoesNotContain(foreign, firstPage.Concat(secondPage));
     }
 }
