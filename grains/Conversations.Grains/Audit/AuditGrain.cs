@@ -61,6 +61,7 @@ public sealed class AuditGrain(
             return true;
         }
 
+        var tally = await Tally(current); // before the pages take the batch: a day stored before tallies were kept counts its records once
         // Fill the last page, then open new ones; the pages land before the count that makes them visible.
         var (pages, fill) = current.CallPages == 0 ? (1, 0) : (current.CallPages, current.LastPageFill);
         var writes = new List<Task<GatewayError?>>();
@@ -83,7 +84,8 @@ public sealed class AuditGrain(
 
         var next = current with
         {
-            CallPages = pages, LastPageFill = fill, Batches = [.. current.Batches.TakeLast(RecentBatches - 1), batch], CallErrors = CountErrors(current.CallErrors, records),
+            CallPages = pages, LastPageFill = fill, Batches = [.. current.Batches.TakeLast(RecentBatches - 1), batch], CallErrors = CountErrors(tally, records),
+            ErrorsTallied = true,
         };
         if (await state.TryReplace(next, this, logger) is { } failed)
         {
@@ -98,7 +100,22 @@ public sealed class AuditGrain(
 
     public Task<IReadOnlyList<AuditRecord>> ListCalls() => ReadPages(state.State.CallPages, p => AuditKeys.Page(Key, p));
 
-    public Task<IReadOnlyDictionary<int, int>> CallErrors() => Task.FromResult(state.State.CallErrors);
+    public async Task<IReadOnlyDictionary<int, int>> CallErrors()
+    {
+        var day = state.State;
+        if (day.ErrorsTallied || day.CallPages == 0)
+        {
+            return day.CallErrors;
+        }
+
+        var tally = await Tally(day);
+        _ = await state.TryReplace(day with { CallErrors = tally, ErrorsTallied = true }, this, logger); // if not stored, counted again next time
+        return tally;
+    }
+
+    /// <summary>The day's error tally: as kept, or counted from its records for a day stored before tallies were kept.</summary>
+    private async Task<IReadOnlyDictionary<int, int>> Tally(AuditState day) =>
+        day.ErrorsTallied || day.CallPages == 0 ? day.CallErrors : CountErrors(new Dictionary<int, int>(), await ListCalls());
 
     public async Task<GatewayError?> Clear()
     {
@@ -162,6 +179,10 @@ public sealed record AuditState
     /// <summary>Call records with an error status, per status (<see cref="IAuditGrain.CallErrors"/>).</summary>
     [Id(5)]
     public IReadOnlyDictionary<int, int> CallErrors { get; init; } = new Dictionary<int, int>();
+
+    /// <summary>Whether <see cref="CallErrors"/> counts every call record (false for a day stored by a version that kept no tally).</summary>
+    [Id(6)]
+    public bool ErrorsTallied { get; init; }
 
     public bool IsEmpty => AdminPages == 0 && CallPages == 0;
 }

@@ -152,6 +152,24 @@ public sealed class CallAuditTests(GatewayFixture fixture)
         Assert.Equal(4, (await day.ListCalls()).Count(r => r.Status >= 400)); // the tally agrees with the records it counts
     }
 
+    [Fact]
+    public async Task A_day_stored_before_tallies_were_kept_counts_its_records_once_then_keeps_counting()
+    {
+        var services = fixture.Gateway.Services;
+        var grains = services.GetRequiredService<IGrainFactory>();
+        var key = Conversations.Audit.AuditKeys.Day("untallied-" + Guid.NewGuid().ToString("N"), new DateOnly(2026, 11, 30));
+        Conversations.Audit.AuditRecord[] earlier = [CallRecord(500), CallRecord(200), CallRecord(429)];
+        Assert.Null(await grains.GetGrain<Conversations.Audit.IAuditPageGrain>(Conversations.Audit.AuditKeys.Page(key, 0)).Append(Guid.NewGuid(), earlier));
+        var storage = services.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(Conversations.Grains.StorageNames.Conversations);
+        await storage.WriteStateAsync("audit", GrainId.Create("audit", key), new GrainState<Conversations.Grains.Audit.AuditState>(
+            new Conversations.Grains.Audit.AuditState { CallPages = 1, LastPageFill = earlier.Length })); // as an older version stored it: no tally
+        var day = grains.GetGrain<Conversations.Audit.IAuditGrain>(key);
+
+        await day.AppendCalls(Guid.NewGuid(), [CallRecord(429), CallRecord(200)]);
+
+        Assert.Equal(new Dictionary<int, int> { [429] = 2, [500] = 1 }, (await day.CallErrors()).OrderBy(e => e.Key).ToDictionary());
+    }
+
     private static Conversations.Audit.AuditRecord CallRecord(int status) => new(
         Conversations.Ids.New("audit"), DateTimeOffset.UnixEpoch, "t", "key", "t", "member", null, Conversations.Audit.AuditRecord.CallAction, "sim-small", status, null, null);
 
