@@ -5,13 +5,18 @@ using Microsoft.Extensions.Options;
 namespace Conversations.Grains.Routing;
 
 /// <summary>
-/// Finds a call's route grain and its plan: made here when the grain is active in this silo and steady
-/// (<see cref="SteadyRoutes"/>), asked of the grain otherwise. A name that is neither a platform route (the
-/// silo's configuration) nor one the tenant defined (its route list, one activation per tenant) is refused
-/// here, so invented model names never activate a route grain or read its storage.
+/// Finds a call's route grain and its plan: made here when the route is steady and published or lent to this silo
+/// (<see cref="SteadyRoutes"/>), asked of the grain otherwise, which lends the route with the plan while it is steady.
+/// A name that is neither a platform route (the silo's configuration) nor one the tenant defined (its route list,
+/// one activation per tenant) is refused here, so invented model names never activate a route grain or read its storage.
 /// </summary>
 public sealed class RoutePlanner(IOptions<RoutingOptions> options, IGrainFactory grains, SteadyRoutes steady)
 {
+    private IRouteLeaseHolder? _holder;
+
+    /// <summary>This silo's table as route grains elsewhere reach it, to revoke what they lent.</summary>
+    private IRouteLeaseHolder Holder => _holder ??= grains.CreateObjectReference<IRouteLeaseHolder>(steady);
+
     public async ValueTask<(IModelRouteGrain Route, Result<RoutePlan> Plan)> Plan(string? tenant, string alias, PlanRequest request)
     {
         var owner = tenant ?? PlatformRoutes.Tenant;
@@ -27,6 +32,9 @@ public sealed class RoutePlanner(IOptions<RoutingOptions> options, IGrainFactory
             return (route, GatewayError.ModelNotFound(alias));
         }
 
-        return (route, await route.Plan(request));
+        var asked = steady.Ask(key);
+        var leased = await grains.Reference<IRouteLeases>(key).PlanAndLease(request, Holder);
+        steady.Lend(key, leased, asked);
+        return (route, leased.Plan);
     }
 }
