@@ -86,7 +86,7 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "turns.json"), turnsJson.ToJsonString(JsonOutput.Options));
         return 0;
     case "cluster":
-        var (clusterReport, clusterJson) = await ClusterBench.Run(FindRoot(), OptionText("--base"), Option("--rounds", 3), TimeSpan.FromSeconds(seconds));
+        var (clusterReport, clusterJson) = await ClusterBench.Run(FindRoot(), OptionText("--base"), Option("--rounds", 5), TimeSpan.FromSeconds(seconds));
         Console.WriteLine(clusterReport);
         await File.WriteAllTextAsync(Path.Combine(results, "cluster.md"), clusterReport);
         await File.WriteAllTextAsync(Path.Combine(results, "cluster.json"), clusterJson.ToJsonString(JsonOutput.Options));

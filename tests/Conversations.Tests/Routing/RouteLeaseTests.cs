@@ -90,6 +90,31 @@ public sealed class RouteLeaseTests(ClusterFixture fixture)
         Assert.All(afterRollback, outcome => Assert.Equal(("one", 3), (outcome.Route?.Deployment, outcome.Route?.RouteVersion)));
     }
 
+    [Fact]
+    public async Task Calls_made_inside_grains_on_every_silo_are_lent_the_route_too()
+    {
+        var (alias, _) = await NewRoute(Only("one"));
+        var tables = fixture.Cluster.Silos.Select(silo => silo.ServiceProvider.GetRequiredService<SteadyRoutes>()).ToList();
+        var onLease = tables.Sum(table => table.PlannedOnLease);
+        var request = new CompletionRequest(alias, [new NewItem(Roles.User, "hello")], StreamDeltas: false);
+
+        // Two calls on each of the inference lanes, which the cluster places across its silos: all but the route grain's
+        // silo ask the grain once, then plan on their lease. (A lease holder is made as a silo starts: Orleans refuses
+        // to make one inside a grain.)
+        var outcomes = new List<CompletionChunk>();
+        foreach (var lane in Enumerable.Range(0, InferenceLanes.Count).SelectMany(lane => new[] { lane, lane }))
+        {
+            await foreach (var chunk in fixture.Grains.GetGrain<IInferenceGrain>(lane.ToString(System.Globalization.CultureInfo.InvariantCulture)).Complete(request))
+            {
+                outcomes.Add(chunk);
+            }
+        }
+
+        Assert.Empty(outcomes.OfType<ErrorChunk>().Select(chunk => chunk.Error.Message));
+        Assert.Equal(2 * InferenceLanes.Count, outcomes.OfType<FinalChunk>().Count());
+        Assert.True(tables.Sum(table => table.PlannedOnLease) > onLease);
+    }
+
     private async Task<(string Alias, string Key)> NewRoute(RouteConfig config)
     {
         var alias = "lent-" + Guid.NewGuid().ToString("N")[..8];
