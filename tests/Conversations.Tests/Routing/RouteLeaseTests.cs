@@ -51,6 +51,8 @@ public sealed class RouteLeaseTests(ClusterFixture fixture)
         var table = lessee.GetRequiredService<SteadyRoutes>();
         await Outcome(lessee, alias);
         var (leasedBefore, revoked) = (table.Leases(key), table.Revoked);
+        var route = fixture.Grains.GetGrain<IModelRouteGrain>(key);
+        await Eventually.Get<object>(async () => (await route.Describe()).Value?.Health.Single().Successes == 1 ? new object() : null); // the one-way success report has landed
 
         var failure = await Outcome(failing, alias, "[sim:status=500] one"); // with the lessee's success: two calls, half failed
         var ended = await Eventually.Get<object>(() => Task.FromResult(table.Revoked > revoked && !table.Leases(key) ? new object() : null)); // revoked, not run out
