@@ -144,7 +144,7 @@ public static class ClusterBench
                 md.AppendLine(inv, $"| {name} | {i + 1} | {runs[i].OneRate:N0} | {runs[i].OwnP50:0.000} | {runs[i].OwnP99:0.000} | {runs[i].ManyRate:N0} | {runs[i].ManyP99:0.0} |");
             }
 
-            md.AppendLine(inv, $"| **{name}** | median | {Median(runs.Select(r => r.OneRate)):N0} | {Median(runs.Select(r => r.OwnP50)):0.000} | {Median(runs.Select(r => r.OwnP99)):0.000} | {Median(runs.Select(r => r.ManyRate)):N0} | {Median(runs.Select(r => r.ManyP99)):0.0} |");
+            md.AppendLine(inv, $"| **{name}** | median | {Measurement.Median(runs.Select(r => r.OneRate)):N0} | {Measurement.Median(runs.Select(r => r.OwnP50)):0.000} | {Measurement.Median(runs.Select(r => r.OwnP99)):0.000} | {Measurement.Median(runs.Select(r => r.ManyRate)):N0} | {Measurement.Median(runs.Select(r => r.ManyP99)):0.0} |");
             json[name] = new JsonObject
             {
                 ["one_connection_rps"] = new JsonArray([.. runs.Select(r => JsonValue.Create(Math.Round(r.OneRate)))]),
@@ -161,8 +161,8 @@ public static class ClusterBench
         md.AppendLine();
         foreach (var (name, runs) in measured.Skip(1))
         {
-            var (one, own, many) = (Median(runs.Select((r, i) => r.OneRate / embedded[i].OneRate)), Median(runs.Select((r, i) => r.OwnP50 - embedded[i].OwnP50)),
-                Median(runs.Select((r, i) => r.ManyRate / embedded[i].ManyRate)));
+            var (one, own, many) = (Measurement.Median(runs.Select((r, i) => r.OneRate / embedded[i].OneRate)), Measurement.Median(runs.Select((r, i) => r.OwnP50 - embedded[i].OwnP50)),
+                Measurement.Median(runs.Select((r, i) => r.ManyRate / embedded[i].ManyRate)));
             md.AppendLine(inv, $"- {name}: 1 connection {one:0.00} of its throughput, own time p50 {own:+0.000;-0.000} ms; 64 connections {many:0.00} of its throughput.");
         }
 
@@ -182,12 +182,6 @@ public static class ClusterBench
         }
 
         return (md.ToString(), json);
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private sealed record Target(string Name, int Port, IReadOnlyList<(int Port, Process Process)> Silos, Process Api);
