@@ -51,11 +51,19 @@ public static class BenchServers
 
     /// <summary>The service under test, the embedded default as its own process, with durable local state.</summary>
     /// <param name="build">The silo's build output folder to run (another build, for a side-by-side run); this tree's build when null.</param>
-    public static Task<Process> StartGateway(string root, int port, IReadOnlyDictionary<string, string> environment, string? build = null)
+    public static Task<Process> StartGateway(string root, int port, IReadOnlyDictionary<string, string> environment, string? build = null) =>
+        StartService(build is not null ? Path.Combine(build, "Conversations.Silo.dll") : Output(root, "silo", "Conversations.Silo"), port, environment);
+
+    /// <summary>An API host (an Orleans client of a cluster) as its own process.</summary>
+    public static Task<Process> StartApiHost(string root, int port, IReadOnlyDictionary<string, string> environment) =>
+        StartService(Output(root, "api", "Conversations.ApiHost"), port, environment);
+
+    private static string Output(string root, string folder, string project) => Configurations
+        .Select(c => Path.Combine(root, folder, project, "bin", c, "net10.0", project + ".dll"))
+        .FirstOrDefault(File.Exists) ?? throw new FileNotFoundException("Build the solution first.");
+
+    private static Task<Process> StartService(string dll, int port, IReadOnlyDictionary<string, string> environment)
     {
-        var dll = build is not null ? Path.Combine(build, "Conversations.Silo.dll") : Configurations
-            .Select(c => Path.Combine(root, "silo", "Conversations.Silo", "bin", c, "net10.0", "Conversations.Silo.dll"))
-            .FirstOrDefault(File.Exists) ?? throw new FileNotFoundException("Build the solution first.");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
         start.ArgumentList.Add(dll);
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
@@ -85,8 +93,27 @@ public static class BenchServers
         return StartProcess(start, new Uri($"http://127.0.0.1:{port}/v1/models"));
     }
 
+    /// <summary>A real Azurite (Azure Storage emulator, from npm: <c>npm ci</c> at the root) on free loopback ports, and its connection string.</summary>
+    public static async Task<(Process Process, string ConnectionString)> StartAzurite(string root, DirectoryInfo data)
+    {
+        var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[]
+        {
+            Path.Combine(root, "node_modules", "azurite", "dist", "src", "azurite.js"), "--disableTelemetry", "--silent", "--skipApiVersionCheck", "--location", data.FullName,
+            "--blobHost", "127.0.0.1", "--blobPort", $"{blob}", "--queueHost", "127.0.0.1", "--queuePort", $"{queue}", "--tableHost", "127.0.0.1", "--tablePort", $"{table}",
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = await StartProcess(start, new Uri($"http://127.0.0.1:{blob}/devstoreaccount1?comp=list"), answered: _ => true); // any answer: it listens
+        return (process, "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+            + $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;");
+    }
+
     /// <summary>Starts a server process and waits until <paramref name="ready"/> answers with success.</summary>
-    private static async Task<Process> StartProcess(ProcessStartInfo start, Uri ready)
+    private static async Task<Process> StartProcess(ProcessStartInfo start, Uri ready, Func<HttpResponseMessage, bool>? answered = null)
     {
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
@@ -98,7 +125,8 @@ public static class BenchServers
         {
             try
             {
-                if ((await http.GetAsync(ready)).IsSuccessStatusCode)
+                using var response = await http.GetAsync(ready);
+                if (answered?.Invoke(response) ?? response.IsSuccessStatusCode)
                 {
                     return process;
                 }

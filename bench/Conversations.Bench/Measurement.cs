@@ -41,5 +41,12 @@ public static class Measurement
     private static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
+    /// <summary>The middle value (the mean of the two middle ones for an even count): what a table of alternating rounds reports.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
     public sealed record Result(string Scenario, int Concurrency, double OpsPerSecond, double P50Ms, double P99Ms);
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Conversations.Bench;
 
 // Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns|soak|overview] [--base SILO_BUILD_DIR] [--duration 2m] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns|soak|cluster] [--base SILO_BUILD_DIR] [--duration 2m] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -91,6 +92,12 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "turns.md"), turnsReport);
         await File.WriteAllTextAsync(Path.Combine(results, "turns.json"), turnsJson.ToJsonString(JsonOutput.Options));
         return 0;
+    case "cluster":
+        var (clusterReport, clusterJson) = await ClusterBench.Run(FindRoot(), OptionText("--base"), Option("--rounds", 5), TimeSpan.FromSeconds(seconds));
+        Console.WriteLine(clusterReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "cluster.md"), clusterReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "cluster.json"), clusterJson.ToJsonString(JsonOutput.Options));
+        return 0;
     case "soak":
         var duration = OptionText("--duration") is { } given
             ? TimeSpan.FromSeconds(double.Parse(given.TrimEnd('s', 'm'), CultureInfo.InvariantCulture) * (given.EndsWith('m') ? 60 : 1))
@@ -112,6 +119,7 @@ switch (scenario)
         return 0;
     default:
         Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns, soak, overview.");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns, soak, cluster.");
         return 2;
 }
 

@@ -85,12 +85,12 @@ public static class TurnsBench
             }
 
             var ratios = runs.Select(r => r.Turns / r.Stateless).Order().ToList();
-            md.AppendLine(CultureInfo.InvariantCulture, $"| **{name}** | median | {Median(runs.Select(r => r.Stateless)):N0} | {Median(runs.Select(r => r.Turns)):N0} | **{Median(ratios):0.00}** ({ratios[0]:0.00}–{ratios[^1]:0.00}) |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| **{name}** | median | {Measurement.Median(runs.Select(r => r.Stateless)):N0} | {Measurement.Median(runs.Select(r => r.Turns)):N0} | **{Measurement.Median(ratios):0.00}** ({ratios[0]:0.00}–{ratios[^1]:0.00}) |");
             json[name] = new JsonObject
             {
                 ["stateless"] = new JsonArray([.. runs.Select(r => JsonValue.Create(Math.Round(r.Stateless)))]),
                 ["turns"] = new JsonArray([.. runs.Select(r => JsonValue.Create(Math.Round(r.Turns)))]),
-                ["median_ratio"] = Math.Round(Median(ratios), 3),
+                ["median_ratio"] = Math.Round(Measurement.Median(ratios), 3),
                 ["resident_mb_at_end"] = resident[name] / 1_000_000,
             };
         }
@@ -99,12 +99,6 @@ public static class TurnsBench
         md.AppendLine(string.Join("; ", resident.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Key}: {r.Value / 1_000_000:N0} MB resident at the end"))) + ".");
 
         return (md.ToString(), json);
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");

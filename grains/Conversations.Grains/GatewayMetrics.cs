@@ -12,6 +12,7 @@ public static class GatewayMetrics
     public const string MeterName = "Conversations.Grains";
     public const string Admissions = "conversations.admissions";
     public const string RouteCalls = "conversations.route.calls";
+    public const string RoutePlans = "conversations.route.plans";
     public const string CircuitsOpened = "conversations.circuit.opened";
     public const string BackgroundPasses = "conversations.background.passes";
     public const string CacheLookups = "conversations.cache.lookups";
@@ -22,6 +23,8 @@ public static class GatewayMetrics
         Admissions, "{call}", "Calls by tenant and admission outcome (admitted, unlimited, or the refusal's error code).");
     private static readonly Counter<long> RouteCallCounter = Meter.CreateCounter<long>(
         RouteCalls, "{call}", "Model calls by route, the deployment that served or last failed them, outcome, and whether they fell back.");
+    private static readonly Counter<long> RoutePlanCounter = Meter.CreateCounter<long>(
+        RoutePlans, "{plan}", "Route plans made by a silo without a grain call, by where the steady route came from (route_silo, lease).");
     private static readonly Counter<long> CircuitCounter = Meter.CreateCounter<long>(
         CircuitsOpened, "{transition}", "Times a deployment's circuit opened, as seen by the silo holding its route grain.");
     private static readonly Counter<long> BackgroundCounter = Meter.CreateCounter<long>(
@@ -46,6 +49,14 @@ public static class GatewayMetrics
         RouteCallCounter.Add(
             1, new("conversations.route", route), new("conversations.deployment", deployment),
             new("conversations.outcome", error ?? "ok"), new("conversations.fallback", fellBack));
+
+    /// <summary>A plan made from the route its grain published in this silo (decision 0022).</summary>
+    public const string PlannedInRouteSilo = "route_silo";
+
+    /// <summary>A plan made from the route its grain, active in another silo, lent to this one (decision 0089).</summary>
+    public const string PlannedOnLease = "lease";
+
+    public static void RoutePlan(string source) => RoutePlanCounter.Add(1, new KeyValuePair<string, object?>("conversations.plan", source));
 
     public static void CircuitOpened(string deployment) => CircuitCounter.Add(1, new KeyValuePair<string, object?>("conversations.deployment", deployment));
 

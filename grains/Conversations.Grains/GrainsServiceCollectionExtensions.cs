@@ -35,6 +35,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<Pipeline.ModelStage>();
         services.AddSingleton<Pipeline.CallPipeline>();
         services.AddSingleton<RoutePlanner>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<RoutePlanner>()); // this silo's lease holder, made once it starts
         services.AddSingleton<SteadyRoutes>();
         services.AddSingleton<StatelessInference>();
         services.AddSingleton<IStatelessInference>(sp => sp.GetRequiredService<StatelessInference>()); // an API in this silo runs stateless calls here

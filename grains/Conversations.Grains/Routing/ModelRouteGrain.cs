@@ -6,19 +6,26 @@ using Polly.CircuitBreaker;
 
 namespace Conversations.Grains.Routing;
 
-/// <summary>A tenant's model alias: versioned configuration and live deployment health; see <see cref="IModelRouteGrain"/>.</summary>
+/// <summary>
+/// A tenant's model alias: versioned configuration and live deployment health; see <see cref="IModelRouteGrain"/>.
+/// While steady it publishes itself in its own silo and lends itself to the silos that ask (<see cref="SteadyRoutes"/>).
+/// </summary>
 public sealed partial class ModelRouteGrain(
     [PersistentState("route", StorageNames.Conversations)] IPersistentState<RouteState> state,
     IOptions<RoutingOptions> options,
     TimeProvider time,
     SteadyRoutes steady,
-    ILogger<ModelRouteGrain> logger) : Grain, IModelRouteGrain
+    ILogger<ModelRouteGrain> logger) : Grain, IModelRouteGrain, IRouteLeases
 {
     private const int KeptVersions = 50;
 
     private readonly Dictionary<string, DeploymentHealthState> _health = new(StringComparer.Ordinal);
     private RouteConfig? _healthFor;
     private (RouteConfig Route, int Version)? _published;
+    private SteadyRoute? _lendable;
+
+    /// <summary>The silos this route is lent to, and when each lease ends as this grain counts it (no earlier than the silo does).</summary>
+    private readonly Dictionary<GrainId, (IRouteLeaseHolder Holder, DateTimeOffset Until)> _lent = [];
     private string? _key;
 
     private string Key => _key ??= this.GetPrimaryKeyString();
@@ -36,14 +43,26 @@ public sealed partial class ModelRouteGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        Publish();
+        Publish().Ignore();
         return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         steady.Publish(Key, null);
+        RevokeLeases().Ignore(); // not awaited: a silo that misses it plans on its lease until the lease ends
         return Task.CompletedTask;
+    }
+
+    public async Task<LeasedPlan> PlanAndLease(PlanRequest request, IRouteLeaseHolder holder)
+    {
+        var plan = await Plan(request);
+        if (_lendable is not null)
+        {
+            _lent[holder.GetGrainId()] = (holder, time.GetUtcNow() + SteadyRoutes.LeasePeriod);
+        }
+
+        return new LeasedPlan(plan, _lendable, SteadyRoutes.LeasePeriod);
     }
 
     public Task<Result<RoutePlan>> Plan(PlanRequest request)
@@ -79,7 +98,7 @@ public sealed partial class ModelRouteGrain(
         }
 
         List<RouteDeployment> plan = [ordered[0], .. ordered.Skip(1).Where(d => Health(route, d).Check(now) == Availability.Callable)];
-        Publish(); // a cool-down may have ended since the route last stopped being steady
+        Publish().Ignore(); // a cool-down may have ended since the route last stopped being steady: nothing lent to revoke
         return Task.FromResult<Result<RoutePlan>>(new RoutePlan(Alias, Version, plan, route));
     }
 
@@ -88,7 +107,7 @@ public sealed partial class ModelRouteGrain(
         if (Current is { } route && route.Find(report.Deployment) is { } deployment)
         {
             Health(route, deployment).Record(report);
-            Publish();
+            Publish().Ignore(); // an opened circuit's revocations are not awaited by the report: see decision 0089
         }
 
         return Task.CompletedTask;
@@ -146,7 +165,7 @@ public sealed partial class ModelRouteGrain(
             return failed;
         }
 
-        Publish(); // before the change is acknowledged: this silo's next call plans with the new version
+        await Publish(); // before the change is acknowledged: every silo's next call plans with the new version
         if (own is null)
         {
             await Unlist(); // if this fails the alias stays listed, and calls to it find no route: a 404 all the same
@@ -208,28 +227,62 @@ public sealed partial class ModelRouteGrain(
     /// <summary>
     /// Lets this silo's calls plan without a grain call while every deployment is callable (<see cref="SteadyRoutes"/>);
     /// withdraws otherwise. Latency averages matter to the order only under least-latency routing, so only then does
-    /// each report republish them.
+    /// each report republish them; lent copies keep theirs until their lease ends. A withdrawal or a new version revokes
+    /// every lease: the task ends when each silo has confirmed, or when the last lease would have ended anyway.
     /// </summary>
-    private void Publish()
+    private Task Publish()
     {
         var now = time.GetUtcNow();
         if (Current is not { } route || !AllCallable(route, now))
         {
             steady.Publish(Key, null);
-            return;
+            (_published, _lendable) = (null, null);
+            return RevokeLeases();
         }
 
         if (route.Strategy != RouteStrategy.LeastLatency && steady.Holds(Key) && _published == (route, Version))
         {
-            return;
+            return Task.CompletedTask;
         }
 
+        var changed = _published != (route, Version);
         _published = (route, Version);
-        steady.Publish(Key, new SteadyRoute(
+        _lendable = new SteadyRoute(
             Alias, Version, route,
             route.Deployments.ToDictionary(d => d.Name, d => LatencyOf(route, d, streaming: false)),
-            route.Deployments.ToDictionary(d => d.Name, d => LatencyOf(route, d, streaming: true))));
+            route.Deployments.ToDictionary(d => d.Name, d => LatencyOf(route, d, streaming: true)));
+        steady.Publish(Key, _lendable);
+        return changed ? RevokeLeases() : Task.CompletedTask;
     }
+
+    private Task RevokeLeases()
+    {
+        var now = time.GetUtcNow();
+        var held = _lent.Values.Where(lease => lease.Until > now).ToList();
+        _lent.Clear();
+        if (held.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var confirmed = Task.WhenAll(held.Select(lease => Revoke(lease.Holder)));
+        return Task.WhenAny(confirmed, Task.Delay(held.Max(lease => lease.Until) - now, time));
+    }
+
+    private async Task Revoke(IRouteLeaseHolder holder)
+    {
+        try
+        {
+            await holder.Revoke(Key);
+        }
+        catch (Exception exception)
+        {
+            LogRevokeFailed(exception, Alias); // that silo's lease ends by itself within the lease period
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Alias}: a silo did not confirm the end of its lease; it ends within the lease period")]
+    private partial void LogRevokeFailed(Exception exception, string alias);
 
     private bool AllCallable(RouteConfig route, DateTimeOffset now)
     {

@@ -32,7 +32,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 if (context.Grain is Conversations.Grains.Routing.ModelRouteGrain)
                 {
                     RouteGrainCalls.Enqueue(context.TargetId.Key.ToString()!);
-                    if (context.InterfaceMethod.Name == nameof(IModelRouteGrain.Plan))
+                    if (context.InterfaceMethod.Name is nameof(IModelRouteGrain.Plan) or nameof(Conversations.Grains.Routing.IRouteLeases.PlanAndLease))
                     {
                         RoutePlans.Enqueue(context.TargetId.Key.ToString()!);
                     }

@@ -7,6 +7,7 @@ namespace Conversations.Tests.Routing;
 /// <summary>
 /// The silo-local table of steady routes plans like the route grain, and stands aside while a failure report
 /// from this silo is on its way to the grain, so calls made meanwhile queue behind the report at the grain.
+/// A route lent by a grain elsewhere is planned from until its lease ends, is revoked, or this silo reports a failure.
 /// </summary>
 [Trait(TestSpeed.Category, TestSpeed.Fast)]
 public sealed class SteadyRoutesTests
@@ -62,6 +63,56 @@ public sealed class SteadyRoutesTests
         Assert.Null(table.Plan(Key, Request));
         Assert.False(table.Holds(Key));
     }
+
+    [Fact]
+    public void A_lent_route_is_planned_here_until_its_lease_ends()
+    {
+        var (lasting, ended) = (new SteadyRoutes(), new SteadyRoutes());
+
+        lasting.Lend(Key, Leased(TimeSpan.FromHours(1)), lasting.Ask(Key));
+        ended.Lend(Key, Leased(TimeSpan.Zero), ended.Ask(Key));
+
+        Assert.Equal(3, lasting.Plan(Key, Request)?.Value?.Version);
+        Assert.Equal(1, lasting.PlannedOnLease);
+        Assert.True(lasting.Leases(Key));
+        Assert.False(lasting.Holds(Key)); // lent, not published by a grain active here
+        Assert.Null(ended.Plan(Key, Request));
+        Assert.Equal(0, ended.PlannedOnLease);
+    }
+
+    [Fact]
+    public async Task A_revocation_or_a_failure_report_from_this_silo_ends_a_lease_at_once_and_leaves_a_published_route()
+    {
+        var (revoked, reported, published) = (new SteadyRoutes(), new SteadyRoutes(), new SteadyRoutes());
+        revoked.Lend(Key, Leased(TimeSpan.FromHours(1)), revoked.Ask(Key));
+        reported.Lend(Key, Leased(TimeSpan.FromHours(1)), reported.Ask(Key));
+        published.Publish(Key, Steady());
+
+        await revoked.Revoke(Key);
+        await reported.Report(Key, () => Task.CompletedTask);
+        await published.Revoke(Key);
+
+        Assert.Null(revoked.Plan(Key, Request));
+        Assert.Null(reported.Plan(Key, Request));
+        Assert.NotNull(published.Plan(Key, Request));
+    }
+
+    [Fact]
+    public async Task A_lease_granted_before_a_revocation_that_overtook_it_is_not_taken()
+    {
+        var table = new SteadyRoutes();
+
+        var asked = table.Ask(Key);
+        await table.Revoke(Key); // the grant's revocation arrived before the grant itself
+        table.Lend(Key, Leased(TimeSpan.FromHours(1)), asked);
+        var whileAside = table.Plan(Key, Request);
+        table.Lend(Key, Leased(TimeSpan.FromHours(1)), table.Ask(Key));
+
+        Assert.Null(whileAside);
+        Assert.NotNull(table.Plan(Key, Request));
+    }
+
+    private static LeasedPlan Leased(TimeSpan period) => new(Steady().Plan(Request), Steady(), period);
 
     private static SteadyRoute Steady()
     {
