@@ -75,6 +75,22 @@ public sealed class ConversationCompactionTests : UpstreamGatewayTest
     }
 
     [Fact]
+    public async Task A_background_turn_is_compacted_when_it_runs_and_its_response_leads_with_the_compaction()
+    {
+        using var http = Gateway.Http();
+        var conversation = await History(http);
+
+        var queued = await http.PostJson("/v1/responses", $$"""{"model":"remote","background":true,"conversation":"{{conversation}}","input":"Where do I live?",{{Compaction}}}""");
+        var id = queued.GetProperty("id").GetString();
+        var done = await Eventually.Get(async () => await http.GetJson($"/v1/responses/{id}") is var polled
+            && polled.GetProperty("status").GetString() == "completed" ? polled : (JsonElement?)null);
+        var state = await http.GetJson($"/v1/conversations/{conversation}/state");
+
+        Assert.Equal(["compaction", "message"], done.GetProperty("output").EnumerateArray().Select(o => o.GetProperty("type").GetString()));
+        Assert.Equal(done.GetProperty("output")[0].GetProperty("encrypted_content").GetString(), state.GetProperty("summary").GetProperty("text").GetString());
+    }
+
+    [Fact]
     public async Task A_turn_under_the_threshold_is_sent_whole_and_makes_no_summary()
     {
         using var http = Gateway.Http();
