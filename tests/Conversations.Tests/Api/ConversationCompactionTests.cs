@@ -10,9 +10,7 @@ namespace Conversations.Tests.Api;
 /// </summary>
 public sealed class ConversationCompactionTests : UpstreamGatewayTest
 {
-    private static readonly string Long = string.Concat(Enumerable.Repeat("My name is Ada and I live in Lisbon, by the river. ", 60));
-
-    private const string Compaction = "\"context_management\":[{\"type\":\"compaction\",\"compact_threshold\":1000}]";
+    private const string Compaction = InlineCompactionTests.Compaction;
 
     [Fact]
     public async Task A_turn_over_the_threshold_is_compacted_into_the_summary_and_the_next_turn_starts_from_it()
@@ -62,16 +60,8 @@ public sealed class ConversationCompactionTests : UpstreamGatewayTest
 
         using var streamed = await http.PostAsync("/v1/responses", JsonHttp.Body(
             $$"""{"model":"remote","stream":true,"conversation":"{{conversation}}","input":"Where do I live?",{{Compaction}}}"""));
-        var events = (await streamed.Content.ReadAsStringAsync()).Split('\n')
-            .Where(line => line.StartsWith("data: ", StringComparison.Ordinal))
-            .Select(line => JsonElement.Parse(line["data: ".Length..])).ToList();
 
-        var added = events.Where(e => e.GetProperty("type").GetString() == "response.output_item.added").ToList();
-        var completed = events[^1].GetProperty("response");
-        Assert.Equal("compaction", added[0].GetProperty("item").GetProperty("type").GetString());
-        Assert.Equal(0, added[0].GetProperty("output_index").GetInt32());
-        Assert.Equal(1, events.First(e => e.GetProperty("type").GetString() == "response.output_text.delta").GetProperty("output_index").GetInt32());
-        Assert.Equal(["compaction", "message"], completed.GetProperty("output").EnumerateArray().Select(o => o.GetProperty("type").GetString()));
+        InlineCompactionTests.AssertCompactionLeads(await streamed.ReadEvents());
     }
 
     [Fact]
@@ -109,7 +99,7 @@ public sealed class ConversationCompactionTests : UpstreamGatewayTest
     {
         var items = string.Join(',', Enumerable.Range(0, 2).SelectMany(i => new[]
         {
-            $$"""{"type":"message","role":"user","content":"{{i}}: {{Long}}"}""",
+            $$"""{"type":"message","role":"user","content":"{{i}}: {{InlineCompactionTests.Long}}"}""",
             $$"""{"type":"message","role":"assistant","content":"Noted, part {{i}}."}""",
         }));
         return (await http.PostJson("/v1/conversations", $$"""{"items":[{{items}}]}""")).GetProperty("id").GetString()!;

@@ -39,8 +39,7 @@ public sealed class WebhookDeliveryCrashDrill(DrillBackends backends)
         await using var cluster = ProcessCluster.On(await backends.For(backend), "webhook-drill", AdminKey);
         var silos = await Task.WhenAll(cluster.StartSiloAsync("silo1", settings: LoopbackWebhooks), cluster.StartSiloAsync("silo2", settings: LoopbackWebhooks));
         var api = await cluster.StartApiAsync();
-        using var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", AdminKey);
+        using var http = cluster.Http(api);
         var grains = await cluster.Grains();
 
         receiver.FailNext(int.MaxValue);
