@@ -107,7 +107,8 @@ public sealed record ErrorChunk([property: Id(0)] GatewayError Error) : Completi
 /// <see cref="Admission"/> (rate-limit status), the deployment that <see cref="Route"/>d it (and after how many
 /// attempts), a conversation turn's effective <see cref="Truncation"/>, and the knowledge chunks
 /// (<c>{kb}/{doc}#{n}</c>) its context <see cref="Citations"/> cites, what the response cache did (<see cref="Cache"/>,
-/// under <see cref="CacheKey"/>, the hash an admin purges by), and what the <see cref="Guardrails"/> found (gathered, not replaced). A stage sets its part on the first chunk
+/// under <see cref="CacheKey"/>, the hash an admin purges by), what the <see cref="Guardrails"/> found (gathered, not replaced), and the
+/// <see cref="Compaction"/> item a conversation turn made in line (<c>cmp_…</c>), the response's first output. A stage sets its part on the first chunk
 /// that passes it once the part is known; <see cref="Merge"/> gathers a stream's parts.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CallInfo")]
@@ -118,14 +119,15 @@ public sealed record CallInfo(
     [property: Id(3)] IReadOnlyList<string>? Citations = null,
     [property: Id(4)] Caching.CacheOutcome? Cache = null,
     [property: Id(5)] string? CacheKey = null,
-    [property: Id(20)] Guardrails.GuardrailReport? Guardrails = null)
+    [property: Id(20)] Guardrails.GuardrailReport? Guardrails = null,
+    [property: Id(21)] ConversationItem? Compaction = null)
 {
     public static CallInfo None { get; } = new();
 
     /// <summary>This info with what <paramref name="later"/> knows added (its values win where both have one).</summary>
     public CallInfo Merge(CallInfo? later) => later is null || later == None ? this : new(
         later.Admission ?? Admission, later.Route ?? Route, later.Truncation ?? Truncation, later.Citations ?? Citations,
-        later.Cache ?? Cache, later.CacheKey ?? CacheKey, Conversations.Guardrails.GuardrailReport.Combine(Guardrails, later.Guardrails));
+        later.Cache ?? Cache, later.CacheKey ?? CacheKey, Conversations.Guardrails.GuardrailReport.Combine(Guardrails, later.Guardrails), later.Compaction ?? Compaction);
 }
 
 /// <summary>

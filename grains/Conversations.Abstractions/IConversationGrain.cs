@@ -91,7 +91,8 @@ public sealed record PolicyChange([property: Id(0)] Context.ContextPolicy? Polic
 /// <summary>
 /// A turn as the API hands it to a conversation; ids are chosen by the caller. With a <see cref="Response"/> (the response
 /// record, in progress), the turn finishes it and stores it beside its own write (decision 0077); without one the caller
-/// stores the response, or nothing is stored.
+/// stores the response, or nothing is stored. With a <see cref="CompactThreshold"/>, a context above that many prompt tokens
+/// is compacted in the turn: the history summarized at once into the rolling summary (decision 0083).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.TurnRequest")]
 public sealed record TurnRequest(
@@ -102,7 +103,8 @@ public sealed record TurnRequest(
     [property: Id(4)] CompletionRequest Options,
     [property: Id(5)] Idempotency? Idempotency = null,
     [property: Id(6)] Context.ContextPolicy? Policy = null,
-    [property: Id(7)] StoredResponse? Response = null);
+    [property: Id(7)] StoredResponse? Response = null,
+    [property: Id(8)] int? CompactThreshold = null);
 
 /// <summary>
 /// A client's <c>Idempotency-Key</c> and a fingerprint of the request body: the same key with the same

@@ -68,7 +68,8 @@ public sealed record StoredResponse(
 
         return this with
         {
-            Output = [.. Output.Where(item => Ids.IsCompaction(item.Id)), .. output], // a compaction made in line comes first
+            // A compaction made in line comes first: the caller's, or the one a conversation's turn made (its call info says).
+            Output = [.. Output.Where(item => Ids.IsCompaction(item.Id)), .. info.Compaction is { } made ? [made] : Array.Empty<ConversationItem>(), .. output],
             Usage = result.Usage,
             Status = incomplete is null ? "completed" : "incomplete",
             Truncation = info.Truncation ?? Truncation, // a turn says its effective value; a stateless call keeps the request's

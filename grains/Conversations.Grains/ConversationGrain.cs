@@ -40,6 +40,7 @@ public sealed partial class ConversationGrain(
     private ConversationRecall _recall = null!;
     private PageClearing _clearing = null!;
     private TurnContext _turnContext = null!;
+    private TurnCompaction _compaction = null!;
     private StorageReservations _reservations = null!;
     private ConversationMedia _media = null!;
     private TurnResponses _responses = null!;
@@ -60,6 +61,7 @@ public sealed partial class ConversationGrain(
         _recall = new(this, tenant, id, _writes, vectors, embeddings, options.Value, logger);
         _clearing = new(this, _writes, options.Value, logger);
         _turnContext = new(context, _recall, _writes, tokens);
+        _compaction = new(_turnContext, pipeline, _writes, tokens, clock, options.Value);
         _reservations = new(GrainFactory.GetGrain<ITenantStorageGrain>(tenant), logger);
         _media = new(GrainFactory, tenant, id);
         _writes.Written = () => _clearing.ScheduleIfNeeded();
@@ -239,27 +241,22 @@ public sealed partial class ConversationGrain(
             yield break;
         }
 
-        // Plan: the route's deployments set the context's budget.
+        // Plan: the route's deployments set the context's budget. Build: what the model sees of this conversation, within the
+        // budget; compacted into its summary first when the request asks.
         var turnInfo = new CallInfo(Truncation: policy.Truncation);
         var planned = await pipeline.Plan(request.Options with { Conversation = this.GetPrimaryKeyString() }, input.SelectMany(item => item.Parts ?? []));
-        if (!planned.IsSuccess)
+        var compacted = planned.IsSuccess ? await _compaction.Build(request, input, policy, current, planned.Value, cancellationToken) : planned.Error;
+        if (!compacted.IsSuccess)
         {
-            yield return new ErrorChunk(planned.Error) { Info = turnInfo };
+            yield return new ErrorChunk(compacted.Error) { Info = turnInfo };
             yield break;
         }
 
-        // Build: what the model sees of this conversation, within the budget.
-        var built = await _turnContext.Build(request, input, policy, current, planned.Value, cancellationToken);
-        if (!built.IsSuccess)
-        {
-            yield return new ErrorChunk(built.Error) { Info = turnInfo };
-            yield break;
-        }
-
-        // Run: the call's stages and the model; the first chunk says the turn's truncation and citations.
-        turnInfo = turnInfo with { Citations = built.Value.Cited };
+        // Run: the call's stages and the model; the first chunk says the turn's truncation, citations and compaction.
+        (current, var built, var compaction) = compacted.Value;
+        var builtInfo = turnInfo = turnInfo with { Citations = built.Cited, Compaction = compaction };
         FinalChunk? done = null;
-        await foreach (var chunk in pipeline.Run(planned.Value.WithMessages(built.Value.Messages, built.Value.Guardrails), cancellationToken))
+        await foreach (var chunk in pipeline.Run(planned.Value!.WithMessages(built.Messages, built.Guardrails), cancellationToken))
         {
             var passing = turnInfo is null ? chunk : chunk.With(info => info.Merge(turnInfo));
             turnInfo = null;
@@ -297,14 +294,14 @@ public sealed partial class ConversationGrain(
         }
 
         var next = current.Append(stored, limits).Remember(request.Idempotency, request.ResponseId, stored.Select(item => item.Id), output.Count);
-        var response = request.Response?.Finish(done.Result with { OutputItems = output }, new CallInfo(Truncation: policy.Truncation, Citations: built.Value.Cited).Merge(done.Info), request.OutputItemId, clock.GetUtcNow());
+        var response = request.Response?.Finish(done.Result with { OutputItems = output }, builtInfo.Merge(done.Info), request.OutputItemId, clock.GetUtcNow());
         if ((limits.RefuseItems(current.ItemCount, stored.Count, "input") ?? await _responses.WriteWith(response, () => Write(next, policy, limits, "input"))) is { } failure)
         {
             yield return new ErrorChunk(failure) { Info = done.Info };
             yield break;
         }
 
-        _summarizer.After(policy, request.Options.Caller, built.Value);
+        _summarizer.After(policy, request.Options.Caller, built);
         if (policy.Extractor is { } extractor)
         {
             _extractor.After(extractor, request.Options.Caller);

@@ -8,6 +8,7 @@ namespace Conversations.Api.Endpoints;
 /// above N, the context is summarized first with the rolling summary's prompt, as <c>POST /v1/responses/compact</c> does,
 /// and the call sends the instructions, that summary and the current turn instead. The compaction item is the response's
 /// first output item; a later context (a <c>previous_response_id</c> chain, or input that carries the item) starts at it.
+/// A conversation turn compacts in its grain instead, into its rolling summary (<see cref="TurnRequest.CompactThreshold"/>).
 /// </summary>
 internal static class InlineCompaction
 {
@@ -118,9 +119,7 @@ internal static class InlineCompaction
             return summary.Error;
         }
 
-        var item = new ConversationItem(
-            Ids.New(Ids.Compaction), Roles.System, CompactionItemJson.Preamble + summary.Value.Text, summary.Value.Usage.OutputTokens, api.Clock.GetUtcNow(), plan.ResponseId);
-        plan.Compacted(item, TurnStart(items, start));
+        plan.Compacted(CompactionItems.Of(summary.Value.Text, summary.Value.Usage.OutputTokens, api.Clock.GetUtcNow(), plan.ResponseId), TurnStart(items, start));
         return true;
     }
 }

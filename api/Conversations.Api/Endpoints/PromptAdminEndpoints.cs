@@ -146,13 +146,16 @@ public static partial class PromptAdminEndpoints
                 return GatewayError.Invalid($"Invalid variable name '{name}': letters, digits and '_'.", $"variables.{name}", "invalid_value");
             }
 
-            if (type != PromptAdminTypes.Text)
+            if (!PromptAdminTypes.IsValid(type))
             {
-                return GatewayError.Invalid($"Invalid 'variables.{name}': the only variable type is '{PromptAdminTypes.Text}' for now.", $"variables.{name}", "invalid_value");
+                return GatewayError.Invalid(
+                    $"Invalid 'variables.{name}': expected '{PromptAdminTypes.Text}', '{PromptAdminTypes.Image}' or '{PromptAdminTypes.File}'.", $"variables.{name}", "invalid_value");
             }
         }
 
-        return new PromptVersion(0, body.Instructions, [.. input.Select(m => new PromptMessage(m.Role!, m.Content!))], [.. variables.Keys], body.Model, now);
+        var media = variables.Where(v => v.Value != PromptAdminTypes.Text).ToDictionary(StringComparer.Ordinal);
+        return new PromptVersion(
+            0, body.Instructions, [.. input.Select(m => new PromptMessage(m.Role!, m.Content!))], [.. variables.Keys], body.Model, now, media.Count > 0 ? media : null);
     }
 
     private static IResult Answer(Result<PromptView> view) =>

@@ -7,12 +7,14 @@ namespace Conversations.Api.Endpoints;
 /// Prompt variables whose value is an <c>input_image</c> or <c>input_file</c> part, as OpenAI allows. The template engine renders
 /// text only, so each such variable is given a marker made with a nonce of this request (a value the client cannot write),
 /// and the marker in a rendered input message becomes the part itself, between the message's text parts. The part is never
-/// rendered: it cannot be read as template syntax, and neither can the text around it.
+/// rendered: it cannot be read as template syntax, and neither can the text around it. A variable takes the kind its prompt
+/// version declares: an <c>image</c> an <c>input_image</c> part, a <c>file</c> an <c>input_file</c> part, a <c>string</c> text.
 /// </summary>
 internal sealed class PromptMediaVariables
 {
     private readonly string _nonce = Guid.NewGuid().ToString("N");
     private readonly Dictionary<string, (string Name, JsonElement Part)> _byMarker = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _kinds = new(StringComparer.Ordinal); // variable -> the part type its value is
 
     public bool Any => _byMarker.Count > 0;
 
@@ -38,7 +40,25 @@ internal sealed class PromptMediaVariables
 
         var marker = $"\u27e6{_nonce}:{_byMarker.Count}\u27e7";
         _byMarker[marker] = (name, value);
+        _kinds[name] = kind;
         return marker;
+    }
+
+    /// <summary>The first of the <paramref name="variables"/> whose value is not of the type the version declares (<paramref name="types"/>), as a 400 naming it.</summary>
+    public GatewayError? Mismatch(IReadOnlyDictionary<string, JsonElement>? variables, IReadOnlyDictionary<string, string>? types)
+    {
+        foreach (var name in variables?.Keys ?? Enumerable.Empty<string>())
+        {
+            var declared = types?.GetValueOrDefault(name) ?? PromptAdminTypes.Text;
+            if (PromptAdminTypes.PartOf(declared) is var expected && expected != _kinds.GetValueOrDefault(name))
+            {
+                return GatewayError.Invalid(
+                    $"Invalid 'prompt.variables.{name}': the prompt declares it '{declared}', so it takes {(expected is null ? "a string or an input_text part" : $"an {expected} part")}.",
+                    $"prompt.variables.{name}", "invalid_type");
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The media variable whose marker <paramref name="text"/> holds (a template put it where only text can go), if any.</summary>

@@ -25,6 +25,11 @@ internal static class PromptReference
             return rendered.Error;
         }
 
+        if (media.Mismatch(prompt.Variables, rendered.Value.Types) is { } mismatch)
+        {
+            return mismatch;
+        }
+
         if (media.FoundIn(rendered.Value.Instructions) is { } inInstructions)
         {
             return GatewayError.Invalid(
@@ -60,6 +65,13 @@ internal static class PromptReference
         if (!rendered.IsSuccess)
         {
             return rendered.Error;
+        }
+
+        if (rendered.Value.Types?.Keys.Order(StringComparer.Ordinal).FirstOrDefault() is { } typed)
+        {
+            return GatewayError.Invalid(
+                $"Invalid 'prompt.variables.{typed}': the prompt declares it '{rendered.Value.Types[typed]}'; image and file variables are taken by the Responses API.",
+                $"prompt.variables.{typed}", "invalid_type");
         }
 
         List<ChatMessageJson?> messages = [];

@@ -24,8 +24,8 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
             yield return Event("response.in_progress", new { response = plan.InProgress(reader.Info.Truncation) });
             var itemId = plan.OutputItemId;
             var messageStarted = false;
-            var firstIndex = 0; // a compaction made in line is output 0, announced before the model's answer
-            if (plan.Compaction is { } compaction)
+            var firstIndex = 0; // a compaction made in line (here, or in a conversation's turn) is output 0, announced before the model's answer
+            if ((plan.Compaction ?? reader.Info.Compaction) is { } compaction)
             {
                 foreach (var item in _events.Of(compaction, firstIndex++, announce: true))
                 {

@@ -51,12 +51,9 @@ internal sealed partial class ResponsePlan
         }
 
         var compaction = InlineCompaction.ReadThreshold(body.ContextManagement);
-        if (!compaction.IsSuccess || (compaction.Value is not null && conversationId.Value is not null))
+        if (!compaction.IsSuccess)
         {
-            // A conversation compacts itself: its rolling summary (context_policy.summarizer) stands for the turns that left its window.
-            return compaction.Error ?? GatewayError.Invalid(
-                "'context_management' applies to responses without a 'conversation'; a conversation's context is compacted by its rolling summary ('context_policy.summarizer').",
-                "context_management", "invalid_value");
+            return compaction.Error;
         }
 
         if (hosted.Count > 0 && conversationId.Value is not null)

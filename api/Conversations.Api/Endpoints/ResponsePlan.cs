@@ -108,7 +108,7 @@ internal sealed partial class ResponsePlan
             : new BackgroundResponseWork(queued, OutputItemId, Turn(api) with { Idempotency = new Idempotency(ResponseId, ResponseId) }, null);
     }
 
-    private TurnRequest Turn(ApiServices api) => new(ResponseId, OutputItemId, Input, Body.Instructions, Options(api), Idempotency, Policy);
+    private TurnRequest Turn(ApiServices api) => new(ResponseId, OutputItemId, Input, Body.Instructions, Options(api), Idempotency, Policy, CompactThreshold: CompactThreshold);
 
     /// <summary>
     /// A call without a conversation: the instructions, then the <c>previous_response_id</c> chain's items and the input from

@@ -24,11 +24,18 @@ public sealed record PromptVersionViewJson(
     public static PromptVersionViewJson From(PromptVersion version) => new(
         version.Number.ToString(System.Globalization.CultureInfo.InvariantCulture), version.Model, version.Instructions,
         [.. version.Input.Select(m => new PromptMessageJson(m.Role, m.Content))],
-        version.Variables.ToDictionary(v => v, _ => PromptAdminTypes.Text, StringComparer.Ordinal), version.CreatedAt.ToUnixTimeSeconds());
+        version.Variables.ToDictionary(v => v, v => version.Types?.GetValueOrDefault(v) ?? PromptAdminTypes.Text, StringComparer.Ordinal), version.CreatedAt.ToUnixTimeSeconds());
 }
 
-/// <summary>The variable types a prompt declares; text only for now.</summary>
+/// <summary>The variable types a prompt declares: text, or a media part (<c>input_image</c>, <c>input_file</c>) on the Responses API.</summary>
 public static class PromptAdminTypes
 {
     public const string Text = "string";
+    public const string Image = "image";
+    public const string File = "file";
+
+    public static bool IsValid(string type) => type is Text or Image or File;
+
+    /// <summary>The part type a variable of <paramref name="type"/> takes, or null for text.</summary>
+    public static string? PartOf(string type) => type switch { Image => "input_image", File => "input_file", _ => null };
 }

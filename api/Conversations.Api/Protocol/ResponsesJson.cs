@@ -144,7 +144,7 @@ public sealed record CompactionItemJson(string Id, string EncryptedContent) : It
     public const string Kind = "compaction";
 
     /// <summary>What precedes the summary in the system message a compaction item becomes.</summary>
-    public const string Preamble = "Summary of the conversation so far: ";
+    public const string Preamble = CompactionItems.Preamble;
 
     /// <summary>Whether a model call's item is a compaction item's system message (the context before it is what it summarizes).</summary>
     public static bool Is(NewItem item) => item.Role == Roles.System && item.Text.StartsWith(Preamble, StringComparison.Ordinal);

@@ -25,7 +25,10 @@ public interface IPromptGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable, Alias("conv.PromptMessage")]
 public sealed record PromptMessage([property: Id(0)] string Role, [property: Id(1)] string Content);
 
-/// <summary>One immutable version; <see cref="Number"/> is given by the grain.</summary>
+/// <summary>
+/// One immutable version; <see cref="Number"/> is given by the grain. <see cref="Types"/> holds the variables declared
+/// <c>image</c> or <c>file</c> (their values are media parts); the others are text.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("conv.PromptVersion")]
 public sealed record PromptVersion(
     [property: Id(0)] int Number,
@@ -33,7 +36,8 @@ public sealed record PromptVersion(
     [property: Id(2)] IReadOnlyList<PromptMessage> Input,
     [property: Id(3)] IReadOnlyList<string> Variables,
     [property: Id(4)] string? Model,
-    [property: Id(5)] DateTimeOffset CreatedAt);
+    [property: Id(5)] DateTimeOffset CreatedAt,
+    [property: Id(6)] IReadOnlyDictionary<string, string>? Types = null);
 
 /// <summary>A prompt as the admin API shows it: every version, and its labels.</summary>
 [GenerateSerializer, Immutable, Alias("conv.PromptView")]
@@ -42,10 +46,11 @@ public sealed record PromptView(
     [property: Id(1)] IReadOnlyList<PromptVersion> Versions,
     [property: Id(2)] IReadOnlyDictionary<string, int> Labels);
 
-/// <summary>A version rendered with its variables: what a response request is built from.</summary>
+/// <summary>A version rendered with its variables: what a response request is built from, with the version's media variable <see cref="Types"/>.</summary>
 [GenerateSerializer, Immutable, Alias("conv.RenderedPrompt")]
 public sealed record RenderedPrompt(
     [property: Id(0)] int Version,
     [property: Id(1)] string? Model,
     [property: Id(2)] string? Instructions,
-    [property: Id(3)] IReadOnlyList<PromptMessage> Input);
+    [property: Id(3)] IReadOnlyList<PromptMessage> Input,
+    [property: Id(4)] IReadOnlyDictionary<string, string>? Types = null);

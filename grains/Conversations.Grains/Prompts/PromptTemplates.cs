@@ -71,7 +71,8 @@ public static class PromptTemplates
                 version.Number,
                 version.Model,
                 version.Instructions is { } instructions ? Render(instructions, context) : null,
-                [.. version.Input.Select(message => message with { Content = Render(message.Content, context) })]);
+                [.. version.Input.Select(message => message with { Content = Render(message.Content, context) })],
+                version.Types);
         }
         catch (Exception exception) when (IsTemplateError(exception))
         {

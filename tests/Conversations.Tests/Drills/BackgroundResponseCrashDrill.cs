@@ -25,8 +25,7 @@ public sealed class BackgroundResponseCrashDrill(DrillBackends backends)
         await using var cluster = ProcessCluster.On(await backends.For(backend), "background-drill", AdminKey);
         var silos = await Task.WhenAll(cluster.StartSiloAsync("silo1"), cluster.StartSiloAsync("silo2"));
         var api = await cluster.StartApiAsync();
-        using var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", AdminKey);
+        using var http = cluster.Http(api);
         var grains = await cluster.Grains();
 
         var conversation = (await http.PostJson("/v1/conversations", "{}")).GetProperty("id").GetString()!;

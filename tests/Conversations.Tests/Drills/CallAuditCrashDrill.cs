@@ -28,8 +28,7 @@ public sealed class CallAuditCrashDrill(DrillBackends backends)
         await using var cluster = ProcessCluster.On(await backends.For(Backend.AzureStorage), "audit-drill", AdminKey);
         var silo = await cluster.StartSiloAsync("silo1", settings: HourlyFlush);
         var api = await cluster.StartApiAsync();
-        using var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", AdminKey);
+        using var http = cluster.Http(api);
 
         var firstDay = DateOnly.FromDateTime(DateTime.UtcNow);
         var users = Enumerable.Range(0, Calls).Select(i => $"audit-drill-{i}").ToList();

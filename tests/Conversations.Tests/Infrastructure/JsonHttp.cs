@@ -17,4 +17,10 @@ public static class JsonHttp
         Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
         return JsonElement.Parse(text);
     }
+
+    /// <summary>The events of a server-sent event stream (its <c>data:</c> lines), each parsed, in order.</summary>
+    public static async Task<List<JsonElement>> ReadEvents(this HttpResponseMessage response) =>
+        [.. (await response.Content.ReadAsStringAsync()).Split('\n')
+            .Where(line => line.StartsWith("data: ", StringComparison.Ordinal))
+            .Select(line => JsonElement.Parse(line["data: ".Length..]))];
 }

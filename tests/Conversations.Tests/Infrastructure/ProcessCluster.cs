@@ -78,6 +78,14 @@ public sealed class ProcessCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>An HTTP client of <paramref name="api"/> that sends the cluster's key (its waits bounded at 30 s, a hang guard).</summary>
+    public HttpClient Http(ServiceProcess api)
+    {
+        var http = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", _apiKey);
+        return http;
+    }
+
     public async Task<IGrainFactory> Grains() => (await Client()).Services.GetRequiredService<IClusterClient>();
 
     /// <summary>The silos the membership table lists as active.</summary>

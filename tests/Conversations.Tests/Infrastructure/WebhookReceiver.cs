@@ -44,12 +44,15 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>The next <paramref name="count"/> deliveries are answered 500.</summary>
     public void FailNext(int count) => Interlocked.Exchange(ref _failures, count);
 
-    /// <summary>The next request received (waits for it; the deadline is a hang guard).</summary>
-    public async Task<Delivery> Next()
+    /// <summary>The next request received (waits for it; the deadline, a minute unless <paramref name="wait"/> says, is a hang guard).</summary>
+    public async Task<Delivery> Next(TimeSpan? wait = null)
     {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var deadline = new CancellationTokenSource(wait ?? TimeSpan.FromSeconds(60));
         return await _received.Reader.ReadAsync(deadline.Token);
     }
+
+    /// <summary>A request already received and not taken yet, if any.</summary>
+    public bool TryNext([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Delivery? delivery) => _received.Reader.TryRead(out delivery);
 
     private async Task<IResult> Receive(HttpContext context)
     {

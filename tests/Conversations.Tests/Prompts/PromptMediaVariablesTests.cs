@@ -17,7 +17,7 @@ public sealed class PromptMediaVariablesTests : UpstreamGatewayTest
     public async Task An_image_variable_becomes_an_image_part_of_the_message_that_names_it_and_text_values_stay_text()
     {
         using var http = Gateway.Http(GatewayFactory.OtherTenantKey);
-        var id = await Create(http, """{"model":"remote","input":[{"role":"user","content":"Look at {{photo}} and say {{word}}."}],"variables":{"photo":"string","word":"string"}}""");
+        var id = await Create(http, """{"model":"remote","input":[{"role":"user","content":"Look at {{photo}} and say {{word}}."}],"variables":{"photo":"image","word":"string"}}""");
         var image = MediaFixture.DataUrl(MediaFixture.Pixel);
 
         var response = await http.PostJson("/v1/responses", JsonSerializer.Serialize(new
@@ -45,8 +45,8 @@ public sealed class PromptMediaVariablesTests : UpstreamGatewayTest
     public async Task A_media_variable_of_a_wrong_type_or_shape_or_in_the_instructions_is_a_400_naming_it_and_nothing_is_called()
     {
         using var http = Gateway.Http(GatewayFactory.OtherTenantKey);
-        var inInput = await Create(http, """{"model":"remote","input":[{"role":"user","content":"Read {{doc}}."}],"variables":{"doc":"string"}}""");
-        var inInstructions = await Create(http, """{"model":"remote","instructions":"Read {{doc}}.","variables":{"doc":"string"}}""");
+        var inInput = await Create(http, """{"model":"remote","input":[{"role":"user","content":"Read {{doc}}."}],"variables":{"doc":"file"}}""");
+        var inInstructions = await Create(http, """{"model":"remote","instructions":"Read {{doc}}.","variables":{"doc":"file"}}""");
         var before = (await Upstream.ReceivedRequests()).Count;
 
         using var audio = await Post(http, inInput, new { type = "input_audio", input_audio = new { data = "AAAA", format = "wav" } });
@@ -59,6 +59,31 @@ public sealed class PromptMediaVariablesTests : UpstreamGatewayTest
         await noSource.AssertOpenAIError(HttpStatusCode.BadRequest, "prompt.variables.doc");
         await instructions.AssertOpenAIError(HttpStatusCode.BadRequest, "prompt.variables.doc");
         Assert.Equal(before, (await Upstream.ReceivedRequests()).Count);
+    }
+
+    [Fact]
+    public async Task A_variable_takes_only_the_kind_its_prompt_declares_and_the_admin_api_shows_and_checks_the_types()
+    {
+        using var http = Gateway.Http(GatewayFactory.OtherTenantKey);
+        var id = await Create(http, """{"model":"remote","input":[{"role":"user","content":"See {{doc}}."}],"variables":{"doc":"image"}}""");
+        var text = await Create(http, """{"model":"remote","input":[{"role":"user","content":"See {{doc}}."}],"variables":{"doc":"string"}}""");
+        var image = new { type = "input_image", image_url = MediaFixture.DataUrl(MediaFixture.Pixel) };
+        var before = (await Upstream.ReceivedRequests()).Count;
+
+        using var aString = await Post(http, id, "a photo");
+        using var aFile = await Post(http, id, new { type = "input_file", file_data = MediaFixture.DataUrl(MediaFixture.Pdf, "application/pdf"), filename = "a.pdf" });
+        using var imageForText = await Post(http, text, image);
+        using var chat = await http.PostAsync("/v1/chat/completions", JsonHttp.Body(JsonSerializer.Serialize(new { prompt = new { id, variables = new { doc = "a photo" } }, messages = new[] { new { role = "user", content = "hi" } } })));
+        using var unknownType = await http.PostAsync($"/v1/admin/tenants/{Tenant}/prompts", JsonHttp.Body("""{"model":"remote","instructions":"{{clip}}","variables":{"clip":"audio"}}"""));
+        var view = await http.GetJson($"/v1/admin/tenants/{Tenant}/prompts/{id}");
+
+        await aString.AssertOpenAIError(HttpStatusCode.BadRequest, "prompt.variables.doc");
+        await aFile.AssertOpenAIError(HttpStatusCode.BadRequest, "prompt.variables.doc");
+        await imageForText.AssertOpenAIError(HttpStatusCode.BadRequest, "prompt.variables.doc");
+        await chat.AssertOpenAIError(HttpStatusCode.BadRequest, "prompt.variables.doc");
+        await unknownType.AssertOpenAIError(HttpStatusCode.BadRequest, "variables.clip");
+        Assert.Equal(before, (await Upstream.ReceivedRequests()).Count);
+        Assert.Equal("image", view.GetProperty("versions")[0].GetProperty("variables").GetProperty("doc").GetString());
     }
 
     private static async Task<string> Create(HttpClient http, string body) =>
