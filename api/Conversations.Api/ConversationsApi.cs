@@ -28,10 +28,6 @@ public static class ConversationsApi
         services.AddSingleton<KeyRevocationSubscription>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyRevocationSubscription>());
         services.AddHealthChecks().AddCheck<KeyRevocationSubscription.HealthCheck>("key-revocations", tags: ["ready"]);
-        services.Configure<WarmupOptions>(builder.Configuration.GetSection(WarmupOptions.Section));
-        services.AddSingleton<WarmupBeforeReady>();
-        services.AddHostedService(sp => sp.GetRequiredService<WarmupBeforeReady>());
-        services.AddHealthChecks().AddCheck<WarmupBeforeReady.HealthCheck>("warm-up", tags: ["ready"]);
         services.AddTrustedProxies(builder.Configuration);
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

@@ -10,13 +10,11 @@ namespace Conversations.Bench;
 /// process, waits for <c>/health</c>, then calls chat completions on one connection (a route to the simulated upstream
 /// over HTTP, as in <c>latency</c>) until a fixed time after the process started, and bins the gateway's own time per
 /// request (the wait less its <c>Server-Timing</c> upstream time) by the second since the start. Steady is the p50 of
-/// the run's last seconds; time to steady is the first second from which every second's p50 stays within the bound of
-/// it. Variants (builds and runtime settings) alternate start by start; ratios are against the first, in the same run.
+/// the run's last seconds; time to steady is the first second from which the p50 of every window of a few seconds stays
+/// within the bound of it. Variants (builds and runtime settings) alternate start by start; ratios are against the first, in the same run.
 /// </summary>
 public static class WarmupBench
 {
-    private const string Chat = """{"model":"bench","max_tokens":64,"messages":[{"role":"user","content":"What does a gateway add to a model call?"}]}""";
-
     /// <summary>A build of the silo (its publish folder) and the runtime settings it runs with.</summary>
     public sealed record Variant(string Name, string Build, IReadOnlyDictionary<string, string> Environment);
 
@@ -38,7 +36,6 @@ public static class WarmupBench
             new("ReadyToRun publish, call counting delay 0", readyToRun, new Dictionary<string, string> { ["DOTNET_TC_CallCountingDelayMs"] = "0" }),
             new("TieredCompilation off", jit, new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" }),
             new("framework ReadyToRun code off", jit, new Dictionary<string, string> { ["DOTNET_ReadyToRun"] = "0" }),
-            new("warm-up before ready (200 calls)", jit, new Dictionary<string, string> { ["Conversations__Warmup__Requests"] = "200" }),
         };
         if (only is { Length: > 0 })
         {
@@ -47,7 +44,7 @@ public static class WarmupBench
 
         var upstreamPort = BenchServers.FreePort();
         await using var upstream = await BenchServers.StartUpstream(upstreamPort, tokensPerSecond: 0);
-        using (var direct = new PerRequestLatency(new Uri($"http://127.0.0.1:{upstreamPort}/v1/chat/completions"), Chat, null))
+        using (var direct = new PerRequestLatency(new Uri($"http://127.0.0.1:{upstreamPort}/v1/chat/completions"), LatencyBench.Chat, null))
         {
             await direct.Run(TimeSpan.FromSeconds(3)); // this process (client and upstream) warm before the first start
         }
@@ -93,7 +90,7 @@ public static class WarmupBench
         var bins = Enumerable.Range(0, runSeconds).Select(_ => new List<double>()).ToArray();
         try
         {
-            using var client = new PerRequestLatency(new Uri($"http://127.0.0.1:{port}/v1/chat/completions"), Chat, GatewayBench.Key);
+            using var client = new PerRequestLatency(new Uri($"http://127.0.0.1:{port}/v1/chat/completions"), LatencyBench.Chat, GatewayBench.Key);
             while (clock.Elapsed.TotalSeconds < runSeconds)
             {
                 var second = (int)clock.Elapsed.TotalSeconds;
