@@ -13,7 +13,7 @@ namespace Conversations.Bench;
 /// </summary>
 public static class LatencyBench
 {
-    private const string Chat = """{"model":"bench","max_tokens":64,"messages":[{"role":"user","content":"What does a gateway add to a model call?"}]}""";
+    internal const string Chat = """{"model":"bench","max_tokens":64,"messages":[{"role":"user","content":"What does a gateway add to a model call?"}]}""";
     private const string InProcessChat = """{"model":"bench-local","max_tokens":64,"messages":[{"role":"user","content":"What does a gateway add to a model call?"}]}""";
 
     public static async Task<(string Markdown, JsonObject Json)> Run(string root, int rounds, TimeSpan duration)

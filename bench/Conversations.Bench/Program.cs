@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Conversations.Bench;
 
 // Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns|soak|overview|cluster] [--base SILO_BUILD_DIR] [--duration 2m] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns|soak|warmup] [--base SILO_BUILD_DIR] [--duration 2m] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--starts 3 --run-seconds 45 --steady-seconds 10 --variants r2r,pgo] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -107,6 +108,13 @@ switch (scenario)
         await File.WriteAllTextAsync(Path.Combine(results, "soak.json"), soakJson.ToJsonString(JsonOutput.Options));
         await File.WriteAllTextAsync(Path.Combine(results, "soak.svg"), soakSvg);
         return 0;
+    case "warmup":
+        var (warmupReport, warmupJson) = await WarmupBench.Run(FindRoot(), OptionText("--variants")?.Split(','), Option("--starts", 3), Option("--run-seconds", 45),
+            Option("--steady-seconds", 10), 0.10);
+        Console.WriteLine(warmupReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "warmup.md"), warmupReport);
+        await File.WriteAllTextAsync(Path.Combine(results, "warmup.json"), warmupJson.ToJsonString(JsonOutput.Options));
+        return 0;
     case "proxy":
         // The bare proxy as a process of its own (the latency scenario starts it), so it sits where the gateway does.
         await using (var proxy = await BenchServers.StartProxy(Option("--port", 0), new Uri(args[Array.IndexOf(args, "--upstream") + 1])))
@@ -118,6 +126,7 @@ switch (scenario)
         return 0;
     default:
         Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns, soak, overview, cluster.");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns, soak, warmup.");
         return 2;
 }
 
