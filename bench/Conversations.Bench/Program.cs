@@ -2,8 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Conversations.Bench;
 
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns|soak|overview|cluster] [--base SILO_BUILD_DIR] [--duration 2m] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
-// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns|soak|warmup] [--base SILO_BUILD_DIR] [--duration 2m] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--starts 3 --run-seconds 45 --steady-seconds 10 --variants r2r,pgo] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
+// Usage: dotnet run -c Release --project bench/Conversations.Bench -- [gateway|latency|quota|context|memory|cache|telemetry|guardrails|pages|mcp|turns|soak|overview|cluster|warmup] [--base SILO_BUILD_DIR] [--duration 2m] [--concurrency 64] [--seconds 5] [--rounds 5] [--http-seconds 10] [--starts 3 --run-seconds 45 --steady-seconds 10 --variants r2r,pgo] [--seed 20261207 --conversations 3 --turns 1000 --only NAME --top-k 16 --min-score 0.2]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "gateway";
 var concurrency = Option("--concurrency", 64);
 var seconds = Option("--seconds", 5);
@@ -125,8 +124,7 @@ switch (scenario)
 
         return 0;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns, soak, overview, cluster.");
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns, soak, warmup.");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: gateway, latency, quota, context, memory, cache, telemetry, guardrails, pages, mcp, turns, soak, overview, cluster, warmup.");
         return 2;
 }
 
