@@ -137,7 +137,7 @@ public static class ContextBench
             promptTokens += result.Usage.InputTokens;
             if (asked.Answer is { } answer)
             {
-                var received = JsonNode.Parse(await upstream.GetStringAsync(new Uri("/sim/requests", UriKind.Relative)))!.AsArray()[^1]!["messages"]!.AsArray()
+                var received = JsonNode.Parse(await upstream.GetStringAsync(new Uri("/sim/requests?last=1", UriKind.Relative)))!.AsArray()[^1]!["messages"]!.AsArray()
                     .Select(m => m!["content"]!.GetValue<string>());
                 reached += received.Any(content => content.Contains(answer, StringComparison.Ordinal)) ? 1 : 0;
             }

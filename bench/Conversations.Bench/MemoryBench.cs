@@ -58,7 +58,7 @@ public static class MemoryBench
                 {
                     var result = await ContextBench.Turn(conversation, question.Text);
                     times.AddRange(Take(buildTimes).Select(ms => (ms, number, asked)));
-                    var sent = JsonNode.Parse(await http.GetStringAsync(new Uri("/sim/requests", UriKind.Relative)))!.AsArray()[^1]!["messages"]!.AsArray()
+                    var sent = JsonNode.Parse(await http.GetStringAsync(new Uri("/sim/requests?last=1", UriKind.Relative)))!.AsArray()[^1]!["messages"]!.AsArray()
                         .Select(m => m!["content"]!.GetValue<string>()).ToList();
                     outcomes.Add(Judge(question, scenario, sent[..^1], result.Usage.InputTokens, fullTokens));
                     if (Environment.GetEnvironmentVariable("MEMORY_BENCH_MISSES") is not null && !outcomes[^1].Reached && question.Evidence.Count > 0)

@@ -17,7 +17,7 @@ public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
     public const int Dimensions = 384;
     private const int BatchSize = 32;
 
-    private readonly Lazy<SentenceEncoder> _encoder = new(() => new SentenceEncoder(), LazyThreadSafetyMode.ExecutionAndPublication);
+    private readonly Lazy<SentenceEncoder> _encoder = new(() => new SentenceEncoder(SessionOptions()), LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly EmbeddingGeneratorMetadata _metadata = new("local-minilm", defaultModelId: ModelId, defaultModelDimensions: Dimensions);
     private readonly ForegroundGate _foreground = new(TimeSpan.FromMilliseconds(50));
     private int _encoding;
@@ -62,6 +62,17 @@ public sealed class LocalEmbeddingGenerator : IEmbeddingGenerator<string, Embedd
         }
 
         return embeddings;
+    }
+
+    /// <summary>
+    /// ONNX Runtime's defaults, but for its threads' spinning: a thread that waits for work spins on a core first, which on a
+    /// gateway's cores, busy with other requests, only takes CPU from them and from the encoding it waits for (decision 0091).
+    /// </summary>
+    private static Microsoft.ML.OnnxRuntime.SessionOptions SessionOptions()
+    {
+        var options = new Microsoft.ML.OnnxRuntime.SessionOptions();
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>

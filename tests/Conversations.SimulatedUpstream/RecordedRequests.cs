@@ -18,5 +18,6 @@ internal sealed class RecordedRequests
         }
     }
 
-    public JsonArray Snapshot() => new([.. _requests.Select(r => r.DeepClone())]);
+    /// <summary>The requests kept, oldest first; with <paramref name="last"/>, only that many of the newest.</summary>
+    public JsonArray Snapshot(int? last = null) => new([.. _requests.TakeLast(last ?? Kept).Select(r => r.DeepClone())]);
 }

@@ -13,7 +13,7 @@ namespace Conversations.SimulatedUpstream;
 /// <see cref="AnthropicMessagesEndpoint"/>. Faults come from the same <c>[sim:…]</c> directives (and <c>[sim:hold]</c>,
 /// see <see cref="ServerFault"/>, and <c>[sim:redirect]</c>, a 307 back to itself); <c>response_format</c> <c>json_object</c> or <c>json_schema</c> selects the model's JSON mode;
 /// a stream cut mid-way aborts the connection, as a failing upstream would. The last requests it
-/// received are listed at <c>GET /sim/requests</c>, so tests can see exactly what context was sent.
+/// received are listed at <c>GET /sim/requests</c> (<c>?last=N</c>: the newest N), so tests can see exactly what context was sent.
 /// </summary>
 public static class SimulatedUpstreamApp
 {
@@ -50,7 +50,7 @@ public static class SimulatedUpstreamApp
             ["object"] = "list",
             ["data"] = new JsonArray(new JsonObject { ["id"] = "sim-upstream", ["object"] = "model", ["created"] = 0, ["owned_by"] = "simulated" }),
         }));
-        app.MapGet("/sim/requests", () => Results.Json(recorded.Snapshot()));
+        app.MapGet("/sim/requests", (int? last) => Results.Json(recorded.Snapshot(last)));
         app.MapPut("/sim/fault", async context =>
         {
             // Directives applied to every request from now on (empty clears), so one upstream of several can fail.
