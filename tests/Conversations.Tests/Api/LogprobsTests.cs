@@ -127,6 +127,22 @@ public sealed class LogprobsTests : UpstreamGatewayTest
     }
 
     [Fact]
+    public async Task A_conversation_turn_answers_with_its_logprobs_and_stores_only_its_text()
+    {
+        using var http = Gateway.Http();
+        var conversation = (await http.PostJson("/v1/conversations", "{}")).GetProperty("id").GetString();
+
+        var answer = await http.PostJson("/v1/responses",
+            $$"""{"model":"remote","conversation":"{{conversation}}","input":"A turn with logprobs","include":["message.output_text.logprobs"]}""");
+        var stored = await http.GetJson($"/v1/responses/{answer.GetProperty("id").GetString()}");
+
+        var part = answer.GetProperty("output")[0].GetProperty("content")[0];
+        Assert.NotEmpty(part.GetProperty("logprobs").EnumerateArray());
+        Assert.Equal(part.GetProperty("text").GetString(), string.Concat(part.GetProperty("logprobs").EnumerateArray().Select(t => t.GetProperty("token").GetString())));
+        Assert.Empty(stored.GetProperty("output")[0].GetProperty("content")[0].GetProperty("logprobs").EnumerateArray());
+    }
+
+    [Fact]
     public async Task A_streamed_response_carries_logprobs_on_each_text_delta_and_on_the_done_text()
     {
         using var http = Gateway.Http();
