@@ -9,6 +9,7 @@ namespace Conversations;
 /// stateless call, asks for retrieval from knowledge bases (its own, over the tenant's default policy).
 /// With <see cref="Format"/> the model is asked to answer JSON: any object, or one that follows a schema (OpenAI's <c>response_format</c>).
 /// <see cref="StopSequences"/> end the answer where the model writes one (Anthropic's <c>stop_sequences</c>).
+/// <see cref="Logprobs"/>, when set, asks for each output token's log probability with that many likeliest alternatives (0-20).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionRequest")]
 public sealed record CompletionRequest(
@@ -29,7 +30,8 @@ public sealed record CompletionRequest(
     [property: Id(25)] IReadOnlyList<string>? StopSequences = null,
     [property: Id(26)] Caching.CacheDirective CacheControl = Caching.CacheDirective.Default,
     [property: Id(27)] Guardrails.GuardrailReport? RetrievedGuardrails = null,
-    [property: Id(28)] bool DropOldestToFit = false)
+    [property: Id(28)] bool DropOldestToFit = false,
+    [property: Id(29)] int? Logprobs = null)
 {
     /// <summary>What sticky routing hashes: the end user, else the conversation.</summary>
     public string? StickyKey => EndUser ?? Conversation;
@@ -90,9 +92,9 @@ public abstract record CompletionChunk
     public CompletionChunk With(Func<CallInfo, CallInfo> change) => this with { Info = change(Info ?? CallInfo.None) };
 }
 
-/// <summary>A piece of the answer's text, as the model streams it.</summary>
+/// <summary>A piece of the answer's text, as the model streams it, with its tokens' log probabilities when they were asked for.</summary>
 [GenerateSerializer, Immutable, Alias("conv.DeltaChunk")]
-public sealed record DeltaChunk([property: Id(0)] string Text) : CompletionChunk;
+public sealed record DeltaChunk([property: Id(0)] string Text, [property: Id(1)] IReadOnlyList<TokenLogprob>? Logprobs = null) : CompletionChunk;
 
 /// <summary>The outcome of a call that succeeded; the last chunk of its stream.</summary>
 [GenerateSerializer, Immutable, Alias("conv.FinalChunk")]
@@ -134,7 +136,7 @@ public sealed record CallInfo(
 /// The outcome of a successful model call: its text and the function calls it made (finish reason
 /// <c>tool_calls</c>), priced (<see cref="CostUsd"/>). A conversation turn adds the <see cref="OutputItems"/> it stored;
 /// <see cref="ReplayOf"/> is set when an idempotent retry found the turn already done: it names the response that the
-/// first request produced.
+/// first request produced. <see cref="Logprobs"/> are its text's tokens' log probabilities, when asked for and the provider gave them.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("conv.CompletionResult")]
 public sealed record CompletionResult(
@@ -145,7 +147,8 @@ public sealed record CompletionResult(
     [property: Id(8)] IReadOnlyList<ConversationItem>? OutputItems = null,
     [property: Id(5)] decimal CostUsd = 0,
     [property: Id(6)] string? ReplayOf = null,
-    [property: Id(9)] IReadOnlyList<FunctionCall>? ToolCalls = null)
+    [property: Id(9)] IReadOnlyList<FunctionCall>? ToolCalls = null,
+    [property: Id(10)] IReadOnlyList<TokenLogprob>? Logprobs = null)
 {
     public IReadOnlyList<FunctionCall> Calls => ToolCalls ?? [];
 }

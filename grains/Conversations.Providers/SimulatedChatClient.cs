@@ -20,7 +20,13 @@ public sealed class SimulatedChatClient(string model, SimulatedModel simulation)
             updates.Add(update);
         }
 
-        return updates.ToChatResponse();
+        var response = updates.ToChatResponse();
+        if (Logprobs.Asked(options, this) is not null)
+        {
+            (response.AdditionalProperties ??= [])[Logprobs.Key] = updates.SelectMany(u => Logprobs.Of(u) ?? []).ToList();
+        }
+
+        return response;
     }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
@@ -31,6 +37,7 @@ public sealed class SimulatedChatClient(string model, SimulatedModel simulation)
             tools: options?.Tools?.Select(t => t.Name).ToHashSet(StringComparer.Ordinal), json: options?.ResponseFormat is ChatResponseFormatJson,
             received: [.. messages.LastOrDefault(m => m.Role == ChatRole.User) is { } last ? ChatMessages.Attachments(last) : []]);
         var responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        var top = Logprobs.Asked(options, this);
         var sent = 0;
         await foreach (var piece in simulation.Stream(reply, cancellationToken))
         {
@@ -41,7 +48,12 @@ public sealed class SimulatedChatClient(string model, SimulatedModel simulation)
             }
 
             sent++;
-            yield return new ChatResponseUpdate(ChatRole.Assistant, piece) { ResponseId = responseId, ModelId = model };
+            yield return new ChatResponseUpdate(ChatRole.Assistant, piece)
+            {
+                ResponseId = responseId,
+                ModelId = model,
+                AdditionalProperties = top is { } count ? new() { [Logprobs.Key] = new[] { Logprobs.Simulated(piece, count) } } : null,
+            };
         }
 
         if (reply.Calls.Count > 0)

@@ -80,13 +80,14 @@ public static class SimulatedUpstreamApp
             var json = (request["response_format"] as JsonObject)?["type"]?.GetValue<string>() is "json_object" or "json_schema";
             var reply = model.Reply(modelName, [.. messages.Select(m => (m?["role"]?.GetValue<string>() ?? "user", MessageText(m)))], fault.Directives, tools, json, ReceivedParts.Of(messages));
             var maxTokens = reply.Limit(request["max_completion_tokens"]?.GetValue<int>() ?? request["max_tokens"]?.GetValue<int>());
+            int? top = request["logprobs"]?.GetValue<bool>() == true ? request["top_logprobs"]?.GetValue<int>() ?? 0 : null;
             if (request["stream"]?.GetValue<bool>() == true)
             {
-                await Stream(context, model, reply, modelName, maxTokens, request["stream_options"]?["include_usage"]?.GetValue<bool>() == true);
+                await Stream(context, model, reply, modelName, maxTokens, request["stream_options"]?["include_usage"]?.GetValue<bool>() == true, top);
             }
             else
             {
-                await Complete(context, model, reply, modelName, maxTokens);
+                await Complete(context, model, reply, modelName, maxTokens, top);
             }
         });
         AnthropicMessagesEndpoint.Map(app, model, fault, recorded, requiredKey);
@@ -120,9 +121,10 @@ public static class SimulatedUpstreamApp
         return app;
     }
 
-    private static async Task Complete(HttpContext context, SimulatedModel model, SimulatedReply reply, string modelName, int? maxTokens)
+    private static async Task Complete(HttpContext context, SimulatedModel model, SimulatedReply reply, string modelName, int? maxTokens, int? top)
     {
         var text = new StringBuilder();
+        var tokens = new List<string>();
         var sent = 0;
         try
         {
@@ -134,6 +136,7 @@ public static class SimulatedUpstreamApp
                 }
 
                 text.Append(piece);
+                tokens.Add(piece);
                 sent++;
             }
         }
@@ -156,12 +159,13 @@ public static class SimulatedUpstreamApp
                     ? new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = ToolCalls(reply, withIndex: false) }
                     : new JsonObject { ["role"] = "assistant", ["content"] = text.ToString() },
                 ["finish_reason"] = reply.Calls.Count > 0 ? "tool_calls" : sent == maxTokens ? "length" : "stop",
+                ["logprobs"] = top is { } count ? LogprobsJson(tokens, count) : null,
             }),
             ["usage"] = Usage(reply.PromptTokens, reply.Calls.Count > 0 ? reply.CompletionTokens : sent),
         });
     }
 
-    private static async Task Stream(HttpContext context, SimulatedModel model, SimulatedReply reply, string modelName, int? maxTokens, bool includeUsage)
+    private static async Task Stream(HttpContext context, SimulatedModel model, SimulatedReply reply, string modelName, int? maxTokens, bool includeUsage, int? top)
     {
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -185,7 +189,13 @@ public static class SimulatedUpstreamApp
                 }
 
                 sent++;
-                await Event(context, Chunk(id, created, modelName, new JsonObject { ["content"] = pieces.Current }, null));
+                var chunk = Chunk(id, created, modelName, new JsonObject { ["content"] = pieces.Current }, null);
+                if (top is { } count)
+                {
+                    chunk["choices"]![0]!["logprobs"] = LogprobsJson([pieces.Current], count);
+                }
+
+                await Event(context, chunk);
             }
         }
         catch (ProviderException exception)
@@ -252,6 +262,29 @@ public static class SimulatedUpstreamApp
             ? new JsonArray()
             : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finishReason }),
     };
+
+    /// <summary>A choice's <c>logprobs</c>: the simulated model's for each token, with <paramref name="top"/> alternatives.</summary>
+    private static JsonObject LogprobsJson(IEnumerable<string> tokens, int top) => new()
+    {
+        ["content"] = new JsonArray([.. tokens.Select(token => (JsonNode)TokenJson(Logprobs.Simulated(token, top)))]),
+        ["refusal"] = null,
+    };
+
+    private static JsonObject TokenJson(Conversations.TokenLogprob token)
+    {
+        var json = new JsonObject
+        {
+            ["token"] = token.Token,
+            ["logprob"] = token.Logprob,
+            ["bytes"] = new JsonArray([.. (token.Bytes ?? []).Select(b => (JsonNode)JsonValue.Create((int)b))]),
+        };
+        if (token.Top is { } alternatives)
+        {
+            json["top_logprobs"] = new JsonArray([.. alternatives.Select(a => (JsonNode)TokenJson(a))]);
+        }
+
+        return json;
+    }
 
     private static JsonObject Usage(int prompt, int completion) => new()
     {

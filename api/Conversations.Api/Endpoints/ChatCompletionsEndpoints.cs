@@ -72,7 +72,7 @@ public static class ChatCompletionsEndpoints
             return result.IsSuccess
                 ? TypedResults.Json(
                     new ChatCompletionJson(id, created, result.Value.Model,
-                        [new ChatChoiceJson(0, AssistantMessageJson.From(result.Value), result.Value.FinishReason)],
+                        [new ChatChoiceJson(0, AssistantMessageJson.From(result.Value), result.Value.FinishReason, ChatLogprobsJson.From(result.Value.Logprobs))],
                         ChatUsageJson.From(result.Value.Usage)),
                     ApiJson.Options)
                 : result.Error.ToResult();
@@ -87,9 +87,9 @@ public static class ChatCompletionsEndpoints
             yield return Data(new ChatCompletionChunkJson(id, created, model, [new ChatChunkChoiceJson(0, new ChatDeltaJson(Roles.Assistant, string.Empty), null)]));
             for (var chunk = first; ; chunk = await reader.NextAsync())
             {
-                if (chunk is DeltaChunk { Text: var delta })
+                if (chunk is DeltaChunk { Text: var delta, Logprobs: var logprobs })
                 {
-                    yield return Data(new ChatCompletionChunkJson(id, created, model, [new ChatChunkChoiceJson(0, new ChatDeltaJson(Content: delta), null)]));
+                    yield return Data(new ChatCompletionChunkJson(id, created, model, [new ChatChunkChoiceJson(0, new ChatDeltaJson(Content: delta), null, ChatLogprobsJson.From(logprobs))]));
                     continue;
                 }
 
@@ -156,6 +156,12 @@ public static class ChatCompletionsEndpoints
             return invalid;
         }
 
+        var logprobs = Sampling.Logprobs(body.Logprobs == true, body.TopLogprobs, needsSwitch: true);
+        if (!logprobs.IsSuccess)
+        {
+            return logprobs.Error;
+        }
+
         var items = new List<NewItem>(messages.Count);
         for (var i = 0; i < messages.Count; i++)
         {
@@ -174,6 +180,7 @@ public static class ChatCompletionsEndpoints
             ToolChoice = tools.Value.Choice,
             ParallelToolCalls = body.ParallelToolCalls,
             Format = format.Value,
+            Logprobs = logprobs.Value,
         };
     }
 

@@ -47,7 +47,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                     announced.Add(finished.Id);
                 }
 
-                if (chunk is DeltaChunk { Text: var delta })
+                if (chunk is DeltaChunk { Text: var delta, Logprobs: var logprobs })
                 {
                     if (!messageStarted)
                     {
@@ -62,7 +62,8 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
 
                     yield return Event("response.output_text.delta", new
                     {
-                        item_id = itemId, output_index = messageIndex, content_index = ContentIndex, delta, logprobs = Array.Empty<object>(),
+                        item_id = itemId, output_index = messageIndex, content_index = ContentIndex, delta,
+                        logprobs = plan.Logprobs is null ? [] : TokenLogprobJson.From(logprobs ?? []),
                     });
                     continue;
                 }
@@ -81,6 +82,7 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                     yield break;
                 }
 
+                _events.Answer = (itemId, plan.AnswerLogprobs);
                 for (var index = firstIndex; index < stored.Value.Output.Count; index++)
                 {
                     var output = stored.Value.Output[index];
@@ -221,6 +223,9 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
     {
         private int _sequence;
 
+        /// <summary>The model's message and its log probabilities, written on its done events when they were asked for.</summary>
+        public (string ItemId, IReadOnlyList<TokenLogprob>? Logprobs)? Answer { get; set; }
+
         public SseItem<string> Event<T>(string type, T payload) => Format(type, payload, _sequence++);
 
         public IEnumerable<SseItem<string>> Of(ConversationItem output, int index, bool announce) =>
@@ -259,15 +264,15 @@ internal sealed class ResponseEventStream(ResponsePlan plan, ApiServices api)
                 }
             }
 
+            var logprobs = Answer is { Logprobs: { } tokens } answer && answer.ItemId == output.Id ? tokens : null;
+            var part = TextPartJson.Output(output.Text, logprobs);
             yield return Event("response.output_text.done", new
             {
-                item_id = output.Id, output_index = index, content_index = ContentIndex, text = output.Text, logprobs = Array.Empty<object>(),
+                item_id = output.Id, output_index = index, content_index = ContentIndex, text = output.Text, logprobs = part.Logprobs,
             });
-            yield return Event("response.content_part.done", new
-            {
-                item_id = output.Id, output_index = index, content_index = ContentIndex, part = TextPartJson.Output(output.Text),
-            });
-            yield return Event("response.output_item.done", new { output_index = index, item = ItemJson.From(output) });
+            yield return Event("response.content_part.done", new { item_id = output.Id, output_index = index, content_index = ContentIndex, part });
+            var item = ItemJson.From(output);
+            yield return Event("response.output_item.done", new { output_index = index, item = logprobs is not null && item is MessageItemJson message ? message.WithLogprobs(logprobs) : item });
         }
 
         /// <summary>A function call's events; providers hand calls over whole, so its arguments are one delta.</summary>

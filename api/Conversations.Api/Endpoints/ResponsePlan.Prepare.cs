@@ -37,9 +37,16 @@ internal sealed partial class ResponsePlan
             return invalid;
         }
 
-        if (ResponseIncludes.Read(body.Include) is { IsSuccess: false } include)
+        var include = ResponseIncludes.Read(body.Include);
+        if (!include.IsSuccess)
         {
             return include.Error;
+        }
+
+        var logprobs = Sampling.Logprobs(include.Value.Contains(ResponseIncludes.OutputTextLogprobs), body.TopLogprobs, needsSwitch: false);
+        if (!logprobs.IsSuccess)
+        {
+            return logprobs.Error;
         }
 
         var hosted = new List<Mcp.HostedMcpServer>();
@@ -137,6 +144,7 @@ internal sealed partial class ResponsePlan
             policy.Value with { Truncation = truncation.Value ?? policy.Value.Truncation }, tools.Value, format.Value, endUser.Value)
         {
             CompactThreshold = compaction.Value,
+            Logprobs = logprobs.Value,
             HostedMcp = hosted,
             ChainOutput = chainOutput,
         };

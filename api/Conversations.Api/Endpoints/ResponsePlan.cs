@@ -55,6 +55,12 @@ internal sealed partial class ResponsePlan
     /// <summary>The outputs of the <c>previous_response_id</c> chain as stored (a tool list found there is reused).</summary>
     private IReadOnlyList<ConversationItem> ChainOutput { get; init; } = [];
 
+    /// <summary>The alternatives per token asked for with the answer's log probabilities (<c>include</c>); <c>null</c>: none.</summary>
+    public int? Logprobs { get; private init; }
+
+    /// <summary>The answer's log probabilities, once the model has answered with them; they are not stored with the response.</summary>
+    public IReadOnlyList<TokenLogprob>? AnswerLogprobs { get; private set; }
+
     /// <summary>The running tool loop of a response with <see cref="HostedMcp"/> tools, once started.</summary>
     public Mcp.HostedMcpLoop? McpLoop { get; private set; }
 
@@ -151,6 +157,7 @@ internal sealed partial class ResponsePlan
             Knowledge = ConversationId is null ? Policy : null, // a stateless response retrieves by its own policy over the tenant's
             CacheControl = api.CacheControl,
             DropOldestToFit = ConversationId is null && Policy?.Truncation == true, // a turn's context builder truncates by its own policy
+            Logprobs = Logprobs,
         };
 
     /// <summary>
@@ -174,6 +181,7 @@ internal sealed partial class ResponsePlan
         // A conversation turn's items come from the conversation; a stateless call's are made here (their token counts are not needed).
         // A turn has stored this same record beside its own write (decision 0077); a stateless call's is stored here.
         var response = ToStored(Compacted(), new TokenUsage(0, 0), "in_progress").Finish(result, info, OutputItemId, api.Clock.GetUtcNow());
+        AnswerLogprobs = Logprobs is null ? null : result.Logprobs;
         var stored = Store && ConversationId is null ? await api.Response(ResponseId).Save(response) : response;
         if (_claim is not null)
         {
@@ -226,7 +234,7 @@ internal sealed partial class ResponsePlan
     }
 
     public ResponseJson ToJson(StoredResponse response, string? status = null, ResponseErrorJson? error = null) =>
-        ResponseJson.From(response, Store, status, error);
+        ResponseJson.From(response, Store, status, error).WithLogprobs(OutputItemId, AnswerLogprobs);
 
     /// <param name="truncation">A conversation turn's effective truncation, when its first chunk said it.</param>
     public ResponseJson InProgress(bool? truncation = null) => ToJson(WithoutOutput("in_progress", truncation), "in_progress");

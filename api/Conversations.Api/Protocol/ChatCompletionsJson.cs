@@ -18,7 +18,9 @@ public sealed record ChatCompletionCreateJson(
     JsonElement? ToolChoice = null,
     bool? ParallelToolCalls = null,
     JsonElement? ResponseFormat = null,
-    PromptRefJson? Prompt = null);
+    PromptRefJson? Prompt = null,
+    bool? Logprobs = null,
+    int? TopLogprobs = null);
 
 public sealed record ChatMessageJson(string? Role, JsonElement? Content, string? Name, List<ChatToolCallJson?>? ToolCalls = null, string? ToolCallId = null);
 
@@ -42,12 +44,12 @@ public sealed record ChatCompletionJson(
     public string Object => "chat.completion";
 }
 
-public sealed record ChatChoiceJson(int Index, AssistantMessageJson Message, string FinishReason)
-{
-    /// <summary>Always <c>null</c> (no log probabilities), written because OpenAI's schema requires the field.</summary>
-    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)]
-    public object? Logprobs => null;
-}
+/// <remarks><c>logprobs</c> is written as <c>null</c> when none were asked for, as OpenAI's schema requires the field.</remarks>
+public sealed record ChatChoiceJson(
+    int Index,
+    AssistantMessageJson Message,
+    string FinishReason,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] ChatLogprobsJson? Logprobs = null);
 
 public sealed record AssistantMessageJson(
     string Role,
@@ -78,7 +80,8 @@ public sealed record ChatCompletionChunkJson(
 public sealed record ChatChunkChoiceJson(
     int Index,
     ChatDeltaJson Delta,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? FinishReason);
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? FinishReason,
+    ChatLogprobsJson? Logprobs = null);
 
 public sealed record ChatDeltaJson(string? Role = null, string? Content = null, IReadOnlyList<ChatToolCallJson>? ToolCalls = null);
 

@@ -34,7 +34,14 @@ public abstract record ItemJson(string Id, string Status)
 }
 
 /// <summary>A message: its text part, then its images, files and audio (<see cref="MediaPartJson"/>), as OpenAI lists them.</summary>
-public sealed record MessageItemJson(string Id, string Status, string Role, IReadOnlyList<object> Content) : ItemJson(Id, Status);
+public sealed record MessageItemJson(string Id, string Status, string Role, IReadOnlyList<object> Content) : ItemJson(Id, Status)
+{
+    /// <summary>This message with <paramref name="logprobs"/> on its <c>output_text</c> part.</summary>
+    public MessageItemJson WithLogprobs(IReadOnlyList<TokenLogprob> logprobs) => this with
+    {
+        Content = [.. Content.Select(part => part is TextPartJson { Type: "output_text" } text ? TextPartJson.Output(text.Text, logprobs) : part)],
+    };
+}
 
 /// <summary>
 /// An image (<c>input_image</c>), file (<c>input_file</c>) or audio (<c>input_audio</c>) part of a stored message. Its bytes
@@ -59,7 +66,8 @@ public sealed record TextPartJson(string Type, string Text, IReadOnlyList<object
 {
     public static TextPartJson Input(string text) => new("input_text", text);
 
-    public static TextPartJson Output(string text) => new("output_text", text, [], []);
+    public static TextPartJson Output(string text, IReadOnlyList<TokenLogprob>? logprobs = null) =>
+        new("output_text", text, [], logprobs is null ? [] : [.. TokenLogprobJson.From(logprobs)]);
 }
 
 /// <summary>OpenAI's list envelope.</summary>

@@ -8,6 +8,9 @@ namespace Conversations.Api;
 /// </summary>
 public static class ResponseIncludes
 {
+    /// <summary>Asks for the answer's log probabilities, in its <c>output_text</c> part and in each streamed text delta.</summary>
+    public const string OutputTextLogprobs = "message.output_text.logprobs";
+
     /// <summary>The values OpenAI's OpenAPI document lists for <c>include</c>.</summary>
     public static readonly IReadOnlySet<string> Documented = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -18,7 +21,7 @@ public static class ResponseIncludes
         "computer_call_output.output.image_url",
         "code_interpreter_call.outputs",
         "reasoning.encrypted_content",
-        "message.output_text.logprobs",
+        OutputTextLogprobs,
     };
 
     public static Result<IReadOnlyList<string>> Read(JsonElement? include)

@@ -24,7 +24,8 @@ public sealed record ResponseCreateJson(
     bool? Background = null,
     PromptRefJson? Prompt = null,
     JsonElement? ContextManagement = null,
-    JsonElement? Include = null);
+    JsonElement? Include = null,
+    int? TopLogprobs = null);
 
 /// <summary>
 /// A response request's <c>prompt</c>: a template of the tenant's library by id, a version (a number or a label; by default
@@ -80,6 +81,12 @@ public sealed record ResponseJson(
 
     /// <summary>Whether the response runs in the background (<c>background: true</c>), polled and cancelled by its id.</summary>
     public bool Background { get; init; }
+
+    /// <summary>This response with <paramref name="logprobs"/> in the <c>output_text</c> part of its message <paramref name="itemId"/>.</summary>
+    public ResponseJson WithLogprobs(string itemId, IReadOnlyList<TokenLogprob>? logprobs) => logprobs is null ? this : this with
+    {
+        Output = [.. Output.Select(item => item is MessageItemJson message && message.Id == itemId ? message.WithLogprobs(logprobs) : item)],
+    };
 
     /// <summary>The response as OpenAI shows it; <paramref name="status"/> overrides the stored one (in progress, failed).</summary>
     public static ResponseJson From(StoredResponse response, bool store, string? status = null, ResponseErrorJson? error = null) => new(

@@ -25,4 +25,23 @@ public static class Sampling
 
         return null;
     }
+
+    /// <summary>
+    /// The alternatives per token a request asks for with its log probabilities (<c>null</c>: none asked for), or the error
+    /// OpenAI answers: <c>top_logprobs</c> out of 0-20, or given without <c>logprobs: true</c> when the request has that switch.
+    /// </summary>
+    public static Result<int?> Logprobs(bool asked, int? top, bool needsSwitch)
+    {
+        if (top is < 0 or > TokenLogprob.MaxTop)
+        {
+            return GatewayError.Invalid($"Invalid 'top_logprobs': expected an integer from 0 to {TokenLogprob.MaxTop}.", "top_logprobs", "invalid_value");
+        }
+
+        if (top is not null && needsSwitch && !asked)
+        {
+            return GatewayError.Invalid("Invalid 'top_logprobs': 'logprobs' must be true when 'top_logprobs' is set.", "top_logprobs", "invalid_value");
+        }
+
+        return asked ? top ?? 0 : (int?)null;
+    }
 }

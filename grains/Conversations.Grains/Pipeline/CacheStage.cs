@@ -20,7 +20,8 @@ public sealed partial class CacheStage(IGrainFactory grains, SemanticCache seman
     public IAsyncEnumerable<CompletionChunk> Run(ModelCall call, CallStep next, CancellationToken cancellationToken)
     {
         var policy = CachePolicy.Effective(call.Plan.Config.Cache, call.Request.Caller?.TenantCache);
-        return policy.Mode == CacheMode.Off || call.Request.CacheControl == CacheDirective.NoStore
+        // A cached answer keeps no log probabilities, so a call that asks for them goes past the cache.
+        return policy.Mode == CacheMode.Off || call.Request.CacheControl == CacheDirective.NoStore || call.Request.Logprobs is not null
             ? next(call, cancellationToken)
             : Cached(call, policy, next, cancellationToken);
     }

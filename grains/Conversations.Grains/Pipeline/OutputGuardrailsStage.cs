@@ -90,7 +90,8 @@ public sealed class OutputGuardrailsStage : ICallStage
                         yield break;
                     }
 
-                    var result = final.Result with { Text = answer, ToolCalls = final.Result.ToolCalls is null ? null : [.. calls.Select(c => c.Call with { Arguments = c.Screened.Text })] };
+                    // Screened deltas go out without log probabilities, whose tokens would show what was redacted; so does the answer.
+                    var result = final.Result with { Text = answer, Logprobs = window is null ? final.Result.Logprobs : null, ToolCalls = final.Result.ToolCalls is null ? null : [.. calls.Select(c => c.Call with { Arguments = c.Screened.Text })] };
                     yield return new FinalChunk(result) { Info = With(info, tally) };
                     info = null;
                     break;

@@ -55,7 +55,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         }
 
         await using var stream = attempt.Stream!;
-        yield return new DeltaChunk(stream.FirstText) { Info = new CallInfo(Route: servedBy) };
+        yield return new DeltaChunk(stream.FirstText, stream.FirstLogprobs) { Info = new CallInfo(Route: servedBy) };
         await foreach (var chunk in Rest(call, stream))
         {
             yield return chunk;
@@ -94,7 +94,8 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
                 activity?.Dispose();
                 await OffSocketIfCounting(response.Usage);
                 var text = cap.Take(response.Text);
-                return new Attempt(Done: Result(call, text, cap.Reached ? ChatFinishReason.Length : response.FinishReason, response.Usage, ChatMessages.Calls(response.Messages.SelectMany(m => m.Contents))));
+                var logprobs = TokenLogprob.Within(Logprobs.Of(response), text.Length);
+                return new Attempt(Done: Result(call, text, cap.Reached ? ChatFinishReason.Length : response.FinishReason, response.Usage, ChatMessages.Calls(response.Messages.SelectMany(m => m.Contents)), logprobs));
             }
 
             // The stream outlives this attempt, so it is tied to the whole call; the first-token timeout is disarmed below.
@@ -113,7 +114,8 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
                 stream.Observe(updates.Current);
                 if (updates.Current.Text is { Length: > 0 } text)
                 {
-                    stream.Start(updates, cap.Take(text), time.GetElapsedTime(started));
+                    var first = cap.Take(text);
+                    stream.Start(updates, first, TokenLogprob.Within(Logprobs.Of(updates.Current), first.Length), time.GetElapsedTime(started));
                     committed = stream;
                     return new Attempt(Stream: stream);
                 }
@@ -193,14 +195,14 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             stream.Observe(updates.Current);
             if (updates.Current.Text is { Length: > 0 } text && stream.Cap.Take(text, stream.Text) is { Length: > 0 } delta)
             {
-                stream.Text.Append(delta);
-                yield return new DeltaChunk(delta);
+                var logprobs = stream.Add(delta, TokenLogprob.Within(Logprobs.Of(updates.Current), delta.Length));
+                yield return new DeltaChunk(delta, logprobs);
             }
         }
 
         Succeeded(call, new AttemptReport(stream.Deployment.Name, AttemptOutcome.Succeeded, time.GetElapsedTime(stream.Started), stream.FirstTokenAfter));
         await OffSocketIfCounting(stream.Usage);
-        yield return new FinalChunk(Result(call, stream.Text.ToString(), stream.Cap.Reached ? ChatFinishReason.Length : stream.FinishReason, stream.Usage, stream.Calls));
+        yield return new FinalChunk(Result(call, stream.Text.ToString(), stream.Cap.Reached ? ChatFinishReason.Length : stream.FinishReason, stream.Usage, stream.Calls, stream.Logprobs));
     }
 
     private async Task<Attempt> Failed(Call call, RouteDeployment deployment, Activity? activity, AttemptFailure failure, Exception? exception)
@@ -232,7 +234,8 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         }
     }
 
-    private CompletionResult Result(Call call, string text, ChatFinishReason? finish, UsageDetails? usage, IEnumerable<FunctionCall> calls)
+    private CompletionResult Result(
+        Call call, string text, ChatFinishReason? finish, UsageDetails? usage, IEnumerable<FunctionCall> calls, IReadOnlyList<TokenLogprob>? logprobs = null)
     {
         List<FunctionCall> made = [.. calls];
         var output = text + string.Concat(made.Select(c => ItemKinds.CountedText(string.Empty, c)));
@@ -243,7 +246,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
             made = [.. made.Select(c => c.Arguments.Length == 0 ? c with { Arguments = "{}" } : c)]; // a finished call with no arguments has none: {}
         }
 
-        return new(text, made.Count > 0 && reason == "stop" ? "tool_calls" : reason, ToUsage(usage, call.Request, output), call.Plan.Alias, ToolCalls: made.Count > 0 ? made : null);
+        return new(text, made.Count > 0 && reason == "stop" ? "tool_calls" : reason, ToUsage(usage, call.Request, output), call.Plan.Alias, ToolCalls: made.Count > 0 ? made : null, Logprobs: logprobs);
     }
 
     /// <summary>
@@ -274,6 +277,7 @@ public sealed partial class ModelRouter(ProviderClients clients, TokenCounter to
         };
         ChatMessages.AddFormat(options, request.Format);
         ChatMessages.AddTools(options, request);
+        Logprobs.Ask(options, request.Logprobs);
         return options;
     }
 

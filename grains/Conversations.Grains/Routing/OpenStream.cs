@@ -25,6 +25,11 @@ internal sealed class OpenStream(RouteDeployment deployment, Activity? activity,
 
     public StringBuilder Text { get; } = new();
 
+    public IReadOnlyList<TokenLogprob>? FirstLogprobs { get; private set; }
+
+    /// <summary>The log probabilities of <see cref="Text"/>'s tokens, when the provider gives them.</summary>
+    public List<TokenLogprob>? Logprobs { get; private set; }
+
     public ChatFinishReason? FinishReason { get; private set; }
 
     public UsageDetails? Usage { get; private set; }
@@ -48,13 +53,25 @@ internal sealed class OpenStream(RouteDeployment deployment, Activity? activity,
         }
     }
 
-    public void Start(IAsyncEnumerator<ChatResponseUpdate> updates, string firstText, TimeSpan firstTokenAfter)
+    public void Start(IAsyncEnumerator<ChatResponseUpdate> updates, string firstText, IReadOnlyList<TokenLogprob>? firstLogprobs, TimeSpan firstTokenAfter)
     {
         timer.CancelAfter(Timeout.InfiniteTimeSpan); // committed: only the total timeout applies from here
         Updates = updates;
         FirstText = firstText;
+        FirstLogprobs = Add(firstText, firstLogprobs);
         FirstTokenAfter = firstTokenAfter;
-        Text.Append(firstText);
+    }
+
+    /// <summary>Adds a piece of the answer and its tokens' log probabilities (which it returns).</summary>
+    public IReadOnlyList<TokenLogprob>? Add(string text, IReadOnlyList<TokenLogprob>? logprobs)
+    {
+        Text.Append(text);
+        if (logprobs is not null)
+        {
+            (Logprobs ??= []).AddRange(logprobs);
+        }
+
+        return logprobs;
     }
 
     public async ValueTask DisposeAsync()

@@ -29,6 +29,22 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : IClassFixture<Cac
     }
 
     [Fact]
+    public async Task A_request_for_logprobs_goes_past_the_cache_and_gets_them()
+    {
+        using var http = fixture.Gateway.Http();
+        var marker = CacheFixture.Marker();
+
+        var first = await Post(http, ChatPath, Chat("cached", "Logprobs " + marker));
+        var withLogprobs = await Post(http, ChatPath, Chat("cached", "Logprobs " + marker, ""","logprobs":true"""));
+
+        Assert.Equal((200, "miss"), (first.Status, first.Cache));
+        Assert.Equal(200, withLogprobs.Status);
+        Assert.NotEqual("hit", withLogprobs.Cache);
+        Assert.NotEmpty(withLogprobs.Body.GetProperty("choices")[0].GetProperty("logprobs").GetProperty("content").EnumerateArray());
+        Assert.Equal(2, await fixture.UpstreamCalls(marker));
+    }
+
+    [Fact]
     public async Task A_different_tenant_or_sampling_parameter_is_a_miss()
     {
         using var http = fixture.Gateway.Http();

@@ -59,6 +59,26 @@ public sealed class ScreeningGuardrailTests : UpstreamGatewayTest
     }
 
     [Fact]
+    public async Task Output_redaction_leaves_out_the_logprobs_whose_tokens_would_show_what_it_redacted()
+    {
+        var chat = Gateway.OpenAI(await GuardedTenant.MemberOf(Gateway, new { output = new { action = "redact" } })).GetChatClient("remote");
+        var options = new ChatCompletionOptions { IncludeLogProbabilities = true, TopLogProbabilityCount = 1 };
+        const string Said = "Write to ops.lead@example.org please";
+
+        ChatCompletion whole = await chat.CompleteChatAsync([new UserChatMessage(Said)], options);
+        var streamed = new List<ChatTokenLogProbabilityDetails>();
+        await foreach (var update in chat.CompleteChatStreamingAsync([new UserChatMessage(Said)], options))
+        {
+            streamed.AddRange(update.ContentTokenLogProbabilities);
+        }
+
+        Assert.True((await Upstream.ReceivedRequests())[^1].GetProperty("logprobs").GetBoolean()); // asked for, then withheld
+        Assert.Contains("[EMAIL]", whole.Content[0].Text, StringComparison.Ordinal);
+        Assert.Empty(whole.ContentTokenLogProbabilities);
+        Assert.Empty(streamed);
+    }
+
+    [Fact]
     public async Task Output_block_ends_a_stream_with_an_error_not_a_clean_finish()
     {
         using var http = Gateway.Http(await GuardedTenant.MemberOf(Gateway, new { output = new { action = "block" } }));

@@ -26,10 +26,14 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
         var call = await http.PostJson("/v1/chat/completions", $$"""{"model":"sim-small","messages":[{"role":"user","content":"Weather? [sim:call=get_weather]"}],"tools":{{ChatWeather}}}""");
         var chunks = await Stream(http, "/v1/chat/completions", """{"model":"sim-small","messages":[{"role":"user","content":"Hello"}],"stream":true,"stream_options":{"include_usage":true}}""");
         var callChunks = await Stream(http, "/v1/chat/completions", $$"""{"model":"sim-small","messages":[{"role":"user","content":"Weather? [sim:call=get_weather]"}],"tools":{{ChatWeather}},"stream":true}""");
+        var logprobs = await http.PostJson("/v1/chat/completions", """{"model":"sim-small","messages":[{"role":"user","content":"Hello"}],"logprobs":true,"top_logprobs":2}""");
+        var logprobChunks = await Stream(http, "/v1/chat/completions", """{"model":"sim-small","messages":[{"role":"user","content":"Hello"}],"logprobs":true,"stream":true}""");
 
-        AssertValid(Document.AnswerSchema("post", "/chat/completions"), text, call);
+        AssertValid(Document.AnswerSchema("post", "/chat/completions"), text, call, logprobs);
         Assert.True(chunks.Count > 2);
-        AssertValid(Document.AnswerSchema("post", "/chat/completions", "text/event-stream"), [.. chunks, .. callChunks]);
+        AssertValid(Document.AnswerSchema("post", "/chat/completions", "text/event-stream"), [.. chunks, .. callChunks, .. logprobChunks]);
+        Assert.NotEmpty(logprobs.GetProperty("choices")[0].GetProperty("logprobs").GetProperty("content").EnumerateArray());
+        Assert.Contains(logprobChunks, c => c.GetProperty("choices").EnumerateArray().Any(choice => choice.TryGetProperty("logprobs", out var l) && l.ValueKind == JsonValueKind.Object));
         Assert.Equal(JsonValueKind.Null, chunks[0].GetProperty("choices")[0].GetProperty("finish_reason").ValueKind);
     }
 
@@ -43,7 +47,8 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
         var id = plain.GetProperty("id").GetString();
         var fetched = await http.GetJson($"/v1/responses/{id}");
         var inputItems = await http.GetJson($"/v1/responses/{id}/input_items");
-        var events = await Stream(http, "/v1/responses", """{"model":"sim-small","input":"Hello","stream":true}""");
+        var events = await Stream(http, "/v1/responses", """{"model":"sim-small","input":"Hello","stream":true,"include":["message.output_text.logprobs"],"top_logprobs":1}""");
+        var logprobs = await http.PostJson("/v1/responses", """{"model":"sim-small","input":"Hello","include":["message.output_text.logprobs"],"top_logprobs":1}""");
         var callEvents = await Stream(http, "/v1/responses", $$"""{"model":"sim-small","input":"Weather? [sim:call=get_weather]","tools":{{Weather}},"stream":true}""");
         var failedEvents = await Stream(http, "/v1/responses", $$"""{"model":"{{await FailingRoutes.Create(http)}}","input":"Hello [sim:cut=3]","stream":true}""");
         var counted = await http.PostJson("/v1/responses/input_tokens", """{"model":"sim-small","input":"Hello","instructions":"Be brief."}""");
@@ -54,7 +59,8 @@ public sealed class OpenApiConformanceTests(GatewayFixture fixture)
         var inLine = await http.PostJson("/v1/responses", compactInLine + "}");
         var inLineEvents = await Stream(http, "/v1/responses", compactInLine + ",\"stream\":true}");
 
-        AssertValid(Document.AnswerSchema("post", "/responses"), plain, call, incomplete, inLine);
+        AssertValid(Document.AnswerSchema("post", "/responses"), plain, call, incomplete, inLine, logprobs);
+        Assert.NotEmpty(logprobs.GetProperty("output")[0].GetProperty("content")[0].GetProperty("logprobs").EnumerateArray());
         Assert.Equal("compaction", inLine.GetProperty("output")[0].GetProperty("type").GetString());
         AssertValid(Document.AnswerSchema("get", "/responses/{response_id}"), fetched);
         AssertValid(Document.AnswerSchema("get", "/responses/{response_id}/input_items"), inputItems);
