@@ -68,14 +68,16 @@ public sealed class PortalFixture : IAsyncLifetime
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         try
         {
-            await page.WaitForURLAsync("**/portal", new() { WaitUntil = WaitUntilState.Commit });
+            // The sign-in answers with a redirect to the overview, which the server renders before its first byte: its charts
+            // read the tenant's usage and 30 days of error tallies, which on a busy 2-core machine (the whole suite running) can
+            // take longer than Playwright's default 30 s; seen once in CI with the overview fully rendered when the wait gave up.
+            await page.WaitForURLAsync("**/portal", new() { WaitUntil = WaitUntilState.Commit, Timeout = 90_000 });
         }
         catch (TimeoutException)
         {
             throw new TimeoutException($"Signing in did not reach the overview: the page is at {page.Url} and says: {await page.InnerTextAsync("body")}");
         }
 
-        // The overview renders its charts from the tenant's usage and audit records: on a busy 2-core machine that can take a while.
         await page.WaitForLoadStateAsync(LoadState.Load, new() { Timeout = 90_000 });
 
         return page;
