@@ -100,18 +100,8 @@ public sealed class AuditGrain(
 
     public Task<IReadOnlyList<AuditRecord>> ListCalls() => ReadPages(state.State.CallPages, p => AuditKeys.Page(Key, p));
 
-    public async Task<IReadOnlyDictionary<int, int>> CallErrors()
-    {
-        var day = state.State;
-        if (day.ErrorsTallied || day.CallPages == 0)
-        {
-            return day.CallErrors;
-        }
-
-        var tally = await Tally(day);
-        _ = await state.TryReplace(day with { CallErrors = tally, ErrorsTallied = true }, this, logger); // if not stored, counted again next time
-        return tally;
-    }
+    /// <summary>Interleaves with appends, so it stores nothing: a day stored before tallies were kept is counted from its records on each read until its next append.</summary>
+    public Task<IReadOnlyDictionary<int, int>> CallErrors() => Tally(state.State);
 
     /// <summary>The day's error tally: as kept, or counted from its records for a day stored before tallies were kept.</summary>
     private async Task<IReadOnlyDictionary<int, int>> Tally(AuditState day) =>

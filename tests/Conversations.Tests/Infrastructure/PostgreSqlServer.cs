@@ -32,8 +32,10 @@ public sealed class PostgreSqlServer : IAsyncDisposable
     /// <summary>
     /// Without pooling: the test's silos share one process, and so would share Npgsql's pool, which silos in their own
     /// processes never do (suspected of the one failure seen: a restarted silo's membership read timed out in a full run).
+    /// A connection may take 60 s rather than Npgsql's 15: in CI a silo starting in the suite's first minute, with every
+    /// fixture starting its servers on the same two cores, timed out opening one.
     /// </summary>
-    public string ConnectionString => $"Host=127.0.0.1;Port={Port.ToString(CultureInfo.InvariantCulture)};Database={Database};Username=postgres;Pooling=false";
+    public string ConnectionString => $"Host=127.0.0.1;Port={Port.ToString(CultureInfo.InvariantCulture)};Database={Database};Username=postgres;Pooling=false;Timeout=60";
 
     public static async Task<PostgreSqlServer> StartOrSkipAsync()
     {

@@ -65,7 +65,7 @@ public sealed class PortalConversationListTests(PortalFixture portal)
         await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
         await Assertions.Expect(rows).ToHaveCountAsync(13); // the odd ones, less the deleted Report 27
         await rows.First.GetByRole(AriaRole.Link).ClickAsync();
-        await page.WaitForURLAsync($"**/portal/conversations/{ids[^3]}"); // Report 25, the newest of them
+        await PortalFixture.Reached(page, $"/portal/conversations/{ids[^3]}"); // Report 25, the newest of them
     }
 
     private static async Task<string> Create(HttpClient http, string title, string team)

@@ -35,7 +35,7 @@ public sealed class PortalKnowledgeTests(PortalFixture portal)
         await page.GetByRole(AriaRole.Link, new() { Name = "Knowledge" }).ClickAsync();
         await page.GetByLabel("Name").FillAsync("manuals");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create knowledge base" }).ClickAsync();
-        await page.WaitForURLAsync("**/portal/knowledge/kb_*");
+        await PortalFixture.Reached(page, "/portal/knowledge/kb_[^/]+");
         var kb = page.Url[(page.Url.LastIndexOf('/') + 1)..];
 
         await page.GetByLabel("Files").SetInputFilesAsync(new FilePayload { Name = "pump.md", MimeType = "text/markdown", Buffer = Encoding.UTF8.GetBytes(Manual) });

@@ -42,7 +42,7 @@ public sealed class PortalPlaygroundTests(PortalFixture portal)
         var id = await conversation.TextContentAsync();
         await conversation.ClickAsync();
 
-        await page.WaitForURLAsync($"**/portal/conversations/{id}");
+        await PortalFixture.Reached(page, $"/portal/conversations/{id}");
         await Assertions.Expect(page.GetByRole(AriaRole.Article)).ToHaveCountAsync(4);
         await Assertions.Expect(page.GetByRole(AriaRole.Article).First).ToContainTextAsync("Hello from the playground");
         await Assertions.Expect(page.Locator("[data-section=window]")).ToContainTextAsync("4 messages");

@@ -41,7 +41,7 @@ public sealed class PortalPromptsTests(PortalFixture portal)
         await PortalFixture.AssertAccessible(page);
         await page.GetByRole(AriaRole.Button, new() { Name = "Confirm move" }).ClickAsync();
 
-        await page.WaitForURLAsync($"**/portal/prompts/{id}");
+        await PortalFixture.Reached(page, $"/portal/prompts/{id}");
         await Assertions.Expect(production.Locator("td").First).ToHaveTextAsync("1");
         Assert.Equal(1, (await api.Get($"{prompts}/{id}")).GetProperty("labels").GetProperty("production").GetInt32());
         var audit = await portal.Admin.Get($"/v1/admin/audit?tenant={tenant}&action=labels");
@@ -83,7 +83,7 @@ public sealed class PortalPromptsTests(PortalFixture portal)
         await PortalFixture.AssertAccessible(page);
         await page.GetByRole(AriaRole.Link, new() { Name = ids[1] }).ClickAsync();
 
-        await page.WaitForURLAsync($"**/portal/prompts/{ids[1]}");
+        await PortalFixture.Reached(page, $"/portal/prompts/{ids[1]}");
         Assert.Equal([ids[2], ids[1], ids[0]], [.. firstPage, .. secondPage]);
         Assert.DoesNotContain(foreign, firstPage.Concat(secondPage));
     }

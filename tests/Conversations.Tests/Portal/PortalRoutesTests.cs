@@ -33,7 +33,7 @@ public sealed class PortalRoutesTests(PortalFixture portal)
         await PortalFixture.AssertAccessible(page);
         await page.GetByRole(AriaRole.Button, new() { Name = "Confirm rollback" }).ClickAsync();
 
-        await page.WaitForURLAsync("**/portal/routes");
+        await PortalFixture.Reached(page, "/portal/routes");
         await Assertions.Expect(card).ToContainTextAsync("Version 3, the tenant's own");
         await Assertions.Expect(card.GetByRole(AriaRole.Table, new() { Name = "Deployments of playbook" })).ToContainTextAsync("own-a");
         var versions = JsonDocument.Parse(await http.GetStringAsync(new Uri(route + "/versions", UriKind.Relative))).RootElement.GetProperty("data");

@@ -56,7 +56,7 @@ public sealed class PortalSessionTests(PortalFixture portal)
         var page = await portal.SignedIn(adminKey);
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync("**/portal/sign-in");
+        await PortalFixture.Reached(page, "/portal/sign-in");
 
         Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name == "conversations_portal");
         await page.GotoAsync("/portal/keys");
